@@ -1,0 +1,489 @@
+"""Scenario configuration: frozen dataclasses, TOML loading and validation.
+
+Every section of a scenario file maps to one dataclass below. Validation happens at
+construction, so a :class:`Scenario` that exists is a valid one. Problems raise a single
+:class:`ConfigError` whose message names the key, the bad value and what is allowed.
+
+Examples
+--------
+>>> s = Scenario.from_dict({"task": {"gate": "AND"}, "network": {"hidden": 3}})
+>>> s.task.gate, s.network.hidden, s.pruning.mode
+('AND', 3, 'DW')
+>>> Scenario.from_dict({"network": {"hiden": 3}})
+Traceback (most recent call last):
+...
+argnn_sim.config.ConfigError: unknown key 'network.hiden' (did you mean 'network.hidden'?); allowed keys in [network]: kind, hidden, nodes, mean_degree, inputs, outputs, edges, weight_scale
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+__all__ = [
+    "ConfigError",
+    "TaskConfig",
+    "NetworkConfig",
+    "ScheduleConfig",
+    "ChannelConfig",
+    "NodeConfig",
+    "PruningConfig",
+    "RngConfig",
+    "RecordConfig",
+    "Scenario",
+    "load_scenario",
+    "apply_overrides",
+]
+
+GATES = ("AND", "OR", "XOR", "NAND", "NOR", "XNOR", "PARITY")
+NETWORK_KINDS = ("logic", "random", "edges")
+SCHEDULES = ("sweep", "async")
+DELAY_MODELS = ("constant", "uniform", "exponential", "lognormal")
+POLICIES = ("spectral", "magnitude", "random", "none")
+MODES = ("D", "DW")
+RULES = ("reference", "local")
+RNG_MODES = ("default", "reference")
+TRACE_LEVELS = ("full", "prunes", "none")
+
+
+class ConfigError(ValueError):
+    """A scenario value is missing, unknown, of the wrong type or out of range."""
+
+
+def _allowed(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {value!r} is not allowed; choose one of {_allowed(allowed)}")
+
+
+def _check_range(key: str, value: float, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, hi_open: bool = False, what: str = "") -> None:
+    bad = isinstance(value, float) and math.isnan(value)
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        bad = True
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        bad = True
+    if bad:
+        if not what:
+            left = "(" if lo_open else "["
+            right = ")" if hi_open else "]"
+            what = f"in {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        raise ConfigError(f"{key} = {value!r} is out of range; it must be {what}")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """``[task]``: the truth table the network learns.
+
+    gate : one of AND, OR, XOR, NAND, NOR, XNOR (two inputs) or PARITY (``bits`` inputs).
+    """
+
+    SECTION: ClassVar[str] = "task"
+    gate: str = "XOR"
+    bits: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gate", str(self.gate).upper())
+        _check_choice("task.gate", self.gate, GATES)
+        _check_range("task.bits", self.bits, lo=1, what="at least 1")
+        if self.gate != "PARITY" and self.bits != 2:
+            raise ConfigError(f"task.bits = {self.bits} only applies to gate 'PARITY'; "
+                              f"gate {self.gate!r} has 2 inputs (remove task.bits)")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """``[network]``: the initial directed weighted graph.
+
+    kind : ``logic`` (the reference circuit: inputs, ``hidden`` hidden nodes, one output,
+        every ordered pair except into inputs), ``random`` (``nodes`` nodes with mean
+        in-degree ``mean_degree``) or ``edges`` (an explicit edge list with named
+        ``inputs`` and ``outputs``).
+    weight_scale : initial weights are drawn from U(-weight_scale, weight_scale).
+    """
+
+    SECTION: ClassVar[str] = "network"
+    kind: str = "logic"
+    hidden: int = 2
+    nodes: int = 100
+    mean_degree: float = 4.0
+    inputs: tuple = ()
+    outputs: tuple = ()
+    edges: tuple = ()
+    weight_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_choice("network.kind", self.kind, NETWORK_KINDS)
+        _check_range("network.hidden", self.hidden, lo=0, what="a whole number >= 0")
+        _check_range("network.nodes", self.nodes, lo=2, what="a whole number >= 2")
+        _check_range("network.mean_degree", self.mean_degree, lo=0, lo_open=True,
+                     what="a number > 0")
+        _check_range("network.weight_scale", self.weight_scale, lo=0, lo_open=True,
+                     what="a number > 0")
+        edges = tuple(tuple(e) for e in self.edges)
+        for e in edges:
+            if len(e) not in (2, 3):
+                raise ConfigError(f"network.edges entry {list(e)!r} must be [from, to] or "
+                                  "[from, to, weight]")
+            if len(e) == 3:
+                w = e[2]
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+                    raise ConfigError(f"network.edges entry {list(e)!r} has weight {w!r}; "
+                                      "weights must be finite numbers")
+            if e[0] == e[1]:
+                raise ConfigError(f"network.edges entry {list(e)!r} is a self-loop; "
+                                  "self-loops are not allowed")
+        object.__setattr__(self, "edges", edges)
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if self.kind == "edges":
+            if not edges:
+                raise ConfigError("network.kind = 'edges' needs network.edges "
+                                  "(a list of [from, to] or [from, to, weight])")
+            names = {e[0] for e in edges} | {e[1] for e in edges}
+            for key in ("inputs", "outputs"):
+                given = getattr(self, key)
+                if not given:
+                    raise ConfigError(f"network.{key} is empty; kind 'edges' needs the names of "
+                                      f"its {key} node(s)")
+                missing = [v for v in given if v not in names]
+                if missing:
+                    raise ConfigError(f"network.{key} = {list(given)!r} names node(s) "
+                                      f"{missing!r} that are not in the graph; "
+                                      f"nodes are {sorted(map(str, names))[:20]!r}")
+            if len(self.outputs) != 1:
+                raise ConfigError(f"network.outputs = {list(self.outputs)!r}; exactly one output "
+                                  "node is supported")
+            into_inputs = [e for e in edges if e[1] in set(self.inputs)]
+            if into_inputs:
+                raise ConfigError(f"network.edges {[list(e[:2]) for e in into_inputs][:5]!r} point "
+                                  "into an input node; input nodes take no input edges")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """``[schedule]``: when nodes wake.
+
+    kind : ``sweep`` (per input, ``sweeps`` passes, each a fresh random order, zero delay)
+        or ``async`` (each node on its own Poisson clock of rate ``wake_rate``; inputs
+        change every ``input_period`` time units).
+    inputs : number of training inputs presented.
+    """
+
+    SECTION: ClassVar[str] = "schedule"
+    kind: str = "sweep"
+    inputs: int = 2000
+    sweeps: int = 10
+    eval_sweeps: int = 10
+    wake_rate: float = 1.0
+    input_period: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check_choice("schedule.kind", self.kind, SCHEDULES)
+        _check_range("schedule.inputs", self.inputs, lo=0, what="a whole number >= 0")
+        _check_range("schedule.sweeps", self.sweeps, lo=1, what="a whole number >= 1")
+        _check_range("schedule.eval_sweeps", self.eval_sweeps, lo=1, what="a whole number >= 1")
+        _check_range("schedule.wake_rate", self.wake_rate, lo=0, lo_open=True, what="a rate > 0")
+        _check_range("schedule.input_period", self.input_period, lo=0, lo_open=True,
+                     what="a duration > 0")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """``[channel]``: link delay and loss.
+
+    model : delay distribution: ``constant`` (always ``delay``), ``uniform``
+        (``delay`` ± ``spread``), ``exponential`` (mean ``delay``) or ``lognormal``
+        (mean ``delay``, log-standard-deviation ``spread``).
+    loss : probability that a value or error message is dropped, in [0, 1).
+    """
+
+    SECTION: ClassVar[str] = "channel"
+    model: str = "constant"
+    delay: float = 0.0
+    spread: float = 0.0
+    loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_choice("channel.model", self.model, DELAY_MODELS)
+        _check_range("channel.delay", self.delay, lo=0, what="a delay >= 0")
+        _check_range("channel.spread", self.spread, lo=0, what="a number >= 0")
+        _check_range("channel.loss", self.loss, lo=0, hi=1, hi_open=True,
+                     what="a probability in [0, 1)")
+        if self.model == "uniform" and self.spread > self.delay:
+            raise ConfigError(f"channel.spread = {self.spread!r} is larger than channel.delay = "
+                              f"{self.delay!r}; a uniform delay needs spread <= delay")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """``[node]``: the local rule's constants (defaults are the reference's)."""
+
+    SECTION: ClassVar[str] = "node"
+    error_factor: float = 0.15
+    clip: float = 10.0
+    bias: bool = False
+
+    def __post_init__(self) -> None:
+        _check_range("node.error_factor", self.error_factor, lo=0, lo_open=True,
+                     what="a number > 0")
+        _check_range("node.clip", self.clip, lo=0, lo_open=True, what="a number > 0")
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """``[pruning]``: which edges a node removes, and when.
+
+    policy : ``spectral``, ``magnitude`` (drop the smallest input weight below
+        ``threshold``), ``random`` (with probability ``rate`` per activation drop a random
+        input edge) or ``none``.
+    mode : degree matrix of the local Laplacian, ``D`` (edge counts) or ``DW`` (weights).
+    rule : ``reference`` (the published implementation, exactly) or ``local`` (ours:
+        only the node's own input edges, imaginary parts below ``tol`` ignored).
+    min_in_degree : the local, magnitude and random policies never take a node below this.
+    """
+
+    SECTION: ClassVar[str] = "pruning"
+    policy: str = "spectral"
+    mode: str = "DW"
+    rule: str = "reference"
+    tol: float = 1e-9
+    threshold: float = 0.05
+    rate: float = 0.001
+    min_in_degree: int = 1
+
+    def __post_init__(self) -> None:
+        mode = str(self.mode).upper().replace("_", "")
+        object.__setattr__(self, "mode", mode)
+        _check_choice("pruning.policy", self.policy, POLICIES)
+        _check_choice("pruning.mode", self.mode, MODES)
+        _check_choice("pruning.rule", self.rule, RULES)
+        _check_range("pruning.tol", self.tol, lo=0, what="a number >= 0")
+        _check_range("pruning.threshold", self.threshold, lo=0, what="a number >= 0")
+        _check_range("pruning.rate", self.rate, lo=0, hi=1, what="a probability in [0, 1]")
+        _check_range("pruning.min_in_degree", self.min_in_degree, lo=0, what="a whole number >= 0")
+
+
+@dataclass(frozen=True)
+class RngConfig:
+    """``[rng]``: ``default`` (independent SeedSequence streams) or ``reference`` (one legacy
+    ``RandomState(seed)`` drawn in the reference's order, to reproduce it bit for bit)."""
+
+    SECTION: ClassVar[str] = "rng"
+    mode: str = "default"
+
+    def __post_init__(self) -> None:
+        _check_choice("rng.mode", self.mode, RNG_MODES)
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """``[record]``: trace level. ``full``: eigenvalues of every spectral check;
+    ``prunes``: only prune events and curves; ``none``: summary numbers only."""
+
+    SECTION: ClassVar[str] = "record"
+    traces: str = "full"
+
+    def __post_init__(self) -> None:
+        _check_choice("record.traces", self.traces, TRACE_LEVELS)
+
+
+_SECTIONS: dict[str, type] = {
+    "task": TaskConfig,
+    "network": NetworkConfig,
+    "schedule": ScheduleConfig,
+    "channel": ChannelConfig,
+    "node": NodeConfig,
+    "pruning": PruningConfig,
+    "rng": RngConfig,
+    "record": RecordConfig,
+}
+_TOP_KEYS = ("name", "seed")
+
+
+def _field_types(cls: type) -> dict[str, type]:
+    out = {}
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        out[f.name] = type(default) if default is not None else str
+    return out
+
+
+def _coerce(key: str, value: Any, typ: type) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} = {value!r} must be true or false")
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{key} = {value!r} must be a whole number")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} = {value!r} must be a number")
+        if math.isnan(float(value)):
+            raise ConfigError(f"{key} = nan is not a number; give a finite value")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r} must be a string")
+        return value
+    if typ is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} = {value!r} must be a list")
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    return value
+
+
+def _unknown(key: str, section: str | None, allowed: list[str]) -> ConfigError:
+    guess = difflib.get_close_matches(key.split(".")[-1], allowed, n=1)
+    hint = ""
+    if guess:
+        full = f"{section}.{guess[0]}" if section else guess[0]
+        hint = f" (did you mean {full!r}?)"
+    where = f"in [{section}]" if section else "at the top level"
+    return ConfigError(f"unknown key {key!r}{hint}; allowed keys {where}: {', '.join(allowed)}")
+
+
+def _section_from_dict(cls: type, data: Any) -> Any:
+    section = cls.SECTION  # type: ignore[attr-defined]
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"[{section}] must be a table of keys, got {data!r}")
+    types = _field_types(cls)
+    kwargs = {}
+    for k, v in data.items():
+        if k not in types:
+            raise _unknown(f"{section}.{k}", section, list(types))
+        kwargs[k] = _coerce(f"{section}.{k}", v, types[k])
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated experiment description.
+
+    Build one from keywords (``Scenario(task=TaskConfig(gate="AND"))``), from a dict of
+    sections (:meth:`from_dict`), or from a TOML file (:func:`load_scenario`).
+    """
+
+    name: str = "default"
+    seed: int = 0
+    task: TaskConfig = field(default_factory=TaskConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    node: NodeConfig = field(default_factory=NodeConfig)
+    pruning: PruningConfig = field(default_factory=PruningConfig)
+    rng: RngConfig = field(default_factory=RngConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed = {self.seed!r} must be a whole number >= 0")
+        if self.rng.mode == "reference":
+            if self.seed >= 2**32:
+                raise ConfigError(f"seed = {self.seed} is too large for rng.mode = 'reference' "
+                                  "(a legacy RandomState takes 0 <= seed < 2**32)")
+            if self.schedule.kind != "sweep" or self.network.kind != "logic":
+                raise ConfigError("rng.mode = 'reference' reproduces the reference's sweep runs "
+                                  "on its logic circuit; it needs schedule.kind = 'sweep' and "
+                                  "network.kind = 'logic' (use rng.mode = 'default' otherwise)")
+        if self.schedule.kind == "sweep" and (self.channel.delay > 0 or self.channel.loss > 0):
+            raise ConfigError("the sweep schedule has zero delay and no loss; channel.delay and "
+                              "channel.loss need schedule.kind = 'async'")
+        if self.network.kind == "logic" and self.task.gate != "PARITY":
+            pass
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Scenario":
+        """Build a scenario from nested dicts (TOML sections); unknown keys are errors."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a scenario must be a table of sections, got {type(data).__name__}")
+        kwargs: dict[str, Any] = {}
+        allowed = list(_TOP_KEYS) + list(_SECTIONS)
+        for k, v in data.items():
+            if k in _SECTIONS:
+                kwargs[k] = _section_from_dict(_SECTIONS[k], v)
+            elif k == "name":
+                kwargs[k] = _coerce("name", v, str)
+            elif k == "seed":
+                kwargs[k] = _coerce("seed", v, int)
+            else:
+                raise _unknown(k, None, allowed)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON- and TOML-friendly); ``from_dict`` inverts it."""
+        out: dict[str, Any] = {"name": self.name, "seed": self.seed}
+        for sec in _SECTIONS:
+            part = getattr(self, sec)
+            out[sec] = {f.name: _plain(getattr(part, f.name)) for f in dataclasses.fields(part)}
+        return out
+
+    def replace(self, **changes: Any) -> "Scenario":
+        """A copy with ``section.key`` (dotted) or top-level keys changed, validated."""
+        return apply_overrides(self, changes)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or holds an invalid value.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"scenario file not found: {str(p)!r}; give the path to a .toml file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    return Scenario.from_dict(data)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``section.key=value``; the value is read as TOML, else as a bare string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """Return ``scenario`` with dotted-key changes applied and validated."""
+    data = scenario.to_dict()
+    for key, value in changes.items():
+        parts = key.split(".")
+        if len(parts) == 1:
+            if key not in _TOP_KEYS:
+                raise _unknown(key, None, list(_TOP_KEYS) + list(_SECTIONS))
+            data[key] = value
+        elif len(parts) == 2 and parts[0] in _SECTIONS:
+            data[parts[0]][parts[1]] = value
+        else:
+            raise _unknown(key, None, [f"{s}.<key>" for s in _SECTIONS])
+    return Scenario.from_dict(data)

@@ -1,0 +1,300 @@
+"""One ARGNN node: its local state, the local rule (paper Eq. 1-3) and its SimPy process.
+
+The decentralization wall: a node holds its own input weights, registers filled by
+messages (the latest value of each in-neighbour; the latest error of each out-neighbour
+and the weight that neighbour holds on the edge from this node), a :class:`Port` to send
+through, its pruning policy and a write-only observer. It never holds another node, the
+global adjacency or the global weight matrix.
+
+Node ``k``'s activation, in the reference's order:
+
+1. ``V_k = sigmoid(sum_i V_i W_ik)`` over its input edges (Eq. 1); send ``V_k`` forward.
+2. ``E_k = f (V_k - y)`` at the output, else ``E_k = (sum_j E_j W_kj) (V_k (1 - V_k))`` (Eq. 2).
+3. When learning: ``W_ik <- clip(W_ik - E_k V_i, -c, c)`` (Eq. 3); send ``(E_k, W_ik)`` back.
+4. When pruning: ask the policy; drop an own input edge or send a prune request.
+
+Sums are laid out over the star in ascending node order and rounded exactly as the
+reference's ``np.dot`` calls (see :meth:`Node._input_sum`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    import simpy
+
+    from .channel import Port
+    from .pruning import Policy
+
+__all__ = ["Node", "Phase", "Star", "Observer", "NullObserver"]
+
+INPUT, HIDDEN, OUTPUT = "input", "hidden", "output"
+
+
+class Observer(Protocol):
+    """What a node reports (write-only: nothing flows back into the node)."""
+
+    def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None: ...
+
+    def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None: ...
+
+    def on_activate(self, node: int, now: float, age: float) -> None: ...
+
+
+class NullObserver:
+    tracks_age = False
+
+    def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
+        pass
+
+    def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
+        pass
+
+    def on_activate(self, node: int, now: float, age: float) -> None:
+        pass
+
+
+@dataclass
+class Phase:
+    """The teacher's broadcast switch: whether nodes learn and prune right now."""
+
+    learning: bool = True
+    pruning: bool = True
+
+
+@dataclass(frozen=True)
+class Star:
+    """A node's neighbourhood as it knows it: member ids in ascending order and positions."""
+
+    ids: tuple[int, ...]
+    center: int
+    in_pos: tuple[int, ...]
+    out_pos: tuple[int, ...]
+
+
+class Node:
+    """One network node. See the module docstring for the rule.
+
+    Parameters
+    ----------
+    node_id : this node's number.
+    role : ``"input"``, ``"hidden"`` or ``"output"``.
+    in_src : in-neighbours, ascending. in_w : the weights of their edges into this node.
+    out_dst : out-neighbours (subscribers), ascending.
+    port : where messages go. policy : pruning policy. observer : trace sink.
+    phase : the shared learning/pruning switch.
+    error_factor, clip, bias : constants of the local rule.
+    """
+
+    __slots__ = (
+        "id", "role", "in_src", "in_w", "in_v", "in_stamp", "out_dst", "out_e", "out_w",
+        "out_stamp", "V", "E", "y", "b", "port", "policy", "observer", "phase",
+        "error_factor", "clip", "bias", "activations", "_star",
+    )
+
+    def __init__(self, node_id: int, role: str, *, in_src: Sequence[int], in_w: Sequence[float],
+                 out_dst: Sequence[int], port: "Port", policy: "Policy", observer: Observer,
+                 phase: Phase, error_factor: float = 0.15, clip: float = 10.0,
+                 bias: bool = False) -> None:
+        if role not in (INPUT, HIDDEN, OUTPUT):
+            raise ValueError(f"role {role!r}; choose input, hidden or output")
+        if list(in_src) != sorted(set(in_src)) or list(out_dst) != sorted(set(out_dst)):
+            raise ValueError("in_src and out_dst must be ascending without repeats")
+        if len(in_src) != len(in_w):
+            raise ValueError("in_src and in_w differ in length")
+        if any(not math.isfinite(w) for w in in_w):
+            raise ValueError(f"node {node_id}: input weights must be finite, got {list(in_w)}")
+        self.id = node_id
+        self.role = role
+        self.in_src = list(in_src)
+        self.in_w = [float(w) for w in in_w]
+        self.in_v = [0.0] * len(self.in_src)
+        self.in_stamp = [-math.inf] * len(self.in_src)
+        self.out_dst = list(out_dst)
+        self.out_e = [0.0] * len(self.out_dst)
+        self.out_w = [0.0] * len(self.out_dst)
+        self.out_stamp = [-math.inf] * len(self.out_dst)
+        self.V = 0.0
+        self.E = 0.0
+        self.y = 0.0
+        self.b = 0.0
+        self.port = port
+        self.policy = policy
+        self.observer = observer
+        self.phase = phase
+        self.error_factor = float(error_factor)
+        self.clip = float(clip)
+        self.bias = bool(bias)
+        self.activations = 0
+        self._star: Star | None = None
+
+    # ----- message handlers (called by the transport on delivery) --------------------
+    def handlers(self) -> tuple[Callable[..., None], ...]:
+        """Handlers indexed by message kind (value, error, hello, unsubscribe, prune)."""
+        return (self.on_value, self.on_error, self.on_hello, self.on_unsubscribe,
+                self.on_prune_request)
+
+    def on_value(self, src: int, v: float, stamp: float) -> None:
+        try:
+            i = self.in_src.index(src)
+        except ValueError:
+            return  # an edge already pruned: the sender has not heard yet
+        if stamp >= self.in_stamp[i]:  # out-of-order delivery never overwrites newer news
+            self.in_v[i] = v
+            self.in_stamp[i] = stamp
+
+    def on_error(self, src: int, e: float, w: float, stamp: float) -> None:
+        try:
+            j = self.out_dst.index(src)
+        except ValueError:
+            return
+        if stamp >= self.out_stamp[j]:
+            self.out_e[j] = e
+            self.out_w[j] = w
+            self.out_stamp[j] = stamp
+
+    def on_hello(self, src: int, w: float, stamp: float) -> None:
+        try:
+            j = self.out_dst.index(src)
+        except ValueError:
+            return
+        if stamp >= self.out_stamp[j]:
+            self.out_w[j] = w
+
+    def on_unsubscribe(self, src: int, stamp: float) -> None:
+        try:
+            j = self.out_dst.index(src)
+        except ValueError:
+            return
+        for lst in (self.out_dst, self.out_e, self.out_w, self.out_stamp):
+            del lst[j]
+        self._star = None
+
+    def on_prune_request(self, decider: int, frm: int, stamp: float) -> None:
+        if frm in self.in_src:
+            self.drop_input(frm, decider=decider)
+
+    # ----- the local rule -----------------------------------------------------------
+    def set_target(self, y: float) -> None:
+        """The teacher's signal for the output node."""
+        self.y = float(y)
+
+    def present(self, x: float) -> None:
+        """An input node takes its new value and sends it on."""
+        self.V = float(x)
+        self.port.value(self.out_dst, self.V)
+
+    def announce(self) -> None:
+        """Link set-up: tell each in-neighbour the initial weight of its edge to this node."""
+        for src, w in zip(self.in_src, self.in_w):
+            self.port.hello(src, w)
+
+    def activate(self) -> None:
+        """One activation: Eq. 1-3, then the pruning check (see the module docstring)."""
+        self.activations += 1
+        if self.observer.tracks_age:
+            self._report_age()
+        s = self._input_sum()
+        if self.bias:
+            s += self.b
+        try:
+            V = 1.0 / (1.0 + math.exp(-s))
+        except OverflowError:
+            V = 0.0
+        self.V = V
+        self.port.value(self.out_dst, V)
+        if self.role == OUTPUT:
+            E = self.error_factor * (V - self.y)
+        else:
+            acc = 0.0
+            for e, w in zip(self.out_e, self.out_w):
+                acc += e * w
+            E = acc * (V * (1.0 - V))
+        self.E = E
+        phase = self.phase
+        if phase.learning:
+            c = self.clip
+            in_w = self.in_w
+            for i, v in enumerate(self.in_v):
+                w = in_w[i] - E * v
+                in_w[i] = c if w > c else (-c if w < -c else w)
+            if self.bias:
+                self.b -= E
+        error = self.port.error
+        for src, w in zip(self.in_src, self.in_w):
+            error(src, E, w)
+        if phase.learning and phase.pruning:
+            edge = self.policy.check(self)
+            if edge is not None:
+                frm, to = edge
+                if to == self.id:
+                    if frm in self.in_src:
+                        self.drop_input(frm, decider=self.id)
+                else:
+                    self.port.prune_request(to, frm)
+
+    def _input_sum(self) -> float:
+        """``sum_i V_i W_ik`` with the reference's rounding.
+
+        The reference takes ``np.dot`` of a row with a *column* of the weight matrix; BLAS
+        ``ddot`` on a strided operand runs two accumulators over blocks of four positions
+        (positions 0, 2 of each block into the first, 1, 3 into the second, the tail into
+        the first). Positions are places in the star, which for the logic circuit are the
+        node numbers; zeros at non-edges add nothing but keep the blocks aligned.
+        """
+        m = len(self.star().ids)
+        x = [0.0] * m
+        y = [0.0] * m
+        for p, v, w in zip(self._star.in_pos, self.in_v, self.in_w):  # type: ignore[union-attr]
+            x[p] = v
+            y[p] = w
+        t1 = 0.0
+        t2 = 0.0
+        n1 = m & -4
+        i = 0
+        while i < n1:
+            t1 += x[i] * y[i] + x[i + 2] * y[i + 2]
+            t2 += x[i + 1] * y[i + 1] + x[i + 3] * y[i + 3]
+            i += 4
+        while i < m:
+            t1 += x[i] * y[i]
+            i += 1
+        return t1 + t2
+
+    def drop_input(self, frm: int, *, decider: int) -> None:
+        """Remove the input edge ``frm -> self`` and tell ``frm`` to stop sending."""
+        i = self.in_src.index(frm)
+        for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):
+            del lst[i]
+        self._star = None
+        self.port.unsubscribe(frm)
+        self.observer.on_prune(decider, frm, self.id, decider != self.id)
+
+    def star(self) -> Star:
+        """This node's star (cached until an edge changes)."""
+        st = self._star
+        if st is None:
+            ids = tuple(sorted(set(self.in_src) | set(self.out_dst) | {self.id}))
+            pos = {v: p for p, v in enumerate(ids)}
+            st = self._star = Star(ids, pos[self.id], tuple(pos[v] for v in self.in_src),
+                                   tuple(pos[v] for v in self.out_dst))
+        return st
+
+    def _report_age(self) -> None:
+        now = self.port.now
+        ages = [now - t for t in self.in_stamp if t != -math.inf]
+        if ages:
+            self.observer.on_activate(self.id, now, sum(ages) / len(ages))
+
+    def run(self, wake: Callable[[int], "simpy.Event"]) -> Generator["simpy.Event", Any, None]:
+        """The node's SimPy process: wait for the next wake, act, repeat."""
+        if self.role == INPUT:
+            while True:
+                x = yield wake(self.id)
+                self.present(x)
+        while True:
+            yield wake(self.id)
+            self.activate()

@@ -1,0 +1,161 @@
+"""Pruning policies: which edge a node asks to remove after its update.
+
+A policy sees one node's local state only (its input weights, what its out-neighbours told
+it) and returns an edge ``(from, to)`` or ``None``. If ``to`` is the node itself the node
+removes its own input edge; otherwise (the reference rule only) the node sends a prune
+request to ``to``, which owns that edge.
+
+>>> from argnn_sim.config import PruningConfig
+>>> make_policy(PruningConfig(policy="none")).name
+'none'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from .config import ConfigError, PruningConfig
+from .rng import Stream
+from .spectral import eigenvalues, laplacian, local_choice, reference_pair, star_matrices
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .node import Node
+
+__all__ = [
+    "Policy",
+    "SpectralReference",
+    "SpectralLocal",
+    "MagnitudePolicy",
+    "RandomPolicy",
+    "NoPruning",
+    "make_policy",
+]
+
+
+class Policy(Protocol):
+    name: str
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        """Return the edge ``(from, to)`` to remove, or ``None``."""
+
+
+class NoPruning:
+    name = "none"
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        return None
+
+
+class _Spectral:
+    def __init__(self, mode: str) -> None:
+        if mode not in ("D", "DW"):
+            raise ConfigError(f"pruning.mode = {mode!r} is not allowed; choose one of 'D', 'DW'")
+        self.mode = mode
+
+    def _laplacian(self, node: "Node") -> np.ndarray:
+        star = node.star()
+        A, M = star_matrices(len(star.ids), star.center, in_pos=star.in_pos, in_w=node.in_w,
+                             out_pos=star.out_pos, out_w=node.out_w)
+        return laplacian(A, M, self.mode)
+
+
+class SpectralReference(_Spectral):
+    """The published rule, exactly: exact conjugate test; positions read as star members.
+
+    May name an edge that does not touch the deciding node (a remote prune).
+    """
+
+    name = "spectral-reference"
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        L = self._laplacian(node)
+        lam = eigenvalues(L)
+        node.observer.on_check(node.id, node.star().ids, lam)
+        pair = reference_pair(lam)
+        if pair is None:
+            return None
+        ids = node.star().ids
+        a, b = ids[pair[0]], ids[pair[1]]
+        if a == b:
+            return None
+        return b, a
+
+
+class SpectralLocal(_Spectral):
+    """Our rule: a node drops only its own input edges, on genuine conjugate pairs only."""
+
+    name = "spectral-local"
+
+    def __init__(self, mode: str, tol: float, min_in_degree: int) -> None:
+        super().__init__(mode)
+        self.tol = tol
+        self.min_in_degree = min_in_degree
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        L = self._laplacian(node)
+        star = node.star()
+        allowed = star.in_pos if len(node.in_src) > self.min_in_degree else []
+        pos, lam = local_choice(L, star.center, allowed, tol=self.tol)
+        node.observer.on_check(node.id, star.ids, lam)
+        if pos is None:
+            return None
+        return star.ids[pos], node.id
+
+
+class MagnitudePolicy:
+    """Baseline: drop the smallest-magnitude input weight once it falls below ``threshold``."""
+
+    name = "magnitude"
+
+    def __init__(self, threshold: float, min_in_degree: int) -> None:
+        self.threshold = threshold
+        self.min_in_degree = min_in_degree
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        if len(node.in_src) <= self.min_in_degree:
+            return None
+        mags = [abs(w) for w in node.in_w]
+        i = min(range(len(mags)), key=mags.__getitem__)
+        if mags[i] < self.threshold:
+            return node.in_src[i], node.id
+        return None
+
+
+class RandomPolicy:
+    """Baseline: with probability ``rate`` per activation drop a uniformly chosen input edge."""
+
+    name = "random"
+
+    def __init__(self, rate: float, min_in_degree: int, stream: Stream) -> None:
+        self.rate = rate
+        self.min_in_degree = min_in_degree
+        self.stream = stream
+
+    def check(self, node: "Node") -> tuple[int, int] | None:
+        if len(node.in_src) <= self.min_in_degree:
+            return None
+        if self.stream.random() >= self.rate:
+            return None
+        i = int(self.stream.integers(len(node.in_src)))
+        return node.in_src[i], node.id
+
+
+def make_policy(config: PruningConfig, stream: Stream | None = None) -> Policy:
+    """The policy object ``config`` describes (one instance is shared by all nodes; it keeps
+    no per-node state, except the random policy's stream)."""
+    if config.policy == "none":
+        return NoPruning()
+    if config.policy == "spectral":
+        if config.rule == "reference":
+            return SpectralReference(config.mode)
+        return SpectralLocal(config.mode, config.tol, config.min_in_degree)
+    if config.policy == "magnitude":
+        return MagnitudePolicy(config.threshold, config.min_in_degree)
+    if config.policy == "random":
+        if stream is None:
+            raise ValueError("the random pruning policy needs a random stream")
+        return RandomPolicy(config.rate, config.min_in_degree, stream)
+    raise ConfigError(f"pruning.policy = {config.policy!r} is not allowed; "
+                      "choose one of 'spectral', 'magnitude', 'random', 'none'")

@@ -1,0 +1,116 @@
+"""A cheap columnar trace of what happened. It observes; it never feeds back into nodes.
+
+Levels (``[record] traces``): ``full`` keeps the eigenvalues of every spectral check
+(and, in the async schedule, the age of the information each activation used);
+``prunes`` keeps prune events and curves only; ``none`` keeps prune events and counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    """Collects prune events, curves and (optionally) eigenvalue traces of one run."""
+
+    def __init__(self, level: str = "full", *, clock: Any = None) -> None:
+        self.level = level
+        self.clock = clock  # anything with a ``now`` attribute (the SimPy environment)
+        self.tracks_age = False
+        self.input = -1
+        self.sweep = -1
+        self.checks = 0
+        self.prunes: list[dict[str, Any]] = []
+        self._ck: dict[str, list[Any]] = {k: [] for k in ("node", "time", "input", "sweep", "k")}
+        self._members: list[Sequence[int]] = []
+        self._values: list[npt.NDArray[np.complex128]] = []
+        self._per_node: dict[int, int] = {}
+        self._age: dict[str, list[float]] = {"node": [], "time": [], "age": []}
+        self._curve: dict[str, list[float]] = {"input": [], "time": [], "train_error": [],
+                                                "edges": []}
+
+    @property
+    def now(self) -> float:
+        return float(self.clock.now) if self.clock is not None else 0.0
+
+    # ----- observer interface (called by nodes) ------------------------------------
+    def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
+        self.checks += 1
+        if self.level != "full":
+            return
+        k = self._per_node.get(node, 0)
+        self._per_node[node] = k + 1
+        ck = self._ck
+        ck["node"].append(node)
+        ck["time"].append(self.now)
+        ck["input"].append(self.input)
+        ck["sweep"].append(self.sweep)
+        ck["k"].append(k)
+        self._members.append(star)
+        self._values.append(eigenvalues)
+
+    def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
+        self.prunes.append({"input": self.input, "sweep": self.sweep, "time": self.now,
+                            "node": decider, "edge": [frm, to], "remote": remote})
+
+    def on_activate(self, node: int, now: float, age: float) -> None:
+        self._age["node"].append(node)
+        self._age["time"].append(now)
+        self._age["age"].append(age)
+
+    # ----- engine-side observations -------------------------------------------------
+    def curve_point(self, *, input: int, time: float, train_error: float, edges: int) -> None:
+        c = self._curve
+        c["input"].append(input)
+        c["time"].append(time)
+        c["train_error"].append(train_error)
+        c["edges"].append(edges)
+
+    # ----- columnar output ----------------------------------------------------------
+    def curves(self) -> dict[str, npt.NDArray[Any]]:
+        c = self._curve
+        return {
+            "input": np.asarray(c["input"], dtype=np.int64),
+            "time": np.asarray(c["time"], dtype=np.float64),
+            "train_error": np.asarray(c["train_error"], dtype=np.float64),
+            "edges": np.asarray(c["edges"], dtype=np.int64),
+        }
+
+    def traces(self) -> dict[str, npt.NDArray[Any]]:
+        """Eigenvalue traces in CSR layout.
+
+        ``check_*`` arrays have one entry per check; the entries of check ``c`` are
+        ``entry_*[check_start[c]:check_start[c + 1]]``: ``entry_member`` is the node at
+        that position of the star, ``entry_real``/``entry_imag`` the eigenvalue there.
+        """
+        ck = self._ck
+        lengths = np.fromiter((len(m) for m in self._members), dtype=np.int64,
+                              count=len(self._members))
+        start = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=start[1:])
+        if self._values:
+            vals = np.concatenate(self._values)
+            members = np.fromiter((v for m in self._members for v in m), dtype=np.int32,
+                                  count=int(start[-1]))
+        else:
+            vals = np.zeros(0, dtype=np.complex128)
+            members = np.zeros(0, dtype=np.int32)
+        return {
+            "check_node": np.asarray(ck["node"], dtype=np.int32),
+            "check_time": np.asarray(ck["time"], dtype=np.float64),
+            "check_input": np.asarray(ck["input"], dtype=np.int64),
+            "check_sweep": np.asarray(ck["sweep"], dtype=np.int32),
+            "check_k": np.asarray(ck["k"], dtype=np.int64),
+            "check_start": start,
+            "entry_member": members,
+            "entry_real": np.ascontiguousarray(vals.real, dtype=np.float64),
+            "entry_imag": np.ascontiguousarray(vals.imag, dtype=np.float64),
+            "age_node": np.asarray(self._age["node"], dtype=np.int32),
+            "age_time": np.asarray(self._age["time"], dtype=np.float64),
+            "age_value": np.asarray(self._age["age"], dtype=np.float64),
+        }

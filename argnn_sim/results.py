@@ -1,0 +1,210 @@
+"""RunResult, its tidy tables, and atomic save/load of a run folder.
+
+A run folder holds::
+
+    summary.json       scenario, seed, version, timings, error, prune events, counters
+    prune_events.csv   one row per removed edge
+    curve.csv          training error and edge count after each input (sweep) or period (async)
+    edges.csv          every initial edge: initial and final weight, whether and when pruned
+    traces.npz         eigenvalue traces (CSR columns, see Recorder.traces) and message ages
+
+The folder is written under a temporary name and renamed into place, so a crash never
+leaves a half-written folder behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .config import Scenario
+
+__all__ = ["RunResult", "save", "load", "atomic_dir"]
+
+SUMMARY = "summary.json"
+
+
+@dataclass
+class RunResult:
+    """Everything one simulation produced."""
+
+    scenario: Scenario
+    seed: int
+    error: float
+    per_row_errors: list[float]
+    eval_rows: list[int]
+    prune_events: list[dict[str, Any]]
+    edges_before: int
+    edges_after: int
+    seconds: float
+    labels: list[Any]
+    initial_edges: dict[str, npt.NDArray[Any]]
+    final_edges: dict[str, npt.NDArray[Any]]
+    curves: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    traces: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    counters: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    version: str = ""
+
+    def final_matrix(self) -> npt.NDArray[np.float64]:
+        """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs)."""
+        n = len(self.labels)
+        W = np.zeros((n, n))
+        W[self.final_edges["src"], self.final_edges["dst"]] = self.final_edges["weight"]
+        return W
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary (the ``argnn run --json`` contract)."""
+        sweep = self.scenario.schedule.kind == "sweep"
+        events = []
+        for ev in self.prune_events:
+            item: dict[str, Any] = {}
+            if sweep:
+                item["input"] = ev["input"]
+                item["sweep"] = ev["sweep"]
+            else:
+                item["time"] = ev["time"]
+            item["node"] = ev["node"]
+            item["edge"] = list(ev["edge"])
+            item["remote"] = bool(ev["remote"])
+            events.append(item)
+        return {
+            "name": self.scenario.name,
+            "seed": self.seed,
+            "version": self.version,
+            "error": self.error,
+            "per_row_errors": list(self.per_row_errors),
+            "eval_rows": list(self.eval_rows),
+            "prune_events": events,
+            "edges_before": self.edges_before,
+            "edges_after": self.edges_after,
+            "seconds": self.seconds,
+            "timings": self.timings,
+            "counters": self.counters,
+            "labels": [_jsonable(v) for v in self.labels],
+            "scenario": self.scenario.to_dict(),
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class atomic_dir:
+    """Context manager: write into a temporary sibling folder, rename it to ``path`` on success.
+
+    An existing ``path`` is replaced only when the new folder is complete.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+            os.replace(self.path, old)
+        os.replace(self.tmp, self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_csv(path: Path, header: list[str], rows: Any) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_files(result: RunResult, folder: Path) -> None:
+    """Write the run's files into an existing folder (no atomicity; see :func:`save`)."""
+    with open(folder / SUMMARY, "w", encoding="utf-8") as fh:
+        json.dump(result.summary(), fh, indent=1)
+        fh.write("\n")
+    _write_csv(folder / "prune_events.csv",
+               ["input", "sweep", "time", "node", "from", "to", "remote"],
+               ([e["input"], e["sweep"], e["time"], e["node"], e["edge"][0], e["edge"][1],
+                 int(e["remote"])] for e in result.prune_events))
+    c = result.curves
+    if c:
+        _write_csv(folder / "curve.csv", ["input", "time", "train_error", "edges"],
+                   zip(c["input"].tolist(), c["time"].tolist(), c["train_error"].tolist(),
+                       c["edges"].tolist()))
+    ie, fe = result.initial_edges, result.final_edges
+    final = {(s, d): w for s, d, w in zip(fe["src"].tolist(), fe["dst"].tolist(),
+                                           fe["weight"].tolist())}
+    pruned_at = {tuple(e["edge"]): e for e in result.prune_events}
+    rows = []
+    for s, d, w in zip(ie["src"].tolist(), ie["dst"].tolist(), ie["weight"].tolist()):
+        ev = pruned_at.get((s, d))
+        rows.append([s, d, w, final.get((s, d), 0.0), int(ev is not None),
+                     "" if ev is None else ev["time"]])
+    _write_csv(folder / "edges.csv",
+               ["from", "to", "initial_weight", "final_weight", "pruned", "pruned_time"], rows)
+    arrays = {f"trace_{k}": v for k, v in result.traces.items()}
+    arrays.update({f"initial_{k}": v for k, v in ie.items()})
+    arrays.update({f"final_{k}": v for k, v in fe.items()})
+    arrays.update({f"curve_{k}": v for k, v in c.items()})
+    np.savez_compressed(folder / "traces.npz", **arrays)
+
+
+def save(result: RunResult, path: str | os.PathLike[str]) -> Path:
+    """Write ``result`` to the folder ``path`` atomically; returns the folder."""
+    with atomic_dir(path) as tmp:
+        write_files(result, tmp)
+    return Path(path)
+
+
+def load(path: str | os.PathLike[str]) -> RunResult:
+    """Read a run folder written by :func:`save` back into a :class:`RunResult`."""
+    folder = Path(path)
+    if not (folder / SUMMARY).is_file():
+        raise FileNotFoundError(f"no run folder at {str(folder)!r} (missing {SUMMARY}); "
+                                "give a folder written by `argnn run --out`")
+    with open(folder / SUMMARY, encoding="utf-8") as fh:
+        s = json.load(fh)
+    scenario = Scenario.from_dict(s["scenario"])
+    arrays: dict[str, Any] = {}
+    if (folder / "traces.npz").is_file():
+        with np.load(folder / "traces.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+
+    def pick(prefix: str) -> dict[str, Any]:
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    events = []
+    with open(folder / "prune_events.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            events.append({"input": int(row["input"]), "sweep": int(row["sweep"]),
+                           "time": float(row["time"]), "node": int(row["node"]),
+                           "edge": [int(row["from"]), int(row["to"])],
+                           "remote": bool(int(row["remote"]))})
+    return RunResult(
+        scenario=scenario, seed=s["seed"], error=s["error"], per_row_errors=s["per_row_errors"],
+        eval_rows=s["eval_rows"], prune_events=events, edges_before=s["edges_before"],
+        edges_after=s["edges_after"], seconds=s["seconds"], labels=s["labels"],
+        initial_edges=pick("initial_"), final_edges=pick("final_"), curves=pick("curve_"),
+        traces=pick("trace_"), counters=s.get("counters", {}), timings=s.get("timings", {}),
+        version=s.get("version", ""),
+    )

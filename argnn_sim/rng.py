@@ -1,0 +1,101 @@
+"""Seeded random streams: one seed, independent child streams, no global state.
+
+``default`` mode spawns children of one :class:`numpy.random.SeedSequence` for the
+task inputs, the initial weights, the schedule, the pruning policy and each channel.
+``reference`` mode serves inputs, weights and schedule from one legacy
+``RandomState(seed)`` so that draws happen in the reference implementation's order.
+
+>>> s = Streams(7)
+>>> a = s.inputs.integers(4, size=3)
+>>> b = Streams(7).inputs.integers(4, size=3)
+>>> bool((a == b).all())
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Stream", "Streams", "as_seed_sequence"]
+
+
+class Stream:
+    """Uniform interface over a :class:`numpy.random.Generator` or a legacy ``RandomState``."""
+
+    __slots__ = ("_g", "_legacy")
+
+    def __init__(self, gen: np.random.Generator | np.random.RandomState) -> None:
+        self._g = gen
+        self._legacy = isinstance(gen, np.random.RandomState)
+
+    def integers(self, high: int, size: int | None = None) -> Any:
+        """Integers in ``[0, high)``."""
+        if self._legacy:
+            return self._g.randint(high, size=size)
+        return self._g.integers(high, size=size)
+
+    def random(self, size: int | tuple[int, ...] | None = None) -> Any:
+        """Floats in ``[0, 1)``."""
+        if self._legacy:
+            return self._g.random_sample(size)
+        return self._g.random(size)
+
+    def shuffle(self, x: npt.NDArray[Any]) -> None:
+        """Shuffle ``x`` in place."""
+        self._g.shuffle(x)
+
+    def exponential(self, scale: float, size: int | None = None) -> Any:
+        return self._g.exponential(scale, size)
+
+    def uniform(self, low: float, high: float, size: int | None = None) -> Any:
+        return self._g.uniform(low, high, size)
+
+    def lognormal(self, mean: float, sigma: float, size: int | None = None) -> Any:
+        return self._g.lognormal(mean, sigma, size)
+
+
+def as_seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | None
+                     ) -> np.random.SeedSequence:
+    """Turn an int, a ``SeedSequence`` or a ``Generator`` into a ``SeedSequence``."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return seed.bit_generator.seed_seq  # type: ignore[return-value]
+    return np.random.SeedSequence(seed)
+
+
+class Streams:
+    """The named random streams of one run.
+
+    Parameters
+    ----------
+    seed : int, SeedSequence or Generator
+    mode : ``"default"`` or ``"reference"`` (``seed`` must then be an int < 2**32).
+    """
+
+    def __init__(self, seed: Any, mode: str = "default") -> None:
+        self.mode = mode
+        ss = as_seed_sequence(seed)
+        inputs, weights, schedule, pruning, channels = ss.spawn(5)
+        self._channel_root = channels
+        self._channel_children: list[np.random.SeedSequence] = []
+        self.pruning = Stream(np.random.default_rng(pruning))
+        if mode == "reference":
+            if not isinstance(seed, (int, np.integer)):
+                raise TypeError("rng mode 'reference' needs an integer seed")
+            legacy = Stream(np.random.RandomState(int(seed)))
+            self.inputs = self.weights = self.schedule = legacy
+        else:
+            self.inputs = Stream(np.random.default_rng(inputs))
+            self.weights = Stream(np.random.default_rng(weights))
+            self.schedule = Stream(np.random.default_rng(schedule))
+
+    def channel(self, index: int) -> Stream:
+        """The stream of channel ``index`` (children are spawned on demand, in order)."""
+        kids = self._channel_children
+        if index >= len(kids):
+            kids.extend(self._channel_root.spawn(index + 1 - len(kids)))
+        return Stream(np.random.default_rng(kids[index]))
