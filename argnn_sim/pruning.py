@@ -84,7 +84,14 @@ class SpectralReference(_Spectral):
 
 
 class SpectralLocal(_Spectral):
-    """Our rule: a node drops only its own input edges, on genuine conjugate pairs only."""
+    """Our rule ``local``: a node drops only its own input edges, on genuine conjugate pairs.
+
+    Eligible are the input edges ``j -> k`` that form a 2-cycle with ``k -> j`` and are the
+    weaker of the two (``|W_jk| < |W_kj|``, both known locally); among them the one whose
+    partner has the largest share of the oscillating eigenvector goes. The reference can
+    only ever remove ``(k+1) -> k``, one half of a 2-cycle; this rule keeps that structure
+    without reading array positions as node numbers. The output node prunes nothing.
+    """
 
     name = "spectral-local"
 
@@ -96,7 +103,15 @@ class SpectralLocal(_Spectral):
     def check(self, node: "Node") -> tuple[int, int] | None:
         L = self._laplacian(node)
         star = node.star()
-        allowed = star.in_pos if len(node.in_src) > self.min_in_degree else []
+        allowed: list[int] = []
+        # The output node keeps its read-out edges (the reference never removes them either).
+        if node.role != "output" and len(node.in_src) > self.min_in_degree:
+            # Only one half of a 2-cycle j <-> k may go, and only its weaker half: the
+            # oscillation needs both directions, the feed-forward path keeps the stronger.
+            told = dict(zip(node.out_dst, node.out_w))
+            for p, j, w in zip(star.in_pos, node.in_src, node.in_w):
+                if j in told and abs(w) < abs(told[j]):
+                    allowed.append(p)
         pos, lam = local_choice(L, star.center, allowed, tol=self.tol)
         node.observer.on_check(node.id, star.ids, lam)
         if pos is None:

@@ -1,0 +1,165 @@
+"""The ``argnn`` command: a thin layer over the Python API.
+
+``argnn run [SCENARIO.toml] [--seed N] [--set section.key=value ...] [--out DIR] [--json]``
+runs one scenario (the built-in default when no file is given), prints a summary table (or
+one JSON object with ``--json``) and writes the run folder and figures to ``--out``.
+``argnn plot RUN_DIR`` redraws the figures of a saved run. ``argnn show-default`` prints the
+built-in scenario as TOML. Exit status: 0 on success, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
+from .engine import simulate
+from .results import RunResult, atomic_dir, load, write_files
+
+__all__ = ["main", "run_command", "summary_table", "to_toml"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"argnn: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run one scenario")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in XOR/DW)")
+    r.add_argument("--seed", type=int, help="seed (overrides the scenario's)")
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one scenario value (repeatable)")
+    r.add_argument("--out", help="output folder (default: results/<scenario name>)")
+    r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    r.add_argument("--no-save", action="store_true", help="write no output folder")
+    r.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    pl = sub.add_parser("plot", help="redraw the figures of a saved run folder")
+    pl.add_argument("run_dir")
+    sub.add_parser("show-default", help="print the built-in default scenario as TOML")
+    return p
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The scenario as TOML text (readable by :func:`~argnn_sim.config.load_scenario`)."""
+    d = scenario.to_dict()
+    lines = [f"name = {json.dumps(d.pop('name'))}", f"seed = {d.pop('seed')}"]
+    for sec, items in d.items():
+        lines.append(f"\n[{sec}]")
+        for k, v in items.items():
+            lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v)
+    return repr(v)
+
+
+def summary_table(result: RunResult, out: Path | None = None) -> str:
+    """A short human-readable summary of one run."""
+    sc = result.scenario
+    rule = (f"{sc.pruning.policy} (mode {sc.pruning.mode}, rule {sc.pruning.rule})"
+            if sc.pruning.policy == "spectral" else sc.pruning.policy)
+    sweep = sc.schedule.kind == "sweep"
+    rows = [
+        ("scenario", sc.name),
+        ("task", f"{sc.task.gate}" + (f" ({sc.task.bits} bits)" if sc.task.gate == "PARITY" else "")),
+        ("network", f"{sc.network.kind}" + (f", h = {sc.network.hidden}"
+                                            if sc.network.kind == "logic" else "")
+         + f", {len(result.labels)} nodes"),
+        ("schedule", f"{sc.schedule.kind}, {sc.schedule.inputs} inputs"
+         + (f" x {sc.schedule.sweeps} passes" if sweep else
+            f", wake rate {sc.schedule.wake_rate}, period {sc.schedule.input_period}")),
+        ("pruning", rule),
+        ("rng", f"{sc.rng.mode}, seed {result.seed}"),
+        ("error", f"{result.error:.6f}"),
+        ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
+        ("edges", f"{result.edges_before} -> {result.edges_after}"),
+        ("activations", f"{result.counters.get('activations', 0):,}"
+         f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    if out is not None:
+        rows.append(("output", str(out)))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    if result.prune_events:
+        lines.append("")
+        lines.append("prune events" + ("  (input, pass)" if sweep else "  (time)"))
+        for ev in result.prune_events:
+            when = f"{ev['input']:>5}, {ev['sweep']}" if sweep else f"{ev['time']:.3f}"
+            tag = "  remote" if ev["remote"] else ""
+            lines.append(f"  {when:>10}  node {ev['node']:>3} removed "
+                         f"{ev['edge'][0]} -> {ev['edge'][1]}{tag}")
+    return "\n".join(lines)
+
+
+def _write_run(result: RunResult, out: Path, plots: bool) -> None:
+    from . import plots as P
+
+    with atomic_dir(out) as tmp:
+        write_files(result, tmp)
+        if plots:
+            P.eigenvalue_traces(result, tmp / "eigenvalues.png")
+            P.graph_before_after(result, tmp / "graph.png")
+            P.training_curves(result, tmp / "curves.png")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    changes = dict(parse_override(s) for s in args.set)
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if changes:
+        scenario = apply_overrides(scenario, changes)
+    result = simulate(scenario, progress=args.progress and not args.json)
+    out = None
+    if not args.no_save:
+        out = Path(args.out) if args.out else Path("results") / scenario.name
+        _write_run(result, out, plots=not args.no_plots)
+    if args.json:
+        json.dump(result.summary(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(summary_table(result, out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``argnn`` and ``python -m argnn_sim``; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return run_command(args)
+        if args.command == "plot":
+            from . import plots as P
+
+            res = load(args.run_dir)
+            P.eigenvalue_traces(res, Path(args.run_dir) / "eigenvalues.png")
+            P.graph_before_after(res, Path(args.run_dir) / "graph.png")
+            P.training_curves(res, Path(args.run_dir) / "curves.png")
+            print(f"figures written to {args.run_dir}")
+            return 0
+        if args.command == "show-default":
+            sys.stdout.write(to_toml(Scenario()))
+            return 0
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"argnn: error: {exc}", file=sys.stderr)
+        return 2
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Figures: eigenvalue traces (the paper's Fig. 2) and the graph before/after (Fig. 1).
+
+All functions take a :class:`~argnn_sim.results.RunResult` first, draw with matplotlib's
+non-interactive backend and, given ``path``, write a PNG and return the figure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .results import RunResult  # noqa: E402
+from .tasks import make_task  # noqa: E402
+
+__all__ = ["eigenvalue_traces", "graph_before_after", "training_curves"]
+
+
+def _save(fig: Any, path: str | os.PathLike[str] | None) -> Any:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+    return fig
+
+
+def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = None, *,
+                      max_points: int = 4000) -> Any:
+    """Real and imaginary parts of each node's local-Laplacian eigenvalues over its checks.
+
+    One row per checking node: left the real parts, right the imaginary parts, one colour
+    per star position (labelled by the node at that position, as the reference reads it);
+    red dashed lines mark the checks at which that node's check removed an edge.
+    """
+    tr = result.traces
+    if not tr or tr["check_node"].size == 0:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, "no eigenvalue traces (pruning off, or record.traces != 'full')",
+                ha="center", va="center")
+        ax.set_axis_off()
+        return _save(fig, path)
+    nodes = np.unique(tr["check_node"])
+    fig, axes = plt.subplots(len(nodes), 2, figsize=(11, 1.9 * len(nodes) + 0.8),
+                             squeeze=False, sharex="row")
+    start = tr["check_start"]
+    cmap = plt.get_cmap("tab10")
+    sweep = result.scenario.schedule.kind == "sweep"
+    for row, node in enumerate(nodes.tolist()):
+        idx = np.flatnonzero(tr["check_node"] == node)
+        lengths = start[idx + 1] - start[idx]
+        m = int(lengths.max())
+        # Pad ragged stars (sizes change after prunes elsewhere) with NaN.
+        re = np.full((idx.size, m), np.nan)
+        im = np.full((idx.size, m), np.nan)
+        members = np.full(m, -1)
+        for j, (c, ln) in enumerate(zip(idx.tolist(), lengths.tolist())):
+            s = int(start[c])
+            re[j, :ln] = tr["entry_real"][s:s + ln]
+            im[j, :ln] = tr["entry_imag"][s:s + ln]
+            if ln == m:
+                members = tr["entry_member"][s:s + ln]
+        step = max(1, idx.size // max_points)
+        x = np.arange(idx.size)[::step]
+        for p in range(m):
+            label = f"pos {p} (n{members[p]})" if members[p] >= 0 else f"pos {p}"
+            axes[row, 0].plot(x, re[::step, p], lw=0.8, color=cmap(p % 10), label=label)
+            axes[row, 1].plot(x, im[::step, p], lw=0.8, color=cmap(p % 10))
+        for ev in result.prune_events:
+            if ev["node"] != node:
+                continue
+            if sweep:
+                hit = np.flatnonzero((tr["check_input"][idx] == ev["input"]) &
+                                     (tr["check_sweep"][idx] == ev["sweep"]))
+            else:
+                hit = np.flatnonzero(np.isclose(tr["check_time"][idx], ev["time"]))
+            for h in hit[:1].tolist():
+                for ax in axes[row]:
+                    ax.axvline(h, color="red", ls="--", lw=1)
+                axes[row, 1].annotate(f"{ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
+                                      xytext=(3, 3), textcoords="offset points",
+                                      color="red", fontsize=8)
+        axes[row, 0].set_ylabel(f"node {node}")
+        axes[row, 0].legend(fontsize=6, loc="upper right", ncol=2)
+    axes[0, 0].set_title("Re λ")
+    axes[0, 1].set_title("Im λ")
+    axes[-1, 0].set_xlabel("check (activation) of the node")
+    axes[-1, 1].set_xlabel("check (activation) of the node")
+    sc = result.scenario
+    fig.suptitle(f"Local-Laplacian eigenvalues — {sc.task.gate}, mode {sc.pruning.mode}, "
+                 f"rule {sc.pruning.rule}, seed {result.seed} (red: prune)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _layout(result: RunResult, g: nx.DiGraph) -> dict[int, tuple[float, float]]:
+    sc = result.scenario
+    n = len(result.labels)
+    if sc.network.kind == "logic":
+        n_in = make_task(sc.task).n_inputs
+        pos: dict[int, tuple[float, float]] = {}
+        for i in range(n_in):
+            pos[i] = (0.0, (i - (n_in - 1) / 2) * 1.2)
+        h = sc.network.hidden
+        for j in range(h):
+            pos[n_in + j] = (1.0 + 0.15 * (j % 2), (j - (h - 1) / 2) * 1.2)
+        pos[n - 1] = (2.2, 0.0)
+        return pos
+    return nx.spring_layout(g, seed=0)
+
+
+def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = None) -> Any:
+    """The initial graph and the final one, removed edges dashed red, width ∝ |weight|."""
+    ie = result.initial_edges
+    n = len(result.labels)
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(zip(ie["src"].tolist(), ie["dst"].tolist()))
+    pos = _layout(result, g)
+    kept = set(zip(result.final_edges["src"].tolist(), result.final_edges["dst"].tolist()))
+    removed = [e for e in g.edges if e not in kept]
+    w0 = dict(zip(zip(ie["src"].tolist(), ie["dst"].tolist()), ie["weight"].tolist()))
+    w1 = dict(zip(zip(result.final_edges["src"].tolist(), result.final_edges["dst"].tolist()),
+                  result.final_edges["weight"].tolist()))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    big = n > 60
+    n_in = make_task(result.scenario.task).n_inputs
+    colors = ["#8fd18f" if k < n_in else ("#fdae6b" if k == n - 1 else "#9ecae1")
+              for k in range(n)]
+    for ax, title, edges, weights in (
+        (axes[0], f"before: {result.edges_before} edges", list(g.edges), w0),
+        (axes[1], f"after: {result.edges_after} edges ({len(removed)} removed, dashed)",
+         [e for e in g.edges if e in kept], w1),
+    ):
+        widths = [0.4 + 1.2 * min(abs(weights.get(e, 0.0)), 5.0) / 5.0 for e in edges]
+        if not big:
+            nx.draw_networkx_nodes(g, pos, ax=ax, node_size=420, node_color=colors)
+            nx.draw_networkx_labels(g, pos, ax=ax, font_size=9)
+        else:
+            nx.draw_networkx_nodes(g, pos, ax=ax, node_size=8)
+        nx.draw_networkx_edges(g, pos, edgelist=edges, ax=ax, width=widths,
+                               connectionstyle="arc3,rad=0.12", arrowsize=10,
+                               edge_color="#444444", node_size=420 if not big else 8)
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    if removed:
+        nx.draw_networkx_edges(g, pos, edgelist=removed, ax=axes[1], style="dashed",
+                               edge_color="red", width=1.4, connectionstyle="arc3,rad=0.12",
+                               arrowsize=12, node_size=420 if not big else 8)
+    sc = result.scenario
+    fig.suptitle(f"{sc.task.gate}, {sc.network.kind} network, pruning {sc.pruning.policy}"
+                 f"{'/' + sc.pruning.mode + '/' + sc.pruning.rule if sc.pruning.policy == 'spectral' else ''}"
+                 f", seed {result.seed}, error {result.error:.4f}", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def training_curves(result: RunResult, path: str | os.PathLike[str] | None = None, *,
+                    window: int = 50) -> Any:
+    """Training error (moving average over ``window`` inputs) and edge count over training."""
+    c = result.curves
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    if not c or c["input"].size == 0:
+        ax.text(0.5, 0.5, "no curves recorded", ha="center", va="center")
+        ax.set_axis_off()
+        return _save(fig, path)
+    err = c["train_error"]
+    k = max(1, min(window, err.size))
+    smooth = np.convolve(err, np.ones(k) / k, mode="valid")
+    ax.plot(c["input"][k - 1:], smooth, color="C0")
+    ax.set_xlabel("training input")
+    ax.set_ylabel(f"|V_out − y| (mean of {k})", color="C0")
+    ax2 = ax.twinx()
+    ax2.step(c["input"], c["edges"], where="post", color="C3")
+    ax2.set_ylabel("edges", color="C3")
+    fig.tight_layout()
+    return _save(fig, path)

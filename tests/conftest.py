@@ -1,0 +1,30 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from argnn_sim import Scenario
+from argnn_sim.config import ScheduleConfig
+
+import os
+
+SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+GOLDEN = SHARED / "reference" / "golden_runs.json"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def tiny_circuit():
+    """XOR on the reference circuit with h = 2, short training."""
+    return Scenario(schedule=ScheduleConfig(inputs=30))
+
+
+def golden_runs():
+    if not GOLDEN.is_file():  # test_golden_file_present reports it
+        return []
+    return json.loads(GOLDEN.read_text())["runs"]

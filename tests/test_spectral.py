@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+
+from argnn_sim.spectral import (
+    eigenvalues,
+    laplacian,
+    local_choice,
+    reference_pair,
+    star_matrices,
+)
+
+
+def _reference_laplacian(A, W, k, mode):
+    """The reference's construction over the global matrices, verbatim."""
+    n = A.shape[0]
+    Al = np.zeros((n, n))
+    Al[:, k] = A[:, k]
+    Al[k, :] = A[k, :]
+    X = Al if mode == "D" else Al * W
+    d = np.sum(X, axis=1) + np.sum(X, axis=0)
+    return np.diag(d) - Al * W
+
+
+def test_laplacian_D_hand_computed():
+    # star of node 1: in-edges 0->1 (0.5), 2->1 (-1.0); out-edge 1->2 (2.0)
+    A, M = star_matrices(3, 1, in_pos=[0, 2], in_w=[0.5, -1.0], out_pos=[2], out_w=[2.0])
+    L = laplacian(A, M, "D")
+    expected = np.array([[1.0, -0.5, 0.0], [0.0, 3.0, -2.0], [0.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(L, expected)
+
+
+def test_laplacian_DW_hand_computed():
+    A, M = star_matrices(3, 1, in_pos=[0, 2], in_w=[0.5, -1.0], out_pos=[2], out_w=[2.0])
+    L = laplacian(A, M, "DW")
+    # degrees: node0 = 0.5 ; node1 = out 2.0 + in (0.5 - 1.0) = 1.5 ; node2 = -1.0 + 2.0 = 1.0
+    expected = np.array([[0.5, -0.5, 0.0], [0.0, 1.5, -2.0], [0.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(L, expected)
+
+
+@pytest.mark.parametrize("mode", ["D", "DW"])
+def test_matches_reference_construction_on_full_circuit(rng, mode):
+    n = 7
+    W = 2 * rng.random((n, n)) - 1
+    A = np.ones((n, n)) - np.eye(n)
+    A[:, :2] = 0
+    A[4, 3] = 0  # a pruned edge
+    for k in range(2, n):
+        in_pos = [i for i in range(n) if A[i, k]]
+        out_pos = [j for j in range(n) if A[k, j]]
+        Al, M = star_matrices(n, k, in_pos=in_pos, in_w=W[in_pos, k], out_pos=out_pos,
+                              out_w=W[k, out_pos])
+        np.testing.assert_array_equal(laplacian(Al, M, mode), _reference_laplacian(A, W, k, mode))
+
+
+@pytest.mark.parametrize("mode", ["D", "DW"])
+def test_arrowhead_property(rng, mode):
+    m, c = 6, 2
+    A, M = star_matrices(m, c, in_pos=[0, 1, 3, 5], in_w=rng.normal(size=4),
+                         out_pos=[3, 4], out_w=rng.normal(size=2))
+    L = laplacian(A, M, mode)
+    off = L - np.diag(np.diag(L))
+    off[c, :] = 0
+    off[:, c] = 0
+    assert not off.any(), "only row and column of the centre may be off-diagonal"
+
+
+def test_D_mode_complex_pair_is_the_quadratic(rng):
+    # Intact circuit, mode D: every non-input neighbour j has degree 2, inputs degree 1, and
+    # the pair solves (d_k - x)(2 - x) = sum_j W[k][j] W[j][k].
+    n, k = 5, 2
+    W = 2 * rng.random((n, n)) - 1
+    W[2, 3], W[3, 2], W[2, 4], W[4, 2] = 3.0, -2.0, 0.7, -0.9  # S < -(d_k - 2)^2 / 4: complex
+    in_pos = [0, 1, 3, 4]
+    out_pos = [3, 4]
+    A, M = star_matrices(n, k, in_pos=in_pos, in_w=W[in_pos, k], out_pos=out_pos,
+                         out_w=W[k, out_pos])
+    lam = eigenvalues(laplacian(A, M, "D"))
+    dk = 6.0
+    S = W[2, 3] * W[3, 2] + W[2, 4] * W[4, 2]
+    roots = np.roots([1.0, -(dk + 2.0), 2.0 * dk - S])
+    complex_lam = np.sort_complex(lam[np.abs(lam.imag) > 1e-12])
+    np.testing.assert_allclose(complex_lam, np.sort_complex(roots), atol=1e-12)
+    real_rest = np.sort(lam[np.abs(lam.imag) <= 1e-12].real)
+    np.testing.assert_allclose(real_rest, [1.0, 1.0, 2.0], atol=1e-12)
+
+
+def test_reference_pair_rules():
+    assert reference_pair(np.array([3.0 + 0j, 1.0 + 0j])) is None
+    assert reference_pair(np.array([3.0 + 0j, 1 + 2j, 1 - 2j])) == (1, 2)
+    # round-off pairs count (the exact test)
+    assert reference_pair(np.array([2 + 1e-16j, 2 - 1e-16j, 0j])) == (0, 1)
+    # not exact opposites: no pair
+    assert reference_pair(np.array([1 + 2j, 1 - 1j, 0j])) is None
+
+
+def test_local_rule_ignores_roundoff_and_picks_own_input():
+    # reciprocal pair 1 <-> 2 around centre 1 with negative product: oscillation
+    A, M = star_matrices(3, 1, in_pos=[0, 2], in_w=[0.3, -2.0], out_pos=[2], out_w=[2.0])
+    L = laplacian(A, M, "D")
+    pos, lam = local_choice(L, 1, [0, 2], tol=1e-9)
+    assert np.abs(lam.imag).max() > 1e-3
+    assert pos == 2  # the coupled in-neighbour, not the input 0
+    # a real spectrum gives no choice
+    A2, M2 = star_matrices(3, 1, in_pos=[0, 2], in_w=[0.3, 0.5], out_pos=[2], out_w=[0.5])
+    assert local_choice(laplacian(A2, M2, "D"), 1, [0, 2])[0] is None
+    # no allowed inputs: no choice
+    assert local_choice(L, 1, [])[0] is None
+
+
+def test_local_rule_tolerance():
+    L = np.array([[2.0, 1e-12], [-1e-12, 2.0]])  # eigenvalues 2 ± 1e-12 i
+    assert local_choice(L, 0, [1], tol=1e-9)[0] is None
+    assert local_choice(L, 0, [1], tol=1e-14)[0] == 1
+
+
+def test_unknown_mode():
+    A, M = star_matrices(2, 0, in_pos=[1], in_w=[1.0], out_pos=[], out_w=[])
+    with pytest.raises(ValueError, match="unknown degree mode 'X'"):
+        laplacian(A, M, "X")
