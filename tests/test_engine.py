@@ -147,8 +147,10 @@ def test_golden_run(g):
 
 def test_golden_initial_weights():
     g = golden_runs()[0]
+    # the reference draws its 2000 training rows before the weights
     sc = Scenario.from_dict({"rng": {"mode": "reference"}, "seed": g["seed"],
-                             "schedule": {"inputs": 0}})
+                             "schedule": {"inputs": 2000, "sweeps": 1},
+                             "pruning": {"policy": "none"}, "record": {"traces": "none"}})
     r = simulate(sc)
     W0 = np.array(g["initial_W"])
     ie = r.initial_edges

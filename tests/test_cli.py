@@ -1,0 +1,149 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from argnn_sim.cli import main, to_toml
+from argnn_sim.config import Scenario, load_scenario
+
+FAST = ["--set", "schedule.inputs=20"]
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_json_contract(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code, out, err = _run(["run", "--json", "--out", str(out_dir), "--no-plots", *FAST], capsys)
+    assert code == 0
+    s = json.loads(out)
+    for key in ("error", "per_row_errors", "prune_events", "edges_before", "edges_after",
+                "seconds"):
+        assert key in s
+    assert len(s["per_row_errors"]) == 4
+    for ev in s["prune_events"]:
+        assert set(ev) == {"input", "sweep", "node", "edge", "remote"}
+    assert (out_dir / "summary.json").is_file()
+
+
+def test_run_writes_figures_and_table(tmp_path, capsys):
+    out_dir = tmp_path / "r"
+    code, out, _ = _run(["run", "--out", str(out_dir), *FAST], capsys)
+    assert code == 0
+    assert "error" in out and "edges" in out
+    for name in ("eigenvalues.png", "graph.png", "curves.png", "summary.json", "edges.csv",
+                 "curve.csv", "prune_events.csv", "traces.npz"):
+        assert (out_dir / name).stat().st_size > 0, name
+    # only the final folder is left, no temporary siblings
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_scenario_file_and_overrides(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text('name = "x"\n[task]\ngate = "AND"\n[network]\nhidden = 1\n'
+                 '[schedule]\nkind = "sweep"\ninputs = 15\nsweeps = 3\n'
+                 '[pruning]\npolicy = "spectral"\nmode = "D"\nrule = "reference"\n'
+                 '[rng]\nmode = "reference"\n[channel]\ndelay = 0.0\nloss = 0.0\n')
+    code, out, _ = _run(["run", str(f), "--json", "--no-save", "--seed", "4",
+                         "--set", "network.hidden=3"], capsys)
+    assert code == 0
+    s = json.loads(out)
+    assert s["scenario"]["task"]["gate"] == "AND"
+    assert s["scenario"]["network"]["hidden"] == 3 and s["seed"] == 4
+    assert s["edges_before"] == 4 * 5
+
+
+def test_show_default_roundtrips(tmp_path, capsys):
+    code, out, _ = _run(["show-default"], capsys)
+    assert code == 0
+    f = tmp_path / "d.toml"
+    f.write_text(out)
+    assert load_scenario(f) == Scenario()
+    assert to_toml(Scenario()) == out
+
+
+BAD = [
+    (["--set", "network.hiden=3"], "unknown key 'network.hiden'", "network.hidden"),
+    (["--set", "network.hidden='two'"], "network.hidden = 'two'", "whole number"),
+    (["--set", "network.hidden=-1"], "network.hidden = -1", ">= 0"),
+    (["--set", "schedule.kind='async'", "--set", "channel.delay=-1.0"], "channel.delay = -1.0",
+     ">= 0"),
+    (["--set", "schedule.kind='async'", "--set", "channel.loss=1.0"], "channel.loss = 1.0",
+     "[0, 1)"),
+    (["--set", "schedule.kind='async'", "--set", "channel.loss=-0.1"], "channel.loss", "[0, 1)"),
+    (["--set", "task.gate='XAND'"], "task.gate = 'XAND'", "'XOR'"),
+    (["--set", "pruning.mode='Q'"], "pruning.mode = 'Q'", "'DW'"),
+    (["--set", "pruning.rule='magic'"], "pruning.rule = 'magic'", "'local'"),
+    (["--set", "pruning.policy='lottery'"], "pruning.policy = 'lottery'", "'magnitude'"),
+    (["--set", "rng.mode='fast'"], "rng.mode = 'fast'", "'reference'"),
+    (["--set", "bogus.key=1"], "unknown key 'bogus.key'", "network"),
+    (["--set", "network.kind='edges'", "--set", "network.edges=[['a','h'],['h','y']]",
+      "--set", "network.inputs=['a','b']", "--set", "network.outputs=['y']"],
+     "network.inputs", "'b'"),
+    (["--set", "network.kind='edges'", "--set", "network.edges=[['a','h'],['b','h']]",
+      "--set", "network.inputs=['a','b']", "--set", "network.outputs=['z']"],
+     "network.outputs", "'z'"),
+    (["--set", "network.kind='edges'", "--set", "network.edges=[['a','h', nan],['b','h']]",
+      "--set", "network.inputs=['a','b']", "--set", "network.outputs=['h']"],
+     "weight nan", "finite"),
+    (["--set", "noequals"], "section.key=value", "--set"),
+]
+
+
+@pytest.mark.parametrize("extra,what,hint", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_input_one_line_exit_2_no_output(tmp_path, capsys, extra, what, hint):
+    out_dir = tmp_path / "out"
+    code, out, err = _run(["run", "--out", str(out_dir), *FAST, *extra], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("argnn: error: ")
+    assert what in lines[0] and hint in lines[0], lines[0]
+    assert out == ""
+    assert not out_dir.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_missing_scenario_file(tmp_path, capsys):
+    code, out, err = _run(["run", str(tmp_path / "nope.toml")], capsys)
+    assert code == 2 and "scenario file not found" in err and len(err.splitlines()) == 1
+
+
+def test_unknown_key_in_file(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text("[schedule]\nsweepz = 3\n")
+    code, _, err = _run(["run", str(f), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "unknown key 'schedule.sweepz'" in err and "schedule.sweeps" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_invalid_toml(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text("[task\n")
+    code, _, err = _run(["run", str(f)], capsys)
+    assert code == 2 and "not valid TOML" in err
+
+
+def test_failed_write_leaves_no_partial_folder(tmp_path, monkeypatch, capsys):
+    import argnn_sim.plots as P
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(P, "graph_before_after", boom)
+    with pytest.raises(RuntimeError):
+        main(["run", "--out", str(tmp_path / "o"), *FAST])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_module_entry_point_subprocess(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "argnn_sim", "run", "--json", "--no-save", *FAST],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "error" in json.loads(p.stdout)
+    p = subprocess.run([sys.executable, "-m", "argnn_sim", "run", "--set", "network.hidden=-2"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1

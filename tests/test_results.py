@@ -1,0 +1,52 @@
+import numpy as np
+
+from argnn_sim import load, save, simulate
+from argnn_sim.plots import eigenvalue_traces, graph_before_after
+
+
+def test_save_load_roundtrip(tmp_path, tiny_circuit):
+    r = simulate(tiny_circuit, seed=2)
+    save(r, tmp_path / "run")
+    back = load(tmp_path / "run")
+    assert back.scenario == r.scenario
+    assert back.error == r.error and back.per_row_errors == r.per_row_errors
+    assert [e["edge"] for e in back.prune_events] == [e["edge"] for e in r.prune_events]
+    for k in r.traces:
+        np.testing.assert_array_equal(back.traces[k], r.traces[k])
+    np.testing.assert_array_equal(back.final_matrix(), r.final_matrix())
+    assert back.edges_after == r.edges_after
+
+
+def test_save_replaces_existing_folder(tmp_path, tiny_circuit):
+    r = simulate(tiny_circuit, seed=2)
+    save(r, tmp_path / "run")
+    (tmp_path / "run" / "stale.txt").write_text("x")
+    save(r, tmp_path / "run")
+    assert not (tmp_path / "run" / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_load_missing_folder(tmp_path):
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="no run folder"):
+        load(tmp_path / "nothing")
+
+
+def test_traces_are_columnar_and_consistent(tiny_circuit):
+    r = simulate(tiny_circuit, seed=0)
+    t = r.traces
+    n_checks = t["check_node"].size
+    assert n_checks == r.counters["checks"] == 30 * 10 * 3
+    assert t["check_start"][-1] == t["entry_real"].size == t["entry_member"].size
+    # logic circuit: every star is the whole circuit, positions are node numbers
+    assert np.all(np.diff(t["check_start"]) == 5)
+    assert np.array_equal(t["entry_member"][:5], np.arange(5))
+
+
+def test_figures(tmp_path, tiny_circuit):
+    r = simulate(tiny_circuit, seed=0)
+    eigenvalue_traces(r, tmp_path / "e.png")
+    graph_before_after(r, tmp_path / "g.png")
+    assert (tmp_path / "e.png").stat().st_size > 10_000
+    assert (tmp_path / "g.png").stat().st_size > 10_000
