@@ -18,7 +18,8 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import simpy
 
@@ -86,7 +87,7 @@ class Transport:
         self._handlers.append(tuple(handlers))
         return len(self._handlers) - 1
 
-    def port(self, src: int) -> "Port":
+    def port(self, src: int) -> Port:
         return Port(src, self)
 
     def channel(self, src: int) -> Channel:

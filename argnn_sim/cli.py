@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engine import simulate
@@ -23,7 +24,7 @@ __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"argnn: error: {message}\n")
 
 

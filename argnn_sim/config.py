@@ -21,9 +21,10 @@ import dataclasses
 import difflib
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 __all__ = [
     "ConfigError",
@@ -405,7 +406,7 @@ class Scenario:
             pass
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Scenario":
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
         """Build a scenario from nested dicts (TOML sections); unknown keys are errors."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"a scenario must be a table of sections, got {type(data).__name__}")
@@ -430,7 +431,7 @@ class Scenario:
             out[sec] = {f.name: _plain(getattr(part, f.name)) for f in dataclasses.fields(part)}
         return out
 
-    def replace(self, **changes: Any) -> "Scenario":
+    def replace(self, **changes: Any) -> Scenario:
         """A copy with ``section.key`` (dotted) or top-level keys changed, validated."""
         return apply_overrides(self, changes)
 

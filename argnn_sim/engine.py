@@ -18,8 +18,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import simpy

@@ -20,8 +20,9 @@ reference's ``np.dot`` calls (see :meth:`Node._input_sum`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
@@ -36,6 +37,8 @@ INPUT, HIDDEN, OUTPUT = "input", "hidden", "output"
 
 class Observer(Protocol):
     """What a node reports (write-only: nothing flows back into the node)."""
+
+    tracks_age: bool
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None: ...
 
@@ -96,7 +99,7 @@ class Node:
     )
 
     def __init__(self, node_id: int, role: str, *, in_src: Sequence[int], in_w: Sequence[float],
-                 out_dst: Sequence[int], port: "Port", policy: "Policy", observer: Observer,
+                 out_dst: Sequence[int], port: Port, policy: Policy, observer: Observer,
                  phase: Phase, error_factor: float = 0.15, clip: float = 10.0,
                  bias: bool = False) -> None:
         if role not in (INPUT, HIDDEN, OUTPUT):
@@ -289,7 +292,7 @@ class Node:
         if ages:
             self.observer.on_activate(self.id, now, sum(ages) / len(ages))
 
-    def run(self, wake: Callable[[int], "simpy.Event"]) -> Generator["simpy.Event", Any, None]:
+    def run(self, wake: Callable[[int], simpy.Event]) -> Generator[simpy.Event, Any, None]:
         """The node's SimPy process: wait for the next wake, act, repeat."""
         if self.role == INPUT:
             while True:

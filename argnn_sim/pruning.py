@@ -37,14 +37,14 @@ __all__ = [
 class Policy(Protocol):
     name: str
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         """Return the edge ``(from, to)`` to remove, or ``None``."""
 
 
 class NoPruning:
     name = "none"
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         return None
 
 
@@ -54,7 +54,7 @@ class _Spectral:
             raise ConfigError(f"pruning.mode = {mode!r} is not allowed; choose one of 'D', 'DW'")
         self.mode = mode
 
-    def _laplacian(self, node: "Node") -> np.ndarray:
+    def _laplacian(self, node: Node) -> np.ndarray:
         star = node.star()
         A, M = star_matrices(len(star.ids), star.center, in_pos=star.in_pos, in_w=node.in_w,
                              out_pos=star.out_pos, out_w=node.out_w)
@@ -69,7 +69,7 @@ class SpectralReference(_Spectral):
 
     name = "spectral-reference"
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         L = self._laplacian(node)
         lam = eigenvalues(L)
         node.observer.on_check(node.id, node.star().ids, lam)
@@ -100,7 +100,7 @@ class SpectralLocal(_Spectral):
         self.tol = tol
         self.min_in_degree = min_in_degree
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         L = self._laplacian(node)
         star = node.star()
         allowed: list[int] = []
@@ -128,7 +128,7 @@ class MagnitudePolicy:
         self.threshold = threshold
         self.min_in_degree = min_in_degree
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         if len(node.in_src) <= self.min_in_degree:
             return None
         mags = [abs(w) for w in node.in_w]
@@ -148,7 +148,7 @@ class RandomPolicy:
         self.min_in_degree = min_in_degree
         self.stream = stream
 
-    def check(self, node: "Node") -> tuple[int, int] | None:
+    def check(self, node: Node) -> tuple[int, int] | None:
         if len(node.in_src) <= self.min_in_degree:
             return None
         if self.stream.random() >= self.rate:

@@ -7,7 +7,8 @@ Levels (``[record] traces``): ``full`` keeps the eigenvalues of every spectral c
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

@@ -167,7 +167,7 @@ def write_files(result: RunResult, folder: Path) -> None:
     arrays.update({f"initial_{k}": v for k, v in ie.items()})
     arrays.update({f"final_{k}": v for k, v in fe.items()})
     arrays.update({f"curve_{k}": v for k, v in c.items()})
-    np.savez_compressed(folder / "traces.npz", **arrays)
+    np.savez_compressed(folder / "traces.npz", **arrays)  # type: ignore[arg-type]
 
 
 def save(result: RunResult, path: str | os.PathLike[str]) -> Path:

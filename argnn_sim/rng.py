@@ -28,7 +28,7 @@ class Stream:
     __slots__ = ("_g", "_legacy")
 
     def __init__(self, gen: np.random.Generator | np.random.RandomState) -> None:
-        self._g = gen
+        self._g: Any = gen
         self._legacy = isinstance(gen, np.random.RandomState)
 
     def integers(self, high: int, size: int | None = None) -> Any:

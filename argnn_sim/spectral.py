@@ -21,7 +21,7 @@ array([[ 1. , -0.5,  0. ],
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt

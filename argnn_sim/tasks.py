@@ -42,8 +42,10 @@ class Task:
 def make_task(gate: str | TaskConfig = "XOR", *, bits: int = 2) -> Task:
     """Build the truth table of a gate (2 inputs) or of ``bits``-bit parity."""
     if isinstance(gate, TaskConfig):
-        gate, bits = gate.gate, gate.bits
-    gate = gate.upper()
+        name, bits = gate.gate, gate.bits
+    else:
+        name = gate
+    gate = name.upper()
     if gate == "PARITY":
         rows = tuple(xs + (sum(xs) % 2,) for xs in itertools.product((0, 1), repeat=bits))
         return Task(f"PARITY{bits}", bits, rows)

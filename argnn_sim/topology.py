@@ -15,8 +15,9 @@ is the reference's numbering (inputs ``0, 1``; hidden ``2..h+1``; output ``h+2``
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -172,7 +173,7 @@ def from_networkx(graph: nx.DiGraph, inputs: Sequence[Hashable], outputs: Sequen
         if missing or not given:
             raise ConfigError(f"network.{key} = {list(given)!r}: node(s) {missing!r} are not in "
                               "the graph; name existing nodes")
-    edges = []
+    edges: list[tuple[Any, ...]] = []
     for u, v, data in graph.edges(data=True):
         if weight is not None and weight in data:
             edges.append((u, v, float(data[weight])))

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -6,8 +7,6 @@ import pytest
 
 from argnn_sim import Scenario
 from argnn_sim.config import ScheduleConfig
-
-import os
 
 SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GOLDEN = SHARED / "reference" / "golden_runs.json"
