@@ -402,8 +402,6 @@ class Scenario:
         if self.schedule.kind == "sweep" and (self.channel.delay > 0 or self.channel.loss > 0):
             raise ConfigError("the sweep schedule has zero delay and no loss; channel.delay and "
                               "channel.loss need schedule.kind = 'async'")
-        if self.network.kind == "logic" and self.task.gate != "PARITY":
-            pass
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
