@@ -173,18 +173,21 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
         net.start(wake.wait, trig)
         active = np.asarray(net.active_ids)
 
+        def one_pass() -> simpy.Event:
+            order = active.copy()
+            streams.schedule.shuffle(order)
+            for k in order.tolist():
+                wake.fire(k)
+            return env.timeout(1)
+
         def driver() -> Any:
             for t, r in enumerate(train_rows.tolist()):
                 row = task.rows[r]
                 _present(net, trig, row)
                 recorder.input = t
                 for s in range(sched.sweeps):
-                    order = active.copy()
-                    streams.schedule.shuffle(order)
                     recorder.sweep = s
-                    for k in order.tolist():
-                        wake.fire(k)
-                    yield env.timeout(1)
+                    yield one_pass()
                 recorder.curve_point(input=t, time=env.now,
                                      train_error=abs(net.output.V - row[-1]),
                                      edges=edges_before - len(recorder.prunes))
@@ -196,11 +199,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                 row = task.rows[r]
                 _present(net, trig, row)
                 for _s in range(sched.eval_sweeps):
-                    order = active.copy()
-                    streams.schedule.shuffle(order)
-                    for k in order.tolist():
-                        wake.fire(k)
-                    yield env.timeout(1)
+                    yield one_pass()
                 per_row.append(abs(net.output.V - row[-1]))
     else:
         recorder.tracks_age = scenario.record.traces == "full"

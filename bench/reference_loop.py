@@ -63,26 +63,21 @@ def reference_run(gate: str, hidden: int, mode: str | None, seed: int, inputs: i
             W[b, a] = 0
             events.append({"input": t, "sweep": s, "node": k, "edge": [b, a]})
 
-    for t, r in enumerate(idx):
+    def present(r: int, learn: bool, t: int) -> float:
         x1, x2, y = table[r]
         V[0], V[1] = x1, x2
         for s in range(sweeps):
             order = np.arange(2, n)
             rs.shuffle(order)
             for k in order:
-                act(int(k), y, True, t, s)
+                act(int(k), y, learn, t, s)
+        return float(abs(V[out] - y))
+
+    for t, r in enumerate(idx):
+        present(r, True, t)
     rows = np.arange(4)
     rs.shuffle(rows)
-    errs = []
-    for r in rows:
-        x1, x2, y = table[r]
-        V[0], V[1] = x1, x2
-        for _s in range(sweeps):
-            order = np.arange(2, n)
-            rs.shuffle(order)
-            for k in order:
-                act(int(k), y, False, -1, -1)
-        errs.append(float(abs(V[out] - y)))
+    errs = [present(r, False, -1) for r in rows]
     return {"error": float(np.mean(errs)), "per_row_errors": errs, "prune_events": events,
             "final_W_masked": (W * A).tolist()}
 
