@@ -36,6 +36,7 @@ __all__ = [
     "PruningConfig",
     "RngConfig",
     "RecordConfig",
+    "FaultConfig",
     "Scenario",
     "load_scenario",
     "apply_overrides",
@@ -250,6 +251,9 @@ class PruningConfig:
     rule : ``reference`` (the published implementation, exactly) or ``local`` (ours:
         only the node's own input edges, imaginary parts below ``tol`` ignored).
     min_in_degree : the local, magnitude and random policies never take a node below this.
+    budget : at most this many prunes in the whole run (0: no cap). An experimenter's
+        control for comparing rules at equal numbers of removed edges, not a decentralized
+        mechanism: the count is shared by all nodes.
     """
 
     SECTION: ClassVar[str] = "pruning"
@@ -260,6 +264,7 @@ class PruningConfig:
     threshold: float = 0.05
     rate: float = 0.001
     min_in_degree: int = 1
+    budget: int = 0
 
     def __post_init__(self) -> None:
         mode = str(self.mode).upper().replace("_", "")
@@ -271,6 +276,7 @@ class PruningConfig:
         _check_range("pruning.threshold", self.threshold, lo=0, what="a number >= 0")
         _check_range("pruning.rate", self.rate, lo=0, hi=1, what="a probability in [0, 1]")
         _check_range("pruning.min_in_degree", self.min_in_degree, lo=0, what="a whole number >= 0")
+        _check_range("pruning.budget", self.budget, lo=0, what="a whole number >= 0 (0: no cap)")
 
 
 @dataclass(frozen=True)
@@ -297,6 +303,31 @@ class RecordConfig:
         _check_choice("record.traces", self.traces, TRACE_LEVELS)
 
 
+@dataclass(frozen=True)
+class FaultConfig:
+    """``[faults]``: node crashes with recovery.
+
+    Every non-input node crashes on its own Poisson clock of rate ``crash_rate`` (crashes
+    per node per time unit; 0: no faults) and stays down for an exponential time of mean
+    ``downtime``. A node that is down neither wakes nor hears: value and error messages
+    that reach it are lost. It recovers with its weights (they are its persistent state);
+    with ``reset = true`` it also forgets its registers (what neighbours last told it).
+    Faults start at time ``start`` and never hit the input nodes. In the sweep schedule one
+    time unit is one pass.
+    """
+
+    SECTION: ClassVar[str] = "faults"
+    crash_rate: float = 0.0
+    downtime: float = 10.0
+    reset: bool = False
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_range("faults.crash_rate", self.crash_rate, lo=0, what="a rate >= 0 (0: no faults)")
+        _check_range("faults.downtime", self.downtime, lo=0, lo_open=True, what="a duration > 0")
+        _check_range("faults.start", self.start, lo=0, what="a time >= 0")
+
+
 _SECTIONS: dict[str, type] = {
     "task": TaskConfig,
     "network": NetworkConfig,
@@ -306,6 +337,7 @@ _SECTIONS: dict[str, type] = {
     "pruning": PruningConfig,
     "rng": RngConfig,
     "record": RecordConfig,
+    "faults": FaultConfig,
 }
 _TOP_KEYS = ("name", "seed")
 
@@ -387,6 +419,7 @@ class Scenario:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     rng: RngConfig = field(default_factory=RngConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

@@ -35,7 +35,7 @@ from .rng import Streams
 from .tasks import make_task
 from .topology import Topology, build
 
-__all__ = ["simulate", "Network"]
+__all__ = ["simulate", "Network", "Faults", "reference_draws"]
 
 
 def _version() -> str:
@@ -71,6 +71,47 @@ class PoissonClock:
 
     def wait(self, k: int) -> simpy.Event:
         return self.env.timeout(float(self.stream.exponential(self.scale)))
+
+
+class Faults:
+    """Node crashes with recovery, as SimPy processes (see :class:`~argnn_sim.config.FaultConfig`).
+
+    One process per non-input node alternates an exponential up-time (mean ``1/crash_rate``)
+    and an exponential down-time (mean ``downtime``), all drawn from the run's fault stream.
+    It flips the node's ``down`` flag; the node itself then skips its wakes and loses what
+    arrives. ``log`` keeps one ``(node, down_at, up_at)`` row per crash (``up_at`` is
+    ``inf`` while the node is still down).
+    """
+
+    def __init__(self, env: simpy.Environment, config: Any, nodes: list[Node], stream: Any
+                 ) -> None:
+        self.env = env
+        self.config = config
+        self.stream = stream
+        self.log: list[list[float]] = []
+        if config.crash_rate > 0:
+            for node in nodes:
+                if node.role != INPUT:
+                    env.process(self._life(node))
+
+    def _life(self, node: Node) -> Any:
+        c = self.config
+        env = self.env
+        if c.start > 0:
+            yield env.timeout(c.start)
+        up_scale = 1.0 / c.crash_rate
+        while True:
+            yield env.timeout(float(self.stream.exponential(up_scale)))
+            node.crash()
+            row = [float(node.id), float(env.now), float("inf")]
+            self.log.append(row)
+            yield env.timeout(float(self.stream.exponential(c.downtime)))
+            node.recover(c.reset)
+            row[2] = float(env.now)
+
+    def counters(self, end: float) -> dict[str, float]:
+        down = sum(min(up, end) - t for _k, t, up in self.log)
+        return {"crashes": len(self.log), "node_time_down": down}
 
 
 class Network:
@@ -224,14 +265,18 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                 yield env.timeout(sched.input_period)
                 per_row.append(abs(net.output.V - row[-1]))
 
+    faults = Faults(env, scenario.faults, net.nodes, streams.faults)
     t1 = time.perf_counter()
     env.run(until=env.process(driver()))
     t2 = time.perf_counter()
     bar.close()
     final = net.final_edges()
     activations = sum(nd.activations for nd in net.nodes)
-    counters = {"activations": activations, "checks": recorder.checks,
-                "messages": net.transport.counters()}
+    counters: dict[str, Any] = {"activations": activations, "checks": recorder.checks,
+                                "messages": net.transport.counters()}
+    if scenario.faults.crash_rate > 0:
+        counters["faults"] = faults.counters(env.now)
+        counters["faults"]["messages_missed"] = sum(nd.missed for nd in net.nodes)
     return RunResult(
         scenario=scenario,
         seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
@@ -252,6 +297,30 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                  "activations_per_second": activations / max(t2 - t1, 1e-12)},
         version=_version(),
     )
+
+
+def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
+    """Advance ``rs`` by exactly the draws one ``rng.mode = 'reference'`` run makes.
+
+    The draws never depend on what the run computes (pruning changes no array sizes), so a
+    shared stream can be fast-forwarded run by run without simulating: this gives each run
+    of a grid its starting state, and the runs can then go in parallel. The order is the
+    one :func:`simulate` uses: training rows, the weight matrix, one shuffle of the active
+    nodes per training pass, the evaluation row order, one shuffle per evaluation pass.
+    """
+    if scenario.network.kind != "logic":
+        raise ValueError("reference_draws needs network.kind = 'logic'")
+    task = make_task(scenario.task)
+    sched = scenario.schedule
+    n = task.n_inputs + scenario.network.hidden + 1
+    active = np.arange(task.n_inputs, n)
+    rs.randint(task.n_rows, size=sched.inputs)
+    rs.random_sample((n, n))
+    for _ in range(sched.inputs * sched.sweeps):
+        rs.shuffle(active)
+    rs.shuffle(np.arange(task.n_rows))
+    for _ in range(task.n_rows * sched.eval_sweeps):
+        rs.shuffle(active)
 
 
 class _NoBar:

@@ -95,7 +95,7 @@ class Node:
     __slots__ = (
         "id", "role", "in_src", "in_w", "in_v", "in_stamp", "out_dst", "out_e", "out_w",
         "out_stamp", "V", "E", "y", "b", "port", "policy", "observer", "phase",
-        "error_factor", "clip", "bias", "activations", "_star",
+        "error_factor", "clip", "bias", "activations", "down", "missed", "_star",
     )
 
     def __init__(self, node_id: int, role: str, *, in_src: Sequence[int], in_w: Sequence[float],
@@ -132,6 +132,8 @@ class Node:
         self.clip = float(clip)
         self.bias = bool(bias)
         self.activations = 0
+        self.down = False  # crashed: neither wakes nor hears (see engine.Faults)
+        self.missed = 0  # value and error messages that arrived while down
         self._star: Star | None = None
 
     # ----- message handlers (called by the transport on delivery) --------------------
@@ -141,6 +143,9 @@ class Node:
                 self.on_prune_request)
 
     def on_value(self, src: int, v: float, stamp: float) -> None:
+        if self.down:
+            self.missed += 1
+            return
         try:
             i = self.in_src.index(src)
         except ValueError:
@@ -150,6 +155,9 @@ class Node:
             self.in_stamp[i] = stamp
 
     def on_error(self, src: int, e: float, w: float, stamp: float) -> None:
+        if self.down:
+            self.missed += 1
+            return
         try:
             j = self.out_dst.index(src)
         except ValueError:
@@ -276,6 +284,21 @@ class Node:
         self.port.unsubscribe(frm)
         self.observer.on_prune(decider, frm, self.id, decider != self.id)
 
+    def crash(self) -> None:
+        """Stop: no wakes, and value and error messages are lost until :meth:`recover`."""
+        self.down = True
+
+    def recover(self, reset: bool) -> None:
+        """Come back with the weights kept; ``reset`` also forgets the registers."""
+        self.down = False
+        if reset:
+            m, o = len(self.in_src), len(self.out_dst)
+            self.in_v = [0.0] * m
+            self.in_stamp = [-math.inf] * m
+            self.out_e = [0.0] * o
+            self.out_w = [0.0] * o
+            self.out_stamp = [-math.inf] * o
+
     def star(self) -> Star:
         """This node's star (cached until an edge changes)."""
         st = self._star
@@ -300,4 +323,5 @@ class Node:
                 self.present(x)
         while True:
             yield wake(self.id)
-            self.activate()
+            if not self.down:
+                self.activate()

@@ -24,10 +24,17 @@ __all__ = ["eigenvalue_traces", "graph_before_after", "training_curves"]
 
 
 def _save(fig: Any, path: str | os.PathLike[str] | None) -> Any:
+    """Write ``fig`` as PNG (atomically: temporary name, then rename) and close it."""
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+        try:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)
+            plt.close(fig)
     return fig
 
 

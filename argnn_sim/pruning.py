@@ -30,6 +30,7 @@ __all__ = [
     "MagnitudePolicy",
     "RandomPolicy",
     "NoPruning",
+    "Budgeted",
     "make_policy",
 ]
 
@@ -157,9 +158,37 @@ class RandomPolicy:
         return node.in_src[i], node.id
 
 
+class Budgeted:
+    """Wraps a policy: after ``budget`` proposed removals it proposes nothing more.
+
+    The count is global (shared by every node): an experimenter's control for comparing
+    rules at equal numbers of removed edges, not part of any decentralized rule.
+    """
+
+    def __init__(self, inner: Policy, budget: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.left = budget
+
+    def check(self, node: Node) -> tuple[int, int] | None:
+        if self.left <= 0:
+            return None
+        edge = self.inner.check(node)
+        if edge is not None:
+            self.left -= 1
+        return edge
+
+
 def make_policy(config: PruningConfig, stream: Stream | None = None) -> Policy:
     """The policy object ``config`` describes (one instance is shared by all nodes; it keeps
-    no per-node state, except the random policy's stream)."""
+    no per-node state, except the random policy's stream and the optional budget)."""
+    policy = _make_policy(config, stream)
+    if config.budget > 0 and config.policy != "none":
+        return Budgeted(policy, config.budget)
+    return policy
+
+
+def _make_policy(config: PruningConfig, stream: Stream | None) -> Policy:
     if config.policy == "none":
         return NoPruning()
     if config.policy == "spectral":

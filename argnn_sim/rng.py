@@ -3,7 +3,9 @@
 ``default`` mode spawns children of one :class:`numpy.random.SeedSequence` for the
 task inputs, the initial weights, the schedule, the pruning policy and each channel.
 ``reference`` mode serves inputs, weights and schedule from one legacy
-``RandomState(seed)`` so that draws happen in the reference implementation's order.
+``RandomState(seed)`` so that draws happen in the reference implementation's order. In
+that mode the seed may also be a ``RandomState`` itself, which the run then draws from
+(and advances): that is how one published stream runs through a whole grid.
 
 >>> s = Streams(7)
 >>> a = s.inputs.integers(4, size=3)
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import hashlib
+
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Stream", "Streams", "as_seed_sequence"]
+__all__ = ["Stream", "Streams", "as_seed_sequence", "state_digest"]
 
 
 class Stream:
@@ -57,6 +61,14 @@ class Stream:
         return self._g.lognormal(mean, sigma, size)
 
 
+def state_digest(rs: np.random.RandomState) -> int:
+    """A 128-bit integer that identifies a legacy generator's exact state."""
+    _name, key, pos, has_gauss, gauss = rs.get_state()
+    h = hashlib.sha256(np.asarray(key, dtype=np.uint32).tobytes())
+    h.update(f"{pos}:{has_gauss}:{float(gauss).hex()}".encode())
+    return int.from_bytes(h.digest()[:16], "little")
+
+
 def as_seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | None
                      ) -> np.random.SeedSequence:
     """Turn an int, a ``SeedSequence`` or a ``Generator`` into a ``SeedSequence``."""
@@ -73,20 +85,30 @@ class Streams:
     Parameters
     ----------
     seed : int, SeedSequence or Generator
-    mode : ``"default"`` or ``"reference"`` (``seed`` must then be an int < 2**32).
+    mode : ``"default"`` or ``"reference"`` (``seed`` must then be an int < 2**32 or a
+        ``RandomState``).
     """
 
     def __init__(self, seed: Any, mode: str = "default") -> None:
         self.mode = mode
-        ss = as_seed_sequence(seed)
-        inputs, weights, schedule, pruning, channels = ss.spawn(5)
+        if isinstance(seed, np.random.RandomState):
+            if mode != "reference":
+                raise TypeError("a RandomState seed needs rng mode 'reference'")
+            ss = np.random.SeedSequence(state_digest(seed))
+        else:
+            ss = as_seed_sequence(seed)
+        inputs, weights, schedule, pruning, channels, faults = ss.spawn(6)
         self._channel_root = channels
         self._channel_children: list[np.random.SeedSequence] = []
         self.pruning = Stream(np.random.default_rng(pruning))
+        self.faults = Stream(np.random.default_rng(faults))
         if mode == "reference":
-            if not isinstance(seed, (int, np.integer)):
-                raise TypeError("rng mode 'reference' needs an integer seed")
-            legacy = Stream(np.random.RandomState(int(seed)))
+            if isinstance(seed, np.random.RandomState):
+                legacy = Stream(seed)
+            elif isinstance(seed, (int, np.integer)):
+                legacy = Stream(np.random.RandomState(int(seed)))
+            else:
+                raise TypeError("rng mode 'reference' needs an integer seed or a RandomState")
             self.inputs = self.weights = self.schedule = legacy
         else:
             self.inputs = Stream(np.random.default_rng(inputs))

@@ -1,0 +1,81 @@
+"""Shared plumbing of the scenario scripts in ``scenarios/``: options, sweeps, outputs.
+
+Every scenario script takes the same options (``--quick``, ``--out``, ``--jobs``,
+``--scheduler``, ``--progress``), runs its grids through :func:`argnn_sim.sweep.run_sweep`
+into ``<out>/sweep`` (so re-running a scenario reuses its finished runs: a killed scenario
+resumes where it stopped), writes tidy CSV files, a ``manifest.json`` naming its kind (so
+``argnn plot <out>`` can redraw it), its figures and a short markdown summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .figures import FIGURES, write_manifest
+from .sweep import Grid, RunSpec, SweepSummary, _write_atomic, make_executor, run_sweep, write_table
+
+__all__ = ["parser", "sweep", "finish", "md_table", "write_table"]
+
+
+def parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The common options of a scenario script."""
+    p = argparse.ArgumentParser(prog=f"scenarios/{name}.py", description=description)
+    p.add_argument("--quick", action="store_true",
+                   help="a small version that finishes in under a minute (used by the tests)")
+    p.add_argument("--out", help=f"results folder (default: results/{name}, or "
+                                 f"results/{name}-quick with --quick)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel worker processes (default: all cores)")
+    p.add_argument("--scheduler", default=None,
+                   help="inline, processes (default), local-dask or tcp://host:port")
+    p.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    return p
+
+
+def out_dir(args: argparse.Namespace, name: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    return Path("results") / (f"{name}-quick" if args.quick else name)
+
+
+def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
+          select: Callable[[RunSpec], bool] | None = None) -> SweepSummary:
+    """Run ``grid`` into ``folder`` with the executor the options name, resuming."""
+    with make_executor(args.scheduler, args.jobs) as ex:
+        res = run_sweep(grid, folder, executor=ex, resume=True, progress=args.progress,
+                        select=select)
+    if res.failed:
+        print(f"warning: {res.failed} run(s) of {grid.name} failed; see {folder}/runs.csv",
+              file=sys.stderr)
+    return res
+
+
+def md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+             formats: Mapping[str, str] | None = None) -> str:
+    """A markdown table of ``rows``."""
+    formats = formats or {}
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r.get(c, "")
+            f = formats.get(c)
+            cells.append(format(v, f) if f and isinstance(v, (int, float)) else str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
+           **info: Any) -> list[Path]:
+    """Write the manifest, draw the figures, write ``summary.md``; print where they are."""
+    write_manifest(folder, kind, quick=bool(args.quick), argv=sys.argv[1:], **info)
+    paths = FIGURES[kind](folder)
+    _write_atomic(folder / "summary.md", markdown.rstrip() + "\n")
+    print(markdown)
+    print(f"\nwritten: {folder}/summary.md, " + ", ".join(os.path.basename(p) for p in paths))
+    return paths

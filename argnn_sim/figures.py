@@ -1,0 +1,302 @@
+"""Figures of results folders: sweeps and the scenario scripts' outputs, redrawn from CSV.
+
+Every figure here is drawn from the tidy CSV files a folder holds, never from memory, so
+``argnn plot DIR`` redraws any results folder:
+
+* a run folder (``summary.json``): the run's figures (:mod:`argnn_sim.plots`);
+* a sweep folder (``grid.json`` + ``summary.csv``): error and pruned edges per cell;
+* a scenario folder (``manifest.json`` naming its ``kind``): that scenario's figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import plots as P
+from .plots import plt
+from matplotlib.ticker import MaxNLocator
+
+__all__ = ["read_csv", "redraw", "sweep_figure", "FIGURES", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+MODE_COLORS = {"D": "tab:blue", "DW": "tab:orange", "none": "tab:gray"}
+
+
+def read_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Rows of a CSV file as dicts; numeric fields become floats (empty: NaN)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{str(p)!r} is missing; re-run the scenario that writes it")
+    with open(p, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: _num(v) for k, v in r.items()} for r in rows]
+
+
+def _num(v: str) -> Any:
+    if v == "":
+        return math.nan
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _color(i: int) -> Any:
+    return plt.get_cmap("tab10")(i % 10)
+
+
+# ----------------------------------------------------------------------------- sweeps
+def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
+                 ) -> Path:
+    """Error and pruned edges (mean ± sd over seeds) of a sweep folder against one axis.
+
+    The x axis is the last axis with numeric values (else the last axis); every
+    combination of the other axes is one line.
+    """
+    folder = Path(folder)
+    grid = json.loads((folder / "grid.json").read_text(encoding="utf-8"))
+    axes = list(grid["axes"])
+    rows = read_csv(folder / "summary.csv")
+    out = Path(path) if path else folder / "sweep.png"
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    if not axes:
+        for ax, key in ((a1, "error"), (a2, "pruned")):
+            ax.bar([0], [rows[0][f"{key}_mean"]], yerr=[np.nan_to_num(rows[0][f"{key}_sd"])])
+            ax.set_ylabel(key)
+        P._save(fig, out)
+        return out
+    numeric = [a for a in axes if all(isinstance(r[a], float) for r in rows)]
+    x = numeric[-1] if numeric else axes[-1]
+    others = [a for a in axes if a != x]
+    series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        series.setdefault(tuple(r[a] for a in others), []).append(r)
+    for i, (key, rs) in enumerate(series.items()):
+        xs = [r[x] for r in rs]
+        name = ", ".join(f"{a}={_label(v)}" for a, v in zip(others, key)) or "all"
+        for ax, m in ((a1, "error"), (a2, "pruned_pct")):
+            ax.errorbar(range(len(xs)) if x not in numeric else xs,
+                        [r[f"{m}_mean"] for r in rs],
+                        yerr=[np.nan_to_num(r[f"{m}_sd"]) for r in rs],
+                        marker="o", capsize=3, color=_color(i), label=name)
+    for ax, lab in ((a1, "error (mean ± sd)"), (a2, "edges pruned, % (mean ± sd)")):
+        ax.set_xlabel(x)
+        ax.set_ylabel(lab)
+        ax.grid(alpha=0.3)
+        if x not in numeric:
+            first = next(iter(series.values()))
+            ax.set_xticks(range(len(first)), [_label(r[x]) for r in first])
+    if len(series) <= 12:
+        a2.legend(fontsize=7)
+    fig.suptitle(f"sweep {grid.get('name', '')}: {len(rows)} cells, seeds {grid['seeds']}")
+    P._save(fig, out)
+    return out
+
+
+# ----------------------------------------------------------------------------- paper figures
+def fig3(folder: Path) -> list[Path]:
+    """The paper's Fig. 3: error, pruned edges and pruned % against h, per gate and mode."""
+    rows = read_csv(folder / "fig3.csv")
+    gates = list(dict.fromkeys(r["gate"] for r in rows))
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    fig, axes = plt.subplots(3, len(gates), figsize=(4.2 * len(gates), 9), squeeze=False,
+                             sharex=True)
+    for j, g in enumerate(gates):
+        for mode in modes:
+            rs = sorted((r for r in rows if r["gate"] == g and r["mode"] == mode),
+                        key=lambda r: r["h"])
+            h = [r["h"] for r in rs]
+            for i, m in enumerate(("error", "pruned", "pruned_pct")):
+                axes[i, j].errorbar(h, [r[f"{m}_mean"] for r in rs],
+                                    yerr=[np.nan_to_num(r[f"{m}_sd"]) for r in rs],
+                                    marker="o", capsize=3, label=mode,
+                                    color=MODE_COLORS.get(mode))
+        axes[0, j].set_title(g)
+        axes[2, j].set_xlabel("hidden nodes h")
+    for i, lab in enumerate(("error", "edges pruned", "edges pruned (%)")):
+        axes[i, 0].set_ylabel(lab + "\n(mean ± sd)")
+        for ax in axes[i]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(title="degree")
+    axes[2, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    n = int(max(r["n"] for r in rows)) if rows else 0
+    fig.suptitle(f"Spectral pruning on logic gates (paper Fig. 3), {n} runs per point")
+    out = folder / "fig3.png"
+    P._save(fig, out)
+    return [out]
+
+
+def fig4(folder: Path) -> list[Path]:
+    """The paper's Fig. 4: error and % of edges pruned over training, D against DW."""
+    rows = read_csv(folder / "fig4_bands.csv")
+    hs = sorted({r["h"] for r in rows})
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    fig, axes = plt.subplots(2, len(hs), figsize=(4.5 * len(hs), 6.5), squeeze=False,
+                             sharex=True)
+    for j, h in enumerate(hs):
+        for mode in modes:
+            rs = [r for r in rows if r["h"] == h and r["mode"] == mode]
+            t = [r["input"] for r in rs]
+            c = MODE_COLORS.get(mode)
+            for i, m in enumerate(("error", "pruned_pct")):
+                ax = axes[i, j]
+                ax.plot(t, [r[f"{m}_mean"] for r in rs], color=c, label=mode)
+                ax.fill_between(t, [r[f"{m}_lo"] for r in rs], [r[f"{m}_hi"] for r in rs],
+                                color=c, alpha=0.2, lw=0)
+        axes[0, j].set_title(f"XOR, h = {_label(h)}")
+        axes[1, j].set_xlabel("training input")
+    axes[0, 0].set_ylabel("training error\n(moving mean; band: min-max over runs)")
+    axes[1, 0].set_ylabel("edges pruned (%)\n(band: min-max over runs)")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(title="degree")
+    out = folder / "fig4.png"
+    P._save(fig, out)
+    return [out]
+
+
+def rules(folder: Path) -> list[Path]:
+    """Error against edges removed per rule, one panel per h; and edges removed against h."""
+    rows = read_csv(folder / "rules_summary.csv")
+    hs = sorted({r["h"] for r in rows})
+    names = list(dict.fromkeys(r["rule"] for r in rows))
+    ncol = len(hs) + 1
+    fig, axes = plt.subplots(1, ncol, figsize=(3.6 * ncol, 3.8), squeeze=False)
+    for j, h in enumerate(hs):
+        ax = axes[0, j]
+        for i, name in enumerate(names):
+            rs = sorted((r for r in rows if r["h"] == h and r["rule"] == name),
+                        key=lambda r: r["pruned"])
+            if not rs:
+                continue
+            ax.errorbar([r["pruned"] for r in rs], [r["error_mean"] for r in rs],
+                        yerr=[np.nan_to_num(r["error_sd"]) for r in rs], marker="o", ms=4,
+                        capsize=2, color=_color(i), label=name,
+                        ls="-" if name.startswith(("magnitude", "random")) else "none")
+        ax.axvline(h, color="k", ls=":", lw=1)
+        ax.set_title(f"h = {_label(h)}  (dotted: reference cap k = h)", fontsize=9)
+        ax.set_xlabel("edges removed k")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("error (mean ± sd over runs with that k)")
+    axes[0, 0].legend(fontsize=7)
+    ax = axes[0, -1]
+    runs = read_csv(folder / "rules_runs.csv")
+    spectral = [n for n in names if n.startswith("spectral")]
+    for i, name in enumerate(names):
+        if name not in spectral:
+            continue
+        ks = {h: [r["pruned"] for r in runs if r["rule"] == name and r["h"] == h] for h in hs}
+        ax.errorbar(hs, [np.mean(ks[h]) for h in hs],
+                    yerr=[[np.mean(ks[h]) - np.min(ks[h]) for h in hs],
+                          [np.max(ks[h]) - np.mean(ks[h]) for h in hs]],
+                    marker="o", capsize=3, color=_color(i), label=name)
+    ax.plot(hs, hs, "k:", label="k = h (reference cap)")
+    ax.set_xlabel("hidden nodes h")
+    ax.set_ylabel("edges removed (mean, bars: min-max)")
+    ax.set_title("spectral rules: edges removed", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    out = folder / "rules_compare.png"
+    P._save(fig, out)
+    return [out]
+
+
+def async_robustness(folder: Path) -> list[Path]:
+    """Error and pruned edges against delay, loss and crash rate; one row pair per gate."""
+    rows = read_csv(folder / "async.csv")
+    gates = list(dict.fromkeys(r["gate"] for r in rows))
+    factors = list(dict.fromkeys(r["factor"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    hs = sorted({r["h"] for r in rows})
+    styles = ["-", "--", ":", "-."]
+    xlabels = {"delay": "mean link delay (activation periods)", "loss": "message loss rate",
+               "crash": "crashes per node per 1000 time units"}
+    fig, axes = plt.subplots(2 * len(gates), len(factors),
+                             figsize=(4.4 * len(factors), 3.0 * 2 * len(gates)), squeeze=False)
+    for gi, g in enumerate(gates):
+        for fj, f in enumerate(factors):
+            for hi, h in enumerate(hs):
+                for vi, v in enumerate(variants):
+                    rs = sorted((r for r in rows if r["gate"] == g and r["factor"] == f
+                                 and r["h"] == h and r["variant"] == v), key=lambda r: r["level"])
+                    if not rs:
+                        continue
+                    xs = [r["level"] * (1000 if f == "crash" else 1) for r in rs]
+                    kw = dict(color=_color(hi), ls=styles[vi % len(styles)], marker="o", ms=3,
+                              label=f"h={_label(h)}, {v}")
+                    axes[2 * gi, fj].plot(xs, [r["error_mean"] for r in rs], **kw)
+                    axes[2 * gi + 1, fj].plot(xs, [r["pruned_mean"] for r in rs], **kw)
+            axes[2 * gi, fj].set_title(f"{g}: error", fontsize=10)
+            axes[2 * gi + 1, fj].set_title(f"{g}: edges pruned", fontsize=10)
+            axes[2 * gi + 1, fj].set_xlabel(xlabels.get(str(f), str(f)))
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=6, ncol=2)
+    fig.suptitle("Asynchronous ARGNN: stale, delayed and lost information (mean over seeds)")
+    out = folder / "async_robustness.png"
+    P._save(fig, out)
+    return [out]
+
+
+def run_folder(folder: Path) -> list[Path]:
+    """The figures of one run folder (Fig. 1, Fig. 2, training curves)."""
+    from .results import load
+
+    res = load(folder)
+    paths = [folder / "eigenvalues.png", folder / "graph.png", folder / "curves.png"]
+    P.eigenvalue_traces(res, paths[0])
+    P.graph_before_after(res, paths[1])
+    P.training_curves(res, paths[2])
+    return paths
+
+
+FIGURES: dict[str, Callable[[Path], list[Path]]] = {
+    "paper_fig3": fig3,
+    "paper_fig4": fig4,
+    "rules_compare": rules,
+    "async_robustness": async_robustness,
+    "eigen_trace": run_folder,
+}
+
+
+def write_manifest(folder: Path, kind: str, **info: Any) -> None:
+    """Name the scenario that wrote ``folder`` (and anything worth keeping about the call)."""
+    from .sweep import _write_atomic
+
+    _write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
+
+
+def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+    """Redraw every figure of a results folder (run, sweep or scenario); returns the PNGs."""
+    f = Path(folder)
+    if not f.is_dir():
+        raise FileNotFoundError(f"no results folder at {str(f)!r}")
+    if (f / MANIFEST).is_file():
+        kind = json.loads((f / MANIFEST).read_text(encoding="utf-8")).get("kind")
+        if kind not in FIGURES:
+            raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
+                                    f"figures; known: {', '.join(FIGURES)}")
+        paths = FIGURES[kind](f)
+        if (f / "sweep" / "grid.json").is_file() and (f / "sweep" / "summary.csv").is_file():
+            paths.append(sweep_figure(f / "sweep"))
+        return paths
+    if (f / "summary.json").is_file():
+        return run_folder(f)
+    if (f / "grid.json").is_file():
+        return [sweep_figure(f)]
+    raise FileNotFoundError(f"{str(f)!r} is not a results folder: it holds no summary.json "
+                            "(a run), grid.json (a sweep) or manifest.json (a scenario)")

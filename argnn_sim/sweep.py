@@ -1,0 +1,656 @@
+"""Grids of runs on any ``concurrent.futures.Executor``, resumable, with a tidy summary.
+
+A :class:`Grid` is a base scenario, a list of axes and a list of seeds. It expands into
+:class:`RunSpec` s in loop order (first axis outermost, seeds innermost). Each finished run
+is written as one JSON file ``runs/<key>.json``, atomically (temporary file, fsync,
+rename), by the process that drives the sweep; the key is a hash of the scenario, the seed
+(or the start state of a published stream), what the run keeps and the package version.
+Starting the same sweep again skips every key already on disk, so a sweep killed at any
+moment loses at most the runs that were in flight, and never leaves a half-written file.
+A run that raises is recorded with its error (``status = "error"``) and the sweep goes on.
+
+Grid file (TOML)::
+
+    name = "fig3"
+    seeds = 10                     # seeds 0..9, or an explicit list [3, 7, 11]
+    keep = ["curves"]              # optional: store each run's training curve too
+    stream = "published"           # optional: one RandomState(stream_seed) through the grid
+    stream_seed = 0
+
+    [base]                         # the scenario every run starts from (sections), or
+    schedule.inputs = 2000         # base = "scenario.toml" (relative to the grid file)
+
+    [axes]
+    "task.gate" = ["AND", "OR", "XOR"]          # a dotted key and its values
+    [axes.mode]                                 # a named axis of labelled variants
+    D = { "pruning.mode" = "D" }
+    DW = { "pruning.mode" = "DW" }
+    none = { "pruning.policy" = "none" }
+
+``stream = "published"`` reproduces a published grid that drew every run from one legacy
+generator in loop order: the start state of each run is found by fast-forwarding the
+generator through the draws of the runs before it (:func:`~argnn_sim.engine.reference_draws`),
+so the runs are still independent and can go in parallel.
+
+>>> g = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 20}},
+...                     "axes": {"network.hidden": [1, 2]}})
+>>> [(dict(s.cell)["network.hidden"], s.seed) for s in g.runs()]
+[(1, 0), (1, 1), (2, 0), (2, 1)]
+>>> summary = run_sweep(g, None)          # in memory, inline executor
+>>> [(row["network.hidden"], row["n"]) for row in summary.cells]
+[(1, 2), (2, 2)]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ConfigError, Scenario, apply_overrides, load_scenario
+
+__all__ = [
+    "Grid",
+    "RunSpec",
+    "SweepSummary",
+    "InlineExecutor",
+    "execute",
+    "run_sweep",
+    "make_executor",
+    "load_records",
+    "summarize",
+]
+
+RUNS = "runs"
+GRID_FILE = "grid.json"
+KEEP_CHOICES = ("curves", "events")
+_GRID_KEYS = ("name", "seeds", "keep", "stream", "stream_seed", "base", "axes")
+
+
+def _version() -> str:
+    from .engine import _version as v
+
+    return v()
+
+
+# ----------------------------------------------------------------------------- grid
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a grid: its cell (axis name -> value label), scenario and seed.
+
+    ``state`` is the start state of a published stream (``RandomState.get_state()``), or
+    ``None`` when the run draws from its own seed.
+    """
+
+    cell: tuple[tuple[str, Any], ...]
+    scenario: Scenario
+    seed: int
+    keep: tuple[str, ...] = ()
+    state: tuple[Any, ...] | None = None
+    version: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable hash of everything that decides the run's result."""
+        sc = self.scenario.to_dict()
+        sc.pop("name", None)
+        payload: dict[str, Any] = {"scenario": sc, "seed": self.seed, "keep": list(self.keep),
+                                   "version": self.version}
+        if self.state is not None:
+            payload["state"] = _state_digest(self.state)
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _state_digest(state: tuple[Any, ...]) -> str:
+    _name, key, pos, has_gauss, gauss = state
+    h = hashlib.sha256(np.asarray(key, dtype=np.uint32).tobytes())
+    h.update(f"{pos}:{has_gauss}:{float(gauss).hex()}".encode())
+    return h.hexdigest()[:32]
+
+
+@dataclass
+class Grid:
+    """A base scenario × axes × seeds. Build with :meth:`from_dict` or :meth:`load`.
+
+    ``axes`` maps an axis name to a list of ``(label, changes)``: ``changes`` is a dict of
+    dotted scenario keys. A dotted-key axis ``"network.hidden" = [1, 2]`` becomes
+    ``[(1, {"network.hidden": 1}), (2, {"network.hidden": 2})]``.
+    """
+
+    base: Scenario = field(default_factory=Scenario)
+    axes: dict[str, list[tuple[Any, dict[str, Any]]]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    name: str = "sweep"
+    keep: tuple[str, ...] = ()
+    stream: str = "seeds"
+    stream_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError("seeds is empty; give a count (seeds = 10) or a list of seeds")
+        for s in self.seeds:
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise ConfigError(f"seeds contains {s!r}; seeds are whole numbers >= 0")
+        for k in self.keep:
+            if k not in KEEP_CHOICES:
+                raise ConfigError(f"keep = {k!r} is not allowed; choose from "
+                                  f"{', '.join(map(repr, KEEP_CHOICES))}")
+        if self.stream not in ("seeds", "published"):
+            raise ConfigError(f"stream = {self.stream!r} is not allowed; choose 'seeds' (each "
+                              "run its own seed) or 'published' (one legacy stream in loop order)")
+        if self.stream == "published":
+            self.base = self.base.replace(**{"rng.mode": "reference"})
+        # Validate every variant now: a typo fails before any run starts.
+        for name, variants in self.axes.items():
+            if not variants:
+                raise ConfigError(f"axis {name!r} has no values")
+            for _label, changes in variants:
+                apply_overrides(self.base, changes)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, root: Path | None = None) -> Grid:
+        """Build a grid from a parsed grid file (see the module docstring)."""
+        for k in data:
+            if k not in _GRID_KEYS:
+                import difflib
+
+                guess = difflib.get_close_matches(k, _GRID_KEYS, n=1)
+                hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+                raise ConfigError(f"unknown grid key {k!r}{hint}; allowed: {', '.join(_GRID_KEYS)}")
+        base_raw = data.get("base", {})
+        if isinstance(base_raw, str):
+            path = Path(base_raw)
+            if root is not None and not path.is_absolute():
+                path = root / path
+            base = load_scenario(path)
+        elif isinstance(base_raw, Mapping):
+            base = _scenario_from_flat(base_raw)
+        else:
+            raise ConfigError("base must be a table of scenario sections or a path to a "
+                              "scenario .toml file")
+        seeds_raw = data.get("seeds", 1)
+        if isinstance(seeds_raw, bool):
+            raise ConfigError("seeds must be a count or a list of whole numbers")
+        if isinstance(seeds_raw, int):
+            if seeds_raw < 1:
+                raise ConfigError(f"seeds = {seeds_raw}; give a count >= 1 or a list of seeds")
+            seeds = list(range(seeds_raw))
+        elif isinstance(seeds_raw, (list, tuple)):
+            seeds = list(seeds_raw)
+        else:
+            raise ConfigError(f"seeds = {seeds_raw!r} must be a count or a list of seeds")
+        axes: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+        axes_raw = data.get("axes", {})
+        if not isinstance(axes_raw, Mapping):
+            raise ConfigError("[axes] must be a table")
+        for name, values in axes_raw.items():
+            if isinstance(values, Mapping):  # labelled variants
+                variants = []
+                for label, changes in values.items():
+                    if not isinstance(changes, Mapping):
+                        raise ConfigError(f"axes.{name}.{label} must be a table of dotted "
+                                          "scenario keys, e.g. { \"pruning.mode\" = \"D\" }")
+                    variants.append((label, dict(changes)))
+                axes[name] = variants
+            elif isinstance(values, (list, tuple)):
+                if "." not in name:
+                    raise ConfigError(f"axis {name!r}: a list of values needs a dotted scenario "
+                                      "key (e.g. \"network.hidden\"); for labelled variants use "
+                                      f"a table [axes.{name}]")
+                axes[name] = [(v, {name: v}) for v in values]
+            else:
+                raise ConfigError(f"axis {name!r} must be a list of values or a table of variants")
+        keep = data.get("keep", ())
+        if isinstance(keep, str):
+            keep = (keep,)
+        return cls(base=base, axes=axes, seeds=seeds, name=str(data.get("name", "sweep")),
+                   keep=tuple(keep), stream=str(data.get("stream", "seeds")),
+                   stream_seed=int(data.get("stream_seed", 0)))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Grid:
+        """Read a grid TOML file; errors name the file and the problem."""
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"grid file not found: {str(p)!r}; give the path to a .toml file")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        return cls.from_dict(data, root=p.parent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seeds": list(self.seeds), "keep": list(self.keep),
+                "stream": self.stream, "stream_seed": self.stream_seed,
+                "base": self.base.to_dict(),
+                "axes": {k: [[lab, ch] for lab, ch in v] for k, v in self.axes.items()}}
+
+    def cells(self) -> Iterator[tuple[tuple[tuple[str, Any], ...], dict[str, Any]]]:
+        """Every cell in loop order: its labels and merged scenario changes."""
+        names = list(self.axes)
+
+        def rec(i: int, labels: list[tuple[str, Any]], changes: dict[str, Any]
+                ) -> Iterator[tuple[tuple[tuple[str, Any], ...], dict[str, Any]]]:
+            if i == len(names):
+                yield tuple(labels), dict(changes)
+                return
+            for label, ch in self.axes[names[i]]:
+                yield from rec(i + 1, labels + [(names[i], label)], {**changes, **ch})
+
+        yield from rec(0, [], {})
+
+    def runs(self) -> list[RunSpec]:
+        """All runs in loop order (first axis outermost, seeds innermost)."""
+        version = _version()
+        specs = []
+        rs = np.random.RandomState(self.stream_seed) if self.stream == "published" else None
+        for cell, changes in self.cells():
+            for seed in self.seeds:
+                sc = apply_overrides(self.base, {**changes, "seed": seed})
+                state = None
+                if rs is not None:
+                    from .engine import reference_draws
+
+                    state = rs.get_state()
+                    reference_draws(sc, rs)
+                specs.append(RunSpec(cell, sc, seed, self.keep, state, version))
+        return specs
+
+
+def _scenario_from_flat(raw: Mapping[str, Any]) -> Scenario:
+    """A scenario from sections, allowing dotted keys inside (TOML gives nested dicts)."""
+    return Scenario.from_dict(raw)
+
+
+# ----------------------------------------------------------------------------- running
+_PINNED = False
+
+
+def _pin_blas() -> None:
+    """One BLAS/OpenMP thread in this process (workers share the machine's cores)."""
+    global _PINNED
+    if _PINNED:
+        return
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+    _PINNED = True
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    """Run one spec and return its record (never raises: errors become records).
+
+    This is the function every executor runs; it is picklable and pins BLAS to one thread.
+    """
+    _pin_blas()
+    from .engine import simulate
+
+    t0 = time.perf_counter()
+    base = {"key": spec.key, "cell": [list(c) for c in spec.cell], "seed": spec.seed,
+            "version": spec.version}
+    try:
+        seed: Any = spec.seed
+        if spec.state is not None:
+            seed = np.random.RandomState()
+            seed.set_state(spec.state)
+        res = simulate(spec.scenario, seed)
+        summary = res.summary()
+        summary["seed"] = spec.seed
+        rec = {**base, "status": "ok", "summary": summary}
+        if "curves" in spec.keep and res.curves:
+            rec["curves"] = {k: v.tolist() for k, v in res.curves.items()}
+        if "events" not in spec.keep:
+            summary.pop("labels", None)
+        return rec
+    except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
+        return {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0,
+                "scenario": spec.scenario.to_dict()}
+
+
+class InlineExecutor(cf.Executor):
+    """Runs each call at submit time in this process (tests, debugging, notebooks)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        fut: cf.Future[Any] = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001
+            fut.set_exception(exc)
+        return fut
+
+
+@contextlib.contextmanager
+def make_executor(scheduler: str | None = None, jobs: int | None = None
+                  ) -> Iterator[cf.Executor]:
+    """An executor by name: ``inline``, ``processes`` (default, ``jobs`` workers),
+    ``local-dask`` (a Dask ``LocalCluster``, one thread per worker) or a Dask scheduler
+    address such as ``tcp://host:8786``. Shut down on exit."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: give at least 1 worker")
+    scheduler = scheduler or "processes"
+    if scheduler == "inline":
+        yield InlineExecutor()
+        return
+    if scheduler == "processes":
+        import multiprocessing as mp
+
+        with _pinned_env():
+            ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                        initializer=_pin_blas)
+        try:
+            yield ex
+        finally:
+            ex.shutdown(wait=True, cancel_futures=True)
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(f"--scheduler {scheduler!r} needs Dask: pip install "
+                          "'argnn-sim[dask]' (dask[distributed])") from None
+    if scheduler == "local-dask":
+        with _pinned_env():
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        client = Client(cluster)
+    elif "://" in scheduler:
+        cluster = None
+        client = Client(scheduler, timeout=30)
+    else:
+        raise ConfigError(f"--scheduler {scheduler!r} is not known; choose inline, processes, "
+                          "local-dask or a Dask scheduler address (tcp://host:8786)")
+    try:
+        client.run(_pin_blas)
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextlib.contextmanager
+def _pinned_env() -> Iterator[None]:
+    """Child processes started in this block inherit one-thread BLAS settings."""
+    vars_ = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    old = {v: os.environ.get(v) for v in vars_}
+    os.environ.update({v: "1" for v in vars_})
+    try:
+        yield
+    finally:
+        for v, val in old.items():
+            if val is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = val
+
+
+# ----------------------------------------------------------------------------- storage
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            rec = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("status") not in ("ok", "error"):
+        return None
+    return rec
+
+
+def load_records(out: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Every finished run record under ``out/runs``, by key."""
+    runs = Path(out) / RUNS
+    found = {}
+    if runs.is_dir():
+        for p in runs.glob("*.json"):
+            rec = _read_record(p)
+            if rec is not None:
+                found[p.stem] = rec
+    return found
+
+
+# ----------------------------------------------------------------------------- summary
+@dataclass
+class SweepSummary:
+    """The outcome of a sweep: one row per run and one row per cell (mean ± sd over seeds)."""
+
+    axes: list[str]
+    runs: list[dict[str, Any]]
+    cells: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    failed: int = 0
+    skipped: int = 0
+    executed: int = 0
+    seconds: float = 0.0
+    out: Path | None = None
+
+    def table(self) -> str:
+        """A plain-text table of the cells."""
+        head = self.axes + ["n", "error", "pruned edges", "pruned %"]
+        rows = []
+        for c in self.cells:
+            rows.append([str(c[a]) for a in self.axes] + [
+                f"{c['n']}" + (f" ({c['failed']} failed)" if c["failed"] else ""),
+                _pm(c["error_mean"], c["error_sd"], 4),
+                _pm(c["pruned_mean"], c["pruned_sd"], 2),
+                _pm(c["pruned_pct_mean"], c["pruned_pct_sd"], 1)])
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                  for i, h in enumerate(head)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+        return "\n".join(lines)
+
+
+def _pm(mean: float, sd: float, digits: int) -> str:
+    if math.isnan(mean):
+        return "-"
+    if math.isnan(sd):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+RUN_COLUMNS = ("seed", "status", "error", "edges_before", "edges_after", "pruned", "pruned_pct",
+               "remote_prunes", "seconds", "activations", "key", "message")
+CELL_COLUMNS = ("n", "failed", "error_mean", "error_sd", "pruned_mean", "pruned_sd",
+                "pruned_pct_mean", "pruned_pct_sd", "edges_before", "seconds_mean")
+
+
+def _run_row(spec: RunSpec, rec: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {a: v for a, v in spec.cell}
+    row.update(seed=spec.seed, status=rec["status"], key=spec.key)
+    if rec["status"] == "ok":
+        s = rec["summary"]
+        pruned = s["edges_before"] - s["edges_after"]
+        row.update(error=s["error"], edges_before=s["edges_before"], edges_after=s["edges_after"],
+                   pruned=pruned,
+                   pruned_pct=100.0 * pruned / s["edges_before"] if s["edges_before"] else 0.0,
+                   remote_prunes=sum(1 for e in s["prune_events"] if e["remote"]),
+                   seconds=s["seconds"], activations=s["counters"].get("activations", 0),
+                   message="")
+    else:
+        row.update(error=math.nan, edges_before=math.nan, edges_after=math.nan, pruned=math.nan,
+                   pruned_pct=math.nan, remote_prunes=math.nan, seconds=rec.get("seconds", 0.0),
+                   activations=0, message=rec.get("error", ""))
+    return row
+
+
+def _mean_sd(xs: Sequence[float]) -> tuple[float, float]:
+    if not xs:
+        return math.nan, math.nan
+    a = np.asarray(xs, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else math.nan
+
+
+def summarize(specs: Sequence[RunSpec], records: Mapping[str, dict[str, Any]],
+              axes: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Tidy rows per run and per cell (mean and sample sd, ddof = 1, over seeds)."""
+    runs = [_run_row(s, records[s.key]) for s in specs if s.key in records]
+    cells: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in runs:
+        cells.setdefault(tuple(r[a] for a in axes), []).append(r)
+    out = []
+    for labels, rows in cells.items():
+        ok = [r for r in rows if r["status"] == "ok"]
+        row: dict[str, Any] = dict(zip(axes, labels))
+        em, es = _mean_sd([r["error"] for r in ok])
+        pm, ps = _mean_sd([r["pruned"] for r in ok])
+        qm, qs = _mean_sd([r["pruned_pct"] for r in ok])
+        row.update(n=len(ok), failed=len(rows) - len(ok), error_mean=em, error_sd=es,
+                   pruned_mean=pm, pruned_sd=ps, pruned_pct_mean=qm, pruned_pct_sd=qs,
+                   edges_before=ok[0]["edges_before"] if ok else math.nan,
+                   seconds_mean=_mean_sd([r["seconds"] for r in ok])[0])
+        out.append(row)
+    return runs, out
+
+
+def write_table(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write rows as CSV atomically (and Parquet beside it when pyarrow is installed)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_csv_value(r.get(c, "")) for c in columns])
+    _write_atomic(path, buf.getvalue())
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    table = pa.table({c: [r.get(c) for r in rows] for c in columns})
+    tmp = path.with_name(f".{path.stem}.parquet.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path.with_suffix(".parquet"))
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return v
+
+
+# ----------------------------------------------------------------------------- driver
+def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
+              executor: cf.Executor | None = None, resume: bool = False,
+              progress: bool = False, retry_failed: bool = False,
+              select: Callable[[RunSpec], bool] | None = None) -> SweepSummary:
+    """Run every spec of ``grid`` not already finished under ``out``; summarize.
+
+    Parameters
+    ----------
+    grid : the grid to run.
+    out : results folder (``None``: keep everything in memory, nothing on disk).
+    executor : any ``concurrent.futures.Executor`` (default: inline, in this process).
+    resume : continue a sweep whose folder already holds finished runs. Without it a
+        folder with finished runs is refused, so that two sweeps never mix by accident.
+    retry_failed : run again the runs recorded as errors.
+    progress : a progress bar (rate and ETA) on stderr.
+    select : run (and summarize) only the specs for which this returns true. The grid
+        still expands in full, so published-stream start states stay right.
+    """
+    t0 = time.perf_counter()
+    specs = grid.runs()
+    if select is not None:
+        specs = [s for s in specs if select(s)]
+    axes = list(grid.axes)
+    folder = Path(out) if out is not None else None
+    done: dict[str, dict[str, Any]] = {}
+    if folder is not None:
+        runs_dir = folder / RUNS
+        existing = load_records(folder)
+        if existing and not resume:
+            raise ConfigError(f"{str(folder)!r} already holds {len(existing)} finished run(s); "
+                              "pass --resume to continue that sweep, or choose another --out")
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for tmp in runs_dir.glob(".*.tmp-*"):  # left by a killed sweep: never a finished run
+            tmp.unlink(missing_ok=True)
+        _write_atomic(folder / GRID_FILE, json.dumps(grid.to_dict(), indent=1, default=str))
+        done = existing
+    wanted = {s.key for s in specs}
+    done = {k: r for k, r in done.items() if k in wanted}
+    if retry_failed:
+        done = {k: r for k, r in done.items() if r["status"] == "ok"}
+    pending: list[RunSpec] = []
+    seen: set[str] = set(done)
+    for s in specs:  # a grid may name the same run twice (equal variants): run it once
+        if s.key not in seen:
+            seen.add(s.key)
+            pending.append(s)
+    skipped = len(specs) - len(pending)
+    records = dict(done)
+    ex = executor or InlineExecutor()
+    bar = _bar(progress, len(pending), grid.name)
+    futures: dict[cf.Future[Any], RunSpec] = {}
+    try:
+        for s in pending:
+            futures[ex.submit(execute, s)] = s
+        for fut in cf.as_completed(futures):
+            s = futures[fut]
+            try:
+                rec = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                # The executor failed (a worker died, a cluster went away), not the run:
+                # report it, but write nothing, so that --resume runs it again.
+                records[s.key] = {"key": s.key, "status": "error", "traceback": "",
+                                  "error": f"executor: {type(exc).__name__}: {exc}"}
+                bar.update(1)
+                continue
+            records[s.key] = rec
+            if folder is not None:
+                _write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
+            bar.update(1)
+    finally:
+        for fut in futures:
+            fut.cancel()
+        bar.close()
+    runs, cells = summarize(specs, records, axes)
+    summary = SweepSummary(axes=axes, runs=runs, cells=cells,
+                           records=[records[s.key] for s in specs if s.key in records],
+                           failed=sum(1 for r in runs if r["status"] != "ok"),
+                           skipped=skipped, executed=len(pending),
+                           seconds=time.perf_counter() - t0, out=folder)
+    if folder is not None:
+        write_table(folder / "runs.csv", runs, axes + list(RUN_COLUMNS))
+        write_table(folder / "summary.csv", cells, axes + list(CELL_COLUMNS))
+    return summary
+
+
+def _bar(enabled: bool, total: int, name: str) -> Any:
+    from .engine import _NoBar
+
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=name, file=sys.stderr, mininterval=0.5,
+                smoothing=0.1)
