@@ -3,8 +3,11 @@
 ``argnn run [SCENARIO.toml] [--seed N] [--set section.key=value ...] [--out DIR] [--json]``
 runs one scenario (the built-in default when no file is given), prints a summary table (or
 one JSON object with ``--json``) and writes the run folder and figures to ``--out``.
-``argnn plot RUN_DIR`` redraws the figures of a saved run. ``argnn show-default`` prints the
-built-in scenario as TOML. Exit status: 0 on success, 2 on bad input.
+``argnn sweep GRID.toml --out DIR [--jobs N] [--scheduler S] [--resume]`` runs a grid
+(see :mod:`argnn_sim.sweep`), resumable, and prints the mean ± sd per cell.
+``argnn plot DIR`` redraws the figures of any results folder (a run, a sweep or a scenario's
+output). ``argnn show-default`` prints the built-in scenario as TOML. Exit status: 0 on
+success, 2 on bad input, 1 when runs of a sweep failed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, NoReturn
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engine import simulate
-from .results import RunResult, atomic_dir, load, write_files
+from .results import RunResult, atomic_dir, write_files
 
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
@@ -41,8 +44,22 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     r.add_argument("--no-save", action="store_true", help="write no output folder")
     r.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
-    pl = sub.add_parser("plot", help="redraw the figures of a saved run folder")
-    pl.add_argument("run_dir")
+    sw = sub.add_parser("sweep", help="run a grid of scenarios x parameters x seeds")
+    sw.add_argument("grid", help="grid TOML file (see the README: Sweeps)")
+    sw.add_argument("--out", required=True, help="results folder of the sweep")
+    sw.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    sw.add_argument("--scheduler", default=None,
+                    help="inline, processes (default), local-dask, or a Dask address "
+                         "tcp://host:port")
+    sw.add_argument("--resume", action="store_true",
+                    help="continue a sweep in --out, skipping its finished runs")
+    sw.add_argument("--retry-failed", action="store_true",
+                    help="with --resume: run again the runs recorded as errors")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
+    pl = sub.add_parser("plot", help="redraw the figures of a results folder")
+    pl.add_argument("run_dir", metavar="DIR",
+                    help="a run folder, a sweep folder or a scenario's results folder")
     sub.add_parser("show-default", help="print the built-in default scenario as TOML")
     return p
 
@@ -138,20 +155,43 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_command(args: argparse.Namespace) -> int:
+    from .sweep import Grid, make_executor, run_sweep
+
+    grid = Grid.load(args.grid)
+    if args.retry_failed and not args.resume:
+        raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
+    with make_executor(args.scheduler, args.jobs) as ex:
+        res = run_sweep(grid, args.out, executor=ex, resume=args.resume,
+                        progress=not args.no_progress, retry_failed=args.retry_failed)
+    if not args.no_plots and res.cells:
+        from .figures import sweep_figure
+
+        sweep_figure(args.out)
+    print(res.table())
+    print(f"\n{len(res.runs)} runs: {res.executed} executed, {res.skipped} already done, "
+          f"{res.failed} failed; {res.seconds:.1f} s; written to {args.out} "
+          "(runs.csv, summary.csv" + ("" if args.no_plots else ", sweep.png") + ")")
+    if res.failed:
+        print(f"argnn: {res.failed} run(s) failed; their errors are in {args.out}/runs.csv",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``argnn`` and ``python -m argnn_sim``; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "run":
             return run_command(args)
+        if args.command == "sweep":
+            return sweep_command(args)
         if args.command == "plot":
-            from . import plots as P
+            from .figures import redraw
 
-            res = load(args.run_dir)
-            P.eigenvalue_traces(res, Path(args.run_dir) / "eigenvalues.png")
-            P.graph_before_after(res, Path(args.run_dir) / "graph.png")
-            P.training_curves(res, Path(args.run_dir) / "curves.png")
-            print(f"figures written to {args.run_dir}")
+            paths = redraw(args.run_dir)
+            print(f"figures written: {', '.join(str(p) for p in paths)}")
             return 0
         if args.command == "show-default":
             sys.stdout.write(to_toml(Scenario()))

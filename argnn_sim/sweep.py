@@ -547,15 +547,30 @@ def write_table(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence
         import pyarrow.parquet as pq
     except ImportError:
         return
-    table = pa.table({c: [r.get(c) for r in rows] for c in columns})
     tmp = path.with_name(f".{path.stem}.parquet.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path.with_suffix(".parquet"))
+    try:
+        cols = {c: [_parquet_value(r.get(c)) for r in rows] for c in columns}
+        pq.write_table(pa.table(cols), tmp)
+        os.replace(tmp, path.with_suffix(".parquet"))
+    except (pa.ArrowException, TypeError, ValueError) as exc:  # mixed column types
+        tmp.unlink(missing_ok=True)
+        print(f"note: {path.with_suffix('.parquet')} not written ({exc}); the CSV has it all",
+              file=sys.stderr)
+
+
+def _parquet_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def _csv_value(v: Any) -> Any:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
     return v
 
 
@@ -606,7 +621,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
         if s.key not in seen:
             seen.add(s.key)
             pending.append(s)
-    skipped = len(specs) - len(pending)
+    skipped = sum(1 for s in specs if s.key in done)
     records = dict(done)
     ex = executor or InlineExecutor()
     bar = _bar(progress, len(pending), grid.name)
