@@ -237,3 +237,19 @@ def test_published_fig3_and_d_h2_per_run_counts():
         1, 2, 1, 1, 1, 2, 1, 1, 1, 1]
     checks = paper_fig3.checks(res.runs, res.cells)
     assert checks and all(c["ok"] for c in checks), checks
+
+
+def test_cli_sweep_errors_are_one_line(tmp_path, capsys):
+    from argnn_sim.cli import main
+
+    assert main(["sweep", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "grid file not found" in err
+    g = tmp_path / "g.toml"
+    g.write_text(GRID_TOML)
+    assert main(["sweep", str(g), "--out", str(tmp_path / "o"), "--scheduler", "inline",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "8 runs: 8 executed" in out and (tmp_path / "o" / "sweep.png").is_file()
+    assert main(["sweep", str(g), "--out", str(tmp_path / "o"), "--scheduler", "inline"]) == 2
+    assert "--resume" in capsys.readouterr().err
