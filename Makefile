@@ -24,7 +24,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
-	$(BIN)/ruff check argnn_sim tests
+	$(BIN)/ruff check argnn_sim tests scenarios bench
 	$(BIN)/mypy argnn_sim
 
 clean:

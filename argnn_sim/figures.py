@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from . import plots as P
 from .plots import plt
-from matplotlib.ticker import MaxNLocator
 
 __all__ = ["read_csv", "redraw", "sweep_figure", "FIGURES", "MANIFEST"]
 
@@ -74,9 +74,9 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     out = Path(path) if path else folder / "sweep.png"
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     if not axes:
-        for ax, key in ((a1, "error"), (a2, "pruned")):
-            ax.bar([0], [rows[0][f"{key}_mean"]], yerr=[np.nan_to_num(rows[0][f"{key}_sd"])])
-            ax.set_ylabel(key)
+        for ax, col in ((a1, "error"), (a2, "pruned")):
+            ax.bar([0], [rows[0][f"{col}_mean"]], yerr=[np.nan_to_num(rows[0][f"{col}_sd"])])
+            ax.set_ylabel(col)
         P._save(fig, out)
         return out
     numeric = [a for a in axes if all(isinstance(r[a], float) for r in rows)]
@@ -85,9 +85,9 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:
         series.setdefault(tuple(r[a] for a in others), []).append(r)
-    for i, (key, rs) in enumerate(series.items()):
+    for i, (labels, rs) in enumerate(series.items()):
         xs = [r[x] for r in rs]
-        name = ", ".join(f"{a}={_label(v)}" for a, v in zip(others, key)) or "all"
+        name = ", ".join(f"{a}={_label(v)}" for a, v in zip(others, labels)) or "all"
         for ax, m in ((a1, "error"), (a2, "pruned_pct")):
             ax.errorbar(range(len(xs)) if x not in numeric else xs,
                         [r[f"{m}_mean"] for r in rs],

@@ -16,9 +16,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
 import hashlib
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

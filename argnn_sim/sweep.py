@@ -263,11 +263,11 @@ class Grid:
         for cell, changes in self.cells():
             for seed in self.seeds:
                 sc = apply_overrides(self.base, {**changes, "seed": seed})
-                state = None
+                state: tuple[Any, ...] | None = None
                 if rs is not None:
                     from .engine import reference_draws
 
-                    state = rs.get_state()
+                    state = tuple(rs.get_state(legacy=True))
                     reference_draws(sc, rs)
                 specs.append(RunSpec(cell, sc, seed, self.keep, state, version))
         return specs
