@@ -253,3 +253,10 @@ def test_cli_sweep_errors_are_one_line(tmp_path, capsys):
     assert "8 runs: 8 executed" in out and (tmp_path / "o" / "sweep.png").is_file()
     assert main(["sweep", str(g), "--out", str(tmp_path / "o"), "--scheduler", "inline"]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_parquet_beside_csv_when_pyarrow_is_installed(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    run_sweep(small_grid(tmp_path), tmp_path / "o")
+    t = pq.read_table(tmp_path / "o" / "summary.parquet")
+    assert t.num_rows == 4 and t.column("n").to_pylist() == [2, 2, 2, 2]
