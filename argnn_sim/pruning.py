@@ -18,7 +18,7 @@ import numpy as np
 
 from .config import ConfigError, PruningConfig
 from .rng import Stream
-from .spectral import eigenvalues, laplacian, local_choice, reference_pair, star_matrices
+from .spectral import eigenvalues, local_choice, reference_pair, star_laplacian
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node
@@ -57,9 +57,8 @@ class _Spectral:
 
     def _laplacian(self, node: Node) -> np.ndarray:
         star = node.star()
-        A, M = star_matrices(len(star.ids), star.center, in_pos=star.in_pos, in_w=node.in_w,
-                             out_pos=star.out_pos, out_w=node.out_w)
-        return laplacian(A, M, self.mode)
+        return star_laplacian(len(star.ids), star.center, star.in_pos, node.in_w,
+                              star.out_pos, node.out_w, self.mode)
 
 
 class SpectralReference(_Spectral):

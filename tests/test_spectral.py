@@ -117,3 +117,34 @@ def test_unknown_mode():
     A, M = star_matrices(2, 0, in_pos=[1], in_w=[1.0], out_pos=[], out_w=[])
     with pytest.raises(ValueError, match="unknown degree mode 'X'"):
         laplacian(A, M, "X")
+
+
+def test_numpy_sum_matches_numpy_row_sums_bit_for_bit():
+    from argnn_sim.spectral import numpy_sum
+
+    rng = np.random.default_rng(7)
+    for m in list(range(1, 40)) + [127, 128, 129, 200, 300]:
+        for _ in range(30):
+            M = rng.standard_normal((3, m)) * rng.choice([1e-4, 1.0, 1e4], size=(3, m))
+            M[rng.random((3, m)) < 0.4] = 0.0
+            assert numpy_sum(M[1].tolist()) == np.sum(M, axis=1)[1]
+
+
+def test_star_laplacian_equals_the_matrix_construction_bit_for_bit():
+    from argnn_sim.spectral import star_laplacian
+
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        m = int(rng.integers(1, 20))
+        c = int(rng.integers(m))
+        others = [i for i in range(m) if i != c]
+        ins = [i for i in others if rng.random() < 0.6]
+        outs = [i for i in others if rng.random() < 0.6]
+        iw = (rng.standard_normal(len(ins)) * 10.0 ** rng.integers(-3, 4, len(ins))).tolist()
+        ow = rng.standard_normal(len(outs)).tolist()
+        A, M = star_matrices(m, c, in_pos=ins, in_w=iw, out_pos=outs, out_w=ow)
+        for mode in ("D", "DW"):
+            want = laplacian(A, M, mode)
+            got = star_laplacian(m, c, ins, iw, outs, ow, mode)
+            assert got.tobytes() == want.tobytes()
+            assert eigenvalues(got).tobytes() == np.linalg.eigvals(want).astype(complex).tobytes()
