@@ -78,6 +78,9 @@ class Transport:
         self._streams = streams
         self._channels: dict[int, Channel] = {}
         self._handlers: list[tuple[Callable[..., None], ...]] = []
+        # Per-kind handler lists for the zero-delay, lossless fast path of value and error.
+        self.value_handlers: list[Callable[..., None]] = []
+        self.error_handlers: list[Callable[..., None]] = []
         self.instant = config.delay == 0.0 and config.loss == 0.0
         self.sent = [0] * len(KIND_NAMES)
         self.lost = [0] * len(KIND_NAMES)
@@ -85,6 +88,8 @@ class Transport:
     def attach(self, handlers: Sequence[Callable[..., None]]) -> int:
         """Register one receiver's handlers (indexed by message kind); returns its address."""
         self._handlers.append(tuple(handlers))
+        self.value_handlers.append(handlers[VALUE])
+        self.error_handlers.append(handlers[ERROR])
         return len(self._handlers) - 1
 
     def port(self, src: int) -> Port:
@@ -136,13 +141,26 @@ class Port:
         return self._t.env.now
 
     def value(self, dsts: Sequence[int], v: float) -> None:
-        send, src = self._t.send, self.src
+        t, src = self._t, self.src
+        if t.instant:  # zero delay, no loss: deliver now, same order, same counts
+            t.sent[VALUE] += len(dsts)
+            now = t.env.now
+            hs = t.value_handlers
+            for d in dsts:
+                hs[d](src, v, now)
+            return
+        send = t.send
         for d in dsts:
             send(src, d, VALUE, (src, v))
 
     def error(self, dst: int, e: float, w: float) -> None:
         """Backward message: this node's error and the weight of edge ``dst -> this node``."""
-        self._t.send(self.src, dst, ERROR, (self.src, e, w))
+        t = self._t
+        if t.instant:
+            t.sent[ERROR] += 1
+            t.error_handlers[dst](self.src, e, w, t.env.now)
+            return
+        t.send(self.src, dst, ERROR, (self.src, e, w))
 
     def hello(self, dst: int, w: float) -> None:
         """Link set-up: tell in-neighbour ``dst`` the initial weight of its edge to us."""

@@ -195,12 +195,14 @@ def reference_pair(lam: npt.NDArray[np.complex128]) -> tuple[int, int] | None:
     >>> reference_pair(np.array([1.0 + 0j, 2.0 + 0j])) is None
     True
     """
-    im = lam.imag
-    if not im.any():
+    im = lam.imag.tolist()  # plain floats: the star is small, NumPy calls cost more
+    hi = max(im)
+    lo = min(im)
+    if hi == 0.0 and lo == 0.0:
         return None
-    a = int(np.argmax(im))
-    b = int(np.argmin(im))
-    if im[b] == -im[a]:
+    a = im.index(hi)  # first occurrence, as argmax
+    b = im.index(lo)
+    if lo == -hi:
         return a, b
     return None
 
