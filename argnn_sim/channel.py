@@ -162,6 +162,20 @@ class Port:
             return
         t.send(self.src, dst, ERROR, (self.src, e, w))
 
+    def errors(self, dsts: Sequence[int], e: float, ws: Sequence[float]) -> None:
+        """:meth:`error` to every ``dsts[i]`` with weight ``ws[i]``, in order."""
+        t, src = self._t, self.src
+        if t.instant:
+            t.sent[ERROR] += len(dsts)
+            now = t.env.now
+            hs = t.error_handlers
+            for d, w in zip(dsts, ws):
+                hs[d](src, e, w, now)
+            return
+        send = t.send
+        for d, w in zip(dsts, ws):
+            send(src, d, ERROR, (src, e, w))
+
     def hello(self, dst: int, w: float) -> None:
         """Link set-up: tell in-neighbour ``dst`` the initial weight of its edge to us."""
         self._t.send(self.src, dst, HELLO, (self.src, w))

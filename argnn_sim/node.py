@@ -234,9 +234,7 @@ class Node:
                 in_w[i] = c if w > c else (-c if w < -c else w)
             if self.bias:
                 self.b -= E
-        error = self.port.error
-        for src, w in zip(self.in_src, self.in_w):
-            error(src, E, w)
+        self.port.errors(self.in_src, E, self.in_w)
         if phase.learning and phase.pruning:
             edge = self.policy.check(self)
             if edge is not None:
@@ -256,22 +254,21 @@ class Node:
         the first). Positions are places in the star, which for the logic circuit are the
         node numbers; zeros at non-edges add nothing but keep the blocks aligned.
         """
-        m = len(self.star().ids)
-        x = [0.0] * m
-        y = [0.0] * m
-        for p, v, w in zip(self._star.in_pos, self.in_v, self.in_w):  # type: ignore[union-attr]
-            x[p] = v
-            y[p] = w
+        star = self._star or self.star()
+        m = len(star.ids)
+        xy = [0.0] * m  # products by star position; 0 * 0 at non-edges adds nothing
+        for p, v, w in zip(star.in_pos, self.in_v, self.in_w):
+            xy[p] = v * w
         t1 = 0.0
         t2 = 0.0
         n1 = m & -4
         i = 0
         while i < n1:
-            t1 += x[i] * y[i] + x[i + 2] * y[i + 2]
-            t2 += x[i + 1] * y[i + 1] + x[i + 3] * y[i + 3]
+            t1 += xy[i] + xy[i + 2]
+            t2 += xy[i + 1] + xy[i + 3]
             i += 4
         while i < m:
-            t1 += x[i] * y[i]
+            t1 += xy[i]
             i += 1
         return t1 + t2
 

@@ -26,6 +26,10 @@ class FakePort:
     def error(self, dst, e, w):
         self.sent.append(("error", dst, e, w))
 
+    def errors(self, dsts, e, ws):
+        for d, w in zip(dsts, ws):
+            self.error(d, e, w)
+
     def hello(self, dst, w):
         self.sent.append(("hello", dst, w))
 
