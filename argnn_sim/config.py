@@ -313,7 +313,9 @@ class FaultConfig:
     that reach it are lost. It recovers with its weights (they are its persistent state);
     with ``reset = true`` it also forgets its registers (what neighbours last told it).
     Faults start at time ``start`` and never hit the input nodes. In the sweep schedule one
-    time unit is one pass.
+    time unit is one pass. ``during_eval = false`` (the default) ends the faults when
+    evaluation starts (every node is brought back), so the error measures what was learned
+    under faults; ``true`` keeps crashing through the evaluation too.
     """
 
     SECTION: ClassVar[str] = "faults"
@@ -321,6 +323,7 @@ class FaultConfig:
     downtime: float = 10.0
     reset: bool = False
     start: float = 0.0
+    during_eval: bool = False
 
     def __post_init__(self) -> None:
         _check_range("faults.crash_rate", self.crash_rate, lo=0, what="a rate >= 0 (0: no faults)")

@@ -89,6 +89,9 @@ class Faults:
         self.config = config
         self.stream = stream
         self.log: list[list[float]] = []
+        self.active = True
+        self.train_end = float("inf")
+        self._nodes = nodes
         if config.crash_rate > 0:
             for node in nodes:
                 if node.role != INPUT:
@@ -102,16 +105,30 @@ class Faults:
         up_scale = 1.0 / c.crash_rate
         while True:
             yield env.timeout(float(self.stream.exponential(up_scale)))
+            if not self.active:
+                return
             node.crash()
             row = [float(node.id), float(env.now), float("inf")]
             self.log.append(row)
             yield env.timeout(float(self.stream.exponential(c.downtime)))
+            if not node.down:  # brought back by stop()
+                return
             node.recover(c.reset)
             row[2] = float(env.now)
 
+    def stop(self) -> None:
+        """No more crashes; every node that is down comes back now."""
+        self.active = False
+        now = float(self.env.now)
+        for row in self.log:
+            if row[2] == float("inf"):
+                self._nodes[int(row[0])].recover(self.config.reset)
+                row[2] = now
+
     def counters(self, end: float) -> dict[str, float]:
         down = sum(min(up, end) - t for _k, t, up in self.log)
-        return {"crashes": len(self.log), "node_time_down": down}
+        in_eval = sum(1 for _k, t, _up in self.log if t >= self.train_end)
+        return {"crashes": len(self.log), "node_time_down": down, "crashes_during_eval": in_eval}
 
 
 class Network:
@@ -207,6 +224,13 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
     trig = Triggers(env, topo.n)
     bar = _progress(progress, sched.inputs)
     eval_rows = np.arange(task.n_rows)
+    faults = Faults(env, scenario.faults, net.nodes, streams.faults)
+
+    def end_training() -> None:
+        net.phase.learning = False
+        faults.train_end = float(env.now)
+        if not scenario.faults.during_eval:
+            faults.stop()
     per_row: list[float] = []
 
     if sched.kind == "sweep":
@@ -233,7 +257,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                                      train_error=abs(net.output.V - row[-1]),
                                      edges=edges_before - len(recorder.prunes))
                 bar.update(1)
-            net.phase.learning = False
+            end_training()
             recorder.input = recorder.sweep = -1
             streams.schedule.shuffle(eval_rows)
             for r in eval_rows.tolist():
@@ -256,7 +280,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                                      train_error=abs(net.output.V - row[-1]),
                                      edges=edges_before - len(recorder.prunes))
                 bar.update(1)
-            net.phase.learning = False
+            end_training()
             recorder.input = -1
             streams.schedule.shuffle(eval_rows)
             for r in eval_rows.tolist():
@@ -265,7 +289,6 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
                 yield env.timeout(sched.input_period)
                 per_row.append(abs(net.output.V - row[-1]))
 
-    faults = Faults(env, scenario.faults, net.nodes, streams.faults)
     t1 = time.perf_counter()
     env.run(until=env.process(driver()))
     t2 = time.perf_counter()

@@ -247,6 +247,7 @@ def async_robustness(folder: Path) -> list[Path]:
         ax.grid(alpha=0.3)
     axes[0, -1].legend(fontsize=6, ncol=2)
     fig.suptitle("Asynchronous ARGNN: stale, delayed and lost information (mean over seeds)")
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     out = folder / "async_robustness.png"
     P._save(fig, out)
     return [out]

@@ -9,7 +9,8 @@ network (no delay, no loss, no crashes), for XOR and AND with h = 2..5:
 * mean link delay from 0 to 4 activation periods (exponential delays);
 * loss rate of value and error messages from 0 to 30 %;
 * node crashes: each non-input node crashes at the given rate (per time unit) and stays
-  down for an exponential time of mean 50 (5 input periods), then recovers with its weights.
+  down for an exponential time of mean 50 (5 input periods), then recovers with its weights;
+  faults stop when evaluation starts, so the error measures what was learned under them.
 
 Pruning variants: the reference spectral rule and our local rule (both mode DW), and no
 pruning as the baseline under the same conditions.

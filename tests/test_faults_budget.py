@@ -96,3 +96,13 @@ def test_budget_caps_the_number_of_prunes(policy, extra):
     capped = simulate(sc.replace(**{"pruning.budget": 3}), 2)
     assert len(capped.prune_events) == 3
     assert capped.edges_after == capped.edges_before - 3
+
+
+def test_faults_end_with_training_unless_asked_to_go_on():
+    calm = simulate(async_scenario(crash_rate=0.05, downtime=5.0), 4)
+    assert calm.counters["faults"]["crashes"] > 0
+    assert calm.counters["faults"]["crashes_during_eval"] == 0
+    rough = simulate(async_scenario(crash_rate=0.05, downtime=5.0, during_eval=True), 4)
+    assert rough.counters["faults"]["crashes_during_eval"] > 0
+    # Same training either way: faults differ only once evaluation starts.
+    assert calm.counters["faults"]["crashes"] < rough.counters["faults"]["crashes"]
