@@ -24,6 +24,8 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .spectral import laplacian_plan
+
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
 
@@ -76,6 +78,7 @@ class Star:
     center: int
     in_pos: tuple[int, ...]
     out_pos: tuple[int, ...]
+    plan: tuple[Any, ...] = ()  # spectral.laplacian_plan of this shape
 
 
 class Node:
@@ -95,7 +98,8 @@ class Node:
     __slots__ = (
         "id", "role", "in_src", "in_w", "in_v", "in_stamp", "out_dst", "out_e", "out_w",
         "out_stamp", "V", "E", "y", "b", "port", "policy", "observer", "phase",
-        "error_factor", "clip", "bias", "activations", "down", "missed", "_star",
+        "error_factor", "clip", "bias", "activations", "down", "missed", "_star", "_in_at",
+        "_out_at",
     )
 
     def __init__(self, node_id: int, role: str, *, in_src: Sequence[int], in_w: Sequence[float],
@@ -135,6 +139,12 @@ class Node:
         self.down = False  # crashed: neither wakes nor hears (see engine.Faults)
         self.missed = 0  # value and error messages that arrived while down
         self._star: Star | None = None
+        self._index()
+
+    def _index(self) -> None:
+        """Neighbour id -> slot, rebuilt whenever an edge goes."""
+        self._in_at = {v: i for i, v in enumerate(self.in_src)}
+        self._out_at = {v: j for j, v in enumerate(self.out_dst)}
 
     # ----- message handlers (called by the transport on delivery) --------------------
     def handlers(self) -> tuple[Callable[..., None], ...]:
@@ -146,9 +156,8 @@ class Node:
         if self.down:
             self.missed += 1
             return
-        try:
-            i = self.in_src.index(src)
-        except ValueError:
+        i = self._in_at.get(src)
+        if i is None:
             return  # an edge already pruned: the sender has not heard yet
         if stamp >= self.in_stamp[i]:  # out-of-order delivery never overwrites newer news
             self.in_v[i] = v
@@ -158,9 +167,8 @@ class Node:
         if self.down:
             self.missed += 1
             return
-        try:
-            j = self.out_dst.index(src)
-        except ValueError:
+        j = self._out_at.get(src)
+        if j is None:
             return
         if stamp >= self.out_stamp[j]:
             self.out_e[j] = e
@@ -183,6 +191,7 @@ class Node:
         for lst in (self.out_dst, self.out_e, self.out_w, self.out_stamp):
             del lst[j]
         self._star = None
+        self._index()
 
     def on_prune_request(self, decider: int, frm: int, stamp: float) -> None:
         if frm in self.in_src:
@@ -278,6 +287,7 @@ class Node:
         for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):
             del lst[i]
         self._star = None
+        self._index()
         self.port.unsubscribe(frm)
         self.observer.on_prune(decider, frm, self.id, decider != self.id)
 
@@ -302,8 +312,10 @@ class Node:
         if st is None:
             ids = tuple(sorted(set(self.in_src) | set(self.out_dst) | {self.id}))
             pos = {v: p for p, v in enumerate(ids)}
-            st = self._star = Star(ids, pos[self.id], tuple(pos[v] for v in self.in_src),
-                                   tuple(pos[v] for v in self.out_dst))
+            in_pos = tuple(pos[v] for v in self.in_src)
+            out_pos = tuple(pos[v] for v in self.out_dst)
+            st = self._star = Star(ids, pos[self.id], in_pos, out_pos,
+                                   laplacian_plan(len(ids), pos[self.id], in_pos, out_pos))
         return st
 
     def _report_age(self) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .config import ConfigError, PruningConfig
 from .rng import Stream
-from .spectral import eigenvalues, local_choice, reference_pair, star_laplacian
+from .spectral import eigenvalues, local_choice, plan_laplacian, reference_pair
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node
@@ -56,9 +56,7 @@ class _Spectral:
         self.mode = mode
 
     def _laplacian(self, node: Node) -> np.ndarray:
-        star = node.star()
-        return star_laplacian(len(star.ids), star.center, star.in_pos, node.in_w,
-                              star.out_pos, node.out_w, self.mode)
+        return plan_laplacian(node.star().plan, node.in_w, node.out_w, self.mode)
 
 
 class SpectralReference(_Spectral):

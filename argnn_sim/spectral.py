@@ -22,6 +22,7 @@ array([[ 1. , -0.5,  0. ],
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,8 @@ __all__ = [
     "star_matrices",
     "laplacian",
     "star_laplacian",
+    "laplacian_plan",
+    "plan_laplacian",
     "numpy_sum",
     "eigenvalues",
     "reference_pair",
@@ -129,30 +132,46 @@ def star_laplacian(m: int, center: int, in_pos: Sequence[int], in_w: Sequence[fl
     column sum is NumPy's running sum over the in-weights in position order; its row sum is
     NumPy's pairwise sum over the full row, zeros included (:func:`numpy_sum`).
     """
-    if mode not in ("D", "DW"):
-        raise ValueError(f"unknown degree mode {mode!r}; choose 'D' or 'DW'")
-    L = [0.0] * (m * m)
+    return plan_laplacian(laplacian_plan(m, center, in_pos, out_pos), in_w, out_w, mode)
+
+
+def laplacian_plan(m: int, center: int, in_pos: Sequence[int], out_pos: Sequence[int]
+                   ) -> tuple[Any, ...]:
+    """What :func:`plan_laplacian` needs of a star's shape; compute once per star."""
     base = center * m
+    deg_d = [0.0] * (m * m)  # mode D: the diagonal is edge counts, fixed for a star
+    for p in in_pos:
+        deg_d[p * m + p] += 1.0
+    for p in out_pos:
+        deg_d[p * m + p] += 1.0
+    deg_d[base + center] = float(len(in_pos) + len(out_pos))
+    return (m, base + center, deg_d, [p * m + p for p in in_pos], [p * m + p for p in out_pos],
+            [p * m + center for p in in_pos], [base + p for p in out_pos], list(out_pos))
+
+
+def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
+                   mode: str) -> FloatArray:
+    """The star Laplacian from a :func:`laplacian_plan` and the current weights."""
+    m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan
     if mode == "D":
-        for p in in_pos:
-            L[p * m + p] += 1.0
-        for p in out_pos:
-            L[p * m + p] += 1.0
-        L[base + center] = float(len(in_pos) + len(out_pos))
-    else:
+        L = list(deg_d)
+    elif mode == "DW":
+        L = [0.0] * (m * m)
         col = 0.0
-        for p, w in zip(in_pos, in_w):
-            L[p * m + p] = w
+        for i, w in zip(in_diag, in_w):
+            L[i] = w
             col += w
         row = [0.0] * m
-        for p, w in zip(out_pos, out_w):
-            L[p * m + p] += w
+        for i, p, w in zip(out_diag, out_pos, out_w):
+            L[i] += w
             row[p] = w
-        L[base + center] = numpy_sum(row) + col
-    for p, w in zip(in_pos, in_w):
-        L[p * m + center] = -w
-    for p, w in zip(out_pos, out_w):
-        L[base + p] = -w
+        L[cc] = numpy_sum(row) + col
+    else:
+        raise ValueError(f"unknown degree mode {mode!r}; choose 'D' or 'DW'")
+    for i, w in zip(in_col, in_w):
+        L[i] = -w
+    for i, w in zip(out_row, out_w):
+        L[i] = -w
     return np.array(L).reshape(m, m)
 
 
