@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -484,14 +485,18 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         If the file is missing, is not valid TOML, or holds an invalid value.
     """
+    return Scenario.from_dict(read_toml(path, "scenario"))
+
+
+def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing file or bad TOML is one :class:`ConfigError`."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"scenario file not found: {str(p)!r}; give the path to a .toml file")
+        raise ConfigError(f"{what} file not found: {str(p)!r}; give the path to a .toml file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return Scenario.from_dict(data)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -53,7 +53,6 @@ import math
 import os
 import sys
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, Scenario, apply_overrides, load_scenario
+from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
 
 __all__ = [
     "Grid",
@@ -180,7 +179,7 @@ class Grid:
                 path = root / path
             base = load_scenario(path)
         elif isinstance(base_raw, Mapping):
-            base = _scenario_from_flat(base_raw)
+            base = Scenario.from_dict(base_raw)
         else:
             raise ConfigError("base must be a table of scenario sections or a path to a "
                               "scenario .toml file")
@@ -226,14 +225,7 @@ class Grid:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Grid:
         """Read a grid TOML file; errors name the file and the problem."""
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"grid file not found: {str(p)!r}; give the path to a .toml file")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-        return cls.from_dict(data, root=p.parent)
+        return cls.from_dict(read_toml(path, "grid"), root=Path(path).parent)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "seeds": list(self.seeds), "keep": list(self.keep),
@@ -271,11 +263,6 @@ class Grid:
                     reference_draws(sc, rs)
                 specs.append(RunSpec(cell, sc, seed, self.keep, state, version))
         return specs
-
-
-def _scenario_from_flat(raw: Mapping[str, Any]) -> Scenario:
-    """A scenario from sections, allowing dotted keys inside (TOML gives nested dicts)."""
-    return Scenario.from_dict(raw)
 
 
 # ----------------------------------------------------------------------------- running
