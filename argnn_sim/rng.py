@@ -60,9 +60,11 @@ class Stream:
         return self._g.lognormal(mean, sigma, size)
 
 
-def state_digest(rs: np.random.RandomState) -> int:
-    """A 128-bit integer that identifies a legacy generator's exact state."""
-    _name, key, pos, has_gauss, gauss = rs.get_state()
+def state_digest(state: np.random.RandomState | tuple[Any, ...]) -> int:
+    """A 128-bit integer that identifies a legacy generator's exact state (the generator,
+    or its ``get_state()`` tuple)."""
+    tup: Any = state.get_state(legacy=True) if isinstance(state, np.random.RandomState) else state
+    _name, key, pos, has_gauss, gauss = tup
     h = hashlib.sha256(np.asarray(key, dtype=np.uint32).tobytes())
     h.update(f"{pos}:{has_gauss}:{float(gauss).hex()}".encode())
     return int.from_bytes(h.digest()[:16], "little")

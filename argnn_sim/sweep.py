@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
+from .rng import state_digest
 
 __all__ = [
     "Grid",
@@ -77,7 +78,7 @@ __all__ = [
 
 RUNS = "runs"
 GRID_FILE = "grid.json"
-KEEP_CHOICES = ("curves", "events")
+KEEP_CHOICES = ("curves",)
 _GRID_KEYS = ("name", "seeds", "keep", "stream", "stream_seed", "base", "axes")
 
 
@@ -111,16 +112,9 @@ class RunSpec:
         payload: dict[str, Any] = {"scenario": sc, "seed": self.seed, "keep": list(self.keep),
                                    "version": self.version}
         if self.state is not None:
-            payload["state"] = _state_digest(self.state)
+            payload["state"] = f"{state_digest(self.state):032x}"
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def _state_digest(state: tuple[Any, ...]) -> str:
-    _name, key, pos, has_gauss, gauss = state
-    h = hashlib.sha256(np.asarray(key, dtype=np.uint32).tobytes())
-    h.update(f"{pos}:{has_gauss}:{float(gauss).hex()}".encode())
-    return h.hexdigest()[:32]
 
 
 @dataclass
@@ -307,8 +301,7 @@ def execute(spec: RunSpec) -> dict[str, Any]:
         rec = {**base, "status": "ok", "summary": summary}
         if "curves" in spec.keep and res.curves:
             rec["curves"] = {k: v.tolist() for k, v in res.curves.items()}
-        if "events" not in spec.keep:
-            summary.pop("labels", None)
+        summary.pop("labels", None)  # node labels: derivable from the scenario
         return rec
     except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
         return {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}",
