@@ -8,6 +8,12 @@ one JSON object with ``--json``) and writes the run folder and figures to ``--ou
 ``argnn plot DIR`` redraws the figures of any results folder (a run, a sweep or a scenario's
 output). ``argnn show-default`` prints the built-in scenario as TOML. Exit status: 0 on
 success, 2 on bad input, 1 when runs of a sweep failed.
+
+Other packages add commands through the ``argnn.commands`` entry-point group: each entry
+point names a function ``register(subparsers)`` that adds its parser and sets
+``handler=fn(args) -> int`` as a default. The bridge adds ``argnn compress`` this way, so
+this module never imports torch; without the bridge installed such a command still shows
+in the help and says which extra to install.
 """
 
 from __future__ import annotations
@@ -61,7 +67,28 @@ def _build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run_dir", metavar="DIR",
                     help="a run folder, a sweep folder or a scenario's results folder")
     sub.add_parser("show-default", help="print the built-in default scenario as TOML")
+    _add_plugins(sub)
     return p
+
+
+def _add_plugins(sub: Any) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="argnn.commands"):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # the extra is not installed
+            why = f"{ep.name} is unavailable ({exc}); install the extra: pip install " \
+                  "torch==2.13.0 && pip install 'argnn-sim[bridge]'"
+            q = sub.add_parser(ep.name, help=f"(unavailable: {exc.name or exc})")
+            q.set_defaults(handler=lambda args, why=why: _unavailable(why))
+            continue
+        register(sub)
+
+
+def _unavailable(why: str) -> int:
+    print(f"argnn: error: {why}", file=sys.stderr)
+    return 2
 
 
 def to_toml(scenario: Scenario) -> str:
@@ -183,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``argnn`` and ``python -m argnn_sim``; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
+        if getattr(args, "handler", None) is not None:
+            return int(args.handler(args))
         if args.command == "run":
             return run_command(args)
         if args.command == "sweep":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .figures import FIGURES, write_manifest
-from .sweep import Grid, RunSpec, SweepSummary, _write_atomic, make_executor, run_sweep, write_table
+from .sweep import Grid, RunSpec, SweepSummary, write_atomic, make_executor, run_sweep, write_table
 
 __all__ = ["parser", "sweep", "finish", "md_table", "write_table"]
 
@@ -75,7 +75,7 @@ def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
     """Write the manifest, draw the figures, write ``summary.md``; print where they are."""
     write_manifest(folder, kind, quick=bool(args.quick), argv=sys.argv[1:], **info)
     paths = FIGURES[kind](folder)
-    _write_atomic(folder / "summary.md", markdown.rstrip() + "\n")
+    write_atomic(folder / "summary.md", markdown.rstrip() + "\n")
     print(markdown)
     print(f"\nwritten: {folder}/summary.md, " + ", ".join(os.path.basename(p) for p in paths))
     return paths

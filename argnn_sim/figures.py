@@ -276,9 +276,9 @@ FIGURES: dict[str, Callable[[Path], list[Path]]] = {
 
 def write_manifest(folder: Path, kind: str, **info: Any) -> None:
     """Name the scenario that wrote ``folder`` (and anything worth keeping about the call)."""
-    from .sweep import _write_atomic
+    from .sweep import write_atomic
 
-    _write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
+    write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:

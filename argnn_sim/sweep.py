@@ -74,6 +74,7 @@ __all__ = [
     "make_executor",
     "load_records",
     "summarize",
+    "write_atomic",
 ]
 
 RUNS = "runs"
@@ -387,7 +388,8 @@ def _pinned_env() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- storage
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, fsync and rename."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -521,7 +523,7 @@ def write_table(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence
     w.writerow(columns)
     for r in rows:
         w.writerow([_csv_value(r.get(c, "")) for c in columns])
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -589,7 +591,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
         runs_dir.mkdir(parents=True, exist_ok=True)
         for tmp in runs_dir.glob(".*.tmp-*"):  # left by a killed sweep: never a finished run
             tmp.unlink(missing_ok=True)
-        _write_atomic(folder / GRID_FILE, json.dumps(grid.to_dict(), indent=1, default=str))
+        write_atomic(folder / GRID_FILE, json.dumps(grid.to_dict(), indent=1, default=str))
         done = existing
     wanted = {s.key for s in specs}
     done = {k: r for k, r in done.items() if k in wanted}
@@ -622,7 +624,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
                 continue
             records[s.key] = rec
             if folder is not None:
-                _write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
+                write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
             bar.update(1)
     finally:
         for fut in futures:
