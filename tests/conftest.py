@@ -10,6 +10,14 @@ from argnn_sim.config import ScheduleConfig
 
 SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GOLDEN = SHARED / "reference" / "golden_runs.json"
+#: the real data sets; the one setting tests read them through (never downloaded)
+DATA = Path(os.environ.get("ARGNN_DATA", SHARED / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory):
+    """A processed-data cache shared by the tests of one session (never the raw folder)."""
+    return tmp_path_factory.mktemp("argnn-cache")
 
 
 @pytest.fixture

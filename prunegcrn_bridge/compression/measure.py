@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .pruning import make_permanent
+from .pruning import detach_pruned, make_permanent
 
 __all__ = ["size_report", "latency", "sparse_copy", "matrix_bytes"]
 
@@ -88,7 +88,7 @@ class _SparseLinear(nn.Module):
 
 def sparse_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model`` whose weight matrices are CSR tensors (for sparse inference)."""
-    m = make_permanent(copy.deepcopy(model))
+    m = make_permanent(copy.deepcopy(detach_pruned(model)))
     for parent in list(m.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.Linear):

@@ -26,7 +26,7 @@ from torch.nn.utils import prune
 from ..errors import BridgeConfigError
 
 __all__ = ["PRUNING_METHODS", "weight_modules", "prune_model", "prune_fine",
-           "prune_global", "l2_norm_penalty", "sparsity", "make_permanent", "masks"]
+           "prune_global", "l2_norm_penalty", "sparsity", "make_permanent", "masks", "detach_pruned"]
 
 PRUNING_METHODS = ("fine", "global", "l2")
 
@@ -97,6 +97,20 @@ def masks(model: nn.Module) -> dict[str, Tensor]:
     """The pruning masks by module name (empty when nothing is pruned)."""
     return {name: m.weight_mask.detach().clone() for name, m in model.named_modules()
             if isinstance(m, nn.Linear) and hasattr(m, "weight_mask")}
+
+
+def detach_pruned(model: nn.Module) -> nn.Module:
+    """Make a pruned model deep-copyable after a forward pass; returns it.
+
+    ``torch.nn.utils.prune`` stores ``weight = weight_orig * weight_mask`` as a plain
+    attribute that, after a forward pass, is a non-leaf tensor, which ``copy.deepcopy``
+    refuses. Replacing it by its detached value changes nothing: the pruning hook
+    recomputes it before the next forward.
+    """
+    for m in weight_modules(model):
+        if hasattr(m, "weight_orig"):
+            m.weight = (m.weight_orig * m.weight_mask).detach()
+    return model
 
 
 def make_permanent(model: nn.Module) -> nn.Module:
