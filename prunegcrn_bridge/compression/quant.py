@@ -20,7 +20,8 @@ straight-through estimator (STE) for the rounding:
     Learnable bit-widths and step sizes for the node features: each node-level layer holds
     a bit-width ``b`` and a step ``s`` per in-degree bucket (degree ``0 .. buckets-1``,
     higher degrees share the last bucket). A node's features are quantized with its
-    bucket's ``(round(b), s)`` (symmetric grid), gradients reach ``s`` and ``b`` through the
+    bucket's ``(round(b), s)`` (unsigned grid when the layer's input is non-negative,
+    symmetric otherwise), gradients reach ``s`` and ``b`` through the
     STE (LSQ-style), and :func:`memory_penalty` adds ``lam * (mean_bits - target)^2``
     (feature bits averaged over nodes and weighted by the layer's input width), which pulls
     bit-widths towards the target memory. Weights are quantized as in ``qat`` at ``bits``.
@@ -113,6 +114,14 @@ def fake_quant_affine(x: Tensor, lo: Tensor, hi: Tensor, bits: int) -> tuple[Ten
     return (q - zp) * scale, scale, zp
 
 
+def _subsample(flat: Tensor, generator: torch.Generator | None, k: int = 100_000) -> Tensor:
+    """At most ``k`` entries drawn (seeded) from ``flat``: percentiles of a large input
+    (Cora's 3.9 M features) are estimated from a sample, at a fraction of the cost."""
+    if flat.numel() <= k:
+        return flat
+    return flat[torch.randint(flat.numel(), (k,), generator=generator)]
+
+
 def protection_probability(degree: Tensor, p_min: float, p_max: float) -> Tensor:
     """Degree-Quant's per-node protection probability (in-degree min-max scaled)."""
     d = degree.float()
@@ -143,6 +152,7 @@ class QuantLinear(nn.Module):
         self.register_buffer("lo", torch.zeros(()))
         self.register_buffer("hi", torch.zeros(()))
         self.register_buffer("seen", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("unsigned", torch.zeros((), dtype=torch.bool))
         self.a2q = scheme.method == "a2q" and self.node_level
         if self.a2q:
             self.bits = nn.Parameter(torch.full((scheme.buckets,), float(scheme.init_bits)))
@@ -153,10 +163,7 @@ class QuantLinear(nn.Module):
     def _observe(self, x: Tensor) -> None:
         if self.scheme.method == "dq" and x.numel() > 1:
             p = self.scheme.percentile / 100.0
-            flat = x.detach().flatten()
-            if flat.numel() > 1_000_000:  # quantile's size limit: a seeded subsample
-                idx = torch.randint(flat.numel(), (1_000_000,), generator=self.generator)
-                flat = flat[idx]
+            flat = _subsample(x.detach().flatten(), self.generator)
             lo, hi = torch.quantile(flat, torch.tensor([p, 1.0 - p]))
         else:
             lo, hi = x.detach().min(), x.detach().max()
@@ -172,16 +179,30 @@ class QuantLinear(nn.Module):
     def _a2q_input(self, x: Tensor) -> Tensor:
         assert self.degree is not None, "A²Q needs the graph's in-degrees (model forward)"
         bucket = self.degree.clamp(max=self.scheme.buckets - 1)
-        if not bool(self.seen):  # step initialised from the first batch: no clipping
-            with torch.no_grad():  # (LSQ's mean-based start clips sparse inputs badly)
-                qmax0 = 2 ** (self.scheme.init_bits - 1) - 1
-                self.log_step.fill_(math.log(max(x.abs().max().item() / qmax0, 1e-8)))
+        if not bool(self.seen):
+            with torch.no_grad():
+                # Non-negative inputs (after ReLU, bag-of-words) get the unsigned grid
+                # [0, 2^b - 1]; the step starts at the 99.9th percentile of the non-zero
+                # magnitudes over the grid's top level (LSQ's mean-based start rounds the
+                # small values of sparse inputs to zero; a max-based one wastes the grid
+                # on outliers).
+                self.unsigned.fill_(bool(x.min() >= 0))
+                mag = x.detach().abs().flatten()
+                mag = _subsample(mag[mag > 0], self.generator)
+                top = float(torch.quantile(mag, 0.999)) if mag.numel() else 1.0
+                self.log_step.fill_(math.log(max(top / self._qmax(self.scheme.init_bits),
+                                                  1e-8)))
             self.seen.fill_(True)
         b = _ste_round(self.bits.clamp(2.0, 16.0))[bucket].unsqueeze(1)
         s = self.log_step.exp()[bucket].unsqueeze(1)
-        qmax = 2 ** (b - 1) - 1
         v = _ste_round(x / s)
+        if bool(self.unsigned):
+            return torch.minimum(v.clamp_min(0), 2 ** b - 1) * s
+        qmax = 2 ** (b - 1) - 1
         return torch.maximum(torch.minimum(v, qmax), -qmax) * s
+
+    def _qmax(self, bits: float) -> float:
+        return 2 ** bits - 1 if bool(self.unsigned) else 2 ** (bits - 1) - 1
 
     def quantize_input(self, x: Tensor) -> Tensor:
         if self.a2q:

@@ -91,8 +91,14 @@ class Task:
     def fit(self, model: nn.Module, settings: TrainSettings, *, seed: int,
             penalty: Penalty | None = None) -> dict[str, float]:
         """Train with Adam; keep the epoch with the best validation metric."""
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        # A²Q's bit-widths and step sizes learn at 10x the rate, without weight decay
+        qnames = ("bits", "log_step")
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        groups = [{"params": [p for n, p in named if not n.endswith(qnames)]}]
+        qparams = [p for n, p in named if n.endswith(qnames)]
+        if qparams:
+            groups.append({"params": qparams, "lr": settings.lr * 10, "weight_decay": 0.0})
+        opt = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
         best, best_state, best_epoch = -np.inf, None, -1
         with seeded(seed):
             g = torch.Generator().manual_seed(seed)
