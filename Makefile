@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: the CPU build; an unpinned torch pulled in by torch_geometric or
+	# torchao would fetch a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
@@ -24,8 +27,8 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
-	$(BIN)/ruff check argnn_sim tests scenarios bench
-	$(BIN)/mypy argnn_sim
+	$(BIN)/ruff check argnn_sim prunegcrn_bridge tests scenarios bench
+	$(BIN)/mypy argnn_sim prunegcrn_bridge
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .figures import FIGURES, write_manifest
-from .sweep import Grid, RunSpec, SweepSummary, write_atomic, make_executor, run_sweep, write_table
+from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
 
 __all__ = ["parser", "sweep", "finish", "md_table", "write_table"]
 

@@ -31,7 +31,14 @@ __all__ = ["size_report", "latency", "sparse_copy", "matrix_bytes"]
 
 
 def matrix_bytes(w: Tensor) -> tuple[int, str]:
-    """Smallest honest storage of one weight matrix: (bytes, format)."""
+    """Smallest honest storage of one weight matrix: (bytes, format).
+
+    >>> w = torch.zeros(100, 100); w[0, :50] = 1.0
+    >>> matrix_bytes(w)   # 50 values + 50 column indices + 101 row pointers
+    (804, 'csr')
+    >>> matrix_bytes(torch.ones(10, 10))
+    (400, 'dense')
+    """
     numel = w.numel()
     nnz = int((w != 0).sum())
     rows = w.shape[0] if w.dim() > 1 else 1

@@ -123,7 +123,11 @@ def _subsample(flat: Tensor, generator: torch.Generator | None, k: int = 100_000
 
 
 def protection_probability(degree: Tensor, p_min: float, p_max: float) -> Tensor:
-    """Degree-Quant's per-node protection probability (in-degree min-max scaled)."""
+    """Degree-Quant's per-node protection probability (in-degree min-max scaled).
+
+    >>> protection_probability(torch.tensor([1, 3, 5]), 0.0, 0.2)
+    tensor([0.0000, 0.1000, 0.2000])
+    """
     d = degree.float()
     span = (d.max() - d.min()) if d.numel() else torch.zeros(())
     r = (d - d.min()) / span if float(span) > 0 else torch.zeros_like(d)

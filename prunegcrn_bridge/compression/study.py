@@ -401,7 +401,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         groups[(r["task"], _setting(r))].append(r)
     out = []
     for (task, setting), rs in groups.items():
-        def ms(key: str) -> tuple[float, float]:
+        def ms(key: str, rs: list[dict[str, Any]] = rs) -> tuple[float, float]:
             v = np.array([r[key] for r in rs if r.get(key) is not None], dtype=float)
             if v.size == 0:
                 return math.nan, math.nan
@@ -517,12 +517,12 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
         for ax, task in zip(axes[0], qtasks):
             ss = [s for s in summ if s["task"] == task]
             for method, marker in (("qat", "o"), ("dq", "s"), ("a2q", "^"), ("ptq-int8", "D")):
-                pts = sorted((s["bits"], s["metric_mean"], s["metric_sd"])
-                             for s in ss if s["method"] == method)
-                if pts:
-                    x, y, e = (np.array(v, dtype=float) for v in zip(*pts))
-                    ax.errorbar(x, y, yerr=np.nan_to_num(e), marker=marker, capsize=2,
-                                label=method, ls="-" if len(x) > 1 else "none")
+                qpts = sorted((s["bits"], s["metric_mean"], s["metric_sd"])
+                              for s in ss if s["method"] == method)
+                if qpts:
+                    qx, qy, qe = (np.array(v, dtype=float) for v in zip(*qpts))
+                    ax.errorbar(qx, qy, yerr=np.nan_to_num(qe), marker=marker, capsize=2,
+                                label=method, ls="-" if len(qx) > 1 else "none")
             dense = [s for s in ss if s["method"] == "dense"]
             if dense:
                 ax.axhline(dense[0]["metric_mean"], color="grey", ls="--", label="fp32")

@@ -48,7 +48,11 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic (ties count one half)."""
+    """ROC-AUC as the Mann-Whitney statistic (ties count one half).
+
+    >>> roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
     from scipy.stats import rankdata
 
     y = np.asarray(y).astype(bool)
@@ -94,7 +98,8 @@ class Task:
         # A²Q's bit-widths and step sizes learn at 10x the rate, without weight decay
         qnames = ("bits", "log_step")
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        groups = [{"params": [p for n, p in named if not n.endswith(qnames)]}]
+        groups: list[dict[str, Any]] = [
+            {"params": [p for n, p in named if not n.endswith(qnames)]}]
         qparams = [p for n, p in named if n.endswith(qnames)]
         if qparams:
             groups.append({"params": qparams, "lr": settings.lr * 10, "weight_decay": 0.0})
