@@ -1,0 +1,66 @@
+"""prunegcrn_bridge.traffic.model: AGCRN backbone and PruneGCRN's pruned graph learning."""
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the bridge extra (torch) is not installed")
+
+from prunegcrn_bridge.traffic.model import (  # noqa: E402
+    AGCRN,
+    PruneGCRN,
+    binary_clamp,
+    count_parameters,
+    prune_loss,
+)
+
+
+@pytest.mark.parametrize("nodes, embed, expected", [(307, 10, 748_810), (170, 2, 150_112)])
+def test_backbone_parameter_counts_match_the_original_agcrn(nodes, embed, expected):
+    assert count_parameters(AGCRN(nodes, input_dim=1, output_dim=1, hidden=64, layers=2,
+                                  embed_dim=embed, cheb_k=2, horizon=12)) == expected
+
+
+def test_output_shape_and_raw_mask_gets_a_gradient():
+    torch.manual_seed(0)
+    m = PruneGCRN(15, embed_dim=3, hidden=8)
+    y, mask = m(torch.randn(4, 12, 15, 1))
+    assert y.shape == (4, 12, 15, 1) and set(mask.tolist()) <= {0.0, 1.0}
+    prune_loss((y - 1).abs().mean(), mask, 0.5).backward()
+    assert m.mask.raw.grad is not None and m.mask.raw.grad.abs().sum() > 0
+
+
+def test_masked_inputs_equal_the_graph_bias_and_senders_can_be_silenced():
+    torch.manual_seed(1)
+    m = PruneGCRN(6, embed_dim=2, hidden=4, silence_senders=True)
+    with torch.no_grad():
+        m.mask.raw.copy_(torch.tensor([1.0, 0.2, 0.9, 0.0, 0.7, 0.4]))
+        m.mask.graph_bias.copy_(torch.arange(6.0).view(6, 1) * 10)
+    x = torch.randn(2, 12, 6, 1)
+    mask = m.mask()
+    assert mask.tolist() == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    xt = m.mask.fill(x, mask)
+    for n in (1, 3, 5):
+        assert torch.all(xt[:, :, n, 0] == 10 * n)
+    for n in (0, 2, 4):
+        assert torch.equal(xt[:, :, n], x[:, :, n])
+    s = m.backbone.support(mask)
+    assert torch.all(s[:, [1, 3, 5]] == 0) and torch.all(s[:, [0, 2, 4]] > 0)
+    assert m.kept().tolist() == [0, 2, 4]
+
+
+def test_loss_formula_and_clamp():
+    mae, mask = torch.tensor(2.0), torch.tensor([1.0, 0.0, 1.0, 1.0])
+    assert float(prune_loss(mae, mask, 0.25)) == pytest.approx(2.0 * (1 + 0.75 - 0.25))
+    r = torch.tensor([0.49, 0.5, 1.3, -0.2], requires_grad=True)
+    out = binary_clamp(r)
+    assert out.tolist() == [0.0, 1.0, 1.0, 0.0]
+    out.sum().backward()
+    assert r.grad.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_hard_budget_keeps_exactly_k_of_the_largest():
+    m = PruneGCRN(10, keep=3, embed_dim=2, hidden=4)
+    with torch.no_grad():
+        m.mask.raw.copy_(torch.tensor([0.1, 0.9, 0.3, 0.8, 0.2, 0.95, 0.0, 0.4, 0.5, 0.6]))
+    assert sorted(m.kept().tolist()) == [1, 3, 5]
+    with pytest.raises(ValueError, match="keep=0"):
+        PruneGCRN(10, keep=0)
