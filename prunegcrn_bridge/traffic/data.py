@@ -1,0 +1,224 @@
+"""Traffic data for PruneGCRN: PeMS-style series, the Shenzhen taxi set, planted synthetic data.
+
+A *series* is an array (T, N) of one channel (PeMS flow, SZ-taxi speed) with an optional
+adjacency (N, N). :func:`prepare` turns it into model-ready windows: the series is split
+chronologically 6:2:2 (validation and test take ``int(0.2 T)`` steps each, training the
+rest, as AGCRN does), each part is cut into windows of 12 input and 12 target steps, and
+values are z-scored with the training part's mean and standard deviation (``scaler="all"``
+uses the whole series, AGCRN's choice). On SZ-taxi this gives 1763 / 572 / 572 windows.
+
+Loaders never download. :func:`load_npz` reads a PeMS ``.npz`` (key ``data``, shape
+(T, N, F), flow in channel 0) given by path, with an optional ``distance.csv``
+(``from,to,cost``); :func:`load_sz_taxi` reads ``SZ_TAXI/SZ_taxi.npz`` and ``SZ_taxi.csv``
+under a data root (``root=`` or ``ARGNN_DATA``). :func:`synthetic` generates a road-like
+network with *planted* driver nodes, so the ideal node selection is known.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import DataError
+
+__all__ = ["Series", "Windows", "load_npz", "load_distance_csv", "load_sz_taxi", "synthetic",
+           "prepare", "split_lengths"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass
+class Series:
+    """One traffic series: ``values`` (T, N), ``adjacency`` (N, N) or None, and for
+    synthetic data the planted ``drivers`` (indices)."""
+
+    name: str
+    values: FloatArray
+    adjacency: FloatArray | None = None
+    steps_per_day: int = 288
+    drivers: np.ndarray | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.values.shape[1])
+
+
+def load_npz(path: str | os.PathLike[str], *, channel: int = 0,
+             distance: str | os.PathLike[str] | None = None,
+             steps_per_day: int = 288) -> Series:
+    """A PeMS-style ``.npz``: key ``data`` with shape (T, N, F); ``channel`` picks F."""
+    p = Path(path)
+    what = ("a PeMS-style .npz with key 'data' of shape (T, N, F) (PeMSD4/8: flow in "
+            "channel 0), e.g. pems04.npz from the ASTGCN repository")
+    if not p.is_file():
+        raise DataError(f"traffic data file {p} not found; give {what}")
+    try:
+        with np.load(p) as z:
+            if "data" not in z:
+                raise DataError(f"{p} has keys {sorted(z.keys())} but no 'data'; give {what}")
+            data = np.asarray(z["data"], dtype=np.float64)
+    except DataError:
+        raise
+    except Exception as e:
+        raise DataError(f"could not read {p} ({type(e).__name__}: {e}); give {what}") from e
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if data.ndim != 3 or not 0 <= channel < data.shape[2]:
+        raise DataError(f"{p}: 'data' has shape {data.shape}; need (T, N, F) with channel "
+                        f"{channel} < F")
+    values = data[:, :, channel]
+    if not np.isfinite(values).all():
+        raise DataError(f"{p}: the series holds NaN or infinite values; clean or impute it "
+                        "first")
+    adj = load_distance_csv(distance, values.shape[1]) if distance is not None else None
+    return Series(p.stem, values, adj, steps_per_day)
+
+
+def load_distance_csv(path: str | os.PathLike[str], num_nodes: int) -> FloatArray:
+    """Symmetric 0/1 adjacency from a ``from,to,cost`` CSV (0-based node ids)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"distance file {p} not found; give a CSV with header from,to,cost "
+                        "and 0-based node indices")
+    adj = np.zeros((num_nodes, num_nodes))
+    with open(p, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"from", "to"} <= set(reader.fieldnames):
+            raise DataError(f"{p}: header {reader.fieldnames}; need from,to,cost")
+        for row in reader:
+            i, j = int(float(row["from"])), int(float(row["to"]))
+            if not (0 <= i < num_nodes and 0 <= j < num_nodes):
+                raise DataError(f"{p}: edge {i}->{j} names a node outside 0..{num_nodes - 1}")
+            adj[i, j] = adj[j, i] = 1.0
+    return adj
+
+
+def load_sz_taxi(root: str | os.PathLike[str] | None = None) -> Series:
+    """The Shenzhen taxi speeds (2976 steps of 15 minutes, 156 roads) and their adjacency."""
+    base = root if root is not None else os.environ.get("ARGNN_DATA")
+    if not base:
+        raise DataError("no data root given: pass root= (--data-root) or set ARGNN_DATA to "
+                        "the folder holding SZ_TAXI/")
+    folder = Path(base) / "SZ_TAXI"
+    s = load_npz(folder / "SZ_taxi.npz", steps_per_day=96)
+    adj_file = folder / "SZ_taxi.csv"
+    if not adj_file.is_file():
+        raise DataError(f"adjacency {adj_file} not found; give the 156 x 156 0/1 matrix "
+                        "(comma separated, no header) of T-GCN's SZ-taxi set")
+    adj = np.loadtxt(adj_file, delimiter=",")
+    if adj.shape != (s.num_nodes, s.num_nodes):
+        raise DataError(f"{adj_file}: shape {adj.shape}, expected ({s.num_nodes}, "
+                        f"{s.num_nodes})")
+    s.adjacency = np.maximum(adj, adj.T)  # the file is not exactly symmetric
+    s.name = "sz_taxi"
+    return s
+
+
+def synthetic(num_nodes: int = 60, *, drivers: int = 12, steps: int = 2880,
+              steps_per_day: int = 96, noise: float = 0.1, seed: int = 0) -> Series:
+    """A road-like network whose information lives in a planted set of driver nodes.
+
+    Nodes sit on a ring road with chords to near neighbours (a connected, low-degree graph).
+    Each *driver* carries its own signal: a daily profile (two rush-hour peaks with a
+    node-specific phase and amplitude) plus a slow AR(1) disturbance. Every other node is a
+    mixture of 1-3 nearby drivers, each delayed by 1-3 steps, plus white noise of
+    relative size ``noise``. Knowing the drivers' past therefore predicts every node, and
+    no set of the same size without them does as well: the planted drivers are the ideal
+    selection at ``drivers / num_nodes`` kept.
+    """
+    if not 0 < drivers < num_nodes:
+        raise ValueError(f"drivers={drivers}: need 0 < drivers < num_nodes={num_nodes}")
+    rng = np.random.default_rng(seed)
+    n = num_nodes
+    adj = np.zeros((n, n))
+    for i in range(n):
+        for k in (1, 2):
+            j = (i + k) % n
+            if k == 1 or rng.random() < 0.3:
+                adj[i, j] = adj[j, i] = 1.0
+    drv = np.sort(rng.choice(n, drivers, replace=False))
+    t = np.arange(steps + 3)
+    day = 2 * np.pi * (t % steps_per_day) / steps_per_day
+    sig = np.empty((steps + 3, drivers))
+    for k in range(drivers):
+        phase = rng.uniform(-0.3, 0.3)
+        profile = (1.0 + rng.uniform(0.5, 1.5) * np.exp(-((day - 2.0 - phase) ** 2) / 0.3)
+                   + rng.uniform(0.5, 1.5) * np.exp(-((day - 4.6 - phase) ** 2) / 0.4))
+        ar = np.zeros(steps + 3)
+        eps = rng.normal(0, 0.15, steps + 3)
+        for s in range(1, steps + 3):
+            ar[s] = 0.95 * ar[s - 1] + eps[s]
+        sig[:, k] = profile + ar
+    values = np.empty((steps, n))
+    # ring distance to each driver decides which drivers feed a node
+    pos = np.arange(n)
+    for i in range(n):
+        where = np.flatnonzero(drv == i)
+        if where.size:
+            values[:, i] = sig[3:, where[0]]
+            continue
+        dist = np.minimum(np.abs(drv - pos[i]), n - np.abs(drv - pos[i]))
+        m = int(rng.integers(1, 4))
+        src = np.argsort(dist + rng.random(drivers) * 0.5)[:m]
+        w = rng.dirichlet(np.ones(m))
+        x = np.zeros(steps)
+        for k, wk in zip(src, w):
+            lag = int(rng.integers(1, 4))
+            x += wk * sig[3 - lag: 3 - lag + steps, k]
+        values[:, i] = x + rng.normal(0, noise * x.std(), steps)
+    values = 10.0 * (values - values.min()) + 1.0  # positive, speed-like scale
+    return Series("synthetic", values, adj, steps_per_day, drv,
+                  {"seed": seed, "noise": noise})
+
+
+def split_lengths(steps: int) -> tuple[int, int, int]:
+    """Chronological 6:2:2: ``int(0.2 T)`` steps each for validation and test."""
+    v = int(0.2 * steps)
+    return steps - 2 * v, v, v
+
+
+@dataclass
+class Windows:
+    """Model-ready data: ``x``/``y`` per split, arrays (S, 12, N, 1) z-scored; the scaler."""
+
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    mean: float
+    std: float
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        return z * self.std + self.mean
+
+
+def _windows(part: np.ndarray, lag: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    count = part.shape[0] - lag - horizon + 1
+    if count <= 0:
+        raise DataError(f"a split of {part.shape[0]} steps is too short for {lag} + "
+                        f"{horizon} step windows")
+    idx = np.arange(count)[:, None]
+    x = part[idx + np.arange(lag)]
+    y = part[idx + lag + np.arange(horizon)]
+    return x[..., None], y[..., None]
+
+
+def prepare(series: Series, *, lag: int = 12, horizon: int = 12,
+            scaler: str = "train") -> Windows:
+    """Split 6:2:2, cut windows, z-score (``scaler``: ``train`` statistics or ``all``)."""
+    if scaler not in ("train", "all"):
+        raise ValueError(f"scaler={scaler!r}; allowed: train, all")
+    v = series.values
+    tr, va, _ = split_lengths(v.shape[0])
+    parts = {"train": v[:tr], "val": v[tr:tr + va], "test": v[tr + va:]}
+    ref = parts["train"] if scaler == "train" else v
+    mean, std = float(ref.mean()), float(ref.std())
+    xs, ys = {}, {}
+    for k, part in parts.items():
+        x, y = _windows((part - mean) / std, lag, horizon)
+        xs[k], ys[k] = x.astype(np.float32), y.astype(np.float32)
+    return Windows(xs, ys, mean, std)
