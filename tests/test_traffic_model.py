@@ -64,3 +64,63 @@ def test_hard_budget_keeps_exactly_k_of_the_largest():
     assert sorted(m.kept().tolist()) == [1, 3, 5]
     with pytest.raises(ValueError, match="keep=0"):
         PruneGCRN(10, keep=0)
+
+
+# ------------------------------------------------------------------------------ training
+def _tiny():
+    from prunegcrn_bridge.traffic import data as T
+
+    return T.prepare(T.synthetic(24, drivers=5, steps=700, seed=1))
+
+
+def test_training_lowers_validation_mae_and_is_deterministic(tmp_path):
+    from prunegcrn_bridge.traffic.train import TrainConfig, train
+
+    cfg = TrainConfig(epochs=4, hidden=8, embed_dim=3, patience=10)
+    r = train(_tiny(), cfg=cfg, seed=0, out=tmp_path)
+    vals = [row["val_mae"] for row in r["log"]]
+    assert min(vals[1:]) < vals[0]
+    assert r["best_val_mae"] == min(vals)
+    assert (tmp_path / "best.pt").is_file()
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    assert log[0] == "epoch,train_mae,val_mae,kept_fraction,seconds" and len(log) == 5
+    again = train(_tiny(), cfg=cfg, seed=0)
+    assert again["metrics"] == r["metrics"]
+
+
+def test_baselines_keep_exactly_the_asked_number_of_nodes():
+    import numpy as np
+
+    from prunegcrn_bridge.traffic.train import (
+        TrainConfig,
+        correlation_nodes,
+        random_nodes,
+        train,
+    )
+
+    w = _tiny()
+    assert len(set(random_nodes(24, 6, seed=2))) == 6
+    assert random_nodes(24, 6, seed=2) == random_nodes(24, 6, seed=2)
+    vals = np.random.default_rng(0).normal(size=(200, 5))
+    vals[:, 1] = vals[:, 0] + 0.01 * vals[:, 1]  # nodes 0 and 1 nearly identical
+    vals[:, 2] = vals[:, 0] - vals[:, 3]
+    assert set(correlation_nodes(vals, 2)) <= {0, 1, 2}
+    cfg = TrainConfig(epochs=1, hidden=8, embed_dim=3, max_batches=2)
+    fixed = train(w, cfg=cfg, mode="fixed", nodes=[3, 5, 7], seed=0)
+    assert fixed["kept"] == [3, 5, 7]
+    hard = train(w, cfg=cfg, mode="learned", keep=6, seed=0)
+    assert len(hard["kept"]) == 6 and hard["kept_fraction"] == 0.25
+    assert set(hard["metrics"]) >= {"mae", "rmse", "mape", "kept_mae", "mae_h"}
+    assert len(hard["metrics"]["mae_h"]) == 12
+
+
+def test_metrics_mask_zero_targets():
+    import numpy as np
+
+    from prunegcrn_bridge.traffic.train import masked_metrics
+
+    true = np.array([0.0, 2.0, 4.0])
+    pred = np.array([5.0, 3.0, 2.0])
+    m = masked_metrics(pred, true)
+    assert m["mae"] == pytest.approx(1.5) and m["rmse"] == pytest.approx(np.sqrt(2.5))
+    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2)
