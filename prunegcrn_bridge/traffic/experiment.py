@@ -1,0 +1,254 @@
+"""Node selection compared at equal kept fractions, with explanations.
+
+:func:`compare` trains, for each kept fraction (default 100, 75, 50, 25, 10 %) and seed:
+
+* ``prunegcrn``: the learned mask with a hard top-k budget (exactly k nodes kept);
+* ``prunegcrn-soft``: the learned mask with ``gamma`` = the fraction and no budget (the
+  paper's loss; the row records the fraction it really kept);
+* ``random``: k nodes drawn from the seed, same backbone, fixed mask;
+* ``correlation``: the k nodes with the highest mean absolute Pearson correlation to the
+  rest on the training split (:func:`~.train.correlation_nodes`), fixed mask;
+* ``all`` (at 100 %): every node;
+
+and once, without training, ``historical-average`` and ``last-value``. Each finished
+model is one JSON file ``runs/<method>-f<fraction>-s<seed>.json`` written atomically, so a
+killed comparison resumes. Tables: ``runs.csv`` (one row per model) and ``summary.csv``
+(mean ± sd over seeds, with the planted-driver precision on synthetic data and the mean
+pairwise Jaccard similarity of the kept sets across seeds); figures: ``mae_vs_kept.png``
+and ``kept_nodes.png`` (the network, kept nodes of PruneGCRN's first seed highlighted).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from argnn_sim.sweep import write_atomic
+
+from .data import Series, prepare, split_lengths
+from .train import (
+    TrainConfig,
+    correlation_nodes,
+    evaluate,
+    historical_average,
+    last_value,
+    random_nodes,
+    train,
+)
+
+__all__ = ["compare", "summarize", "jaccard", "plot_compare", "FRACTIONS", "METHODS"]
+
+FRACTIONS = (1.0, 0.75, 0.5, 0.25, 0.1)
+METHODS = ("prunegcrn", "prunegcrn-soft", "random", "correlation")
+
+
+def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
+    """|a ∩ b| / |a ∪ b| (1 for two empty sets).
+
+    >>> jaccard([1, 2, 3], [2, 3, 4])
+    0.5
+    """
+    sa, sb = set(a), set(b)
+    return 1.0 if not sa | sb else len(sa & sb) / len(sa | sb)
+
+
+def _key(method: str, fraction: float, seed: int) -> str:
+    return f"{method}-f{fraction:g}-s{seed}"
+
+
+def _one(series: Series, win: Any, method: str, fraction: float, seed: int,
+         cfg: TrainConfig, folder: Path) -> dict[str, Any]:
+    n = series.num_nodes
+    k = max(1, int(round(fraction * n)))
+    tr, _, _ = split_lengths(series.values.shape[0])
+    sub = folder / "models" / _key(method, fraction, seed)
+    if method == "all":
+        r = train(win, cfg=cfg, mode="fixed", nodes=None, seed=seed, out=sub)
+    elif method == "prunegcrn":
+        r = train(win, cfg=cfg, mode="learned", keep=k, seed=seed, out=sub)
+    elif method == "prunegcrn-soft":
+        r = train(win, cfg=replace(cfg, gamma=fraction), mode="learned", seed=seed, out=sub)
+    elif method == "random":
+        r = train(win, cfg=cfg, mode="fixed", nodes=random_nodes(n, k, seed=seed), seed=seed,
+                  out=sub)
+    elif method == "correlation":
+        r = train(win, cfg=cfg, mode="fixed", nodes=correlation_nodes(series.values[:tr], k),
+                  seed=seed, out=sub)
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    r.pop("log")
+    return {"method": method, "fraction": fraction, "seed": seed, "k": k, **r}
+
+
+def _references(series: Series, win: Any) -> list[dict[str, Any]]:
+    tr, va, _ = split_lengths(series.values.shape[0])
+    s_test = win.x["test"].shape[0]
+    starts = tr + va + 12 + np.arange(s_test)
+    true = win.inverse(win.y["test"])
+    ha = historical_average(series.values, tr, series.steps_per_day, starts)
+    lv = last_value(win.inverse(win.x["test"]))
+    out = []
+    for name, pred in (("historical-average", ha), ("last-value", lv)):
+        out.append({"method": name, "fraction": 1.0, "seed": 0, "k": series.num_nodes,
+                    "metrics": evaluate(pred, true), "kept": list(range(series.num_nodes)),
+                    "kept_fraction": 1.0})
+    return out
+
+
+def compare(series: Series, out: str | os.PathLike[str], *,
+            fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = (0, 1, 2),
+            methods: Sequence[str] = METHODS, cfg: TrainConfig | None = None,
+            scaler: str = "train", progress: bool = False) -> list[dict[str, Any]]:
+    """Run (or resume) the comparison into ``out``; returns every record."""
+    from tqdm import tqdm
+
+    cfg = cfg or TrainConfig()
+    folder = Path(out)
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    settings = {"series": series.name, "nodes": series.num_nodes, "steps":
+                int(series.values.shape[0]), "fractions": list(fractions), "seeds":
+                list(seeds), "methods": list(methods), "scaler": scaler,
+                "train": asdict(replace(cfg, progress=False))}
+    sfile = folder / "compare.json"
+    if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
+        raise ValueError(f"{folder} holds a comparison with other settings; choose another "
+                         "folder")
+    write_atomic(sfile, json.dumps(settings, indent=1))
+    win = prepare(series, scaler=scaler)
+    jobs = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
+    jobs += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
+    records = []
+    for method, f, s in tqdm(jobs, desc="models", disable=not progress):
+        path = folder / "runs" / f"{_key(method, f, s)}.json"
+        if path.exists():
+            records.append(json.loads(path.read_text()))
+            continue
+        rec = _one(series, win, method, f, s, cfg, folder)
+        write_atomic(path, json.dumps(rec))
+        records.append(rec)
+    records += _references(series, win)
+    write_tables(records, folder, series)
+    plot_compare(records, folder, series)
+    return records
+
+
+def _precision(rec: dict[str, Any], series: Series) -> float:
+    if series.drivers is None or not rec.get("kept"):
+        return math.nan
+    return len(set(rec["kept"]) & set(series.drivers.tolist())) / len(rec["kept"])
+
+
+def summarize(records: Sequence[dict[str, Any]], series: Series) -> list[dict[str, Any]]:
+    """Mean ± sd per (method, fraction) of the metrics, kept fraction, driver precision and
+    mean pairwise Jaccard similarity of the kept sets across seeds."""
+    groups: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[(r["method"], r["fraction"])].append(r)
+    out = []
+    for (method, f), rs in groups.items():
+        row: dict[str, Any] = {"method": method, "fraction": f, "n": len(rs)}
+        for key in ("mae", "rmse", "mape", "kept_mae"):
+            v = np.array([r["metrics"].get(key, math.nan) for r in rs], dtype=float)
+            row[f"{key}_mean"] = float(np.mean(v))
+            row[f"{key}_sd"] = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+        row["kept_fraction"] = float(np.mean([r["kept_fraction"] for r in rs]))
+        row["driver_precision"] = float(np.mean([_precision(r, series) for r in rs]))
+        pairs = list(itertools.combinations([r["kept"] for r in rs], 2))
+        row["jaccard"] = float(np.mean([jaccard(a, b) for a, b in pairs])) if pairs \
+            else math.nan
+        out.append(row)
+    return out
+
+
+SUMMARY_COLUMNS = ["method", "fraction", "n", "mae_mean", "mae_sd", "rmse_mean", "rmse_sd",
+                   "mape_mean", "mape_sd", "kept_mae_mean", "kept_mae_sd", "kept_fraction",
+                   "driver_precision", "jaccard"]
+
+
+def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series) -> None:
+    cols = ["method", "fraction", "seed", "k", "kept_fraction", "mae", "rmse", "mape",
+            "kept_mae", "driver_precision", "best_epoch", "epochs_run", "epoch_seconds",
+            "kept"]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in records:
+        m = r["metrics"]
+        w.writerow([r["method"], r["fraction"], r["seed"], r["k"], r["kept_fraction"],
+                    m.get("mae"), m.get("rmse"), m.get("mape"), m.get("kept_mae"),
+                    _precision(r, series), r.get("best_epoch"), r.get("epochs_run"),
+                    r.get("epoch_seconds"), " ".join(map(str, r.get("kept", [])))])
+    write_atomic(folder / "runs.csv", buf.getvalue())
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(SUMMARY_COLUMNS)
+    for s in summarize(records, series):
+        w.writerow([s[c] for c in SUMMARY_COLUMNS])
+    write_atomic(folder / "summary.csv", buf.getvalue())
+
+
+def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series) -> None:
+    """``mae_vs_kept.png`` and ``kept_nodes.png``."""
+    import networkx as nx
+
+    from argnn_sim.plots import _save, plt
+
+    summ = summarize(records, series)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for method, marker in (("prunegcrn", "o"), ("prunegcrn-soft", "v"), ("random", "s"),
+                           ("correlation", "^")):
+        pts = sorted((s["fraction"], s["mae_mean"], s["mae_sd"]) for s in summ
+                     if s["method"] in (method, "all"))
+        if len(pts) > 1 or any(s["method"] == method for s in summ):
+            x, y, e = (np.array(v, dtype=float) for v in zip(*pts))
+            if method == "prunegcrn-soft":  # plot at the fraction really kept
+                x = np.array([next((t["kept_fraction"] for t in summ if t["method"] in
+                                    (method, "all") and t["fraction"] == f), f) for f in x])
+            ax.errorbar(100 * x, y, yerr=np.nan_to_num(e), marker=marker, capsize=2,
+                        label=method)
+    for s in summ:
+        if s["method"] in ("historical-average", "last-value"):
+            ax.axhline(s["mae_mean"], ls="--", lw=1, color="grey" if s["method"] ==
+                       "last-value" else "k", label=s["method"])
+    ax.set_xlabel("nodes kept (%)")
+    ax.set_ylabel("test MAE, all nodes")
+    ax.set_title(f"{series.name}: predicting the whole network from the kept sensors",
+                 fontsize=9)
+    ax.invert_xaxis()
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, folder / "mae_vs_kept.png")
+    if series.adjacency is None:
+        return
+    learned = sorted((r for r in records if r["method"] == "prunegcrn"),
+                     key=lambda r: (abs(r["fraction"] - 0.25), r["seed"]))
+    if not learned:
+        return
+    rec = learned[0]
+    g = nx.from_numpy_array(series.adjacency)
+    pos = nx.kamada_kawai_layout(g) if series.num_nodes <= 400 else nx.spring_layout(g, seed=0)
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    kept = set(rec["kept"])
+    nx.draw_networkx_edges(g, pos, ax=ax, alpha=0.3, width=0.6)
+    colors = ["tab:red" if i in kept else "lightgrey" for i in g.nodes]
+    edge = ["k" if series.drivers is not None and i in set(series.drivers.tolist()) else
+            "none" for i in g.nodes]
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, edgecolors=edge, node_size=40)
+    title = (f"PruneGCRN, {100 * rec['fraction']:g} % kept (seed {rec['seed']}): red = kept")
+    if series.drivers is not None:
+        title += f"; black ring = planted driver (precision {_precision(rec, series):.2f})"
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+    fig.tight_layout()
+    _save(fig, folder / "kept_nodes.png")
