@@ -147,3 +147,28 @@ def test_module_entry_point_subprocess(tmp_path):
     p = subprocess.run([sys.executable, "-m", "argnn_sim", "run", "--set", "network.hidden=-2"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+def test_plugin_commands_load_and_a_missing_extra_is_one_clear_error(monkeypatch, capsys):
+    import importlib.metadata as md
+
+    from argnn_sim import cli
+
+    class FakeEP:
+        name = "fancy"
+
+        def load(self):
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    real = md.entry_points
+
+    def fake(group=None, **kw):
+        return [*real(group=group, **kw), FakeEP()] if group == "argnn.commands" else real(
+            group=group, **kw)
+
+    monkeypatch.setattr(md, "entry_points", fake)
+    assert cli.main(["fancy"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fancy is unavailable" in err[0] and "[bridge]" in err[0]
+    names = {ep.name for ep in real(group="argnn.commands")}
+    assert {"compress", "traffic"} <= names  # the bridge registers its commands

@@ -1,0 +1,149 @@
+"""``argnn traffic``: PruneGCRN from the command line.
+
+``argnn traffic train --data sz_taxi|synthetic|PATH.npz [--keep-fraction F | --gamma G]``
+    trains one model and writes ``best.pt``, ``log.csv``, ``metrics.json`` and
+    ``kept_nodes.json`` (kept set and raw-mask ranking) under ``results/<run>/``.
+``argnn traffic compare --data ... [--fractions 1,0.75,0.5,0.25,0.1] [--seeds 3]``
+    the comparison with random and correlation selection and the references, resumable.
+
+``--data-root`` (or ``ARGNN_DATA``) is the folder holding ``SZ_TAXI/``; a PeMS file is
+given by path (``--distance`` for its ``distance.csv``). Torch is imported only inside the
+handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "main"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="sz_taxi",
+                   help="sz_taxi, synthetic, or a PeMS-style .npz path (default: sz_taxi)")
+    p.add_argument("--data-root", help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
+    p.add_argument("--distance", help="distance.csv (from,to,cost) for a .npz file")
+    p.add_argument("--scaler", default="train", choices=("train", "all"),
+                   help="z-score with training statistics (default) or the whole series")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--patience", type=int, default=15)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--embed-dim", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--silence-senders", action="store_true",
+                   help="masked nodes also send nothing in the graph convolution")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (GPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--out", help="results folder (default: results/<run>)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def register(sub: Any) -> None:
+    """Add ``traffic`` to the ``argnn`` sub-command parser."""
+    t = sub.add_parser("traffic", help="PruneGCRN node pruning for traffic forecasting")
+    ts = t.add_subparsers(dest="traffic_command", required=True)
+    tr = ts.add_parser("train", help="train one PruneGCRN (or fixed-selection) model")
+    _common(tr)
+    g = tr.add_mutually_exclusive_group()
+    g.add_argument("--keep-fraction", type=float,
+                   help="hard budget: keep exactly this share of nodes (top raw-mask values)")
+    g.add_argument("--gamma", type=float, default=None,
+                   help="soft: the loss MAE x (1 + mean(mask) - gamma), no budget")
+    c = ts.add_parser("compare", help="PruneGCRN vs random vs correlation at equal budgets")
+    _common(c)
+    c.add_argument("--fractions", default="1,0.75,0.5,0.25,0.1")
+    c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--quick", action="store_true", help="5 epochs, 2 seeds, hidden 16")
+    t.set_defaults(handler=main)
+
+
+def _series(args: argparse.Namespace) -> Any:
+    from .data import load_npz, load_sz_taxi, synthetic
+
+    if args.data == "sz_taxi":
+        return load_sz_taxi(args.data_root)
+    if args.data == "synthetic":
+        return synthetic(seed=args.seed)
+    return load_npz(args.data, distance=args.distance)
+
+
+def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
+    from .train import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
+                       embed_dim=args.embed_dim, batch_size=args.batch_size,
+                       silence_senders=args.silence_senders, device=args.device,
+                       bf16=args.bf16, compile=args.compile, progress=True, **kw)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("argnn: error: argnn traffic needs the bridge extra: pip install torch==2.13.0 "
+              "&& pip install 'argnn-sim[bridge]'", file=sys.stderr)
+        return 2
+    from ..errors import DataError
+
+    try:
+        series = _series(args)
+        if args.traffic_command == "train":
+            return _train(args, series)
+        return _compare(args, series)
+    except (DataError, ValueError) as e:
+        print(f"argnn: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace, series: Any) -> int:
+    from argnn_sim.sweep import write_atomic
+
+    from .data import prepare
+    from .train import train
+
+    if args.keep_fraction is not None and not 0 < args.keep_fraction <= 1:
+        raise ValueError(f"--keep-fraction {args.keep_fraction}: give a share in (0, 1]")
+    keep = None if args.keep_fraction is None else max(1, round(args.keep_fraction *
+                                                                series.num_nodes))
+    tag = f"keep{args.keep_fraction:g}" if keep else f"gamma{args.gamma or 0.25:g}"
+    out = Path(args.out or f"results/prunegcrn-{series.name}-{tag}-s{args.seed}")
+    cfg = _cfg(args, gamma=args.gamma if args.gamma is not None else 0.25)
+    r = train(prepare(series, scaler=args.scaler), cfg=cfg, keep=keep, seed=args.seed,
+              out=out)
+    r.pop("log")
+    write_atomic(out / "metrics.json", json.dumps({k: v for k, v in r.items() if k not in
+                                                   ("kept", "ranking", "raw_mask")},
+                                                  indent=1))
+    write_atomic(out / "kept_nodes.json", json.dumps({"kept": r["kept"], "ranking":
+                                                      r["ranking"], "raw_mask": r["raw_mask"]}))
+    m = r["metrics"]
+    print(f"{series.name}: kept {len(r['kept'])}/{series.num_nodes} nodes "
+          f"({100 * r['kept_fraction']:.1f} %); test MAE {m['mae']:.3f}, RMSE {m['rmse']:.3f}, "
+          f"MAPE {100 * m['mape']:.2f} % (all nodes); MAE {m['kept_mae']:.3f} on kept nodes")
+    print(f"written: {out}/ (best.pt, log.csv, metrics.json, kept_nodes.json)")
+    return 0
+
+
+def _compare(args: argparse.Namespace, series: Any) -> int:
+    from .experiment import compare
+
+    fr = tuple(float(f) for f in args.fractions.split(","))
+    if any(not 0 < f <= 1 for f in fr):
+        raise ValueError(f"--fractions {args.fractions}: give shares in (0, 1]")
+    seeds = tuple(range(2 if args.quick else args.seeds))
+    cfg = _cfg(args)
+    if args.quick:
+        from dataclasses import replace
+
+        cfg = replace(cfg, epochs=5, hidden=16, embed_dim=4, progress=False)
+    out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
+    compare(series, out, fractions=fr, seeds=seeds, cfg=cfg, scaler=args.scaler,
+            progress=True)
+    print((out / "summary.csv").read_text())
+    print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
+    return 0
