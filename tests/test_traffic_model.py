@@ -124,3 +124,31 @@ def test_metrics_mask_zero_targets():
     m = masked_metrics(pred, true)
     assert m["mae"] == pytest.approx(1.5) and m["rmse"] == pytest.approx(np.sqrt(2.5))
     assert m["mape"] == pytest.approx((0.5 + 0.5) / 2)
+
+
+@pytest.mark.slow
+def test_prunegcrn_selection_scenario_quick_and_resume(tmp_path):
+    import csv
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, str(root / "scenarios" / "prunegcrn_selection.py"), "--quick",
+           "--out", str(tmp_path / "q")]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    folder = tmp_path / "q" / "synthetic"
+    for f in ("runs.csv", "summary.csv", "mae_vs_kept.png", "kept_nodes.png"):
+        assert (folder / f).stat().st_size > 0
+    rows = list(csv.DictReader(open(folder / "summary.csv")))
+    assert {r["method"] for r in rows} == {"all", "prunegcrn", "prunegcrn-soft", "random",
+                                          "correlation", "historical-average", "last-value"}
+    hard = [r for r in rows if r["method"] == "prunegcrn"][0]
+    assert float(hard["kept_fraction"]) == 0.25 and 0 <= float(hard["driver_precision"]) <= 1
+    stamps = {p.name: p.stat().st_mtime_ns for p in (folder / "runs").iterdir()}
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / "runs").iterdir()} == stamps
