@@ -462,14 +462,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         metric = ss[0]["metric_name"]
         lines += [f"## {task} (test {metric}, mean ± sd over {ss[0]['n']} seeds/folds)", "",
                   f"| setting | {metric} | before fine-tune | non-zero | dense KB | sparse KB "
-                  "| saved KB | feature bits | latency ms | sparse latency ms |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| weight bits (KB) | saved KB | feature bits | latency ms "
+                  "| sparse latency ms |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in ss:
             sd = "" if math.isnan(s["metric_sd"]) else f" ± {s['metric_sd']:.3f}"
             lines.append(
                 f"| {s['setting']} | {s['metric_mean']:.3f}{sd} | {_fmt(s['before_ft_mean'], 3)} "
                 f"| {s['nonzero_frac']:.2f} | {s['dense_kb']:.1f} | {s['sparse_kb']:.1f} "
-                f"| {_fmt(s['saved_kb'], 4)} | {_fmt(s['feature_bits'], 3)} "
+                f"| {_fmt(s['weight_kbit'] / 8, 4)} | {_fmt(s['saved_kb'], 4)} "
+                f"| {_fmt(s['feature_bits'], 3)} "
                 f"| {s['latency_ms']:.2f} | {_fmt(s['latency_sparse_ms'], 3)} |")
         lines.append("")
     return "\n".join(lines)
