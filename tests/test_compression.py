@@ -255,7 +255,7 @@ def test_a2q_memory_penalty_moves_bit_widths_down():
             opt.zero_grad()
             loss.backward()
             opt.step()
-        results[lam] = np.mean([float(q.feature_bits().float().mean())
+        results[lam] = np.mean([float(q.feature_bits().detach().float().mean())
                                 for q in quant.quant_layers(m) if q.a2q])
     assert results[1.0] <= results[0.0] - 2  # the penalty pulled the bit-widths down
     assert results[1.0] >= 3
