@@ -15,8 +15,8 @@ out: PyG's SplineConv needs pyg-lib, which is not on PyPI.
 Linear modules that act on node rows carry ``node_level = True``; the quantizers use it
 to apply per-node schemes (Degree-Quant's protection, A²Q's per-node bit-widths) only
 where rows are nodes. Each forward takes a :class:`Graph` (``x``, ``edge_index``,
-optional ``batch``) and stores the graph's in-degrees on the model (``model.degree``)
-before any layer runs, which is how the per-node quantizers learn them.
+optional ``batch``); a quantized model's forward pre-hook hands the graph's in-degrees to
+its layers (:func:`~prunegcrn_bridge.compression.quant.quantize_model`).
 """
 
 from __future__ import annotations
@@ -113,14 +113,7 @@ def input_dropout(x: Tensor, p: float, training: bool) -> Tensor:
     return out
 
 
-class _DegreeAware(nn.Module):
-    degree: Tensor | None = None
-
-    def _note_degree(self, g: Graph) -> None:
-        self.degree = in_degree(g.edge_index, g.x.shape[0])
-
-
-class GCN(_DegreeAware):
+class GCN(nn.Module):
     """Two-layer GCN for node classification (hidden 16, dropout 0.5: Kipf & Welling)."""
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int = 16,
@@ -131,14 +124,13 @@ class GCN(_DegreeAware):
         self.dropout = dropout
 
     def forward(self, g: Graph) -> Tensor:
-        self._note_degree(g)
         x = input_dropout(g.x, self.dropout, self.training)
         x = torch.relu(self.conv1(x, g.edge_index))
         x = nn.functional.dropout(x, self.dropout, self.training)
         return self.conv2(x, g.edge_index)
 
 
-class GAE(_DegreeAware):
+class GAE(nn.Module):
     """Graph auto-encoder for link prediction: GCN encoder (hidden 32, embedding 16) and
     an inner-product decoder. ``forward`` returns node embeddings; :meth:`score` the
     logits of node pairs."""
@@ -149,7 +141,6 @@ class GAE(_DegreeAware):
         self.conv2 = GCNConv(hidden, out_channels)
 
     def forward(self, g: Graph) -> Tensor:
-        self._note_degree(g)
         return self.conv2(torch.relu(self.conv1(g.x, g.edge_index)), g.edge_index)
 
     @staticmethod
@@ -163,47 +154,46 @@ def _mean_pool(x: Tensor, g: Graph) -> Tensor:
     return global_mean_pool(x, g.batch, size=g.num_graphs)
 
 
-class GraphGCN(_DegreeAware):
-    """GCN for graph classification: 3 GCN layers (hidden 64), mean pooling, MLP head."""
+class _GraphClassifier(nn.Module):
+    """Graph-level classifier: convolutions, mean pooling, a two-layer MLP head."""
 
-    def __init__(self, in_channels: int, out_channels: int, hidden: int = 64,
-                 layers: int = 3, dropout: float = 0.5) -> None:
+    def __init__(self, convs: list[nn.Module], hidden: int, out_channels: int,
+                 dropout: float, relu_after_conv: bool) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(GCNConv(in_channels if i == 0 else hidden, hidden)
-                                   for i in range(layers))
+        self.convs = nn.ModuleList(convs)
         self.head1 = _graph_linear(hidden, hidden)
         self.head2 = _graph_linear(hidden, out_channels)
         self.dropout = dropout
+        self.relu_after_conv = relu_after_conv
 
     def forward(self, g: Graph) -> Tensor:
-        self._note_degree(g)
         x = g.x
         for conv in self.convs:
-            x = torch.relu(conv(x, g.edge_index))
+            x = conv(x, g.edge_index)
+            if self.relu_after_conv:
+                x = torch.relu(x)
         x = torch.relu(self.head1(_mean_pool(x, g)))
         return self.head2(nn.functional.dropout(x, self.dropout, self.training))
 
 
-class GIN(_DegreeAware):
+class GraphGCN(_GraphClassifier):
+    """GCN for graph classification: 3 GCN layers (hidden 64), mean pooling, MLP head."""
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int = 64,
+                 layers: int = 3, dropout: float = 0.5) -> None:
+        super().__init__([GCNConv(in_channels if i == 0 else hidden, hidden)
+                          for i in range(layers)], hidden, out_channels, dropout, True)
+
+
+class GIN(_GraphClassifier):
     """GIN for graph classification: 5 GIN layers (hidden 64, batch norm), mean pooling,
     MLP head with dropout 0.5 (the study's quantization model)."""
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int = 64,
                  layers: int = 5, dropout: float = 0.5) -> None:
-        super().__init__()
-        self.convs = nn.ModuleList(GINConv(in_channels if i == 0 else hidden, hidden)
-                                   for i in range(layers))
-        self.head1 = _graph_linear(hidden, hidden)
-        self.head2 = _graph_linear(hidden, out_channels)
-        self.dropout = dropout
-
-    def forward(self, g: Graph) -> Tensor:
-        self._note_degree(g)
-        x = g.x
-        for conv in self.convs:
-            x = conv(x, g.edge_index)
-        x = torch.relu(self.head1(_mean_pool(x, g)))
-        return self.head2(nn.functional.dropout(x, self.dropout, self.training))
+        # the GIN layer's MLP ends in a ReLU already
+        super().__init__([GINConv(in_channels if i == 0 else hidden, hidden)
+                          for i in range(layers)], hidden, out_channels, dropout, False)
 
 
 MODELS = {"gcn": GCN, "gae": GAE, "graph-gcn": GraphGCN, "gin": GIN}
