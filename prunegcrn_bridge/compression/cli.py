@@ -139,13 +139,11 @@ def _study(args: argparse.Namespace) -> int:
 
     data_root(args.data_root)
     kw: dict[str, Any] = _cfg_kw(args)
-    base = StudyConfig.quick_config(**kw) if args.quick else StudyConfig(**kw)
     if args.tasks:
         kw["tasks"] = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     if args.seeds:
         kw["seeds"] = {t: tuple(range(args.seeds)) for t in TASK_NAMES}
-    cfg = StudyConfig.quick_config(**kw) if args.quick else StudyConfig(**{
-        **{k: getattr(base, k) for k in ("seeds",)}, **kw})
+    cfg = (StudyConfig.quick_config if args.quick else StudyConfig)(**kw)
     res = run_study(cfg, args.out, jobs=args.jobs, scheduler=args.scheduler,
                     resume=args.resume, progress=not args.no_progress)
     print(Path(args.out, "summary.md").read_text() if res["rows"] else "no finished units")

@@ -32,7 +32,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,7 @@ def run_unit(task_name: str, seed: int, cfg: StudyConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- study
-def _unit_key(task: str, seed: int, cfg: StudyConfig) -> str:
+def _unit_key(task: str, seed: int) -> str:
     return f"{task}-s{seed}"
 
 
@@ -327,7 +327,7 @@ def run_study(cfg: StudyConfig, out: str | os.PathLike[str], *, jobs: int = 1,
     skipped = 0
     for t in cfg.tasks:
         for s in cfg.seeds.get(t, (0,)):
-            rec = _read_unit(units_dir / f"{_unit_key(t, s, cfg)}.json")
+            rec = _read_unit(units_dir / f"{_unit_key(t, s)}.json")
             if rec is not None and rec.get("status") == "ok":
                 skipped += 1
             else:
@@ -351,7 +351,7 @@ def run_study(cfg: StudyConfig, out: str | os.PathLike[str], *, jobs: int = 1,
                     failed.append(rec)
                     bar.update(1)
                     continue
-                write_atomic(units_dir / f"{_unit_key(t, s, cfg)}.json", json.dumps(rec))
+                write_atomic(units_dir / f"{_unit_key(t, s)}.json", json.dumps(rec))
                 if rec["status"] != "ok":
                     failed.append(rec)
                 bar.update(1)
@@ -536,7 +536,3 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
         fig.tight_layout()
         paths.append(_save(fig, folder / "quantization.png"))
     return paths
-
-
-def replace_cfg(cfg: StudyConfig, **kw: Any) -> StudyConfig:
-    return replace(cfg, **kw)

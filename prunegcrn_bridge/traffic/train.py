@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
 import os
 import time
@@ -225,13 +226,14 @@ def _predict(model: nn.Module, x: Tensor, cfg: TrainConfig, autocast: Any) -> Te
 
 
 def _write_log(path: Path, log: list[dict[str, float]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["epoch", "train_mae", "val_mae", "kept_fraction",
-                                           "seconds"])
-        w.writeheader()
-        w.writerows(log)
-    os.replace(tmp, path)
+    from argnn_sim.sweep import write_atomic
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["epoch", "train_mae", "val_mae", "kept_fraction",
+                                        "seconds"])
+    w.writeheader()
+    w.writerows(log)
+    write_atomic(path, buf.getvalue())
 
 
 # ------------------------------------------------------------------------ baselines
