@@ -61,6 +61,10 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="continue a sweep in --out, skipping its finished runs")
     sw.add_argument("--retry-failed", action="store_true",
                     help="with --resume: run again the runs recorded as errors")
+    sw.add_argument("--engine", choices=("simpy", "batch"), default="simpy",
+                    help="batch: run the runs it covers (logic circuit, sweep schedule, "
+                         "reference rule or none) many at once, with identical results")
+    sw.add_argument("--batch-size", type=int, default=32, help="runs per batch (--engine batch)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
     pl = sub.add_parser("plot", help="redraw the figures of a results folder")
@@ -190,7 +194,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, args.out, executor=ex, resume=args.resume,
-                        progress=not args.no_progress, retry_failed=args.retry_failed)
+                        progress=not args.no_progress, retry_failed=args.retry_failed,
+                        engine=args.engine, batch_size=args.batch_size)
     if not args.no_plots and res.cells:
         from .figures import sweep_figure
 

@@ -1,7 +1,7 @@
 """Shared plumbing of the scenario scripts in ``scenarios/``: options, sweeps, outputs.
 
 Every scenario script takes the same options (``--quick``, ``--out``, ``--jobs``,
-``--scheduler``, ``--progress``), runs its grids through :func:`argnn_sim.sweep.run_sweep`
+``--scheduler``, ``--progress``, ``--engine``), runs its grids through :func:`argnn_sim.sweep.run_sweep`
 into ``<out>/sweep`` (so re-running a scenario reuses its finished runs: a killed scenario
 resumes where it stopped), writes tidy CSV files, a ``manifest.json`` naming its kind (so
 ``argnn plot <out>`` can redraw it), its figures and a short markdown summary.
@@ -34,6 +34,9 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None,
                    help="inline, processes (default), local-dask or tcp://host:port")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    p.add_argument("--engine", choices=("simpy", "batch"), default="simpy",
+                   help="batch: runs of the logic circuit in the sweep schedule go many at "
+                        "once (argnn_sim.batch), with identical results")
     return p
 
 
@@ -48,7 +51,7 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
     """Run ``grid`` into ``folder`` with the executor the options name, resuming."""
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, folder, executor=ex, resume=True, progress=args.progress,
-                        select=select)
+                        select=select, engine=getattr(args, "engine", "simpy"))
     if res.failed:
         print(f"warning: {res.failed} run(s) of {grid.name} failed; see {folder}/runs.csv",
               file=sys.stderr)

@@ -289,25 +289,92 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     from .engine import simulate
 
     t0 = time.perf_counter()
+    try:
+        return _record(spec, simulate(spec.scenario, _seed_of(spec)))
+    except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
+        return _error_record(spec, exc, time.perf_counter() - t0)
+
+
+def execute_batch(specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """Run specs of one :func:`~argnn_sim.batch.batch_key` together on the batched path
+    (:mod:`argnn_sim.batch`); one record each, in order. If the batch raises, every run
+    is tried again alone on the SimPy engine, so one bad run fails only itself."""
+    _pin_blas()
+    from .batch import simulate_batch
+
+    try:
+        results = simulate_batch([s.scenario for s in specs], [_seed_of(s) for s in specs])
+    except Exception:  # noqa: BLE001
+        return [execute(s) for s in specs]
+    return [_record(s, r) for s, r in zip(specs, results)]
+
+
+def _seed_of(spec: RunSpec) -> Any:
+    if spec.state is None:
+        return spec.seed
+    rs = np.random.RandomState()
+    rs.set_state(spec.state)
+    return rs
+
+
+def _record(spec: RunSpec, res: Any) -> dict[str, Any]:
     base = {"key": spec.key, "cell": [list(c) for c in spec.cell], "seed": spec.seed,
             "version": spec.version}
-    try:
-        seed: Any = spec.seed
-        if spec.state is not None:
-            seed = np.random.RandomState()
-            seed.set_state(spec.state)
-        res = simulate(spec.scenario, seed)
-        summary = res.summary()
-        summary["seed"] = spec.seed
-        rec = {**base, "status": "ok", "summary": summary}
-        if "curves" in spec.keep and res.curves:
-            rec["curves"] = {k: v.tolist() for k, v in res.curves.items()}
-        summary.pop("labels", None)  # node labels: derivable from the scenario
-        return rec
-    except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
-        return {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0,
-                "scenario": spec.scenario.to_dict()}
+    summary = res.summary()
+    summary["seed"] = spec.seed
+    rec = {**base, "status": "ok", "summary": summary}
+    if "curves" in spec.keep and res.curves:
+        rec["curves"] = {k: v.tolist() for k, v in res.curves.items()}
+    summary.pop("labels", None)  # node labels: derivable from the scenario
+    return rec
+
+
+def _error_record(spec: RunSpec, exc: BaseException, seconds: float) -> dict[str, Any]:
+    return {"key": spec.key, "cell": [list(c) for c in spec.cell], "seed": spec.seed,
+            "version": spec.version, "status": "error",
+            "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
+            "seconds": seconds, "scenario": spec.scenario.to_dict()}
+
+
+ENGINES = ("simpy", "batch")
+
+
+def plan_chunks(specs: Sequence[RunSpec], engine: str = "simpy", batch_size: int = 32
+                ) -> list[list[RunSpec]]:
+    """Units of work: one spec each on the SimPy engine; with ``engine = "batch"`` the
+    specs the batched path covers are grouped by shape into chunks of at most
+    ``batch_size`` (the others stay single). Chunks come largest-work first, so that
+    parallel workers finish together."""
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'batch'")
+    if engine == "simpy":
+        return [[s] for s in specs]
+    if batch_size < 1:
+        raise ConfigError(f"batch size {batch_size}: give at least 1")
+    from .batch import batch_key, batch_reason
+
+    groups: dict[Any, list[RunSpec]] = {}
+    single: list[list[RunSpec]] = []
+    for s in specs:
+        if batch_reason(s.scenario) is None:
+            groups.setdefault(batch_key(s.scenario), []).append(s)
+        else:
+            single.append([s])
+    chunks: list[list[RunSpec]] = []
+    for members in groups.values():
+        k = -(-len(members) // batch_size)  # chunks per group, sizes as even as possible
+        size = -(-len(members) // k)
+        chunks += [members[i:i + size] for i in range(0, len(members), size)]
+    chunks.sort(key=_work, reverse=True)
+    return chunks + single
+
+
+def _work(chunk: Sequence[RunSpec]) -> float:
+    sc = chunk[0].scenario
+    s = sc.schedule
+    active = sc.network.hidden + 1
+    per_step = 40.0 + len(chunk) * (active + 2) ** 2 * (sc.pruning.policy != "none")
+    return (s.inputs * s.sweeps) * active * per_step
 
 
 class InlineExecutor(cf.Executor):
@@ -560,7 +627,8 @@ def _csv_value(v: Any) -> Any:
 def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
               executor: cf.Executor | None = None, resume: bool = False,
               progress: bool = False, retry_failed: bool = False,
-              select: Callable[[RunSpec], bool] | None = None) -> SweepSummary:
+              select: Callable[[RunSpec], bool] | None = None, engine: str = "simpy",
+              batch_size: int = 32) -> SweepSummary:
     """Run every spec of ``grid`` not already finished under ``out``; summarize.
 
     Parameters
@@ -574,8 +642,13 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     progress : a progress bar (rate and ETA) on stderr.
     select : run (and summarize) only the specs for which this returns true. The grid
         still expands in full, so published-stream start states stay right.
+    engine : ``"simpy"`` (every run on the SimPy engine) or ``"batch"``: runs the batched
+        path covers (:mod:`argnn_sim.batch`) go in chunks of up to ``batch_size``; their
+        results are identical, so a sweep may be resumed with either engine.
     """
     t0 = time.perf_counter()
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'batch'")
     specs = grid.runs()
     if select is not None:
         specs = [s for s in specs if select(s)]
@@ -607,25 +680,31 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     records = dict(done)
     ex = executor or InlineExecutor()
     bar = _bar(progress, len(pending), grid.name)
-    futures: dict[cf.Future[Any], RunSpec] = {}
+    futures: dict[cf.Future[Any], list[RunSpec]] = {}
     try:
-        for s in pending:
-            futures[ex.submit(execute, s)] = s
+        for chunk in plan_chunks(pending, engine, batch_size):
+            if len(chunk) == 1:
+                futures[ex.submit(execute, chunk[0])] = chunk
+            else:
+                futures[ex.submit(execute_batch, chunk)] = chunk
         for fut in cf.as_completed(futures):
-            s = futures[fut]
+            chunk = futures[fut]
             try:
-                rec = fut.result()
+                got = fut.result()
+                recs = [got] if isinstance(got, dict) else list(got)
             except Exception as exc:  # noqa: BLE001
                 # The executor failed (a worker died, a cluster went away), not the run:
                 # report it, but write nothing, so that --resume runs it again.
-                records[s.key] = {"key": s.key, "status": "error", "traceback": "",
-                                  "error": f"executor: {type(exc).__name__}: {exc}"}
-                bar.update(1)
+                for s in chunk:
+                    records[s.key] = {"key": s.key, "status": "error", "traceback": "",
+                                      "error": f"executor: {type(exc).__name__}: {exc}"}
+                bar.update(len(chunk))
                 continue
-            records[s.key] = rec
-            if folder is not None:
-                write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
-            bar.update(1)
+            for s, rec in zip(chunk, recs):
+                records[s.key] = rec
+                if folder is not None:
+                    write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
+            bar.update(len(chunk))
     finally:
         for fut in futures:
             fut.cancel()
