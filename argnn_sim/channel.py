@@ -2,9 +2,21 @@
 
 Every sending node has one :class:`Channel` (its outgoing links) with its own random
 stream. Delivery writes into the receiver's registers through a handler call: at once
-when the delay is zero, otherwise from the callback of a SimPy timeout (no process per
-message). Value and error messages may be lost; control messages (hello, unsubscribe,
-prune request) are delivered reliably, with delay, as an acknowledged protocol would.
+when the delay is zero; otherwise when the message arrives. Value and error messages may
+be lost; control messages (hello, unsubscribe, prune request) are delivered reliably,
+with delay, as an acknowledged protocol would.
+
+Two ways to deliver a delayed message, with identical results (the tests compare them):
+
+* ``eager``: one SimPy timeout per message; its callback runs the handler at the arrival
+  time. Simple, and about 3 µs of event handling per message.
+* ``lazy`` (the default): the message waits in the receiver's inbox (a heap ordered by
+  arrival time, then by sending order, as SimPy orders equal times) and is handed over,
+  with its own stamp, when the receiver next needs its registers: before it acts, before
+  it crashes or recovers, and at the end of the run. Value, error, hello and unsubscribe
+  handlers only write the receiver's own registers and report nothing, so nobody can
+  tell the difference. Prune requests, which report a prune at their arrival time, stay
+  eager and first hand over what arrived before them.
 
 >>> import simpy
 >>> from argnn_sim.config import ChannelConfig
@@ -17,6 +29,8 @@ True
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,10 +46,19 @@ VALUE, ERROR, HELLO, UNSUBSCRIBE, PRUNE = range(5)
 KIND_NAMES = ("value", "error", "hello", "unsubscribe", "prune_request")
 
 
-class Channel:
-    """Delay and loss of one node's outgoing links, drawn from the channel's own stream."""
+BLOCK = 16  # delays drawn at a time (a channel's stream is its own, so this changes nothing)
 
-    __slots__ = ("config", "stream", "_mu")
+
+class Channel:
+    """Delay and loss of one node's outgoing links, drawn from the channel's own stream.
+
+    Without loss the stream serves delays only, and they are drawn ``BLOCK`` at a time:
+    NumPy's generators give the same numbers drawn one by one or as an array, so the
+    delays are those of scalar draws. With loss, loss and delay draws interleave per
+    message and are drawn one by one.
+    """
+
+    __slots__ = ("config", "stream", "_mu", "_buf")
 
     def __init__(self, config: ChannelConfig, stream: Stream) -> None:
         self.config = config
@@ -43,6 +66,7 @@ class Channel:
         self._mu = 0.0
         if config.model == "lognormal" and config.delay > 0:
             self._mu = math.log(config.delay) - 0.5 * config.spread**2
+        self._buf: list[float] = []
 
     def delay(self) -> float:
         """One delay draw (time units)."""
@@ -51,11 +75,20 @@ class Channel:
             return 0.0
         if c.model == "constant":
             return c.delay
+        if c.loss == 0.0:
+            buf = self._buf
+            if not buf:
+                buf.extend(reversed(self._draw(BLOCK).tolist()))
+            return buf.pop()
+        return float(self._draw(None))
+
+    def _draw(self, size: int | None) -> Any:
+        c = self.config
         if c.model == "uniform":
-            return float(self.stream.uniform(c.delay - c.spread, c.delay + c.spread))
+            return self.stream.uniform(c.delay - c.spread, c.delay + c.spread, size)
         if c.model == "exponential":
-            return float(self.stream.exponential(c.delay))
-        return float(self.stream.lognormal(self._mu, c.spread))
+            return self.stream.exponential(c.delay, size)
+        return self.stream.lognormal(self._mu, c.spread, size)
 
     def lost(self) -> bool:
         """Whether one message is dropped (Bernoulli with probability ``loss``)."""
@@ -72,12 +105,18 @@ class Transport:
     streams : Streams (one child stream per sending node)
     """
 
-    def __init__(self, env: simpy.Environment, config: ChannelConfig, streams: Streams) -> None:
+    def __init__(self, env: simpy.Environment, config: ChannelConfig, streams: Streams, *,
+                 delivery: str = "lazy") -> None:
+        if delivery not in ("lazy", "eager"):
+            raise ValueError(f"delivery {delivery!r}; choose 'lazy' or 'eager'")
         self.env = env
         self.config = config
         self._streams = streams
         self._channels: dict[int, Channel] = {}
         self._handlers: list[tuple[Callable[..., None], ...]] = []
+        self.lazy = delivery == "lazy"
+        self._boxes: list[list[tuple[Any, ...]]] = []  # per receiver: (arrival, seq, ...)
+        self._seq = itertools.count()
         # Per-kind handler lists for the zero-delay, lossless fast path of value and error.
         self.value_handlers: list[Callable[..., None]] = []
         self.error_handlers: list[Callable[..., None]] = []
@@ -88,6 +127,7 @@ class Transport:
     def attach(self, handlers: Sequence[Callable[..., None]]) -> int:
         """Register one receiver's handlers (indexed by message kind); returns its address."""
         self._handlers.append(tuple(handlers))
+        self._boxes.append([])
         self.value_handlers.append(handlers[VALUE])
         self.error_handlers.append(handlers[ERROR])
         return len(self._handlers) - 1
@@ -117,8 +157,61 @@ class Transport:
         if d == 0.0:
             handler(*args, now)
             return
+        if self.lazy and kind != PRUNE:
+            heapq.heappush(self._boxes[dst], (now + d, next(self._seq), kind, args, now))
+            return
         ev = self.env.timeout(d)
-        ev.callbacks.append(lambda _ev: handler(*args, now))
+        if self.lazy:  # a prune request: hand over what arrived before it, then act
+            def arrive(_ev: Any) -> None:
+                self.deliver(dst)
+                handler(*args, now)
+            ev.callbacks.append(arrive)
+        else:
+            ev.callbacks.append(lambda _ev: handler(*args, now))
+
+    def post(self, src: int, dsts: Sequence[int], kind: int, args: Sequence[tuple[Any, ...]]
+             ) -> None:
+        """:meth:`send` of one value or error message to each of ``dsts`` (lazy delivery,
+        no loss): the same draws and the same order, without a call per message."""
+        self.sent[kind] += len(dsts)
+        now = self.env.now
+        ch = self.channel(src)
+        boxes = self._boxes
+        seq = self._seq
+        push = heapq.heappush
+        c = ch.config
+        if c.model == "constant" or c.delay == 0.0:
+            delay = ch.delay
+        else:  # the channel's block of draws, without a call per message
+            buf = ch._buf
+
+            def delay() -> float:
+                if not buf:
+                    buf.extend(reversed(ch._draw(BLOCK).tolist()))
+                return buf.pop()
+        for d, a in zip(dsts, args):
+            dl = delay()
+            if dl == 0.0:
+                self._handlers[d][kind](*a, now)
+            else:
+                push(boxes[d], (now + dl, next(seq), kind, a, now))
+
+    def deliver(self, dst: int) -> None:
+        """Hand ``dst`` every message waiting for it that has arrived by now, in order."""
+        box = self._boxes[dst]
+        if not box:
+            return
+        now = self.env.now
+        hs = self._handlers[dst]
+        pop = heapq.heappop
+        while box and box[0][0] <= now:
+            _t, _seq, kind, args, stamp = pop(box)
+            hs[kind](*args, stamp)
+
+    def deliver_all(self) -> None:
+        """:meth:`deliver` to every receiver (at the end of a run)."""
+        for dst in range(len(self._boxes)):
+            self.deliver(dst)
 
     def counters(self) -> dict[str, dict[str, int]]:
         return {
@@ -140,6 +233,12 @@ class Port:
     def now(self) -> float:
         return self._t.env.now
 
+    def collect(self) -> None:
+        """Take delivery of every message that has arrived for this node by now."""
+        t = self._t
+        if t.lazy and t._boxes[self.src]:
+            t.deliver(self.src)
+
     def value(self, dsts: Sequence[int], v: float) -> None:
         t, src = self._t, self.src
         if t.instant:  # zero delay, no loss: deliver now, same order, same counts
@@ -148,6 +247,9 @@ class Port:
             hs = t.value_handlers
             for d in dsts:
                 hs[d](src, v, now)
+            return
+        if t.lazy and t.config.loss == 0.0:
+            t.post(src, dsts, VALUE, [(src, v)] * len(dsts))
             return
         send = t.send
         for d in dsts:
@@ -171,6 +273,9 @@ class Port:
             hs = t.error_handlers
             for d, w in zip(dsts, ws):
                 hs[d](src, e, w, now)
+            return
+        if t.lazy and t.config.loss == 0.0:
+            t.post(src, dsts, ERROR, [(src, e, w) for w in ws])
             return
         send = t.send
         for d, w in zip(dsts, ws):

@@ -138,13 +138,13 @@ class Network:
     """
 
     def __init__(self, scenario: Scenario, topo: Topology, streams: Streams,
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, *, delivery: str = "lazy") -> None:
         self.scenario = scenario
         self.topo = topo
         self.env = simpy.Environment()
         recorder.clock = self.env
         self.recorder = recorder
-        self.transport = Transport(self.env, scenario.channel, streams)
+        self.transport = Transport(self.env, scenario.channel, streams, delivery=delivery)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         policy = make_policy(scenario.pruning, streams.pruning)
         n = topo.n
@@ -199,7 +199,8 @@ def _present(net: Network, trig: Triggers, row: tuple[int, ...]) -> None:
     net.output.set_target(float(row[-1]))
 
 
-def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) -> RunResult:
+def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
+             delivery: str = "lazy") -> RunResult:
     """Run one scenario and return its :class:`RunResult`.
 
     Parameters
@@ -208,6 +209,8 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
     seed : int, ``SeedSequence`` or ``Generator``; defaults to ``scenario.seed``.
         Same scenario and seed give identical results.
     progress : show a progress bar on stderr.
+    delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
+        identical results, see :mod:`argnn_sim.channel`.
     """
     t0 = time.perf_counter()
     seed = scenario.seed if seed is None else seed
@@ -218,7 +221,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
     train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
     topo = build(scenario.network, task, streams.weights)
     recorder = Recorder(scenario.record.traces)
-    net = Network(scenario, topo, streams, recorder)
+    net = Network(scenario, topo, streams, recorder, delivery=delivery)
     edges_before = topo.n_edges
     env = net.env
     trig = Triggers(env, topo.n)
@@ -291,6 +294,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False) ->
 
     t1 = time.perf_counter()
     env.run(until=env.process(driver()))
+    net.transport.deliver_all()  # what arrived by the end (counts of missed messages)
     t2 = time.perf_counter()
     bar.close()
     final = net.final_edges()

@@ -41,6 +41,7 @@ class Observer(Protocol):
     """What a node reports (write-only: nothing flows back into the node)."""
 
     tracks_age: bool
+    wants_eigenvalues: bool  # whether on_check keeps them (else a check may pass None)
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None: ...
 
@@ -51,6 +52,7 @@ class Observer(Protocol):
 
 class NullObserver:
     tracks_age = False
+    wants_eigenvalues = False
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
         pass
@@ -204,6 +206,7 @@ class Node:
 
     def present(self, x: float) -> None:
         """An input node takes its new value and sends it on."""
+        self.port.collect()  # unsubscribes that have arrived
         self.V = float(x)
         self.port.value(self.out_dst, self.V)
 
@@ -293,10 +296,12 @@ class Node:
 
     def crash(self) -> None:
         """Stop: no wakes, and value and error messages are lost until :meth:`recover`."""
+        self.port.collect()  # what arrived while it was up
         self.down = True
 
     def recover(self, reset: bool) -> None:
         """Come back with the weights kept; ``reset`` also forgets the registers."""
+        self.port.collect()  # what arrived while it was down: missed
         self.down = False
         if reset:
             m, o = len(self.in_src), len(self.out_dst)
@@ -330,7 +335,9 @@ class Node:
             while True:
                 x = yield wake(self.id)
                 self.present(x)
+        port = self.port
         while True:
             yield wake(self.id)
             if not self.down:
+                port.collect()
                 self.activate()

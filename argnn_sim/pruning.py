@@ -99,7 +99,6 @@ class SpectralLocal(_Spectral):
         self.min_in_degree = min_in_degree
 
     def check(self, node: Node) -> tuple[int, int] | None:
-        L = self._laplacian(node)
         star = node.star()
         allowed: list[int] = []
         # The output node keeps its read-out edges (the reference never removes them either).
@@ -110,6 +109,12 @@ class SpectralLocal(_Spectral):
             for p, j, w in zip(star.in_pos, node.in_src, node.in_w):
                 if j in told and abs(w) < abs(told[j]):
                     allowed.append(p)
+        if not allowed and not node.observer.wants_eigenvalues:
+            # No eligible edge: nothing can be removed whatever the spectrum, and nobody
+            # keeps the eigenvalues, so they are not computed (the check still counts).
+            node.observer.on_check(node.id, star.ids, None)
+            return None
+        L = self._laplacian(node)
         pos, lam = local_choice(L, star.center, allowed, tol=self.tol)
         node.observer.on_check(node.id, star.ids, lam)
         if pos is None:

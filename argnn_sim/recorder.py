@@ -23,6 +23,7 @@ class Recorder:
         self.level = level
         self.clock = clock  # anything with a ``now`` attribute (the SimPy environment)
         self.tracks_age = False
+        self.wants_eigenvalues = level == "full"
         self.input = -1
         self.sweep = -1
         self.checks = 0

@@ -145,14 +145,23 @@ def laplacian_plan(m: int, center: int, in_pos: Sequence[int], out_pos: Sequence
     for p in out_pos:
         deg_d[p * m + p] += 1.0
     deg_d[base + center] = float(len(in_pos) + len(out_pos))
-    return (m, base + center, deg_d, [p * m + p for p in in_pos], [p * m + p for p in out_pos],
+    plan = (m, base + center, deg_d, [p * m + p for p in in_pos], [p * m + p for p in out_pos],
             [p * m + center for p in in_pos], [base + p for p in out_pos], list(out_pos))
+    if m < _BIG_STAR:
+        return plan
+    # large stars: index arrays for NumPy fills instead of an m * m Python list
+    return plan + (np.asarray(deg_d), *(np.asarray(x, dtype=np.intp) for x in plan[3:7]))
+
+
+_BIG_STAR = 10  # from this many members on, plan_laplacian fills a NumPy array
 
 
 def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
                    mode: str) -> FloatArray:
     """The star Laplacian from a :func:`laplacian_plan` and the current weights."""
-    m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan
+    if len(plan) > 8:
+        return _plan_laplacian_np(plan, in_w, out_w, mode)
+    m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan[:8]
     if mode == "D":
         L = list(deg_d)
     elif mode == "DW":
@@ -173,6 +182,32 @@ def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence
     for i, w in zip(out_row, out_w):
         L[i] = -w
     return np.array(L).reshape(m, m)
+
+
+def _plan_laplacian_np(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
+                       mode: str) -> FloatArray:
+    """:func:`plan_laplacian` for large stars: the same values, filled by NumPy indexing."""
+    m, cc, _deg, _ind, _outd, _inc, _outr, out_pos, deg_np, in_diag, out_diag, in_col, out_row = plan
+    iw = np.asarray(in_w, dtype=np.float64)
+    ow = np.asarray(out_w, dtype=np.float64)
+    if mode == "D":
+        L = deg_np.copy()
+    elif mode == "DW":
+        L = np.zeros(m * m)
+        L[in_diag] = iw
+        L[out_diag] += ow  # positions are distinct; a 2-cycle member holds w_in + w_out
+        col = 0.0
+        for w in in_w:
+            col += w
+        row = [0.0] * m
+        for p, w in zip(out_pos, out_w):
+            row[p] = w
+        L[cc] = numpy_sum(row) + col
+    else:
+        raise ValueError(f"unknown degree mode {mode!r}; choose 'D' or 'DW'")
+    L[in_col] = -iw
+    L[out_row] = -ow
+    return L.reshape(m, m)
 
 
 try:  # the gufuncs behind numpy.linalg.eigvals/eig: same LAPACK call, less Python around it

@@ -148,3 +148,41 @@ def test_star_laplacian_equals_the_matrix_construction_bit_for_bit():
             got = star_laplacian(m, c, ins, iw, outs, ow, mode)
             assert got.tobytes() == want.tobytes()
             assert eigenvalues(got).tobytes() == np.linalg.eigvals(want).astype(complex).tobytes()
+
+
+def test_large_star_numpy_fill_equals_list_fill():
+    """Stars of 10+ members are filled by NumPy indexing: the same entries, zero signs too."""
+    from argnn_sim.spectral import laplacian_plan, plan_laplacian
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        m = int(rng.integers(10, 20))
+        c = int(rng.integers(m))
+        others = [p for p in range(m) if p != c]
+        ins = sorted(rng.choice(others, size=int(rng.integers(1, m)), replace=False).tolist())
+        outs = sorted(rng.choice(others, size=int(rng.integers(0, m)), replace=False).tolist())
+        iw, ow = rng.normal(size=len(ins)).tolist(), rng.normal(size=len(outs)).tolist()
+        plan = laplacian_plan(m, c, ins, outs)
+        assert len(plan) > 8  # the NumPy path
+        for mode in ("D", "DW"):
+            got = plan_laplacian(plan, iw, ow, mode)
+            want = laplacian(*star_matrices(m, c, in_pos=ins, in_w=iw, out_pos=outs, out_w=ow),
+                             mode)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_local_rule_skips_the_spectrum_only_when_nothing_can_change():
+    """Below trace level 'full' the local rule computes no spectrum for a node without an
+    eligible edge; its prunes and checks are those of a run that computes every one."""
+    from argnn_sim import Scenario, simulate
+
+    base = {"network": {"kind": "random", "nodes": 50, "mean_degree": 5.0},
+            "schedule": {"kind": "async", "inputs": 60, "input_period": 3.0},
+            "channel": {"model": "exponential", "delay": 0.3},
+            "pruning": {"rule": "local", "mode": "DW"}}
+    full = simulate(Scenario.from_dict({**base, "record": {"traces": "full"}}), 2)
+    light = simulate(Scenario.from_dict({**base, "record": {"traces": "none"}}), 2)
+    assert full.prune_events and full.prune_events == light.prune_events
+    assert full.counters == light.counters
+    assert full.error == light.error
