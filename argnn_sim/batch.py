@@ -15,7 +15,7 @@ paid once per step instead of once per run.
 
 What it covers (:func:`batch_reason` says why a scenario is not covered): the logic
 circuit, the sweep schedule, zero delay and no loss, no faults, pruning ``none`` or the
-spectral ``reference`` rule (modes ``D`` and ``DW``) without a budget, no bias, and trace
+spectral ``reference`` rule (modes ``D`` and ``DW``, with or without a budget), no bias, and trace
 levels ``prunes`` or ``none``. Everything else runs on the SimPy engine. This is an
 option for sweeps (``argnn sweep --engine batch``), never a different model.
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ from .engine import _version
 from .results import RunResult
 from .rng import Streams
 from .tasks import make_task
-from .topology import build
+from .topology import Topology, build
 
 __all__ = ["batch_reason", "batch_key", "simulate_batch"]
 
@@ -70,8 +70,6 @@ def batch_reason(sc: Scenario) -> str | None:
     if p.policy not in ("none", "spectral") or (p.policy == "spectral" and p.rule != "reference"):
         return (f"pruning policy {p.policy!r} rule {p.rule!r} (the batched path runs the "
                 "spectral reference rule or no pruning)")
-    if p.budget > 0 and p.policy != "none":
-        return "pruning.budget > 0"
     if sc.node.bias:
         return "node.bias = true"
     if sc.record.traces == "full":
@@ -88,13 +86,21 @@ def batch_key(sc: Scenario) -> Hashable:
             mode)
 
 
-def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any]) -> list[RunResult]:
+def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any], *,
+                   initial: Sequence[Mapping[str, Any] | None] | None = None) -> list[RunResult]:
     """Run ``scenarios[b]`` with ``seeds[b]`` for every ``b``, together; one result each.
 
     All scenarios must be covered (:func:`batch_reason`) and share one :func:`batch_key`;
-    they may differ in task (gate), seed, weight scale, error factor and clip. Each result
-    equals ``simulate(scenarios[b], seeds[b])`` except for its timings (the batch's time
-    is shared out evenly).
+    they may differ in task (gate), seed, weight scale, error factor, clip and pruning
+    budget. Each result equals ``simulate(scenarios[b], seeds[b])`` except for its timings
+    (the batch's time is shared out evenly).
+
+    initial : optional, per run, the edges to start from instead of the drawn circuit: a
+        mapping with ``src``, ``dst`` and ``weight`` arrays (a ``RunResult.final_edges``),
+        a subset of the circuit's edges. The run still makes the drawn circuit's random
+        draws, so its schedule is the one that seed gives any run of this shape. This is
+        how a network changed outside the simulator (pruned, or with trained weights) is
+        put back in and evaluated or trained further (``prunegcrn_bridge.compare``).
     """
     if len(scenarios) != len(seeds):
         raise ValueError("scenarios and seeds differ in length")
@@ -109,13 +115,33 @@ def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any]) -> list[
     if len(keys) > 1:
         raise ConfigError("a batch needs scenarios of one shape (inputs, hidden nodes, passes, "
                           f"degree mode); got {len(keys)} shapes: group them by batch_key")
-    return _Batch(scenarios, seeds).run()
+    if initial is not None and len(initial) != len(scenarios):
+        raise ValueError("initial and scenarios differ in length")
+    return _Batch(scenarios, seeds, initial).run()
+
+
+def _replace_edges(topo: Topology, edges: Mapping[str, Any]) -> Topology:
+    src = np.asarray(edges["src"], dtype=np.int64)
+    dst = np.asarray(edges["dst"], dtype=np.int64)
+    w = np.asarray(edges["weight"], dtype=np.float64)
+    if not (src.shape == dst.shape == w.shape) or src.ndim != 1:
+        raise ValueError("initial edges need src, dst and weight arrays of one length")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("initial edges hold a NaN or infinite weight; weights must be finite")
+    have = set(zip(topo.src.tolist(), topo.dst.tolist()))
+    extra = [(a, b) for a, b in zip(src.tolist(), dst.tolist()) if (a, b) not in have]
+    if extra:
+        raise ValueError(f"initial edges {extra[:3]} are not edges of the circuit")
+    order = np.lexsort((src, dst))
+    return Topology(topo.n, topo.labels, topo.inputs, topo.output, src[order], dst[order],
+                    w[order])
 
 
 class _Batch:
     """The state of ``B`` runs and the loop that advances them together."""
 
-    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[Any]) -> None:
+    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[Any],
+                 initial: Sequence[Mapping[str, Any] | None] | None = None) -> None:
         self.t0 = time.perf_counter()
         self.scenarios = list(scenarios)
         self.seeds = list(seeds)
@@ -149,6 +175,8 @@ class _Batch:
             self.train_rows[b] = np.asarray(streams.inputs.integers(tk.n_rows,
                                                                     size=sched.inputs))
             topo = build(sc.network, tk, streams.weights)
+            if initial is not None and initial[b] is not None:
+                topo = _replace_edges(topo, initial[b])
             self.topos.append(topo)
             self.Ac[b, topo.dst, topo.src] = 1.0
             self.Wc[b, topo.dst, topo.src] = topo.weight
@@ -191,6 +219,11 @@ class _Batch:
         self.sent = np.zeros((B, 5), dtype=np.int64)  # value, error, hello, unsubscribe, prune
         self.sent[:, 2] = self.edges_before  # link set-up: one hello per edge
         self.checks = np.zeros(B, dtype=np.int64)
+        # pruning.budget (engine.Budgeted): proposals left per run; inf when unlimited.
+        # With none left a run neither checks nor counts a check, as the wrapper does.
+        self.left = np.array([float(sc.pruning.budget) if sc.pruning.budget > 0 else np.inf
+                              for sc in scenarios])
+        self.budgeted = bool(np.isfinite(self.left).any())
         self.curve: dict[str, list[Any]] = {"input": [], "time": [], "train_error": [],
                                             "edges": []}
         self.pass_no = 0
@@ -222,7 +255,7 @@ class _Batch:
             self._steps(learn, t, s, time_now, p)
         finally:
             np.seterr(**err)
-        if check:
+        if check and not self.budgeted:
             self.checks += self.kidx[p].shape[0]
 
     def _steps(self, learn: bool, t: int, s: int, time_now: float, p: int) -> None:
@@ -292,12 +325,17 @@ class _Batch:
             im = _eigvals(L).imag
             hi = im.max(axis=1)
             cand = hi > 0.0
+            if self.budgeted:  # runs whose budget is spent neither check nor propose
+                open_ = self.left > 0
+                self.checks += open_
+                cand &= open_
             if cand.any():
                 for r in np.flatnonzero(cand).tolist():
                     row = im[r]
                     a = int(row.argmax())
                     b = int(row.argmin())
                     if row[b] == -row[a]:  # the reference's exact conjugate test
+                        self.left[r] -= 1
                         self._prune(r, int(kb_p[j][r]), b, a, t, s, time_now, j)
 
     def _prune(self, r: int, k: int, frm: int, to: int, t: int, s: int, now: float,

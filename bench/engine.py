@@ -1,21 +1,28 @@
 """Engine benchmark: activations per second by schedule, h and N; memory per edge; the cost
-of trace recording. Prints a table and writes JSON.
+of trace recording; the full Fig. 3 grid. Prints tables and writes JSON.
 
-    python bench/engine.py                       # everything (a few minutes)
-    python bench/engine.py --only sweep,traces   # parts: sweep, async, traces
-    python bench/engine.py --sizes 1000,10000    # async network sizes
+    python bench/engine.py                        # sweep, async, traces (several minutes)
+    python bench/engine.py --only sweep,traces    # parts: sweep, async, traces, fig3
+    python bench/engine.py --sizes 1000,10000     # async network sizes
+    python bench/engine.py --only fig3 --jobs 2   # the Fig. 3 grid, batched and SimPy
 
 Parts:
 
-* ``sweep``: the logic circuit, mode D, reference rule, h = 2..5, every activation with a
-  spectral check; the NumPy reference loop (``bench/reference_loop.py``) on the same runs
-  in the same process, for a ratio measured in one run.
+* ``sweep``: the logic circuit (XOR), mode D, reference rule, h = 2..5, every training
+  activation with a spectral check. Three ways, timed in the same process: the NumPy
+  reference loop (``bench/reference_loop.py``, one run), the SimPy engine (one run) and
+  the batched path (``argnn_sim.batch``, ``--batch`` runs of different seeds at once,
+  rate counted over all of them). Prune events and errors are checked identical.
 * ``async``: random sparse directed networks (mean in-degree 8), exponential link delays
-  (mean 0.5), the local spectral rule (DW) checking on every activation, at each size;
-  activations per second, cost per activation relative to the smallest size, and memory
-  per edge (tracemalloc peak of building plus running, divided by the edge count,
-  traces at their default level included).
-* ``traces``: one sweep run at record levels ``full`` (default), ``prunes`` and ``none``.
+  (mean 0.5), the local spectral rule (DW) checking on every training activation, at
+  each size and trace level: activations per second, the share of activations that were
+  checks, cost per activation relative to the smallest size, and memory per edge
+  (tracemalloc peak of building plus running a shorter run, divided by the edge count,
+  traces at that level included).
+* ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
+  one async run of 1,000 nodes, best of three.
+* ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (1,620 runs) with
+  ``--engine batch`` and ``--engine simpy``, wall seconds with ``--jobs``.
 
 Figures on a shared machine are noisy: compare ratios taken within one run.
 """
@@ -25,7 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -35,104 +44,149 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from argnn_sim.batch import simulate_batch  # noqa: E402
 from argnn_sim.config import Scenario  # noqa: E402
 from argnn_sim.engine import simulate  # noqa: E402
 
 
-def sweep_part(inputs: int, hs: list[int]) -> list[dict[str, Any]]:
+def sweep_scenario(h: int, inputs: int) -> Scenario:
+    return Scenario.from_dict({"task": {"gate": "XOR"}, "network": {"hidden": h},
+                               "pruning": {"mode": "D"}, "rng": {"mode": "reference"},
+                               "schedule": {"inputs": inputs}, "record": {"traces": "prunes"}})
+
+
+def sweep_part(inputs: int, hs: list[int], batch: int) -> list[dict[str, Any]]:
     from reference_loop import reference_run
 
     rows = []
     for h in hs:
-        sc = Scenario.from_dict({"task": {"gate": "XOR"}, "network": {"hidden": h},
-                                 "pruning": {"mode": "D"}, "rng": {"mode": "reference"},
-                                 "schedule": {"inputs": inputs}, "record": {"traces": "prunes"}})
+        sc = sweep_scenario(h, inputs)
         r = simulate(sc, 0)
         t0 = time.perf_counter()
         ref = reference_run("XOR", h, "D", 0, inputs=inputs)
         t_ref = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fast = simulate_batch([sc] * batch, list(range(batch)))
+        t_batch = time.perf_counter() - t0
         acts = r.counters["activations"]
         same = ([list(e["edge"]) for e in r.prune_events]
-                == [e["edge"] for e in ref["prune_events"]] and r.error == ref["error"])
+                == [e["edge"] for e in ref["prune_events"]] and r.error == ref["error"]
+                and fast[0].prune_events == r.prune_events and fast[0].error == r.error)
+        t_sim = r.timings["simulate"] + r.timings["setup"]
         rows.append({"part": "sweep", "h": h, "activations": acts,
-                     "seconds": r.timings["simulate"],
-                     "activations_per_s": acts / r.timings["simulate"],
-                     "reference_seconds": t_ref, "ratio_engine_to_reference":
-                     r.timings["simulate"] / t_ref, "identical_prunes": same})
+                     "reference_per_s": acts / t_ref, "simpy_per_s": acts / t_sim,
+                     "batch_per_s": acts * batch / t_batch, "batch_runs": batch,
+                     "simpy_vs_reference": t_ref / t_sim,
+                     "batch_vs_reference": t_ref * batch / t_batch,
+                     "identical": same})
     return rows
 
 
-def async_scenario(n: int, duration: float) -> Scenario:
+def async_scenario(n: int, duration: float, traces: str) -> Scenario:
+    # 40 inputs over `duration`: evaluation (4 rows x one input period) is a tenth of it
     return Scenario.from_dict({
         "task": {"gate": "XOR"},
         "network": {"kind": "random", "nodes": n, "mean_degree": 8.0},
-        "schedule": {"kind": "async", "inputs": 1, "input_period": duration, "wake_rate": 1.0},
+        "schedule": {"kind": "async", "inputs": 40, "input_period": duration / 40,
+                     "wake_rate": 1.0},
         "channel": {"model": "exponential", "delay": 0.5},
         "pruning": {"policy": "spectral", "rule": "local", "mode": "DW"},
+        "record": {"traces": traces},
     })
 
 
-def async_part(sizes: list[int], activations: int) -> list[dict[str, Any]]:
+def async_part(sizes: list[int], activations: int, levels: list[str]) -> list[dict[str, Any]]:
     rows = []
-    for n in sizes:
-        duration = max(2.0, activations / n)  # about `activations` wakes in all
-        sc = async_scenario(n, duration)
-        r = simulate(sc, 0)
-        acts = r.counters["activations"]
-        edges = r.edges_before
-        # Memory: a shorter run of the same network under tracemalloc (it slows Python down).
-        short = async_scenario(n, max(1.0, duration / 4))
-        tracemalloc.start()
-        simulate(short, 0)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        rows.append({"part": "async", "nodes": n, "edges": edges, "activations": acts,
-                     "seconds": r.timings["simulate"],
-                     "activations_per_s": acts / r.timings["simulate"],
-                     "us_per_activation": 1e6 * r.timings["simulate"] / acts,
-                     "peak_bytes_per_edge": peak / edges})
-    base = rows[0]["us_per_activation"] if rows else 1.0
-    for row in rows:
-        row["cost_vs_smallest"] = row["us_per_activation"] / base
+    for level in levels:
+        for n in sizes:
+            duration = max(0.4, activations / n / 1.1)  # about `activations` wakes in all
+            r = simulate(async_scenario(n, duration, level), 0)
+            acts = r.counters["activations"]
+            edges = r.edges_before
+            # Memory: a shorter run of the same network under tracemalloc (it slows Python).
+            tracemalloc.start()
+            simulate(async_scenario(n, duration / 4, level), 0)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            rows.append({"part": "async", "traces": level, "nodes": n, "edges": edges,
+                         "activations": acts, "checks_share": r.counters["checks"] / acts,
+                         "seconds": r.timings["simulate"],
+                         "activations_per_s": acts / r.timings["simulate"],
+                         "us_per_activation": 1e6 * r.timings["simulate"] / acts,
+                         "setup_s": r.timings["setup"], "peak_bytes_per_edge": peak / edges})
+    for level in levels:
+        sel = [r for r in rows if r["traces"] == level]
+        for row in sel:
+            row["cost_vs_smallest"] = row["us_per_activation"] / sel[0]["us_per_activation"]
     return rows
 
 
 def traces_part(inputs: int) -> list[dict[str, Any]]:
-    out = {}
-    for level in ("full", "prunes", "none"):
-        sc = Scenario.from_dict({"network": {"hidden": 4}, "pruning": {"mode": "DW"},
-                                 "schedule": {"inputs": inputs}, "record": {"traces": level}})
-        best = min(simulate(sc, 0).timings["simulate"] for _ in range(3))
-        out[level] = best
-    return [{"part": "traces", "level": k, "seconds": v,
-             "overhead_vs_none": v / out["none"] - 1.0} for k, v in out.items()]
+    rows = []
+    for kind in ("sweep", "async"):
+        best = {}
+        for level in ("full", "prunes", "none"):
+            if kind == "sweep":
+                sc = Scenario.from_dict({"network": {"hidden": 4}, "pruning": {"mode": "DW"},
+                                         "schedule": {"inputs": inputs},
+                                         "record": {"traces": level}})
+            else:
+                sc = async_scenario(1000, 20.0, level)
+            best[level] = min(simulate(sc, 0).timings["simulate"] for _ in range(3))
+        rows += [{"part": "traces", "schedule": kind, "level": k, "seconds": v,
+                  "overhead_vs_none": v / best["none"] - 1.0} for k, v in best.items()]
+    return rows
+
+
+def fig3_part(jobs: int) -> list[dict[str, Any]]:
+    rows = []
+    for engine in ("batch", "simpy"):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, str(HERE.parent / "scenarios" / "paper_fig3.py"),
+                 "--published-stream", "--jobs", str(jobs), "--engine", engine,
+                 "--out", tmp], capture_output=True, text=True)
+            secs = time.perf_counter() - t0
+        ok = proc.returncode == 0 and "28 of 28 checks pass" in proc.stdout
+        rows.append({"part": "fig3", "engine": engine, "jobs": jobs, "seconds": secs,
+                     "published_checks_pass": ok})
+    rows[0]["simpy_over_batch"] = rows[1]["seconds"] / rows[0]["seconds"]
+    rows[1]["simpy_over_batch"] = 1.0
+    return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="sweep,async,traces")
     ap.add_argument("--inputs", type=int, default=1000, help="training inputs per sweep run")
+    ap.add_argument("--batch", type=int, default=30, help="runs per batch in the sweep part")
     ap.add_argument("--sizes", default="1000,10000,100000", help="async network sizes")
-    ap.add_argument("--async-activations", type=int, default=200_000)
+    ap.add_argument("--levels", default="prunes,full", help="async trace levels")
+    ap.add_argument("--async-activations", type=int, default=100_000)
+    ap.add_argument("--jobs", type=int, default=2, help="workers for the fig3 part")
     ap.add_argument("--out", default=str(HERE / "engine.json"))
     args = ap.parse_args()
     parts = args.only.split(",")
     rows: list[dict[str, Any]] = []
     if "sweep" in parts:
-        rows += sweep_part(args.inputs, [2, 3, 4, 5])
+        rows += sweep_part(args.inputs, [2, 3, 4, 5], args.batch)
     if "async" in parts:
-        rows += async_part([int(x) for x in args.sizes.split(",")], args.async_activations)
+        rows += async_part([int(x) for x in args.sizes.split(",")], args.async_activations,
+                           args.levels.split(","))
     if "traces" in parts:
         rows += traces_part(args.inputs)
+    if "fig3" in parts:
+        rows += fig3_part(args.jobs)
     for part in dict.fromkeys(r["part"] for r in rows):
         sel = [r for r in rows if r["part"] == part]
-        cols = list(sel[0])
+        cols = list(dict.fromkeys(c for r in sel for c in r))[1:]
         print(f"\n{part}")
-        print("  ".join(f"{c:>14}" for c in cols[1:]))
+        print("  ".join(f"{c:>18}" for c in cols))
         for r in sel:
-            print("  ".join(f"{_fmt(r[c]):>14}" for c in cols[1:]))
+            print("  ".join(f"{_fmt(r.get(c, '')):>18}" for c in cols))
     meta = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
-            "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": sys.argv[1:]}
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(f"\nwritten: {args.out}")
 

@@ -97,7 +97,6 @@ def test_what_the_batched_path_does_not_cover():
     assert "async" in batch_reason(_sc(rng="default", schedule={"kind": "async"}))
     assert "local" in batch_reason(_sc(pruning={"rule": "local"}))
     assert "full" in batch_reason(_sc(traces="full"))
-    assert "budget" in batch_reason(_sc(pruning={"budget": 2}))
     with pytest.raises(ConfigError, match="cannot run batched: .*async"):
         simulate_batch([_sc(rng="default", schedule={"kind": "async"})], [0])
     with pytest.raises(ConfigError, match="one shape"):
@@ -142,3 +141,28 @@ def test_sweep_with_either_engine_writes_the_same_records(tmp_path):
     # results are interchangeable: a batch sweep resumes a SimPy sweep without re-running
     again = run_sweep(grid, tmp_path / "a", engine="batch", resume=True)
     assert again.executed == 0 and again.skipped == 12
+
+
+def test_budget_caps_proposals_as_the_engine_does():
+    scs = [_sc(g, 5, "DW", inputs=200, pruning={"budget": b})
+           for g, b in (("XOR", 1), ("AND", 3), ("OR", 0), ("XOR", 2))]
+    fast = simulate_batch(scs, [1, 2, 3, 4])
+    for r, sc, s in zip(fast, scs, [1, 2, 3, 4]):
+        assert_same(r, simulate(sc, s))
+    assert [len(r.prune_events) <= max(b, 99 * (b == 0)) for r, b in
+            zip(fast, (1, 3, 0, 2))] == [True] * 4
+    assert fast[0].counters["checks"] < fast[2].counters["checks"]  # spent: no more checks
+
+
+def test_initial_edges_replace_the_circuit_and_keep_the_schedule():
+    sc = _sc("XOR", 3, "none", inputs=0)
+    trained = simulate(_sc("XOR", 3, "none", inputs=100), 5)
+    fe = trained.final_edges
+    keep = np.arange(fe["src"].size) != 2  # drop one edge
+    edges = {k: v[keep] for k, v in fe.items()}
+    [a, b] = simulate_batch([sc, sc], [5, 5], initial=[edges, None])
+    assert a.edges_before == fe["src"].size - 1 and b.edges_before == fe["src"].size
+    assert a.eval_rows == b.eval_rows  # the seed's schedule, whatever the edges
+    np.testing.assert_array_equal(a.final_edges["weight"], edges["weight"])  # no learning
+    with pytest.raises(ValueError, match="not edges of the circuit"):
+        simulate_batch([sc], [5], initial=[{"src": [0], "dst": [1], "weight": [0.5]}])
