@@ -37,24 +37,35 @@ def weight_modules(model: nn.Module) -> list[nn.Module]:
 
 
 def _check_amount(amount: float) -> None:
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        if amount < 0:
+            raise BridgeConfigError(f"pruning count {amount} is negative; give a number >= 0")
+        return
     if not 0.0 <= amount < 1.0:
         raise BridgeConfigError(f"sparsity {amount!r} is out of range; give a fraction "
-                                "in [0, 1), e.g. 0.5")
+                                "in [0, 1), e.g. 0.5, or a whole number of weights")
 
 
 def prune_fine(model: nn.Module, amount: float) -> nn.Module:
-    """Prune the ``amount`` fraction of smallest-magnitude entries of each weight tensor."""
+    """Prune the ``amount`` fraction (or, an int, that many) of smallest-magnitude entries of
+    each weight tensor."""
     _check_amount(amount)
     for m in weight_modules(model):
         prune.l1_unstructured(m, "weight", amount=amount)
     return model
 
 
-def prune_global(model: nn.Module, amount: float) -> nn.Module:
-    """Prune the ``amount`` fraction of smallest-magnitude weights across all tensors."""
+def prune_global(model: nn.Module, amount: float,
+                 importance: dict[nn.Module, Tensor] | None = None) -> nn.Module:
+    """Prune the ``amount`` fraction (or, an int, exactly that many) of smallest-magnitude
+    weights across all tensors. ``importance``: optional scores per module (the shape of
+    its weight) ranked instead of the magnitudes, e.g. magnitudes scaled per node."""
     _check_amount(amount)
-    params = [(m, "weight") for m in weight_modules(model)]
-    prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
+    mods = weight_modules(model)
+    params = [(m, "weight") for m in mods]
+    scores = None if importance is None else {(m, "weight"): importance[m] for m in mods}
+    prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount,
+                              importance_scores=scores)
     return model
 
 

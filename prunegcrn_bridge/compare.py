@@ -1,0 +1,724 @@
+"""Centralized vs decentralized pruning, side by side on the same networks and tasks.
+
+The question: does decentralized spectral pruning remove the right edges, compared with
+what a centralized method with full knowledge would remove? Every method starts from the
+same circuit and seed, removes the same number of edges ``k``, and is evaluated the same
+way: in the simulator, on the task's truth table, with the seed's evaluation schedule.
+
+The bridge in both directions:
+
+* :func:`export` turns a simulated network (a ``RunResult``'s edges) into an
+  :class:`ArgnnModule`: node ``k``'s input weights are the weight of one
+  ``nn.Linear(in_degree, 1)``, so the compression study's pruners
+  (:mod:`prunegcrn_bridge.compression.pruning`) act per node or globally on exactly the
+  network's edges. :meth:`ArgnnModule.evaluate` replays the simulator's evaluation (the
+  same activation, update order and passes, learning off) with the simulator's arithmetic,
+  step for step, so its outputs equal the simulator's bit for bit (tested).
+* :func:`import_edges` gives the edges back; :func:`evaluate_in_simulator` and
+  :func:`finetune_in_simulator` put them into the simulator (``argnn_sim.batch`` with
+  ``initial=``), where every method is scored, with and without fine-tuning.
+
+Methods at equal ``k`` (:data:`METHODS`):
+
+``spectral-reference``, ``spectral-local``
+    decentralized spectral pruning during training (the published rule; our local rule),
+    mode ``DW``. ``k`` is what the run removed; for the sweep of ``k`` the reference rule
+    runs with ``pruning.budget = k`` (it may remove fewer: the table has the real ``k``).
+    The local rule runs on the SimPy engine and only at its own ``k``.
+``magnitude-node``, ``magnitude-global``
+    the compression study's ``prune_global`` on the weights of the same circuit trained in
+    the simulator without pruning: ``global`` ranks ``|w|``; ``node`` ranks ``|w|`` divided
+    by the largest ``|w|`` into the same node (each node judges its own inputs).
+``random``
+    ``k`` edges drawn uniformly from the trained circuit.
+``edge-mask``
+    PruneGCRN's pruned-graph learning applied to edges: a :class:`NodeMask` over the edges
+    (raw mask, binary clamp with a straight-through gradient), trained in torch on the task
+    with loss ``MSE + lam * mean(mask)``, weights frozen; the ``k`` edges with the lowest
+    raw mask go.
+``node-mask``
+    PruneGCRN-style pruning of whole hidden nodes: a :class:`NodeMask` over hidden nodes
+    silences senders during training; hidden nodes go lowest raw mask first while the edges
+    they take with them stay within ``k`` (so the real ``k`` may be lower).
+
+Each is scored without fine-tuning (evaluation only) and after ``finetune`` more training
+inputs in the simulator with learning on and pruning off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from argnn_sim.batch import _Batch, simulate_batch
+from argnn_sim.config import Scenario, TaskConfig
+from argnn_sim.engine import simulate
+from argnn_sim.sweep import write_atomic
+from argnn_sim.tasks import make_task
+
+from .compression.pruning import prune_global
+from .errors import BridgeConfigError
+from .traffic.model import NodeMask
+
+__all__ = ["TASKS", "METHODS", "CompareConfig", "quick_config", "DenseNet", "ArgnnModule",
+           "export", "import_edges", "eval_schedule", "evaluate_in_simulator",
+           "finetune_in_simulator", "run_unit", "run_compare", "summarize", "register"]
+
+TASKS: dict[str, dict[str, Any]] = {"AND": {"gate": "AND"}, "OR": {"gate": "OR"},
+                                    "XOR": {"gate": "XOR"},
+                                    "PARITY3": {"gate": "PARITY", "bits": 3}}
+METHODS = ("spectral-reference", "spectral-local", "magnitude-node", "magnitude-global",
+           "random", "edge-mask", "node-mask")
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class CompareConfig:
+    """What :func:`run_compare` runs. ``ks``: the sweep of removed edges (values above half
+    the circuit's edges are skipped); ``inputs``: training inputs of every run;
+    ``finetune``: inputs of fine-tuning; ``epochs``/``lam``/``lr``: mask training."""
+
+    tasks: tuple[str, ...] = ("AND", "OR", "XOR", "PARITY3")
+    hidden: tuple[int, ...] = tuple(range(2, 11))
+    seeds: int = 10
+    inputs: int = 2000
+    sweeps: int = 10
+    mode: str = "DW"
+    ks: tuple[int, ...] = (1, 2, 4, 8)
+    finetune: int = 300
+    epochs: int = 60
+    lam: float = 0.05
+    lr: float = 0.05
+    methods: tuple[str, ...] = METHODS
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.tasks if t not in TASKS]
+        if bad:
+            raise BridgeConfigError(f"unknown task(s) {bad}; choose from {list(TASKS)}")
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad:
+            raise BridgeConfigError(f"unknown method(s) {bad}; choose from {list(METHODS)}")
+        if self.mode not in ("D", "DW"):
+            raise BridgeConfigError(f"mode {self.mode!r}: choose 'D' or 'DW'")
+        if any(h < 1 for h in self.hidden) or self.seeds < 1 or any(k < 1 for k in self.ks):
+            raise BridgeConfigError("hidden sizes, seeds and every k must be at least 1")
+
+
+def quick_config() -> CompareConfig:
+    """A small version (seconds): two tasks, h = 2, 3, two seeds, short training."""
+    return CompareConfig(tasks=("AND", "XOR"), hidden=(2, 3), seeds=2, inputs=150, ks=(1, 2),
+                         finetune=40, epochs=8)
+
+
+def scenario(task: str, hidden: int, cfg: CompareConfig, *, policy: str = "none",
+             rule: str = "reference", budget: int = 0, inputs: int | None = None) -> Scenario:
+    """The simulator scenario of one run of the comparison (logic circuit, sweep schedule)."""
+    pruning: dict[str, Any] = {"policy": policy}
+    if policy == "spectral":
+        pruning.update(rule=rule, mode=cfg.mode, budget=budget)
+    return Scenario.from_dict({
+        "name": f"compare-{task}-h{hidden}", "task": TASKS[task],
+        "network": {"hidden": hidden},
+        "schedule": {"inputs": cfg.inputs if inputs is None else inputs,
+                     "sweeps": cfg.sweeps, "eval_sweeps": cfg.sweeps},
+        "pruning": pruning, "record": {"traces": "none"}})
+
+
+# ----------------------------------------------------------------------------- networks
+@dataclass
+class DenseNet:
+    """A network in the simulator's numbering: ``A[i, j] = 1`` for an edge ``i -> j`` with
+    weight ``W[i, j]`` (inputs first, the output last)."""
+
+    n: int
+    n_in: int
+    A: np.ndarray
+    W: np.ndarray
+
+    @classmethod
+    def from_edges(cls, n: int, n_in: int, edges: Mapping[str, Any]) -> DenseNet:
+        A = np.zeros((n, n))
+        W = np.zeros((n, n))
+        src = np.asarray(edges["src"], dtype=np.int64)
+        dst = np.asarray(edges["dst"], dtype=np.int64)
+        A[src, dst] = 1.0
+        W[src, dst] = np.asarray(edges["weight"], dtype=np.float64)
+        return cls(n, n_in, A, W)
+
+    def edges(self) -> dict[str, np.ndarray]:
+        """Edges sorted by ``(dst, src)``, as ``RunResult.final_edges``."""
+        dst, src = np.nonzero(self.A.T)
+        return {"src": src.astype(np.int64), "dst": dst.astype(np.int64),
+                "weight": self.W[src, dst].astype(np.float64)}
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.A.sum())
+
+    def without(self, edges: Sequence[tuple[int, int]]) -> DenseNet:
+        A, W = self.A.copy(), self.W.copy()
+        for i, j in edges:
+            if A[i, j] != 1.0:
+                raise ValueError(f"edge {i} -> {j} is not in the network")
+            A[i, j] = 0.0
+            W[i, j] = 0.0
+        return DenseNet(self.n, self.n_in, A, W)
+
+
+class _Sigmoid(torch.autograd.Function):
+    """``1 / (1 + exp(-x))`` with NumPy's ``exp`` (the simulator's), gradient ``y (1 - y)``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        with np.errstate(over="ignore"):
+            y = torch.from_numpy(np.asarray(1.0 / (1.0 + np.exp(-x.detach().cpu().numpy()))))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return g * y * (1.0 - y)
+
+
+class ArgnnModule(nn.Module):
+    """An ARGNN as a torch module with exactly its edges (see the module docstring).
+
+    ``layers[str(k)]`` is node ``k``'s ``nn.Linear(in_degree, 1, bias=False)``; its weight
+    row holds the weights of the edges from ``sources[k]`` (ascending). Torch's pruning
+    reparametrization (``weight_mask``) marks removed edges; :func:`import_edges` drops them.
+    """
+
+    def __init__(self, net: DenseNet) -> None:
+        super().__init__()
+        self.n, self.n_in = net.n, net.n_in
+        self.layers = nn.ModuleDict()
+        self.sources: dict[int, list[int]] = {}
+        for k in range(net.n_in, net.n):
+            src = np.flatnonzero(net.A[:, k]).tolist()
+            if not src:
+                continue
+            lin = nn.Linear(len(src), 1, bias=False).double()
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(net.W[src, k]).view(1, -1))
+            self.layers[str(k)] = lin
+            self.sources[k] = src
+
+    # -- structure
+    def edge_list(self) -> list[tuple[int, int]]:
+        """Edges in ``(dst, src)`` order; the order of edge masks."""
+        return [(i, k) for k in sorted(self.sources) for i in self.sources[k]]
+
+    def weight_matrix(self, edge_gate: Tensor | None = None) -> Tensor:
+        """``W`` (n, n) with removed edges at zero, times an optional gate per edge."""
+        parts = []
+        for k in sorted(self.sources):
+            w = self.layers[str(k)].weight.view(-1)
+            parts.append(w)
+        flat = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+        if edge_gate is not None:
+            flat = flat * edge_gate
+        src = torch.tensor([i for i, _ in self.edge_list()], dtype=torch.long)
+        dst = torch.tensor([k for _, k in self.edge_list()], dtype=torch.long)
+        W = torch.zeros(self.n, self.n, dtype=torch.float64)
+        return W.index_put((src, dst), flat)
+
+    def adjacency(self) -> Tensor:
+        """``A`` (n, n): 1 on the edges torch has not pruned."""
+        A = torch.zeros(self.n, self.n, dtype=torch.float64)
+        for k, src in self.sources.items():
+            lin = self.layers[str(k)]
+            keep = (getattr(lin, "weight_mask", torch.ones(1, len(src), dtype=torch.float64))
+                    .view(-1))
+            A[torch.tensor(src), k] = keep.to(torch.float64)
+        return A
+
+    # -- the simulator's evaluation, exactly
+    @torch.no_grad()
+    def evaluate(self, rows: np.ndarray, eval_rows: Sequence[int], orders: np.ndarray,
+                 sweeps: int) -> list[float]:
+        """Per-row absolute errors of the simulator's evaluation: rows ``eval_rows`` in
+        order, ``sweeps`` passes each in ``orders``, the state carried from row to row,
+        learning off. Sums follow the simulator's rounding (BLAS ``ddot`` blocks of four
+        on a column), so the result equals ``simulate``'s bit for bit."""
+        A, W = self.adjacency(), self.weight_matrix()
+        n, n_in, out = self.n, self.n_in, self.n - 1
+        n1 = n & -4
+        V = torch.zeros(n, dtype=torch.float64)
+        errs = []
+        p = 0
+        for r in eval_rows:
+            row = rows[r]
+            V[:n_in] = torch.from_numpy(np.asarray(row[:n_in], dtype=np.float64))
+            for _s in range(sweeps):
+                for k in orders[p].tolist():
+                    xy = ((V * A[:, k]) * W[:, k]).tolist()
+                    t1 = t2 = 0.0
+                    for i in range(0, n1, 4):
+                        t1 += xy[i] + xy[i + 2]
+                        t2 += xy[i + 1] + xy[i + 3]
+                    for i in range(n1, n):
+                        t1 += xy[i]
+                    V[k] = _Sigmoid.apply(torch.tensor(t1 + t2, dtype=torch.float64))
+                p += 1
+            errs.append(abs(float(V[out]) - float(row[-1])))
+        return errs
+
+    # -- a differentiable forward for training masks
+    def forward(self, X: Tensor, orders: Sequence[Sequence[int]], *,
+                edge_gate: Tensor | None = None, node_gate: Tensor | None = None) -> Tensor:
+        """Outputs (R,) for the rows of ``X`` (R, n_in), all from a zero state, one pass per
+        entry of ``orders``. ``edge_gate`` (E,) scales edges; ``node_gate`` (n,) scales what
+        each node sends (0: silenced)."""
+        W = self.weight_matrix(edge_gate)
+        cols = [X[:, i] for i in range(self.n_in)]
+        cols += [torch.zeros(X.shape[0], dtype=torch.float64) for _ in range(self.n_in, self.n)]
+        gate = node_gate if node_gate is not None else None
+        for order in orders:
+            for k in order:
+                V = torch.stack(cols, dim=1)
+                if gate is not None:
+                    V = V * gate
+                cols[k] = torch.sigmoid(V @ W[:, k])
+        return cols[self.n - 1]
+
+
+def export(net: DenseNet) -> ArgnnModule:
+    """The torch module of a simulated network (see :class:`ArgnnModule`)."""
+    return ArgnnModule(net)
+
+
+def import_edges(module: ArgnnModule) -> dict[str, np.ndarray]:
+    """The module's remaining edges and weights, in ``RunResult.final_edges`` layout."""
+    with torch.no_grad():
+        A = module.adjacency().numpy()
+        W = module.weight_matrix().detach().numpy()
+    return DenseNet(module.n, module.n_in, A, W * A).edges()
+
+
+# ----------------------------------------------------------------------------- simulator side
+def eval_schedule(sc: Scenario, seed: Any) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """What the simulator's evaluation of ``sc`` with ``seed`` uses: the truth table, the
+    row order and the order of every evaluation pass."""
+    b = _Batch([sc], [seed])
+    passes = sc.schedule.inputs * sc.schedule.sweeps
+    return b.rows[0], b.eval_rows[0].tolist(), b.kb[passes:, :, 0]
+
+
+def evaluate_in_simulator(sc: Scenario, seeds: Sequence[int],
+                          nets: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Mean absolute error of each network in the simulator, learning off (``sc`` is used
+    with ``inputs = 0``)."""
+    ev = replace(sc, schedule=replace(sc.schedule, inputs=0))
+    res = simulate_batch([ev] * len(nets), list(seeds), initial=list(nets))
+    return [r.error for r in res]
+
+
+def finetune_in_simulator(sc: Scenario, seeds: Sequence[int], nets: Sequence[Mapping[str, Any]],
+                          inputs: int) -> list[float]:
+    """Error after ``inputs`` more training inputs in the simulator (learning on, pruning
+    off), evaluated as usual."""
+    ft = replace(sc, schedule=replace(sc.schedule, inputs=inputs))
+    res = simulate_batch([ft] * len(nets), list(seeds), initial=list(nets))
+    return [r.error for r in res]
+
+
+# ----------------------------------------------------------------------------- methods
+def _mask_training(net: DenseNet, task: str, cfg: CompareConfig, seed: int, what: str
+                   ) -> np.ndarray:
+    """Raw mask values after training a NodeMask over edges (``what = "edge"``) or hidden
+    nodes (``"node"``) on the task, weights frozen."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng([seed, 17])
+    module = export(net)
+    for p in module.parameters():
+        p.requires_grad_(False)
+    tk = make_task(TaskConfig(**TASKS[task]))
+    rows = np.asarray(tk.rows, dtype=np.float64)
+    X = torch.from_numpy(rows[:, :net.n_in].copy())
+    y = torch.from_numpy(rows[:, net.n_in].copy())
+    size = len(module.edge_list()) if what == "edge" else net.n - net.n_in - 1
+    mask = NodeMask(size).double()
+    opt = torch.optim.Adam([mask.raw], lr=cfg.lr)
+    active = np.arange(net.n_in, net.n)
+    for _ in range(cfg.epochs):
+        orders = [rng.permutation(active).tolist() for _ in range(cfg.sweeps)]
+        m = mask()
+        if what == "edge":
+            out = module(X, orders, edge_gate=m)
+        else:
+            gate = torch.cat([torch.ones(net.n_in, dtype=torch.float64), m,
+                              torch.ones(1, dtype=torch.float64)])
+            out = module(X, orders, node_gate=gate)
+        loss = torch.mean((out - y) ** 2) + cfg.lam * m.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return mask.raw.detach().numpy().copy()
+
+
+def _node_removal(net: DenseNet, ranking: Sequence[int], k: int) -> list[tuple[int, int]]:
+    """Edges removed with hidden nodes taken in ``ranking`` order while they stay within k."""
+    gone: set[tuple[int, int]] = set()
+    for node in ranking:
+        touch = {(i, node) for i in np.flatnonzero(net.A[:, node]).tolist()}
+        touch |= {(node, j) for j in np.flatnonzero(net.A[node, :]).tolist()}
+        if len(gone | touch) > k:
+            break
+        gone |= touch
+    return sorted(gone)
+
+
+def _magnitude(net: DenseNet, k: int, per_node: bool) -> DenseNet:
+    module = export(net)
+    importance = None
+    if per_node:
+        importance = {}
+        for lin in module.layers.values():
+            w = lin.weight.detach().abs()
+            importance[lin] = w / w.max().clamp_min(1e-300)
+    prune_global(module, int(k), importance)  # the masks mark the removed edges
+    return DenseNet.from_edges(net.n, net.n_in, import_edges(module))
+
+
+def run_unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
+    """Every method, k and seed for one task and hidden size; one row per evaluation."""
+    t0 = time.perf_counter()
+    seeds = list(range(cfg.seeds))
+    n_in = make_task(TaskConfig(**TASKS[task])).n_inputs
+    n = n_in + hidden + 1
+    base = scenario(task, hidden, cfg)
+    # 1. the circuit trained in the simulator without pruning (the centralized methods' start)
+    dense_runs = simulate_batch([base] * len(seeds), seeds)
+    dense = [DenseNet.from_edges(n, n_in, r.final_edges) for r in dense_runs]
+    n_edges = dense[0].n_edges
+    ks_sweep = [k for k in cfg.ks if k <= n_edges // 2]
+    # 2. decentralized spectral pruning during training
+    nets: dict[tuple[str, str, int], dict[str, Any]] = {}  # (method, k label, seed) -> edges
+    real_k: dict[tuple[str, str, int], int] = {}
+    spec_k: dict[tuple[str, int], int] = {}
+    if "spectral-reference" in cfg.methods:
+        budgets = [0] + ks_sweep
+        scs = [scenario(task, hidden, cfg, policy="spectral", budget=b)
+               for b in budgets for _ in seeds]
+        runs = simulate_batch(scs, [s for _ in budgets for s in seeds])
+        for i, r in enumerate(runs):
+            b, s = budgets[i // len(seeds)], seeds[i % len(seeds)]
+            label = "spectral-reference" if b == 0 else str(b)
+            nets[("spectral-reference", label, s)] = r.final_edges
+            real_k[("spectral-reference", label, s)] = r.edges_before - r.edges_after
+            if b == 0:
+                spec_k[("spectral-reference", s)] = r.edges_before - r.edges_after
+    if "spectral-local" in cfg.methods:
+        for s in seeds:
+            r = simulate(scenario(task, hidden, cfg, policy="spectral", rule="local"), s)
+            nets[("spectral-local", "spectral-local", s)] = r.final_edges
+            real_k[("spectral-local", "spectral-local", s)] = r.edges_before - r.edges_after
+            spec_k[("spectral-local", s)] = r.edges_before - r.edges_after
+    # 3. centralized methods at each budget: the spectral runs' own k, and the sweep
+    centralized = [m for m in cfg.methods if not m.startswith("spectral")]
+    for s in seeds:
+        net = dense[s]
+        labels = {str(k): k for k in ks_sweep}
+        labels.update({rule: spec_k[(rule, s)] for rule in ("spectral-reference",
+                                                            "spectral-local")
+                       if (rule, s) in spec_k})
+        ranks: dict[str, np.ndarray] = {}
+        if "edge-mask" in centralized:
+            ranks["edge-mask"] = _mask_training(net, task, cfg, s, "edge")
+        if "node-mask" in centralized:
+            raw = _mask_training(net, task, cfg, s, "node")
+            ranks["node-mask"] = np.argsort(raw, kind="stable") + n_in
+        edge_list = export(net).edge_list()
+        rng = np.random.default_rng([s, 1, hidden])
+        perm = rng.permutation(len(edge_list))
+        for label, k in labels.items():
+            for m in centralized:
+                if m == "magnitude-global":
+                    out = _magnitude(net, k, per_node=False)
+                elif m == "magnitude-node":
+                    out = _magnitude(net, k, per_node=True)
+                elif m == "random":
+                    out = net.without([edge_list[i] for i in perm[:k]])
+                elif m == "edge-mask":
+                    order = np.argsort(ranks["edge-mask"], kind="stable")[:k]
+                    out = net.without([edge_list[i] for i in order])
+                else:
+                    out = net.without(_node_removal(net, ranks["node-mask"].tolist(), k))
+                nets[(m, label, s)] = out.edges()
+                real_k[(m, label, s)] = net.n_edges - out.n_edges
+    # 4. everything scored in the simulator, without and with fine-tuning
+    keys = sorted(nets)
+    sc = scenario(task, hidden, cfg)
+    seeds_of = [k[2] for k in keys]
+    plain = evaluate_in_simulator(sc, seeds_of, [nets[k] for k in keys])
+    tuned = finetune_in_simulator(sc, seeds_of, [nets[k] for k in keys], cfg.finetune)
+    dense_err = evaluate_in_simulator(sc, seeds, [r.final_edges for r in dense_runs])
+    rows = []
+    for (m, label, s), e0, e1 in zip(keys, plain, tuned):
+        k_target = spec_k.get((label, s), 0) if label.startswith("spectral") else int(label)
+        budget = label if label.startswith("spectral") else "sweep"
+        for ft, err in ((False, e0), (True, e1)):
+            rows.append({"task": task, "h": hidden, "seed": s, "method": m, "budget": budget,
+                         "k_target": k_target, "k": real_k[(m, label, s)], "finetune": ft,
+                         "error": err, "dense_error": dense_err[s], "edges": n_edges})
+    for r in rows:
+        r["seconds_unit"] = time.perf_counter() - t0
+    return rows
+
+
+# ----------------------------------------------------------------------------- study
+COLUMNS = ("task", "h", "seed", "method", "budget", "k_target", "k", "finetune", "error",
+           "dense_error", "edges")
+
+
+def _unit_path(out: Path, task: str, h: int) -> Path:
+    return out / "units" / f"{task}-h{h}.json"
+
+
+def _unit_job(task: str, hidden: int, cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
+    from argnn_sim.sweep import _pin_blas
+
+    _pin_blas()
+    torch.set_num_threads(1)
+    return run_unit(task, hidden, _config_from(cfg_dict))
+
+
+def _config_from(d: Mapping[str, Any]) -> CompareConfig:
+    return CompareConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
+                progress: bool = False) -> list[dict[str, Any]]:
+    """Run every (task, h) unit not already under ``out/units`` (resumable: a unit is
+    written atomically when done), then write the tables, plots and summary."""
+    out = Path(out)
+    (out / "units").mkdir(parents=True, exist_ok=True)
+    cfg_file = out / "config.json"
+    cfg_dict = asdict(cfg)
+    if cfg_file.exists():
+        old = json.loads(cfg_file.read_text())
+        if old != json.loads(json.dumps(cfg_dict)):
+            raise BridgeConfigError(f"{out} holds a comparison with other settings; choose "
+                                    "another --out or delete it")
+    write_atomic(cfg_file, json.dumps(cfg_dict, indent=1))
+    todo = [(t, h) for t in cfg.tasks for h in cfg.hidden
+            if not _unit_path(out, t, h).exists()]
+    # largest first, so that parallel workers end together
+    todo.sort(key=lambda th: -th[1])
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="unit", file=sys.stderr)
+    if jobs > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(_unit_job, t, h, cfg_dict): (t, h) for t, h in todo}
+            for f in cf.as_completed(futs):
+                t, h = futs[f]
+                write_atomic(_unit_path(out, t, h), json.dumps(f.result()))
+                if bar:
+                    bar.update(1)
+    else:
+        for t, h in todo:
+            write_atomic(_unit_path(out, t, h), json.dumps(run_unit(t, h, cfg)))
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    rows = [r for t in cfg.tasks for h in cfg.hidden
+            for r in json.loads(_unit_path(out, t, h).read_text())]
+    write_outputs(rows, out)
+    return rows
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean ± sd (ddof = 1) of error and real k per (method, task, h, budget, finetune)."""
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        key = (r["method"], r["task"], r["h"], r["budget"], r["k_target"] if r["budget"] ==
+               "sweep" else -1, r["finetune"])
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (m, task, h, budget, kt, ft), rs in groups.items():
+        err = np.array([r["error"] for r in rs])
+        ks = np.array([r["k"] for r in rs], dtype=float)
+        out.append({"method": m, "task": task, "h": h,
+                    "budget": budget if budget != "sweep" else f"k={kt}",
+                    "finetune": ft, "n": len(rs), "k_mean": float(ks.mean()),
+                    "error_mean": float(err.mean()),
+                    "error_sd": float(err.std(ddof=1)) if len(rs) > 1 else math.nan})
+    out.sort(key=lambda r: (r["task"], r["h"], r["budget"], r["finetune"], r["method"]))
+    return out
+
+
+def write_outputs(rows: Sequence[Mapping[str, Any]], out: Path) -> None:
+    """``results.csv`` (one row per evaluation), ``summary.csv`` (the tidy table),
+    ``error_vs_k.png``, ``spectral_budget.png`` and ``summary.md``."""
+    from argnn_sim.sweep import write_table
+
+    write_table(out / "results.csv", list(rows), COLUMNS)
+    table = summarize(rows)
+    write_table(out / "summary.csv", table, ("method", "task", "h", "budget", "finetune", "n",
+                                             "k_mean", "error_mean", "error_sd"))
+    plot(rows, out)
+    write_atomic(out / "summary.md", markdown(rows))
+
+
+def _by(rows: Sequence[Mapping[str, Any]], **match: Any) -> list[Mapping[str, Any]]:
+    return [r for r in rows if all(r[k] == v for k, v in match.items())]
+
+
+def plot(rows: Sequence[Mapping[str, Any]], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    colors = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False,
+                             sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        for m in methods:
+            for ft, ls in ((False, "-"), (True, "--")):
+                sel = _by(rows, task=task, method=m, finetune=ft, budget="sweep")
+                ks = sorted({r["k_target"] for r in sel})
+                if not ks:
+                    continue
+                ys = [np.mean([r["error"] for r in sel if r["k_target"] == k]) for k in ks]
+                xs = [np.mean([r["k"] for r in sel if r["k_target"] == k]) for k in ks]
+                ax.plot(xs, ys, ls, marker="o", ms=3, color=colors[m],
+                        label=m if not ft else None)
+        dense = np.mean([r["dense_error"] for r in _by(rows, task=task)])
+        ax.axhline(dense, color="k", lw=0.8, ls=":")
+        ax.set_title(f"{task} (mean over h, seeds)")
+        ax.set_xlabel("edges removed k (real)")
+    axes[0][0].set_ylabel("evaluation error (simulator)")
+    axes[0][0].legend(fontsize=7, title="solid: no fine-tuning\ndashed: fine-tuned",
+                      title_fontsize=7)
+    fig.tight_layout()
+    p1 = out / "error_vs_k.png"
+    fig.savefig(p1, dpi=130)
+    plt.close(fig)
+    # at the spectral rules' own k, by h
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False,
+                             sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        for m in methods:
+            sel = _by(rows, task=task, method=m, finetune=False, budget="spectral-reference")
+            hs = sorted({r["h"] for r in sel})
+            if hs:
+                ax.plot(hs, [np.mean([r["error"] for r in sel if r["h"] == h]) for h in hs],
+                        marker="o", ms=3, color=colors[m], label=m)
+        ax.set_title(f"{task}: k of the reference rule")
+        ax.set_xlabel("hidden nodes h")
+    axes[0][0].set_ylabel("evaluation error, no fine-tuning")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    p2 = out / "spectral_budget.png"
+    fig.savefig(p2, dpi=130)
+    plt.close(fig)
+    return [p1, p2]
+
+
+def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Which method wins where, by how much (mean error over seeds and h)."""
+    lines = ["# Centralized vs decentralized pruning at equal k", "",
+             "Mean evaluation error in the simulator (over h and seeds); k is the real number",
+             "of removed edges, averaged. Lower is better; the dense circuit's error is given.",
+             "*best* counts only methods that removed the full budget (node pruning and a",
+             "budgeted spectral rule may remove fewer edges than asked).", ""]
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    budgets = list(dict.fromkeys(r["budget"] for r in rows if r["budget"] != "sweep"))
+    for ft in (False, True):
+        lines += [f"## {'after fine-tuning' if ft else 'without fine-tuning'}", "",
+                  "| task | budget | dense | " + " | ".join(methods) + " | best |",
+                  "|---|---|---|" + "---|" * len(methods) + "---|"]
+        for task in tasks:
+            ks = sorted({r["k_target"] for r in _by(rows, task=task, budget="sweep")})
+            for b in budgets + [f"k={k}" for k in ks]:
+                cells, vals = [], {}
+                for m in methods:
+                    if b.startswith("k="):
+                        sel = _by(rows, task=task, method=m, finetune=ft, budget="sweep",
+                                  k_target=int(b[2:]))
+                    else:
+                        sel = _by(rows, task=task, method=m, finetune=ft, budget=b)
+                    if sel:
+                        e = float(np.mean([r["error"] for r in sel]))
+                        kk = float(np.mean([r["k"] for r in sel]))
+                        want = float(np.mean([r["k_target"] for r in sel]))
+                        if kk >= want - 1e-9:
+                            vals[m] = e
+                        cells.append(f"{e:.3f} (k {kk:.1f})")
+                    else:
+                        cells.append("-")
+                dense = np.mean([r["dense_error"] for r in _by(rows, task=task)])
+                best = min(vals, key=vals.__getitem__) if vals else "-"
+                lines.append(f"| {task} | {b} | {dense:.3f} | " + " | ".join(cells)
+                             + f" | {best} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- command line
+def register(sub: Any) -> None:
+    """Add ``compare`` to the ``argnn`` sub-command parser."""
+    c = sub.add_parser("compare", help="centralized vs decentralized pruning at equal k "
+                                       "(torch)")
+    c.add_argument("--out", required=True, help="results folder (resumable)")
+    c.add_argument("--quick", action="store_true", help="a small version (seconds)")
+    c.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASKS)}")
+    c.add_argument("--hidden", help="comma-separated hidden sizes (default 2..10)")
+    c.add_argument("--seeds", type=int, help="seeds per cell (default 10)")
+    c.add_argument("--inputs", type=int, help="training inputs per run (default 2000)")
+    c.add_argument("--ks", help="comma-separated sweep of k (default 1,2,4,8)")
+    c.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
+    c.add_argument("--jobs", type=int, default=1, help="worker processes")
+    c.add_argument("--progress", action="store_true")
+    c.set_defaults(handler=_command)
+
+
+def config_from_args(args: argparse.Namespace) -> CompareConfig:
+    cfg = quick_config() if args.quick else CompareConfig()
+    changes: dict[str, Any] = {}
+    if args.tasks:
+        changes["tasks"] = tuple(t.strip().upper() for t in args.tasks.split(","))
+    if args.hidden:
+        changes["hidden"] = tuple(int(x) for x in args.hidden.split(","))
+    if args.seeds:
+        changes["seeds"] = args.seeds
+    if args.inputs:
+        changes["inputs"] = args.inputs
+    if args.ks:
+        changes["ks"] = tuple(int(x) for x in args.ks.split(","))
+    if args.methods:
+        changes["methods"] = tuple(m.strip() for m in args.methods.split(","))
+    return replace(cfg, **changes)
+
+
+def _command(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    rows = run_compare(cfg, args.out, jobs=args.jobs, progress=args.progress)
+    print(markdown(rows))
+    print(f"\nwritten: {args.out}/summary.csv, results.csv, summary.md, error_vs_k.png, "
+          "spectral_budget.png")
+    return 0
+

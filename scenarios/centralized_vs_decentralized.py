@@ -1,0 +1,51 @@
+"""Centralized vs decentralized pruning at equal numbers of removed edges k, on the same
+circuits, tasks and seeds, every method evaluated in the simulator.
+
+    python scenarios/centralized_vs_decentralized.py --jobs 2     # full (about an hour)
+    python scenarios/centralized_vs_decentralized.py --quick      # seconds
+
+The full comparison: AND, OR, XOR and 3-bit parity; h = 2..10; 10 seeds; 2000 training
+inputs x 10 passes; spectral pruning (reference and local rules, mode DW), magnitude pruning
+per node and global, random pruning, a learned edge mask and learned hidden-node pruning
+(see ``prunegcrn_bridge.compare``); k as removed by the reference and local rules in each
+run, and k = 1, 2, 4, 8; each without and with 300 inputs of fine-tuning in the simulator.
+
+Writes ``<out>/units/<task>-h<h>.json`` (one file per finished task and h, so a killed run
+resumes), ``results.csv`` (one row per evaluation), ``summary.csv`` (method, task, h,
+budget, fine-tuning: error mean ± sd over seeds), ``error_vs_k.png``,
+``spectral_budget.png`` and ``summary.md`` (which method wins where, by how much).
+Options ``--tasks``, ``--hidden``, ``--seeds``, ``--ks`` and ``--methods`` narrow it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from argnn_sim.experiment import out_dir
+
+NAME = "centralized_vs_decentralized"
+
+
+def main() -> int:
+    from prunegcrn_bridge.compare import config_from_args, markdown, run_compare
+
+    p = argparse.ArgumentParser(prog=f"scenarios/{NAME}.py", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="a small version (seconds)")
+    p.add_argument("--out", help=f"results folder (default: results/{NAME}[-quick])")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    for opt in ("--tasks", "--hidden", "--ks", "--methods"):
+        p.add_argument(opt, help="comma-separated; see argnn compare --help")
+    p.add_argument("--seeds", type=int)
+    p.add_argument("--inputs", type=int)
+    args = p.parse_args()
+    folder = out_dir(args, NAME)
+    rows = run_compare(config_from_args(args), folder, jobs=args.jobs, progress=args.progress)
+    print(markdown(rows))
+    print(f"\nwritten: {folder}/summary.md, summary.csv, results.csv, error_vs_k.png, "
+          "spectral_budget.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
