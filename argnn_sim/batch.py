@@ -175,8 +175,9 @@ class _Batch:
             self.train_rows[b] = np.asarray(streams.inputs.integers(tk.n_rows,
                                                                     size=sched.inputs))
             topo = build(sc.network, tk, streams.weights)
-            if initial is not None and initial[b] is not None:
-                topo = _replace_edges(topo, initial[b])
+            given = initial[b] if initial is not None else None
+            if given is not None:
+                topo = _replace_edges(topo, given)
             self.topos.append(topo)
             self.Ac[b, topo.dst, topo.src] = 1.0
             self.Wc[b, topo.dst, topo.src] = topo.weight

@@ -474,8 +474,9 @@ def run_unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]
             rows.append({"task": task, "h": hidden, "seed": s, "method": m, "budget": budget,
                          "k_target": k_target, "k": real_k[(m, label, s)], "finetune": ft,
                          "error": err, "dense_error": dense_err[s], "edges": n_edges})
-    for r in rows:
-        r["seconds_unit"] = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    for row in rows:
+        row["seconds_unit"] = seconds
     return rows
 
 
