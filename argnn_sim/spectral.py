@@ -137,20 +137,34 @@ def star_laplacian(m: int, center: int, in_pos: Sequence[int], in_w: Sequence[fl
 
 def laplacian_plan(m: int, center: int, in_pos: Sequence[int], out_pos: Sequence[int]
                    ) -> tuple[Any, ...]:
-    """What :func:`plan_laplacian` needs of a star's shape; compute once per star."""
+    """What :func:`plan_laplacian` needs of a star's shape; compute once per star.
+
+    Small stars keep an ``m * m`` list of the mode-``D`` matrix; from ``_BIG_STAR`` members
+    on the plan holds only index arrays and the diagonal (a node keeps its plan for as long
+    as its star stands, so this is most of a node's memory on large networks)."""
     base = center * m
+    in_diag = [p * m + p for p in in_pos]
+    out_diag = [p * m + p for p in out_pos]
+    in_col = [p * m + center for p in in_pos]
+    out_row = [base + p for p in out_pos]
+    if m >= _BIG_STAR:
+        deg = np.zeros(m)
+        for p in in_pos:
+            deg[p] += 1.0
+        for p in out_pos:
+            deg[p] += 1.0
+        deg[center] = float(len(in_pos) + len(out_pos))
+        ix = np.intp
+        return ("np", m, base + center, deg, np.asarray(in_diag, dtype=ix),
+                np.asarray(out_diag, dtype=ix), np.asarray(in_col, dtype=ix),
+                np.asarray(out_row, dtype=ix), tuple(out_pos))
     deg_d = [0.0] * (m * m)  # mode D: the diagonal is edge counts, fixed for a star
     for p in in_pos:
         deg_d[p * m + p] += 1.0
     for p in out_pos:
         deg_d[p * m + p] += 1.0
     deg_d[base + center] = float(len(in_pos) + len(out_pos))
-    plan = (m, base + center, deg_d, [p * m + p for p in in_pos], [p * m + p for p in out_pos],
-            [p * m + center for p in in_pos], [base + p for p in out_pos], list(out_pos))
-    if m < _BIG_STAR:
-        return plan
-    # large stars: index arrays for NumPy fills instead of an m * m Python list
-    return plan + (np.asarray(deg_d), *(np.asarray(x, dtype=np.intp) for x in plan[3:7]))
+    return (m, base + center, deg_d, in_diag, out_diag, in_col, out_row, list(out_pos))
 
 
 _BIG_STAR = 10  # from this many members on, plan_laplacian fills a NumPy array
@@ -159,9 +173,9 @@ _BIG_STAR = 10  # from this many members on, plan_laplacian fills a NumPy array
 def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
                    mode: str) -> FloatArray:
     """The star Laplacian from a :func:`laplacian_plan` and the current weights."""
-    if len(plan) > 8:
+    if plan[0] == "np":
         return _plan_laplacian_np(plan, in_w, out_w, mode)
-    m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan[:8]
+    m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan
     if mode == "D":
         L = list(deg_d)
     elif mode == "DW":
@@ -187,11 +201,12 @@ def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence
 def _plan_laplacian_np(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
                        mode: str) -> FloatArray:
     """:func:`plan_laplacian` for large stars: the same values, filled by NumPy indexing."""
-    m, cc, _deg, _ind, _outd, _inc, _outr, out_pos, deg_np, in_diag, out_diag, in_col, out_row = plan
+    _np, m, cc, deg, in_diag, out_diag, in_col, out_row, out_pos = plan
     iw = np.asarray(in_w, dtype=np.float64)
     ow = np.asarray(out_w, dtype=np.float64)
     if mode == "D":
-        L = deg_np.copy()
+        L = np.zeros(m * m)
+        L[:: m + 1] = deg
     elif mode == "DW":
         L = np.zeros(m * m)
         L[in_diag] = iw

@@ -163,7 +163,7 @@ def test_large_star_numpy_fill_equals_list_fill():
         outs = sorted(rng.choice(others, size=int(rng.integers(0, m)), replace=False).tolist())
         iw, ow = rng.normal(size=len(ins)).tolist(), rng.normal(size=len(outs)).tolist()
         plan = laplacian_plan(m, c, ins, outs)
-        assert len(plan) > 8  # the NumPy path
+        assert plan[0] == "np"  # the NumPy path
         for mode in ("D", "DW"):
             got = plan_laplacian(plan, iw, ow, mode)
             want = laplacian(*star_matrices(m, c, in_pos=ins, in_w=iw, out_pos=outs, out_w=ow),
