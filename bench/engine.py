@@ -15,13 +15,15 @@ Parts:
   rate counted over all of them). Prune events and errors are checked identical.
 * ``async``: random sparse directed networks (mean in-degree 8), exponential link delays
   (mean 0.5), the local spectral rule (DW) checking on every training activation, at
-  each size and trace level: activations per second, the share of activations that were
-  checks, cost per activation relative to the smallest size, and memory per edge
-  (tracemalloc peak of building plus running a shorter run, divided by the edge count,
-  traces at that level included).
+  each size and trace level: activations per second over a whole run, and in the steady
+  state (the difference between a run and one half as long, so one-time costs such as a
+  node's first wake drop out), the share of activations that were checks, steady-state
+  cost per activation relative to the smallest size, and memory per edge (tracemalloc
+  peak of building plus running a shorter run, divided by the edge count, traces at that
+  level included).
 * ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
   one async run of 1,000 nodes, best of three.
-* ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (1,620 runs) with
+* ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (540 runs) with
   ``--engine batch`` and ``--engine simpy``, wall seconds with ``--jobs``.
 
 Figures on a shared machine are noisy: compare ratios taken within one run.
@@ -100,19 +102,26 @@ def async_part(sizes: list[int], activations: int, levels: list[str]) -> list[di
     for level in levels:
         for n in sizes:
             duration = max(0.4, activations / n / 1.1)  # about `activations` wakes in all
-            r = simulate(async_scenario(n, duration, level), 0)
+            short = simulate(async_scenario(n, duration, level), 0)
+            r = simulate(async_scenario(n, 2 * duration, level), 0)
             acts = r.counters["activations"]
             edges = r.edges_before
+            # steady state: the second half's cost per activation (the difference of the two
+            # runs), without one-time costs such as a node's first wake (its star, its
+            # channel's random stream, the link set-up messages it finds waiting)
+            d_acts = acts - short.counters["activations"]
+            d_secs = r.timings["simulate"] - short.timings["simulate"]
             # Memory: a shorter run of the same network under tracemalloc (it slows Python).
             tracemalloc.start()
-            simulate(async_scenario(n, duration / 4, level), 0)
+            simulate(async_scenario(n, duration / 2, level), 0)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             rows.append({"part": "async", "traces": level, "nodes": n, "edges": edges,
                          "activations": acts, "checks_share": r.counters["checks"] / acts,
                          "seconds": r.timings["simulate"],
                          "activations_per_s": acts / r.timings["simulate"],
-                         "us_per_activation": 1e6 * r.timings["simulate"] / acts,
+                         "steady_per_s": d_acts / d_secs,
+                         "us_per_activation": 1e6 * d_secs / d_acts,
                          "setup_s": r.timings["setup"], "peak_bytes_per_edge": peak / edges})
     for level in levels:
         sel = [r for r in rows if r["traces"] == level]

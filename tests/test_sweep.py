@@ -262,3 +262,23 @@ def test_parquet_beside_csv_when_pyarrow_is_installed(tmp_path):
     run_sweep(small_grid(tmp_path), tmp_path / "o")
     t = pq.read_table(tmp_path / "o" / "summary.parquet")
     assert t.num_rows == 4 and t.column("n").to_pylist() == [2, 2, 2, 2]
+
+
+def test_cli_sweep_engine_batch(tmp_path, capsys):
+    from argnn_sim.cli import main
+
+    g = tmp_path / "g.toml"
+    g.write_text(GRID_TOML)
+    assert main(["sweep", str(g), "--out", str(tmp_path / "a"), "--scheduler", "inline",
+                 "--no-progress", "--no-plots"]) == 0
+    assert main(["sweep", str(g), "--out", str(tmp_path / "b"), "--scheduler", "inline",
+                 "--no-progress", "--no-plots", "--engine", "batch", "--batch-size", "2"]) == 0
+    a = (tmp_path / "a" / "summary.csv").read_text()
+    b = (tmp_path / "b" / "summary.csv").read_text()
+    # identical table except the timing column
+    def strip(t):
+        return [line.rsplit(",", 1)[0] for line in t.splitlines()]
+    assert strip(a) == strip(b)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["sweep", str(g), "--out", str(tmp_path / "c"), "--engine", "gpu"])
