@@ -186,3 +186,21 @@ def test_local_rule_skips_the_spectrum_only_when_nothing_can_change():
     assert full.prune_events and full.prune_events == light.prune_events
     assert full.counters == light.counters
     assert full.error == light.error
+
+
+def test_eigenvalues_without_vectors_equal_those_with_vectors():
+    """The local rule skips eigenvectors when no edge is eligible; the traced eigenvalues
+    must be those of the full decomposition, bit for bit."""
+    from argnn_sim.spectral import _eig, eigenvalues, laplacian_plan, plan_laplacian
+
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        m = int(rng.integers(3, 22))
+        c = int(rng.integers(m))
+        others = [p for p in range(m) if p != c]
+        ins = sorted(rng.choice(others, size=int(rng.integers(1, m)), replace=False).tolist())
+        outs = sorted(rng.choice(others, size=int(rng.integers(0, m)), replace=False).tolist())
+        iw, ow = (3 * rng.normal(size=len(ins))).tolist(), (3 * rng.normal(size=len(outs))).tolist()
+        for mode in ("D", "DW"):
+            L = plan_laplacian(laplacian_plan(m, c, ins, outs), iw, ow, mode)
+            np.testing.assert_array_equal(eigenvalues(L), _eig(L)[0])
