@@ -10,13 +10,16 @@ Two ways to deliver a delayed message, with identical results (the tests compare
 
 * ``eager``: one SimPy timeout per message; its callback runs the handler at the arrival
   time. Simple, and about 3 µs of event handling per message.
-* ``lazy`` (the default): the message waits in the receiver's inbox (a heap ordered by
-  arrival time, then by sending order, as SimPy orders equal times) and is handed over,
+* ``lazy`` (the default): the message waits in the receiver's inbox and is handed over,
   with its own stamp, when the receiver next needs its registers: before it acts, before
   it crashes or recovers, and at the end of the run. Value, error, hello and unsubscribe
   handlers only write the receiver's own registers and report nothing, so nobody can
-  tell the difference. Prune requests, which report a prune at their arrival time, stay
-  eager and first hand over what arrived before them.
+  tell the difference. Nor does the order in which arrived messages are handed over: a
+  register keeps the newest stamp whatever the order, a message from a link that is gone
+  is dropped before or after the unsubscribe alike, and a message reaching a crashed node
+  counts as missed either way. So the inbox is a plain list, scanned at hand-over. Prune
+  requests, which report a prune at their arrival time, stay eager and first hand over
+  what arrived before them.
 
 >>> import simpy
 >>> from argnn_sim.config import ChannelConfig
@@ -29,8 +32,6 @@ True
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -115,8 +116,7 @@ class Transport:
         self._channels: dict[int, Channel] = {}
         self._handlers: list[tuple[Callable[..., None], ...]] = []
         self.lazy = delivery == "lazy"
-        self._boxes: list[list[tuple[Any, ...]]] = []  # per receiver: (arrival, seq, ...)
-        self._seq = itertools.count()
+        self._boxes: list[list[tuple[Any, ...]]] = []  # per receiver: (arrival, kind, ...)
         # Per-kind handler lists for the zero-delay, lossless fast path of value and error.
         self.value_handlers: list[Callable[..., None]] = []
         self.error_handlers: list[Callable[..., None]] = []
@@ -158,7 +158,7 @@ class Transport:
             handler(*args, now)
             return
         if self.lazy and kind != PRUNE:
-            heapq.heappush(self._boxes[dst], (now + d, next(self._seq), kind, args, now))
+            self._boxes[dst].append((now + d, kind, args, now))
             return
         ev = self.env.timeout(d)
         if self.lazy:  # a prune request: hand over what arrived before it, then act
@@ -177,8 +177,6 @@ class Transport:
         now = self.env.now
         ch = self.channel(src)
         boxes = self._boxes
-        seq = self._seq
-        push = heapq.heappush
         c = ch.config
         if c.model == "constant" or c.delay == 0.0:
             delay = ch.delay
@@ -194,19 +192,22 @@ class Transport:
             if dl == 0.0:
                 self._handlers[d][kind](*a, now)
             else:
-                push(boxes[d], (now + dl, next(seq), kind, a, now))
+                boxes[d].append((now + dl, kind, a, now))
 
     def deliver(self, dst: int) -> None:
-        """Hand ``dst`` every message waiting for it that has arrived by now, in order."""
+        """Hand ``dst`` every message waiting for it that has arrived by now."""
         box = self._boxes[dst]
         if not box:
             return
         now = self.env.now
         hs = self._handlers[dst]
-        pop = heapq.heappop
-        while box and box[0][0] <= now:
-            _t, _seq, kind, args, stamp = pop(box)
-            hs[kind](*args, stamp)
+        later = []
+        for msg in box:
+            if msg[0] <= now:
+                hs[msg[1]](*msg[2], msg[3])
+            else:
+                later.append(msg)
+        self._boxes[dst] = later
 
     def deliver_all(self) -> None:
         """:meth:`deliver` to every receiver (at the end of a run)."""
