@@ -648,8 +648,24 @@ def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     budgets = list(dict.fromkeys(r["budget"] for r in rows if r["budget"] != "sweep"))
+    for rule in ("spectral-reference", "spectral-local"):
+        for ft in (False, True):
+            pairs = paired(rows, rule, ft)
+            if not pairs:
+                continue
+            lines += [f"## {rule} against each method at its own k, "
+                      f"{'after fine-tuning' if ft else 'without fine-tuning'}", "",
+                      "Paired over task x h x seed (same circuit, same k). Δ = method's error "
+                      f"minus {rule}'s: positive means {rule} is better.", "",
+                      "| method | pairs | real k (mean) | mean Δ | 95 % CI of Δ | "
+                      f"{rule} at least as good |", "|---|---|---|---|---|---|"]
+            for p_ in pairs:
+                lines.append(f"| {p_['method']} | {p_['pairs']} | {p_['k']:.1f} | "
+                             f"{p_['delta']:+.4f} | [{p_['lo']:+.4f}, {p_['hi']:+.4f}] | "
+                             f"{100 * p_['share']:.0f} % |")
+            lines.append("")
     for ft in (False, True):
-        lines += [f"## {'after fine-tuning' if ft else 'without fine-tuning'}", "",
+        lines += [f"## By task: {'after fine-tuning' if ft else 'without fine-tuning'}", "",
                   "| task | budget | dense | " + " | ".join(methods) + " | best |",
                   "|---|---|---|" + "---|" * len(methods) + "---|"]
         for task in tasks:
@@ -668,15 +684,40 @@ def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
                         want = float(np.mean([r["k_target"] for r in sel]))
                         if kk >= want - 1e-9:
                             vals[m] = e
-                        cells.append(f"{e:.3f} (k {kk:.1f})")
+                        cells.append(f"{e:.4f} (k {kk:.1f})")
                     else:
                         cells.append("-")
                 dense = np.mean([r["dense_error"] for r in _by(rows, task=task)])
                 best = min(vals, key=vals.__getitem__) if vals else "-"
-                lines.append(f"| {task} | {b} | {dense:.3f} | " + " | ".join(cells)
+                lines.append(f"| {task} | {b} | {dense:.4f} | " + " | ".join(cells)
                              + f" | {best} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def paired(rows: Sequence[Mapping[str, Any]], rule: str, finetune: bool
+           ) -> list[dict[str, Any]]:
+    """Each other method against ``rule`` at ``rule``'s own k, paired by (task, h, seed):
+    mean error difference (method minus rule), a normal 95 % interval, and the share of
+    pairs where the rule is at least as good."""
+    mine = {(r["task"], r["h"], r["seed"]): r for r in rows
+            if r["method"] == rule and r["budget"] == rule and r["finetune"] == finetune}
+    out = []
+    for m in METHODS:
+        if m == rule:
+            continue
+        theirs = [(mine[key], r) for r in rows
+                  if r["method"] == m and r["budget"] == rule and r["finetune"] == finetune
+                  and (key := (r["task"], r["h"], r["seed"])) in mine]
+        if not theirs:
+            continue
+        d = np.array([b["error"] - a["error"] for a, b in theirs])
+        half = 1.96 * d.std(ddof=1) / math.sqrt(d.size) if d.size > 1 else math.nan
+        out.append({"method": m, "pairs": int(d.size),
+                    "k": float(np.mean([b["k"] for _a, b in theirs])),
+                    "delta": float(d.mean()), "lo": float(d.mean() - half),
+                    "hi": float(d.mean() + half), "share": float(np.mean(d >= 0))})
+    return out
 
 
 # ----------------------------------------------------------------------------- command line

@@ -148,3 +148,20 @@ def test_scenario_quick(tmp_path):
                           "--quick", "--out", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "summary.md").is_file()
+
+
+def test_paired_differences_have_the_right_sign():
+    from prunegcrn_bridge.compare import markdown, paired
+
+    rows = []
+    for s in range(4):
+        for m, e in (("spectral-reference", 0.10), ("random", 0.30), ("magnitude-global", 0.05)):
+            rows.append({"task": "XOR", "h": 3, "seed": s, "method": m,
+                         "budget": "spectral-reference", "k_target": 2, "k": 2,
+                         "finetune": False, "error": e + 0.01 * s, "dense_error": 0.1,
+                         "edges": 20})
+    got = {p["method"]: p for p in paired(rows, "spectral-reference", False)}
+    assert got["random"]["delta"] == pytest.approx(0.20) and got["random"]["share"] == 1.0
+    assert got["magnitude-global"]["delta"] == pytest.approx(-0.05)
+    assert got["magnitude-global"]["share"] == 0.0 and got["random"]["pairs"] == 4
+    assert "| magnitude-global |" in markdown(rows)
