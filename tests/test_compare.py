@@ -141,13 +141,13 @@ def test_run_compare_is_resumable_and_refuses_other_settings(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["seeds"] == 2
 
 
-@pytest.mark.slow
 def test_scenario_quick(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scenarios" /
                                               "centralized_vs_decentralized.py"),
                           "--quick", "--out", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert (tmp_path / "summary.md").is_file()
+    assert (tmp_path / "summary.md").is_file() and (tmp_path / "error_vs_k.png").is_file()
+    assert "spectral-reference against each method" in out.stdout
 
 
 def test_paired_differences_have_the_right_sign():
