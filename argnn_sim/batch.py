@@ -44,7 +44,7 @@ from .rng import Streams
 from .tasks import make_task
 from .topology import Topology, build
 
-__all__ = ["batch_reason", "batch_key", "simulate_batch"]
+__all__ = ["batch_reason", "batch_key", "simulate_batch", "eval_schedule"]
 
 try:  # numpy.linalg.eigvals without its checks: the same gufunc, the same geev per matrix
     from numpy.linalg import _umath_linalg as _ul
@@ -118,6 +118,19 @@ def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any], *,
     if initial is not None and len(initial) != len(scenarios):
         raise ValueError("initial and scenarios differ in length")
     return _Batch(scenarios, seeds, initial).run()
+
+
+def eval_schedule(sc: Scenario, seed: Any) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """What the evaluation of ``sc`` with ``seed`` uses: the truth table (rows, inputs then
+    target), the order of the rows, and the node order of every evaluation pass
+    (``(rows x eval_sweeps, active nodes)``). The same draws as :func:`simulate_batch`
+    and :func:`~argnn_sim.engine.simulate`."""
+    why = batch_reason(sc)
+    if why is not None:
+        raise ConfigError(f"scenario {sc.name!r} has no batched schedule: {why}")
+    b = _Batch([sc], [seed])
+    passes = sc.schedule.inputs * sc.schedule.sweeps
+    return b.rows[0], b.eval_rows[0].tolist(), np.ascontiguousarray(b.kb[passes:, :, 0])
 
 
 def _replace_edges(topo: Topology, edges: Mapping[str, Any]) -> Topology:

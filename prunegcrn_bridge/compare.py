@@ -62,7 +62,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from argnn_sim.batch import _Batch, simulate_batch
+from argnn_sim.batch import eval_schedule, simulate_batch
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engine import simulate
 from argnn_sim.sweep import write_atomic
@@ -309,14 +309,6 @@ def import_edges(module: ArgnnModule) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- simulator side
-def eval_schedule(sc: Scenario, seed: Any) -> tuple[np.ndarray, list[int], np.ndarray]:
-    """What the simulator's evaluation of ``sc`` with ``seed`` uses: the truth table, the
-    row order and the order of every evaluation pass."""
-    b = _Batch([sc], [seed])
-    passes = sc.schedule.inputs * sc.schedule.sweeps
-    return b.rows[0], b.eval_rows[0].tolist(), b.kb[passes:, :, 0]
-
-
 def evaluate_in_simulator(sc: Scenario, seeds: Sequence[int],
                           nets: Sequence[Mapping[str, Any]]) -> list[float]:
     """Mean absolute error of each network in the simulator, learning off (``sc`` is used
