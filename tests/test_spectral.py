@@ -154,14 +154,7 @@ def test_large_star_numpy_fill_equals_list_fill():
     """Stars of 10+ members are filled by NumPy indexing: the same entries, zero signs too."""
     from argnn_sim.spectral import laplacian_plan, plan_laplacian
 
-    rng = np.random.default_rng(0)
-    for _ in range(60):
-        m = int(rng.integers(10, 20))
-        c = int(rng.integers(m))
-        others = [p for p in range(m) if p != c]
-        ins = sorted(rng.choice(others, size=int(rng.integers(1, m)), replace=False).tolist())
-        outs = sorted(rng.choice(others, size=int(rng.integers(0, m)), replace=False).tolist())
-        iw, ow = rng.normal(size=len(ins)).tolist(), rng.normal(size=len(outs)).tolist()
+    for m, c, ins, iw, outs, ow in _random_stars(np.random.default_rng(0), 60, 10, 20, 1.0):
         plan = laplacian_plan(m, c, ins, outs)
         assert plan[0] == "np"  # the NumPy path
         for mode in ("D", "DW"):
@@ -193,14 +186,20 @@ def test_eigenvalues_without_vectors_equal_those_with_vectors():
     must be those of the full decomposition, bit for bit."""
     from argnn_sim.spectral import _eig, eigenvalues, laplacian_plan, plan_laplacian
 
-    rng = np.random.default_rng(7)
-    for _ in range(400):
-        m = int(rng.integers(3, 22))
+    for m, c, ins, iw, outs, ow in _random_stars(np.random.default_rng(7), 400, 3, 22, 3.0):
+        for mode in ("D", "DW"):
+            L = plan_laplacian(laplacian_plan(m, c, ins, outs), iw, ow, mode)
+            np.testing.assert_array_equal(eigenvalues(L), _eig(L)[0])
+
+
+def _random_stars(rng, count, lo, hi, scale):
+    """``count`` random stars of ``lo..hi-1`` members: (m, centre, in-positions, in-weights,
+    out-positions, out-weights), at least one input edge each."""
+    for _ in range(count):
+        m = int(rng.integers(lo, hi))
         c = int(rng.integers(m))
         others = [p for p in range(m) if p != c]
         ins = sorted(rng.choice(others, size=int(rng.integers(1, m)), replace=False).tolist())
         outs = sorted(rng.choice(others, size=int(rng.integers(0, m)), replace=False).tolist())
-        iw, ow = (3 * rng.normal(size=len(ins))).tolist(), (3 * rng.normal(size=len(outs))).tolist()
-        for mode in ("D", "DW"):
-            L = plan_laplacian(laplacian_plan(m, c, ins, outs), iw, ow, mode)
-            np.testing.assert_array_equal(eigenvalues(L), _eig(L)[0])
+        yield (m, c, ins, (scale * rng.normal(size=len(ins))).tolist(), outs,
+               (scale * rng.normal(size=len(outs))).tolist())
