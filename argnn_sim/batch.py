@@ -224,7 +224,6 @@ class _Batch:
         self.outdeg = A.sum(axis=2).astype(np.int64)  # (B, n)
         self.s_out = self.outdeg[:, task.n_inputs:].sum(axis=1)
         self.s_in = A.sum(axis=(1, 2)).astype(np.int64)  # every edge ends at an active node
-        self.order_now = 0
         self.V = np.zeros((B, n))
         self.E = np.zeros((B, n))
         self.y = np.zeros(B)
@@ -258,7 +257,6 @@ class _Batch:
         the flat positions ``pos`` (``b n^2 + j n + k``)."""
         p = self.pass_no
         self.pass_no += 1
-        self.order_now = p
         # Message counts: every active node sends values to its out-neighbours and errors
         # to its in-neighbours once per pass (prunes during the pass are corrected there).
         self.sent[:, 0] += self.s_out
@@ -364,7 +362,7 @@ class _Batch:
         self.Wc[r, to, frm] = 0.0
         self.sent[r, 3] += 1  # the owner tells frm to stop sending
         # Degrees drop now; nodes that act later in this pass send one message fewer.
-        order = self.kb[self.order_now][:, r].tolist()
+        order = self.kb[self.pass_no - 1][:, r].tolist()  # this pass's order
         self.outdeg[r, frm] -= 1
         self.s_in[r] -= 1
         if frm >= self.n_in:

@@ -230,8 +230,9 @@ class ArgnnModule(nn.Module):
         flat = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
         if edge_gate is not None:
             flat = flat * edge_gate
-        src = torch.tensor([i for i, _ in self.edge_list()], dtype=torch.long)
-        dst = torch.tensor([k for _, k in self.edge_list()], dtype=torch.long)
+        edges = self.edge_list()
+        src = torch.tensor([i for i, _ in edges], dtype=torch.long)
+        dst = torch.tensor([k for _, k in edges], dtype=torch.long)
         W = torch.zeros(self.n, self.n, dtype=torch.float64)
         return W.index_put((src, dst), flat)
 
@@ -285,12 +286,11 @@ class ArgnnModule(nn.Module):
         W = self.weight_matrix(edge_gate)
         cols = [X[:, i] for i in range(self.n_in)]
         cols += [torch.zeros(X.shape[0], dtype=torch.float64) for _ in range(self.n_in, self.n)]
-        gate = node_gate if node_gate is not None else None
         for order in orders:
             for k in order:
                 V = torch.stack(cols, dim=1)
-                if gate is not None:
-                    V = V * gate
+                if node_gate is not None:
+                    V = V * node_gate
                 cols[k] = torch.sigmoid(V @ W[:, k])
         return cols[self.n - 1]
 
