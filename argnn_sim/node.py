@@ -325,9 +325,14 @@ class Node:
 
     def _report_age(self) -> None:
         now = self.port.now
-        ages = [now - t for t in self.in_stamp if t != -math.inf]
-        if ages:
-            self.observer.on_activate(self.id, now, sum(ages) / len(ages))
+        acc = 0.0  # a plain running sum (``sum`` of floats is compensated from Python 3.12)
+        cnt = 0
+        for t in self.in_stamp:
+            if t != -math.inf:
+                acc += now - t
+                cnt += 1
+        if cnt:
+            self.observer.on_activate(self.id, now, acc / cnt)
 
     def run(self, wake: Callable[[int], simpy.Event]) -> Generator[simpy.Event, Any, None]:
         """The node's SimPy process: wait for the next wake, act, repeat."""

@@ -45,13 +45,19 @@ class Recorder:
         self.checks += 1
         if self.level != "full":
             return
+        self.add_check(node, self.now, self.input, self.sweep, star, eigenvalues)
+
+    def add_check(self, node: int, time: float, input: int, sweep: int, star: Sequence[int],
+                  eigenvalues: Any) -> None:
+        """Keep one check at level ``full`` (what :meth:`on_check` does, with the time and
+        the input given: the compiled path hands over its checks after the fact)."""
         k = self._per_node.get(node, 0)
         self._per_node[node] = k + 1
         ck = self._ck
         ck["node"].append(node)
-        ck["time"].append(self.now)
-        ck["input"].append(self.input)
-        ck["sweep"].append(self.sweep)
+        ck["time"].append(time)
+        ck["input"].append(input)
+        ck["sweep"].append(sweep)
         ck["k"].append(k)
         self._members.append(star)
         self._values.append(eigenvalues)

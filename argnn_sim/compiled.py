@@ -1,0 +1,500 @@
+"""The compiled async path: the async schedule run on flat arrays by numba, with results
+identical to the SimPy engine's (prune events, weights, curves, traces, counts).
+
+The SimPy engine spends most of an activation on Python objects: about 17 messages, each
+a tuple posted to an inbox and handed over later, and a SimPy event per wake (see
+``bench/PROFILE.md``). Here the same run goes through a compiled kernel
+(:mod:`argnn_sim._async_kernel`): registers, inboxes and the wake queue are arrays, and a
+node's activation (collect, Eq. 1-3, messages, the local rule's eligibility test) is one
+loop iteration. What stays in Python is what is rare or not the core: random draws (each
+channel's delays and the wake intervals are drawn from the run's own streams, in blocks,
+exactly as the SimPy engine draws them), the input driver, and the spectral check of a
+node that has an eligible edge (it runs the very policy object the SimPy engine runs). At
+trace level ``full`` the eigenvalues of the other checks are computed afterwards, from
+snapshots of the stars, in stacks (the same LAPACK ``geev`` per matrix).
+
+Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
+delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget, rng mode
+``default``. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
+
+>>> from argnn_sim.config import Scenario
+>>> compiled_reason(Scenario())
+'the compiled path runs the async schedule (schedule.kind = "async"); for sweeps use the batched path'
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .channel import KIND_NAMES, Channel
+from .config import ConfigError, Scenario
+from .engine import _version
+from .node import INPUT, OUTPUT, Node, Phase
+from .pruning import make_policy
+from .recorder import Recorder
+from .results import RunResult
+from .rng import Streams
+from .spectral import eigenvalues, laplacian_plan, plan_laplacian
+from .tasks import make_task
+from .topology import build
+
+__all__ = ["simulate_compiled", "compiled_reason", "available"]
+
+SCHED_BLOCK = 65536  # wake intervals drawn at a time
+
+
+def available() -> bool:
+    """Whether numba can be imported."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compiled_reason(sc: Scenario) -> str | None:
+    """Why ``sc`` cannot run on the compiled path, or ``None`` if it can."""
+    if sc.schedule.kind != "async":
+        return ('the compiled path runs the async schedule (schedule.kind = "async"); '
+                "for sweeps use the batched path")
+    if sc.faults.crash_rate > 0:
+        return "node faults (faults.crash_rate > 0) run on the SimPy engine only"
+    if sc.channel.loss > 0:
+        return "lossy links (channel.loss > 0) run on the SimPy engine only"
+    if sc.rng.mode != "default":
+        return 'rng.mode = "reference" runs on the SimPy engine only'
+    p = sc.pruning
+    if p.policy not in ("spectral", "none") or (p.policy == "spectral" and p.rule != "local"):
+        return ('the compiled path covers pruning.policy = "spectral" with rule "local", '
+                'and "none"')
+    if p.budget > 0 and p.policy != "none":
+        return "a pruning budget runs on the SimPy engine only"
+    return None
+
+
+def _kernel() -> Any:
+    try:
+        from . import _async_kernel as K
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the compiled path needs numba: pip install 'argnn-sim[fast]' "
+            f"(or pip install numba); import failed with: {exc}") from exc
+    return K
+
+
+class _Clock:
+    """What the recorder reads as ``now``: the kernel's current time."""
+
+    def __init__(self, F: np.ndarray) -> None:
+        self._F = F
+
+    @property
+    def now(self) -> float:
+        return float(self._F[0])
+
+
+class _Run:
+    """The arrays of one run and the host side of the kernel's protocol."""
+
+    def __init__(self, scenario: Scenario, topo: Any, streams: Streams, recorder: Recorder,
+                 K: Any) -> None:
+        self.K = K
+        self.sc = scenario
+        self.streams = streams
+        self.recorder = recorder
+        n = topo.n
+        self.n = n
+        src = np.asarray(topo.src, dtype=np.int64)
+        dst = np.asarray(topo.dst, dtype=np.int64)
+        in_len = np.bincount(dst, minlength=n).astype(np.int64)
+        in_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(in_len, out=in_ptr[1:])
+        order = np.lexsort((dst, src))  # by (src, dst): out-lists ascending
+        out_len = np.bincount(src, minlength=n).astype(np.int64)
+        out_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(out_len, out=out_ptr[1:])
+        E = src.size
+        role = np.full(n, K.HIDDEN, dtype=np.int8)
+        role[list(topo.inputs)] = K.INPUT
+        role[topo.output] = K.OUTPUT
+        self.role_names = {K.INPUT: INPUT, K.HIDDEN: "hidden", K.OUTPUT: OUTPUT}
+        deg = in_len + out_len + 1
+        cap = np.maximum(16, 4 * deg)  # each channel's buffer of delays
+        dptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(cap, out=dptr[1:])
+        self.dptr = dptr
+        pool = max(1024, 2 * E)
+        a = {
+            "role": role, "in_ptr": in_ptr, "in_len": in_len, "in_src": src.copy(),
+            "in_w": np.asarray(topo.weight, dtype=np.float64).copy(),
+            "in_v": np.zeros(E), "in_stamp": np.full(E, -np.inf),
+            "out_ptr": out_ptr, "out_len": out_len, "out_dst": dst[order].copy(),
+            "out_e": np.zeros(E), "out_w": np.zeros(E), "out_stamp": np.full(E, -np.inf),
+            "V": np.zeros(n), "b_arr": np.zeros(n), "acts": np.zeros(n, dtype=np.int64),
+            "dbuf": np.zeros(int(dptr[-1])), "dpos": dptr[:-1].copy(),
+            "dend": dptr[:-1].copy(), "head": np.full(n, -1, dtype=np.int64),
+            "m_arr": np.zeros(pool), "m_stamp": np.zeros(pool), "m_a": np.zeros(pool),
+            "m_b": np.zeros(pool), "m_src": np.zeros(pool, dtype=np.int64),
+            "m_kind": np.zeros(pool, dtype=np.int8), "m_next": np.zeros(pool, dtype=np.int64),
+            "free": np.arange(pool, dtype=np.int64),
+            "h_t": np.zeros(n), "h_s": np.zeros(n, dtype=np.int64),
+            "h_k": np.zeros(n, dtype=np.int64), "sbuf": np.zeros(SCHED_BLOCK),
+            "xy": np.zeros(int(deg.max()) if n else 1),
+            "a_node": np.zeros(0, dtype=np.int64), "a_time": np.zeros(0), "a_val": np.zeros(0),
+            "c_node": np.zeros(0, dtype=np.int64), "c_time": np.zeros(0),
+            "c_input": np.zeros(0, dtype=np.int64), "c_off": np.zeros(1, dtype=np.int64),
+            "s_ids": np.zeros(0, dtype=np.int64), "s_w": np.zeros(0),
+            "I": np.zeros(K.N_I, dtype=np.int64), "F": np.zeros(K.N_F),
+        }
+        self.a = a
+        I, F = a["I"], a["F"]
+        full = scenario.record.traces == "full"
+        nc = scenario.node
+        I[K.I_PENDING] = -1
+        I[K.I_LEARN] = 1
+        I[K.I_PRUNE] = int(scenario.pruning.policy != "none")
+        I[K.I_LOCAL] = int(scenario.pruning.policy == "spectral")
+        I[K.I_FULL] = int(full)
+        I[K.I_MINDEG] = scenario.pruning.min_in_degree
+        I[K.I_OUTPUT] = topo.output
+        I[K.I_INPUT] = -1
+        I[K.I_NFREE] = pool
+        I[K.I_BIAS] = int(nc.bias)
+        F[K.F_EF] = nc.error_factor
+        F[K.F_CLIP] = nc.clip
+        if full:
+            self._grow_bufs(4096, 4096, 65536)
+        self.args: tuple[Any, ...] = ()
+        self._pack()
+        self.channels: dict[int, Channel] = {}
+        self.policy = make_policy(scenario.pruning, streams.pruning)
+        self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
+        self.sched = streams.schedule
+        self.scale = 1.0 / scenario.schedule.wake_rate
+        self._sched_state: Any = None
+        recorder.clock = _Clock(F)
+
+    # ----- plumbing -------------------------------------------------------------------
+    _ORDER = ("role", "in_ptr", "in_len", "in_src", "in_w", "in_v", "in_stamp", "out_ptr",
+              "out_len", "out_dst", "out_e", "out_w", "out_stamp", "V", "b_arr", "acts",
+              "dbuf", "dpos", "dend", "head", "m_arr", "m_stamp", "m_a", "m_b", "m_src",
+              "m_kind", "m_next", "free", "h_t", "h_s", "h_k", "sbuf", "xy", "a_node",
+              "a_time", "a_val", "c_node", "c_time", "c_input", "c_off", "s_ids", "s_w", "I",
+              "F")
+
+    def _pack(self) -> None:
+        self.args = tuple(self.a[k] for k in self._ORDER)
+
+    def refill(self, k: int) -> None:
+        """Top up channel ``k``'s buffer of delays with its next draws, in order."""
+        a = self.a
+        start, stop = int(self.dptr[k]), int(self.dptr[k + 1])
+        pos, end = int(a["dpos"][k]), int(a["dend"][k])
+        buf = a["dbuf"]
+        rem = end - pos
+        buf[start:start + rem] = buf[pos:end]
+        want = stop - start - rem
+        c = self.sc.channel
+        if c.delay == 0.0 or c.model == "constant":
+            buf[start + rem:stop] = c.delay  # Channel.delay draws nothing here
+        else:
+            ch = self.channels.get(k)
+            if ch is None:
+                ch = self.channels[k] = Channel(c, self.streams.channel(k))
+            buf[start + rem:stop] = ch._draw(want)
+        a["dpos"][k] = start
+        a["dend"][k] = stop
+
+    def ensure_draws(self, k: int, need: int) -> None:
+        if self.a["dend"][k] - self.a["dpos"][k] < need:
+            self.refill(k)
+
+    def refill_sched(self) -> None:
+        g = self.sched._g
+        self._sched_state = g.bit_generator.state
+        a = self.a
+        a["sbuf"][:] = g.exponential(self.scale, a["sbuf"].size)
+        a["I"][self.K.I_SPOS] = 0
+        a["I"][self.K.I_SEND] = a["sbuf"].size
+
+    def rewind_sched(self) -> None:
+        """Put the schedule stream where the SimPy engine's would be: after exactly the
+        wake intervals used so far (the rest of the block is drawn again later)."""
+        I = self.a["I"]
+        if self._sched_state is not None:
+            g = self.sched._g
+            g.bit_generator.state = self._sched_state
+            used = int(I[self.K.I_SPOS])
+            if used:
+                g.exponential(self.scale, used)
+            self._sched_state = None
+        I[self.K.I_SPOS] = I[self.K.I_SEND] = 0
+
+    def grow_pool(self) -> None:
+        a = self.a
+        old = a["m_arr"].size
+        new = 2 * old
+        for key in ("m_arr", "m_stamp", "m_a", "m_b", "m_src", "m_kind", "m_next"):
+            arr = np.zeros(new, dtype=a[key].dtype)
+            arr[:old] = a[key]
+            a[key] = arr
+        nfree = int(a["I"][self.K.I_NFREE])
+        free = np.zeros(new, dtype=np.int64)
+        free[:nfree] = a["free"][:nfree]
+        free[nfree:nfree + new - old] = np.arange(old, new)
+        a["free"] = free
+        a["I"][self.K.I_NFREE] = nfree + new - old
+        self._pack()
+
+    def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int) -> None:
+        a = self.a
+
+        def grown(key: str, size: int) -> None:
+            arr = np.zeros(size, dtype=a[key].dtype)
+            arr[:min(a[key].size, size)] = a[key][:size]
+            a[key] = arr
+        grown("a_node", n_age)
+        grown("a_time", n_age)
+        grown("a_val", n_age)
+        grown("c_node", n_ck)
+        grown("c_time", n_ck)
+        grown("c_input", n_ck)
+        grown("c_off", n_ck + 1)
+        grown("s_ids", n_snap)
+        grown("s_w", n_snap)
+
+    def grow_bufs(self) -> None:
+        a = self.a
+        self.flush_ages()
+        self.flush_checks()
+        need = int(self.a["xy"].size)
+        self._grow_bufs(max(a["a_node"].size, 4096), max(a["c_node"].size, 4096),
+                        max(a["s_ids"].size, 16 * need))
+        self._pack()
+
+    def flush_ages(self) -> None:
+        a, K = self.a, self.K
+        m = int(a["I"][K.I_NAGE])
+        if m:
+            age = self.recorder._age
+            age["node"].extend(a["a_node"][:m].tolist())
+            age["time"].extend(a["a_time"][:m].tolist())
+            age["age"].extend(a["a_val"][:m].tolist())
+            a["I"][K.I_NAGE] = 0
+
+    def flush_checks(self) -> None:
+        """Hand the recorder the checks the kernel kept, with their eigenvalues, in order."""
+        a, K = self.a, self.K
+        m = int(a["I"][K.I_NCK])
+        if not m:
+            return
+        mode = self.sc.pruning.mode
+        nodes = a["c_node"][:m].tolist()
+        times = a["c_time"][:m].tolist()
+        inputs = a["c_input"][:m].tolist()
+        off = a["c_off"][:m + 1].tolist()
+        ids_all = a["s_ids"][:off[-1]].tolist()
+        w_all = a["s_w"][:off[-1]].tolist()
+        rec = self.recorder
+        plans: dict[tuple[Any, ...], tuple[tuple[int, ...], Any]] = {}
+        for c in range(m):
+            k = nodes[c]
+            ids = ids_all[off[c]:off[c + 1]]
+            ws = w_all[off[c]:off[c + 1]]
+            n_in = 0
+            while n_in < len(ids) and ids[n_in] >= 0:
+                n_in += 1
+            key = (k, *ids)
+            got = plans.get(key)
+            if got is None:
+                in_src = ids[:n_in]
+                out_dst = [-1 - x for x in ids[n_in:]]
+                star = tuple(sorted(set(in_src) | set(out_dst) | {k}))
+                pos = {v: p for p, v in enumerate(star)}
+                got = plans[key] = (star, laplacian_plan(
+                    len(star), pos[k], [pos[v] for v in in_src], [pos[v] for v in out_dst]))
+            star, plan = got
+            lam = eigenvalues(plan_laplacian(plan, ws[:n_in], ws[n_in:], mode))
+            rec.checks += 1
+            rec.add_check(k, times[c], inputs[c], -1, star, lam)
+        a["I"][K.I_NCK] = 0
+        a["I"][K.I_NSNAP] = 0
+
+    def check(self, k: int) -> None:
+        """The spectral check of node ``k``, which has an eligible edge: the SimPy engine's
+        own policy on a node holding the same state; a chosen edge is removed here."""
+        self.flush_checks()
+        a = self.a
+        i0, ni = int(a["in_ptr"][k]), int(a["in_len"][k])
+        o0, no = int(a["out_ptr"][k]), int(a["out_len"][k])
+        node = Node(k, self.role_names[int(a["role"][k])],
+                    in_src=a["in_src"][i0:i0 + ni].tolist(),
+                    in_w=a["in_w"][i0:i0 + ni].tolist(),
+                    out_dst=a["out_dst"][o0:o0 + no].tolist(), port=None,  # type: ignore[arg-type]
+                    policy=self.policy, observer=self.recorder, phase=self.phase)
+        node.out_w = a["out_w"][o0:o0 + no].tolist()
+        edge = self.policy.check(node)
+        if edge is None:
+            return
+        frm, to = edge
+        if to == k and self.K.drop_input(k, frm, *self.args):
+            self.recorder.on_prune(k, frm, k, False)
+
+    # ----- driving ----------------------------------------------------------------------
+    def run_until(self, t: float, s: int) -> None:
+        K = self.K
+        I = self.a["I"]
+        while True:
+            st = K.run(t, s, *self.args)
+            if st == K.DONE:
+                return
+            k = int(I[K.I_NODE])
+            if st == K.NEED_DRAWS:
+                self.refill(k)
+            elif st == K.NEED_SCHED:
+                self.refill_sched()
+            elif st == K.NEED_POOL:
+                self.grow_pool()
+            elif st == K.NEED_BUF:
+                self.grow_bufs()
+            elif st == K.CHECK:
+                self.check(k)
+            else:  # pragma: no cover
+                raise RuntimeError(f"compiled kernel: unknown status {st}")
+
+    def present(self, k: int, x: float) -> None:
+        a, K = self.a, self.K
+        need = int(a["out_len"][k])
+        self.ensure_draws(k, need)
+        while a["I"][K.I_NFREE] < need:
+            self.grow_pool()
+        K.present(k, x, *self.args)
+
+    def seq(self, count: int = 1) -> int:
+        """Take ``count`` event numbers (SimPy's event ids grow with every scheduling)."""
+        I = self.a["I"]
+        s = int(I[self.K.I_SEQ])
+        I[self.K.I_SEQ] = s + count
+        return s
+
+
+def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
+    """:func:`argnn_sim.engine.simulate` on the compiled path: the same result, faster.
+
+    Raises :class:`~argnn_sim.config.ConfigError` naming the reason when the scenario is
+    not covered (see :func:`compiled_reason`), and ImportError naming the extra to install
+    when numba is missing.
+    """
+    why = compiled_reason(scenario)
+    if why is not None:
+        raise ConfigError(f"engine 'compiled': {why}; use engine 'simpy'")
+    K = _kernel()
+    t0 = time.perf_counter()
+    seed = scenario.seed if seed is None else seed
+    streams = Streams(seed, scenario.rng.mode)
+    task = make_task(scenario.task)
+    sched = scenario.schedule
+    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
+    topo = build(scenario.network, task, streams.weights)
+    recorder = Recorder(scenario.record.traces)
+    R = _Run(scenario, topo, streams, recorder, K)
+    a = R.a
+    I, F = a["I"], a["F"]
+    edges_before = topo.n_edges
+    inputs = list(topo.inputs)
+    input_set = set(inputs)
+    out = topo.output
+    # Network.__init__: every node says hello to its in-neighbours, in node order.
+    for k in range(topo.n):
+        need = int(a["in_len"][k])
+        if need:
+            R.ensure_draws(k, need)
+            while I[K.I_NFREE] < need:
+                R.grow_pool()
+            K.announce(k, *R.args)
+    # t = 0: each node's process starts in node order; active nodes draw a first wake.
+    R.seq(topo.n + 1)  # the processes' start events (nodes, then the driver)
+    for k in range(topo.n):
+        if k not in input_set:
+            if not K.schedule_wake(k, a["sbuf"], a["h_t"], a["h_s"], a["h_k"], I, F):
+                R.refill_sched()
+                K.schedule_wake(k, a["sbuf"], a["h_t"], a["h_s"], a["h_k"], I, F)
+    now = 0.0
+    per_row: list[float] = []
+
+    def present_row(row: tuple[int, ...]) -> int:
+        """The driver's _present, its next timeout, and the input nodes' presents."""
+        a["F"][K.F_Y] = float(row[-1])
+        first = R.seq(len(inputs))  # the triggers
+        s_next = R.seq()  # the driver's next timeout
+        R.run_until(now, first - 1)  # a wake that was due before the triggers
+        for k, x in zip(inputs, row[:-1]):
+            R.present(k, float(x))
+        return s_next
+
+    t1 = time.perf_counter()
+    for t, r in enumerate(train_rows.tolist()):
+        row = task.rows[r]
+        recorder.input = t
+        I[K.I_INPUT] = t
+        s_next = present_row(row)
+        now = now + sched.input_period
+        R.run_until(now, s_next)
+        F[K.F_NOW] = now
+        recorder.curve_point(input=t, time=now, train_error=abs(float(a["V"][out]) - row[-1]),
+                             edges=edges_before - len(recorder.prunes))
+    I[K.I_LEARN] = 0
+    R.phase.learning = False
+    recorder.input = -1
+    I[K.I_INPUT] = -1
+    R.rewind_sched()
+    eval_rows = np.arange(task.n_rows)
+    streams.schedule.shuffle(eval_rows)
+    for r in eval_rows.tolist():
+        row = task.rows[r]
+        s_next = present_row(row)
+        now = now + sched.input_period
+        R.run_until(now, s_next)
+        F[K.F_NOW] = now
+        per_row.append(abs(float(a["V"][out]) - row[-1]))
+    K.collect_all(*R.args)
+    R.flush_ages()
+    R.flush_checks()
+    t2 = time.perf_counter()
+    if scenario.record.traces != "full":
+        recorder.checks += int(I[K.I_CHECKS])
+    keep = np.arange(a["in_src"].size) - np.repeat(a["in_ptr"][:-1], a["in_ptr"][1:]
+                                                    - a["in_ptr"][:-1])
+    keep = keep < np.repeat(a["in_len"], a["in_ptr"][1:] - a["in_ptr"][:-1])
+    dst = np.repeat(np.arange(topo.n, dtype=np.int64), a["in_ptr"][1:] - a["in_ptr"][:-1])
+    final = {"src": a["in_src"][keep].copy(), "dst": dst[keep],
+             "weight": a["in_w"][keep].copy()}
+    activations = int(a["acts"].sum())
+    sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]), 0]
+    counters: dict[str, Any] = {
+        "activations": activations, "checks": recorder.checks,
+        "messages": {"sent": dict(zip(KIND_NAMES, sent)),
+                     "lost": dict(zip(KIND_NAMES, [0] * len(KIND_NAMES)))}}
+    return RunResult(
+        scenario=scenario,
+        seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
+        error=float(np.mean(per_row)) if per_row else float("nan"),
+        per_row_errors=[float(x) for x in per_row],
+        eval_rows=[int(r) for r in eval_rows],
+        prune_events=recorder.prunes,
+        edges_before=edges_before,
+        edges_after=int(final["src"].size),
+        seconds=t2 - t0,
+        labels=list(topo.labels),
+        initial_edges={"src": topo.src, "dst": topo.dst, "weight": topo.weight},
+        final_edges=final,
+        curves=recorder.curves() if scenario.record.traces != "none" else {},
+        traces=recorder.traces() if scenario.record.traces == "full" else {},
+        counters=counters,
+        timings={"setup": t1 - t0, "simulate": t2 - t1,
+                 "activations_per_second": activations / max(t2 - t1, 1e-12)},
+        version=_version(),
+    )
