@@ -50,6 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     r.add_argument("--no-save", action="store_true", help="write no output folder")
     r.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    r.add_argument("--engine", choices=("simpy", "compiled"), default="simpy",
+                   help="compiled: the async schedule on the numba kernel (extra 'fast'), "
+                        "identical results")
     sw = sub.add_parser("sweep", help="run a grid of scenarios x parameters x seeds")
     sw.add_argument("grid", help="grid TOML file (see the README: Sweeps)")
     sw.add_argument("--out", required=True, help="results folder of the sweep")
@@ -61,9 +64,10 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="continue a sweep in --out, skipping its finished runs")
     sw.add_argument("--retry-failed", action="store_true",
                     help="with --resume: run again the runs recorded as errors")
-    sw.add_argument("--engine", choices=("simpy", "batch"), default="simpy",
+    sw.add_argument("--engine", choices=("simpy", "batch", "compiled"), default="simpy",
                     help="batch: run the runs it covers (logic circuit, sweep schedule, "
-                         "reference rule or none) many at once, with identical results")
+                         "reference rule or none) many at once; compiled: async runs on the "
+                         "numba kernel (extra 'fast'); identical results either way")
     sw.add_argument("--batch-size", type=int, default=32, help="runs per batch (--engine batch)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
@@ -173,7 +177,8 @@ def run_command(args: argparse.Namespace) -> int:
         changes["seed"] = args.seed
     if changes:
         scenario = apply_overrides(scenario, changes)
-    result = simulate(scenario, progress=args.progress and not args.json)
+    result = simulate(scenario, progress=args.progress and not args.json,
+                      engine=getattr(args, "engine", "simpy"))
     out = None
     if not args.no_save:
         out = Path(args.out) if args.out else Path("results") / scenario.name

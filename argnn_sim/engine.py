@@ -26,7 +26,7 @@ import numpy as np
 import simpy
 
 from .channel import Transport
-from .config import Scenario
+from .config import ConfigError, Scenario
 from .node import HIDDEN, INPUT, OUTPUT, Node, Phase
 from .pruning import make_policy
 from .recorder import Recorder
@@ -200,7 +200,7 @@ def _present(net: Network, trig: Triggers, row: tuple[int, ...]) -> None:
 
 
 def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
-             delivery: str = "lazy") -> RunResult:
+             delivery: str = "lazy", engine: str = "simpy") -> RunResult:
     """Run one scenario and return its :class:`RunResult`.
 
     Parameters
@@ -211,7 +211,16 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
     progress : show a progress bar on stderr.
     delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
         identical results, see :mod:`argnn_sim.channel`.
+    engine : ``"simpy"`` (default) or ``"compiled"``: the async schedule on a numba
+        kernel, identical results (:mod:`argnn_sim.compiled`; it raises ConfigError naming
+        the reason for a scenario it does not cover).
     """
+    if engine == "compiled":
+        from .compiled import simulate_compiled
+
+        return simulate_compiled(scenario, seed)
+    if engine != "simpy":
+        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'compiled'")
     t0 = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     streams = Streams(seed, scenario.rng.mode)

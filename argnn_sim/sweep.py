@@ -336,7 +336,25 @@ def _error_record(spec: RunSpec, exc: BaseException, seconds: float) -> dict[str
             "seconds": seconds, "scenario": spec.scenario.to_dict()}
 
 
-ENGINES = ("simpy", "batch")
+def execute_compiled(spec: RunSpec) -> dict[str, Any]:
+    """:func:`execute` on the compiled async path (:mod:`argnn_sim.compiled`) when it covers
+    the run and numba is installed; otherwise on the SimPy engine. Same results."""
+    from .compiled import available, compiled_reason
+
+    if compiled_reason(spec.scenario) is not None or not available():
+        return execute(spec)
+    _pin_blas()
+    from .compiled import simulate_compiled
+
+    t0 = time.perf_counter()
+    try:
+        return _record(spec, simulate_compiled(spec.scenario, _seed_of(spec)))
+    except Exception as exc:  # noqa: BLE001
+        return _error_record(spec, exc, time.perf_counter() - t0)
+
+
+ENGINES = ("simpy", "batch", "compiled")
+_ENGINE_HELP = "choose 'simpy', 'batch' or 'compiled'"
 
 
 def plan_chunks(specs: Sequence[RunSpec], engine: str = "simpy", batch_size: int = 32
@@ -346,8 +364,8 @@ def plan_chunks(specs: Sequence[RunSpec], engine: str = "simpy", batch_size: int
     ``batch_size`` (the others stay single). Chunks come largest-work first, so that
     parallel workers finish together."""
     if engine not in ENGINES:
-        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'batch'")
-    if engine == "simpy":
+        raise ConfigError(f"engine {engine!r} is not known; {_ENGINE_HELP}")
+    if engine in ("simpy", "compiled"):
         return [[s] for s in specs]
     if batch_size < 1:
         raise ConfigError(f"batch size {batch_size}: give at least 1")
@@ -645,10 +663,12 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     engine : ``"simpy"`` (every run on the SimPy engine) or ``"batch"``: runs the batched
         path covers (:mod:`argnn_sim.batch`) go in chunks of up to ``batch_size``; their
         results are identical, so a sweep may be resumed with either engine.
+        ``"compiled"``: async runs the compiled path covers (:mod:`argnn_sim.compiled`)
+        run there, the others on the SimPy engine; identical results too.
     """
     t0 = time.perf_counter()
     if engine not in ENGINES:
-        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'batch'")
+        raise ConfigError(f"engine {engine!r} is not known; {_ENGINE_HELP}")
     specs = grid.runs()
     if select is not None:
         specs = [s for s in specs if select(s)]
@@ -684,7 +704,8 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     try:
         for chunk in plan_chunks(pending, engine, batch_size):
             if len(chunk) == 1:
-                futures[ex.submit(execute, chunk[0])] = chunk
+                one = execute_compiled if engine == "compiled" else execute
+                futures[ex.submit(one, chunk[0])] = chunk
             else:
                 futures[ex.submit(execute_batch, chunk)] = chunk
         for fut in cf.as_completed(futures):
