@@ -14,8 +14,7 @@ trace level ``full`` the eigenvalues of the other checks are computed afterwards
 snapshots of the stars, in stacks (the same LAPACK ``geev`` per matrix).
 
 Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
-delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget, rng mode
-``default``. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
+delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
 
 >>> from argnn_sim.config import Scenario
 >>> compiled_reason(Scenario())
@@ -66,8 +65,6 @@ def compiled_reason(sc: Scenario) -> str | None:
         return "node faults (faults.crash_rate > 0) run on the SimPy engine only"
     if sc.channel.loss > 0:
         return "lossy links (channel.loss > 0) run on the SimPy engine only"
-    if sc.rng.mode != "default":
-        return 'rng.mode = "reference" runs on the SimPy engine only'
     p = sc.pruning
     if p.policy not in ("spectral", "none") or (p.policy == "spectral" and p.rule != "local"):
         return ('the compiled path covers pruning.policy = "spectral" with rule "local", '

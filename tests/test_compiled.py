@@ -1,0 +1,145 @@
+"""The compiled async path (argnn_sim.compiled) gives exactly the SimPy engine's results."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from argnn_sim import Scenario, simulate
+from argnn_sim import compiled as C
+from argnn_sim.config import ConfigError
+from argnn_sim.sweep import Grid, run_sweep
+
+pytest.importorskip("numba")
+
+
+def _sc(n=150, traces="prunes", inputs=30, period=1.0, **extra):
+    d = {"task": {"gate": "XOR"},
+         "network": {"kind": "random", "nodes": n, "mean_degree": 8.0},
+         "schedule": {"kind": "async", "inputs": inputs, "input_period": period,
+                      "wake_rate": 1.0},
+         "channel": {"model": "exponential", "delay": 0.5},
+         "pruning": {"policy": "spectral", "rule": "local", "mode": "DW"},
+         "record": {"traces": traces}}
+    for k, v in extra.items():
+        d[k] = {**d.get(k, {}), **v}
+    return Scenario.from_dict(d)
+
+
+def assert_same(fast, slow):
+    for f in ("error", "per_row_errors", "eval_rows", "prune_events", "edges_before",
+              "edges_after", "counters", "labels"):
+        assert getattr(fast, f) == getattr(slow, f), f
+    for part in ("initial_edges", "final_edges", "curves", "traces"):
+        a, b = getattr(fast, part), getattr(slow, part)
+        assert set(a) == set(b), part
+        for k in b:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{part}.{k}")
+
+
+CASES = {
+    "exponential": {},
+    "constant": {"channel": {"model": "constant", "delay": 0.3}},
+    "zero-delay": {"channel": {"model": "constant", "delay": 0.0}},
+    "lognormal": {"channel": {"model": "lognormal", "delay": 0.4, "spread": 0.5}},
+    "uniform": {"channel": {"model": "uniform", "delay": 0.4, "spread": 0.2}},
+    "no-pruning": {"pruning": {"policy": "none"}},
+    "mode-D": {"pruning": {"mode": "D"}},
+    "bias": {"node": {"bias": True}},
+    "min-in-degree": {"pruning": {"min_in_degree": 3}},
+    "logic-circuit": {"network": {"kind": "logic", "hidden": 5}, "task": {"gate": "AND"},
+                      "schedule": {"inputs": 250}},
+}
+
+
+@pytest.mark.parametrize("level", ["full", "prunes", "none"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_compiled_equals_simpy(case, level):
+    sc = _sc(traces=level, **CASES[case])
+    slow = simulate(sc, 3)
+    fast = C.simulate_compiled(sc, 3)
+    assert_same(fast, slow)
+    assert slow.counters["activations"] > 1000
+    if case not in ("no-pruning", "mode-D"):
+        assert slow.prune_events  # the comparison covers prunes and their unsubscribes
+        assert slow.counters["messages"]["sent"]["unsubscribe"] == len(slow.prune_events)
+    if level == "full":
+        assert slow.traces["age_node"].size > 0
+        assert (slow.traces["check_node"].size > 0) == (case != "no-pruning")
+
+
+def test_tiny_buffers_change_nothing(monkeypatch):
+    """Every refill and growth path (wake intervals, pool, trace buffers) runs many times
+    mid-run, and the schedule stream is rewound mid-block before the evaluation shuffle."""
+    sc = _sc(traces="full", n=120)
+    slow = simulate(sc, 5)
+    monkeypatch.setattr(C, "SCHED_BLOCK", 7)
+    monkeypatch.setattr(C, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    fast = C.simulate_compiled(sc, 5)
+    assert_same(fast, slow)
+    assert slow.prune_events
+
+
+def test_seeds_differ_and_repeat():
+    sc = _sc()
+    a, b, c = (C.simulate_compiled(sc, s) for s in (1, 1, 2))
+    assert_same(a, b)
+    assert a.curves["train_error"].tolist() != c.curves["train_error"].tolist()
+
+
+def test_simulate_engine_option_and_errors():
+    sc = _sc(n=60, inputs=5)
+    assert_same(simulate(sc, 0, engine="compiled"), simulate(sc, 0))
+    with pytest.raises(ConfigError, match="engine 'turbo' is not known"):
+        simulate(sc, 0, engine="turbo")
+    with pytest.raises(ConfigError, match="async schedule"):
+        C.simulate_compiled(Scenario(), 0)  # the default is the sweep schedule
+    lossy = _sc(channel={"loss": 0.1})
+    with pytest.raises(ConfigError, match="lossy links.*use engine 'simpy'"):
+        simulate(lossy, 0, engine="compiled")
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"faults": {"crash_rate": 0.1}}, "faults"),
+    ({"channel": {"loss": 0.2}}, "lossy"),
+    ({"pruning": {"rule": "reference"}}, "rule"),
+    ({"pruning": {"policy": "magnitude"}}, "policy"),
+    ({"pruning": {"budget": 3}}, "budget"),
+])
+def test_reasons(extra, words):
+    why = C.compiled_reason(_sc(**extra))
+    assert why is not None and words in why
+    assert C.compiled_reason(_sc()) is None
+
+
+def test_missing_numba_is_one_clear_error():
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "from argnn_sim import compiled as C\n"
+            "from argnn_sim.config import Scenario, ConfigError\n"
+            "sc = Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 2},"
+            " 'pruning': {'rule': 'local'}})\n"
+            "assert not C.available()\n"
+            "try:\n    C.simulate_compiled(sc, 0)\n"
+            "except ConfigError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "needs numba" in out and "argnn-sim[fast]" in out
+
+
+def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
+    grid = Grid.from_dict({
+        "name": "g", "seeds": [0, 1],
+        "base": _sc(n=80, inputs=10).to_dict(),
+        "axes": {"pruning.mode": ["D", "DW"], "channel.loss": [0.0, 0.1]},  # lossy: SimPy
+    })
+    a = run_sweep(grid, tmp_path / "a", engine="compiled")
+    b = run_sweep(grid, tmp_path / "b", engine="simpy")
+    ra = {r["key"]: r["summary"] for r in a.records}
+    rb = {r["key"]: r["summary"] for r in b.records}
+    for r in (*ra.values(), *rb.values()):
+        r.pop("seconds", None)
+        r.pop("timings", None)
+    assert ra == rb and len(ra) == 8
