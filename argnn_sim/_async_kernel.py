@@ -236,7 +236,7 @@ def present(k, x, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
             out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
             dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
             h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
-            s_ids, s_w, I, F):
+            s_ids, s_w, watch, I, F):
     """Node.present: an input node takes ``x`` and sends it on (the host ensured draws
     and pool room for ``out_len[k]`` messages)."""
     now = F[F_NOW]
@@ -258,7 +258,7 @@ def announce(k, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
              out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
              dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
              h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
-             s_ids, s_w, I, F):
+             s_ids, s_w, watch, I, F):
     """Node.announce: a hello with the initial weight to each in-neighbour."""
     a0 = in_ptr[k]
     I[I_SENT_H] += in_len[k]
@@ -273,7 +273,7 @@ def drop_input(k, frm, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
                dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
                h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input,
-               c_off, s_ids, s_w, I, F):
+               c_off, s_ids, s_w, watch, I, F):
     """Node.drop_input: remove ``frm -> k`` and unsubscribe from ``frm``."""
     i = _find(in_src, in_ptr[k], in_len[k], frm)
     if i < 0:
@@ -297,7 +297,7 @@ def collect_all(role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                 out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
                 dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
                 h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input,
-                c_off, s_ids, s_w, I, F):
+                c_off, s_ids, s_w, watch, I, F):
     """Transport.deliver_all."""
     for k in range(role.size):
         _collect(k, F[F_NOW], head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
@@ -310,7 +310,7 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
         dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
         h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
-        s_ids, s_w, I, F):
+        s_ids, s_w, watch, I, F):
     """Process wakes in ``(time, sequence)`` order up to ``(t_stop, s_stop)``.
 
     Returns a status; ``I[I_NODE]`` names the node it concerns. A node whose activation
@@ -411,7 +411,8 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
             if eligible:
                 I[I_PENDING] = k
                 return CHECK
-            if full:  # keep what the eigenvalues need; the host computes them in stacks
+            I[I_CHECKS] += 1
+            if full and watch[k] != 0:  # keep what the eigenvalues need (host computes them)
                 j = I[I_NCK]
                 c_node[j] = k
                 c_time[j] = now
@@ -429,8 +430,6 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                 I[I_NSNAP] = z
                 c_off[j + 1] = z
                 I[I_NCK] = j + 1
-            else:
-                I[I_CHECKS] += 1
         if not schedule_wake(k, sbuf, h_t, h_s, h_k, I, F):
             I[I_PENDING] = k
             return NEED_SCHED

@@ -31,12 +31,12 @@ import numpy as np
 from .channel import KIND_NAMES, Channel
 from .config import ConfigError, Scenario
 from .engine import _version
-from .node import INPUT, OUTPUT, Node, Phase
+from .node import INPUT, OUTPUT, Phase, Star, make_star
 from .pruning import make_policy
-from .recorder import Recorder
+from .recorder import Recorder, watched_nodes
 from .results import RunResult
 from .rng import Streams
-from .spectral import eigenvalues, laplacian_plan, plan_laplacian
+from .spectral import eigenvalues, plan_laplacian
 from .tasks import make_task
 from .topology import build
 
@@ -146,8 +146,13 @@ class _Run:
             "c_node": np.zeros(0, dtype=np.int64), "c_time": np.zeros(0),
             "c_input": np.zeros(0, dtype=np.int64), "c_off": np.zeros(1, dtype=np.int64),
             "s_ids": np.zeros(0, dtype=np.int64), "s_w": np.zeros(0),
+            "watch": np.zeros(n, dtype=np.int8),
             "I": np.zeros(K.N_I, dtype=np.int64), "F": np.zeros(K.N_F),
         }
+        if recorder.watch is None:
+            a["watch"][:] = 1
+        else:
+            a["watch"][sorted(recorder.watch)] = 1
         self.a = a
         I, F = a["I"], a["F"]
         full = scenario.record.traces == "full"
@@ -169,6 +174,7 @@ class _Run:
         self.args: tuple[Any, ...] = ()
         self._pack()
         self.channels: dict[int, Channel] = {}
+        self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
         self.policy = make_policy(scenario.pruning, streams.pruning)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         self.sched = streams.schedule
@@ -181,8 +187,8 @@ class _Run:
               "out_len", "out_dst", "out_e", "out_w", "out_stamp", "V", "b_arr", "acts",
               "dbuf", "dpos", "dend", "head", "m_arr", "m_stamp", "m_a", "m_b", "m_src",
               "m_kind", "m_next", "free", "h_t", "h_s", "h_k", "sbuf", "xy", "a_node",
-              "a_time", "a_val", "c_node", "c_time", "c_input", "c_off", "s_ids", "s_w", "I",
-              "F")
+              "a_time", "a_val", "c_node", "c_time", "c_input", "c_off", "s_ids", "s_w",
+              "watch", "I", "F")
 
     def _pack(self) -> None:
         self.args = tuple(self.a[k] for k in self._ORDER)
@@ -279,10 +285,8 @@ class _Run:
         a, K = self.a, self.K
         m = int(a["I"][K.I_NAGE])
         if m:
-            age = self.recorder._age
-            age["node"].extend(a["a_node"][:m].tolist())
-            age["time"].extend(a["a_time"][:m].tolist())
-            age["age"].extend(a["a_val"][:m].tolist())
+            self.recorder.add_ages(a["a_node"][:m].copy(), a["a_time"][:m].copy(),
+                                   a["a_val"][:m].copy())
             a["I"][K.I_NAGE] = 0
 
     def flush_checks(self) -> None:
@@ -299,44 +303,40 @@ class _Run:
         ids_all = a["s_ids"][:off[-1]].tolist()
         w_all = a["s_w"][:off[-1]].tolist()
         rec = self.recorder
-        plans: dict[tuple[Any, ...], tuple[tuple[int, ...], Any]] = {}
+        stars: dict[tuple[int, ...], Star] = {}
         for c in range(m):
             k = nodes[c]
-            ids = ids_all[off[c]:off[c + 1]]
+            ids = ids_all[off[c]:off[c + 1]]  # in-neighbours, then -1 - out-neighbour
             ws = w_all[off[c]:off[c + 1]]
             n_in = 0
             while n_in < len(ids) and ids[n_in] >= 0:
                 n_in += 1
             key = (k, *ids)
-            got = plans.get(key)
-            if got is None:
-                in_src = ids[:n_in]
-                out_dst = [-1 - x for x in ids[n_in:]]
-                star = tuple(sorted(set(in_src) | set(out_dst) | {k}))
-                pos = {v: p for p, v in enumerate(star)}
-                got = plans[key] = (star, laplacian_plan(
-                    len(star), pos[k], [pos[v] for v in in_src], [pos[v] for v in out_dst]))
-            star, plan = got
-            lam = eigenvalues(plan_laplacian(plan, ws[:n_in], ws[n_in:], mode))
-            rec.checks += 1
-            rec.add_check(k, times[c], inputs[c], -1, star, lam)
+            st = stars.get(key)
+            if st is None:
+                st = stars[key] = make_star(k, ids[:n_in], [-1 - x for x in ids[n_in:]])
+            lam = eigenvalues(plan_laplacian(st.plan, ws[:n_in], ws[n_in:], mode))
+            rec.add_check(k, times[c], inputs[c], -1, st.ids, lam)
         a["I"][K.I_NCK] = 0
         a["I"][K.I_NSNAP] = 0
 
     def check(self, k: int) -> None:
         """The spectral check of node ``k``, which has an eligible edge: the SimPy engine's
-        own policy on a node holding the same state; a chosen edge is removed here."""
+        own policy on a view of the same state; a chosen edge is removed here."""
         self.flush_checks()
         a = self.a
         i0, ni = int(a["in_ptr"][k]), int(a["in_len"][k])
         o0, no = int(a["out_ptr"][k]), int(a["out_len"][k])
-        node = Node(k, self.role_names[int(a["role"][k])],
-                    in_src=a["in_src"][i0:i0 + ni].tolist(),
-                    in_w=a["in_w"][i0:i0 + ni].tolist(),
-                    out_dst=a["out_dst"][o0:o0 + no].tolist(), port=None,  # type: ignore[arg-type]
-                    policy=self.policy, observer=self.recorder, phase=self.phase)
-        node.out_w = a["out_w"][o0:o0 + no].tolist()
-        edge = self.policy.check(node)
+        in_src = a["in_src"][i0:i0 + ni].tolist()
+        out_dst = a["out_dst"][o0:o0 + no].tolist()
+        key = (tuple(in_src), tuple(out_dst))
+        got = self.stars.get(k)
+        if got is None or got[0] != key:  # the star as Node.star() builds it
+            got = self.stars[k] = (key, make_star(k, in_src, out_dst))
+        node = _NodeView(k, self.role_names[int(a["role"][k])], in_src,
+                         a["in_w"][i0:i0 + ni].tolist(), out_dst,
+                         a["out_w"][o0:o0 + no].tolist(), self.recorder, got[1])
+        edge = self.policy.check(node)  # type: ignore[arg-type]
         if edge is None:
             return
         frm, to = edge
@@ -381,6 +381,27 @@ class _Run:
         return s
 
 
+class _NodeView:
+    """What a policy reads of a node (see :class:`~argnn_sim.node.Node`), read-only."""
+
+    __slots__ = ("id", "role", "in_src", "in_w", "out_dst", "out_w", "observer", "_star")
+
+    def __init__(self, k: int, role: str, in_src: list[int], in_w: list[float],
+                 out_dst: list[int], out_w: list[float], observer: Recorder, star: Star
+                 ) -> None:
+        self.id = k
+        self.role = role
+        self.in_src = in_src
+        self.in_w = in_w
+        self.out_dst = out_dst
+        self.out_w = out_w
+        self.observer = observer
+        self._star = star
+
+    def star(self) -> Star:
+        return self._star
+
+
 def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
     """:func:`argnn_sim.engine.simulate` on the compiled path: the same result, faster.
 
@@ -399,7 +420,8 @@ def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
     sched = scenario.schedule
     train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
     topo = build(scenario.network, task, streams.weights)
-    recorder = Recorder(scenario.record.traces)
+    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
+        topo.n, topo.inputs, topo.output, scenario.record.watch))
     R = _Run(scenario, topo, streams, recorder, K)
     a = R.a
     I, F = a["I"], a["F"]
@@ -469,8 +491,7 @@ def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
     R.flush_ages()
     R.flush_checks()
     t2 = time.perf_counter()
-    if scenario.record.traces != "full":
-        recorder.checks += int(I[K.I_CHECKS])
+    recorder.checks += int(I[K.I_CHECKS])
     keep = np.arange(a["in_src"].size) - np.repeat(a["in_ptr"][:-1], a["in_ptr"][1:]
                                                     - a["in_ptr"][:-1])
     keep = keep < np.repeat(a["in_len"], a["in_ptr"][1:] - a["in_ptr"][:-1])

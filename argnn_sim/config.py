@@ -294,14 +294,25 @@ class RngConfig:
 
 @dataclass(frozen=True)
 class RecordConfig:
-    """``[record]``: trace level. ``full``: eigenvalues of every spectral check;
-    ``prunes``: only prune events and curves; ``none``: summary numbers only."""
+    """``[record]``: trace level. ``full``: eigenvalues of every spectral check of the
+    watched nodes (and, async, the age of the news every activation used); ``prunes``:
+    only prune events and curves; ``none``: summary numbers only.
+
+    watch : at level ``full``, whose eigenvalue traces are kept. A network with at most
+        ``watch`` non-input nodes has all of them watched (every logic circuit of the
+        papers); a larger one has the output node and ``watch - 1`` others, spread evenly
+        over the node numbers (the same nodes in every run). 0 watches every node. Checks
+        are counted for every node either way. Traces of 10^5 nodes would not fit in
+        memory, nor a figure; and computing spectra nobody keeps costs LAPACK time.
+    """
 
     SECTION: ClassVar[str] = "record"
     traces: str = "full"
+    watch: int = 16
 
     def __post_init__(self) -> None:
         _check_choice("record.traces", self.traces, TRACE_LEVELS)
+        _check_range("record.watch", self.watch, lo=0, what="a whole number >= 0 (0: every node)")
 
 
 @dataclass(frozen=True)

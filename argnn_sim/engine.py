@@ -29,7 +29,7 @@ from .channel import Transport
 from .config import ConfigError, Scenario
 from .node import HIDDEN, INPUT, OUTPUT, Node, Phase
 from .pruning import make_policy
-from .recorder import Recorder
+from .recorder import Recorder, watched_nodes
 from .results import RunResult
 from .rng import Streams
 from .tasks import make_task
@@ -229,7 +229,8 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
     # The reference draws all training rows before the weights: keep that order.
     train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
     topo = build(scenario.network, task, streams.weights)
-    recorder = Recorder(scenario.record.traces)
+    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
+        topo.n, topo.inputs, topo.output, scenario.record.watch))
     net = Network(scenario, topo, streams, recorder, delivery=delivery)
     edges_before = topo.n_edges
     env = net.env

@@ -41,7 +41,9 @@ class Observer(Protocol):
     """What a node reports (write-only: nothing flows back into the node)."""
 
     tracks_age: bool
-    wants_eigenvalues: bool  # whether on_check keeps them (else a check may pass None)
+
+    def keeps_eigenvalues(self, node: int) -> bool:
+        """Whether on_check keeps ``node``'s eigenvalues (else a check may pass None)."""
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None: ...
 
@@ -52,7 +54,9 @@ class Observer(Protocol):
 
 class NullObserver:
     tracks_age = False
-    wants_eigenvalues = False
+
+    def keeps_eigenvalues(self, node: int) -> bool:
+        return False
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
         pass
@@ -81,6 +85,15 @@ class Star:
     in_pos: tuple[int, ...]
     out_pos: tuple[int, ...]
     plan: tuple[Any, ...] = ()  # spectral.laplacian_plan of this shape
+
+
+def make_star(k: int, in_src: Sequence[int], out_dst: Sequence[int]) -> Star:
+    """The star of node ``k`` with these in- and out-neighbours (positions ascending)."""
+    ids = tuple(sorted(set(in_src) | set(out_dst) | {k}))
+    pos = {v: p for p, v in enumerate(ids)}
+    in_pos = tuple(pos[v] for v in in_src)
+    out_pos = tuple(pos[v] for v in out_dst)
+    return Star(ids, pos[k], in_pos, out_pos, laplacian_plan(len(ids), pos[k], in_pos, out_pos))
 
 
 class Node:
@@ -315,12 +328,7 @@ class Node:
         """This node's star (cached until an edge changes)."""
         st = self._star
         if st is None:
-            ids = tuple(sorted(set(self.in_src) | set(self.out_dst) | {self.id}))
-            pos = {v: p for p, v in enumerate(ids)}
-            in_pos = tuple(pos[v] for v in self.in_src)
-            out_pos = tuple(pos[v] for v in self.out_dst)
-            st = self._star = Star(ids, pos[self.id], in_pos, out_pos,
-                                   laplacian_plan(len(ids), pos[self.id], in_pos, out_pos))
+            st = self._star = make_star(self.id, self.in_src, self.out_dst)
         return st
 
     def _report_age(self) -> None:

@@ -115,7 +115,7 @@ class SpectralLocal(_Spectral):
             # gives the same values either way: its eigenvalue-only path applies the same
             # transformations to the active block; checked on 40,000 star Laplacians).
             obs = node.observer
-            lam = eigenvalues(self._laplacian(node)) if obs.wants_eigenvalues else None
+            lam = eigenvalues(self._laplacian(node)) if obs.keeps_eigenvalues(node.id) else None
             obs.on_check(node.id, star.ids, lam)
             return None
         L = self._laplacian(node)

@@ -1,8 +1,14 @@
 """A cheap columnar trace of what happened. It observes; it never feeds back into nodes.
 
-Levels (``[record] traces``): ``full`` keeps the eigenvalues of every spectral check
-(and, in the async schedule, the age of the information each activation used);
-``prunes`` keeps prune events and curves only; ``none`` keeps prune events and counts.
+Levels (``[record] traces``): ``full`` keeps the eigenvalues of every spectral check of
+the watched nodes (``record.watch``; see :func:`watched_nodes`) and, in the async
+schedule, the age of the information each activation used; ``prunes`` keeps prune
+events and curves only; ``none`` keeps prune events and counts.
+
+>>> sorted(watched_nodes(12, inputs=(0, 1), output=11, watch=4))
+[2, 6, 10, 11]
+>>> watched_nodes(6, inputs=(0, 1), output=5, watch=4) is None  # 4 active nodes: all
+True
 """
 
 from __future__ import annotations
@@ -13,17 +19,38 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "watched_nodes"]
+
+
+def watched_nodes(n: int, inputs: Sequence[int], output: int, watch: int
+                  ) -> frozenset[int] | None:
+    """The nodes whose eigenvalue traces level ``full`` keeps; ``None`` means all.
+
+    All non-input nodes when there are at most ``watch`` of them (or ``watch`` is 0);
+    otherwise the output node and ``watch - 1`` others at evenly spaced places in the
+    ascending list of non-input nodes (first and last included): no random draw, so the
+    same nodes in every run of a network.
+    """
+    ins = set(inputs)
+    active = [k for k in range(n) if k not in ins]
+    if watch == 0 or len(active) <= watch:
+        return None
+    others = [k for k in active if k != output]
+    m = watch - 1
+    picked = {others[round(i * (len(others) - 1) / (m - 1))] for i in range(m)} if m > 1 \
+        else ({others[0]} if m == 1 else set())
+    return frozenset(picked | {output})
 
 
 class Recorder:
     """Collects prune events, curves and (optionally) eigenvalue traces of one run."""
 
-    def __init__(self, level: str = "full", *, clock: Any = None) -> None:
+    def __init__(self, level: str = "full", *, clock: Any = None,
+                 watch: frozenset[int] | None = None) -> None:
         self.level = level
         self.clock = clock  # anything with a ``now`` attribute (the SimPy environment)
         self.tracks_age = False
-        self.wants_eigenvalues = level == "full"
+        self.watch = watch  # nodes whose eigenvalues level full keeps (None: all)
         self.input = -1
         self.sweep = -1
         self.checks = 0
@@ -33,6 +60,7 @@ class Recorder:
         self._values: list[npt.NDArray[np.complex128]] = []
         self._per_node: dict[int, int] = {}
         self._age: dict[str, list[float]] = {"node": [], "time": [], "age": []}
+        self._age_chunks: list[tuple[npt.NDArray[Any], ...]] = []
         self._curve: dict[str, list[float]] = {"input": [], "time": [], "train_error": [],
                                                 "edges": []}
 
@@ -41,9 +69,13 @@ class Recorder:
         return float(self.clock.now) if self.clock is not None else 0.0
 
     # ----- observer interface (called by nodes) ------------------------------------
+    def keeps_eigenvalues(self, node: int) -> bool:
+        """Whether :meth:`on_check` keeps the eigenvalues of ``node``'s checks."""
+        return self.level == "full" and (self.watch is None or node in self.watch)
+
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
         self.checks += 1
-        if self.level != "full":
+        if not self.keeps_eigenvalues(node):
             return
         self.add_check(node, self.now, self.input, self.sweep, star, eigenvalues)
 
@@ -65,6 +97,12 @@ class Recorder:
     def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
         self.prunes.append({"input": self.input, "sweep": self.sweep, "time": self.now,
                             "node": decider, "edge": [frm, to], "remote": remote})
+
+    def add_ages(self, nodes: npt.NDArray[Any], times: npt.NDArray[Any],
+                 ages: npt.NDArray[Any]) -> None:
+        """Ages of many activations at once, as arrays (kept as arrays: no float objects)."""
+        self._age_chunks.append((nodes.astype(np.int32), times.astype(np.float64),
+                                 ages.astype(np.float64)))
 
     def on_activate(self, node: int, now: float, age: float) -> None:
         self._age["node"].append(node)
@@ -118,7 +156,11 @@ class Recorder:
             "entry_member": members,
             "entry_real": np.ascontiguousarray(vals.real, dtype=np.float64),
             "entry_imag": np.ascontiguousarray(vals.imag, dtype=np.float64),
-            "age_node": np.asarray(self._age["node"], dtype=np.int32),
-            "age_time": np.asarray(self._age["time"], dtype=np.float64),
-            "age_value": np.asarray(self._age["age"], dtype=np.float64),
+            "age_node": self._ages(0, "node", np.int32),
+            "age_time": self._ages(1, "time", np.float64),
+            "age_value": self._ages(2, "age", np.float64),
         }
+
+    def _ages(self, i: int, key: str, dtype: Any) -> npt.NDArray[Any]:
+        parts = [np.asarray(self._age[key], dtype=dtype)] + [c[i] for c in self._age_chunks]
+        return np.concatenate(parts).astype(dtype, copy=False)

@@ -97,42 +97,59 @@ def async_scenario(n: int, duration: float, traces: str) -> Scenario:
     })
 
 
-def async_part(sizes: list[int], activations: int, levels: list[str]) -> list[dict[str, Any]]:
+def async_part(sizes: list[int], activations: int, levels: list[str], engines: list[str],
+               compiled_activations: int) -> list[dict[str, Any]]:
     rows = []
-    for level in levels:
-        for n in sizes:
-            duration = max(0.4, activations / n / 1.1)  # about `activations` wakes in all
-            short = simulate(async_scenario(n, duration, level), 0)
-            r = simulate(async_scenario(n, 2 * duration, level), 0)
-            acts = r.counters["activations"]
-            edges = r.edges_before
-            # steady state: the second half's cost per activation (the difference of the two
-            # runs), without one-time costs such as a node's first wake (its star, its
-            # channel's random stream, the link set-up messages it finds waiting)
-            d_acts = acts - short.counters["activations"]
-            d_secs = r.timings["simulate"] - short.timings["simulate"]
-            # Memory: a shorter run of the same network under tracemalloc (it slows Python).
-            tracemalloc.start()
-            simulate(async_scenario(n, duration / 2, level), 0)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            rows.append({"part": "async", "traces": level, "nodes": n, "edges": edges,
-                         "activations": acts, "checks_share": r.counters["checks"] / acts,
-                         "seconds": r.timings["simulate"],
-                         "activations_per_s": acts / r.timings["simulate"],
-                         "steady_per_s": d_acts / d_secs,
-                         "us_per_activation": 1e6 * d_secs / d_acts,
-                         "setup_s": r.timings["setup"], "peak_bytes_per_edge": peak / edges})
-    for level in levels:
-        sel = [r for r in rows if r["traces"] == level]
-        for row in sel:
-            row["cost_vs_smallest"] = row["us_per_activation"] / sel[0]["us_per_activation"]
+    if "compiled" in engines:  # compile (or load from numba's cache) before timing
+        simulate(async_scenario(50, 2.0, "full"), 0, engine="compiled")
+    for engine in engines:
+        total = compiled_activations if engine == "compiled" else activations
+        for level in levels:
+            for n in sizes:
+                duration = max(0.4, total / n / 1.1)  # about `total` wakes in all
+                short = simulate(async_scenario(n, duration, level), 0, engine=engine)
+                r = simulate(async_scenario(n, 2 * duration, level), 0, engine=engine)
+                acts = r.counters["activations"]
+                edges = r.edges_before
+                # steady state: the second half's cost per activation (the difference of the
+                # two runs), without one-time costs such as a node's first wake (its star,
+                # its channel's random stream, the link set-up messages it finds waiting)
+                d_acts = acts - short.counters["activations"]
+                d_secs = r.timings["simulate"] - short.timings["simulate"]
+                # Memory: a shorter run of the same network under tracemalloc (it slows
+                # Python; NumPy's arrays are counted too).
+                tracemalloc.start()
+                simulate(async_scenario(n, duration / 2, level), 0, engine=engine)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                rows.append({"part": "async", "engine": engine, "traces": level, "nodes": n,
+                             "edges": edges, "activations": acts,
+                             "checks_share": r.counters["checks"] / acts,
+                             "seconds": r.timings["simulate"],
+                             "activations_per_s": acts / r.timings["simulate"],
+                             "steady_per_s": d_acts / d_secs,
+                             "us_per_activation": 1e6 * d_secs / d_acts,
+                             "setup_s": r.timings["setup"],
+                             "peak_bytes_per_edge": peak / edges})
+    for engine in engines:
+        for level in levels:
+            sel = [r for r in rows if r["traces"] == level and r["engine"] == engine]
+            for row in sel:
+                row["cost_vs_smallest"] = row["us_per_activation"] / sel[0]["us_per_activation"]
+    if "compiled" in engines and "simpy" in engines:
+        for row in rows:
+            if row["engine"] == "compiled":
+                twin = [r for r in rows if r["engine"] == "simpy" and r["nodes"] == row["nodes"]
+                        and r["traces"] == row["traces"]]
+                if twin:
+                    row["vs_simpy"] = row["steady_per_s"] / twin[0]["steady_per_s"]
     return rows
 
 
-def traces_part(inputs: int) -> list[dict[str, Any]]:
+def traces_part(inputs: int, engines: list[str]) -> list[dict[str, Any]]:
     rows = []
-    for kind in ("sweep", "async"):
+    kinds = [("sweep", "simpy")] + [("async", e) for e in engines]
+    for kind, engine in kinds:
         best = {}
         for level in ("full", "prunes", "none"):
             if kind == "sweep":
@@ -140,10 +157,12 @@ def traces_part(inputs: int) -> list[dict[str, Any]]:
                                          "schedule": {"inputs": inputs},
                                          "record": {"traces": level}})
             else:
-                sc = async_scenario(1000, 20.0, level)
-            best[level] = min(simulate(sc, 0).timings["simulate"] for _ in range(3))
-        rows += [{"part": "traces", "schedule": kind, "level": k, "seconds": v,
-                  "overhead_vs_none": v / best["none"] - 1.0} for k, v in best.items()]
+                sc = async_scenario(1000, 20.0 if engine == "simpy" else 100.0, level)
+            best[level] = min(simulate(sc, 0, engine=engine).timings["simulate"]
+                              for _ in range(3))
+        rows += [{"part": "traces", "schedule": kind, "engine": engine, "level": k,
+                  "seconds": v, "overhead_vs_none": v / best["none"] - 1.0}
+                 for k, v in best.items()]
     return rows
 
 
@@ -172,7 +191,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=30, help="runs per batch in the sweep part")
     ap.add_argument("--sizes", default="1000,10000,100000", help="async network sizes")
     ap.add_argument("--levels", default="prunes,full", help="async trace levels")
-    ap.add_argument("--async-activations", type=int, default=100_000)
+    ap.add_argument("--async-activations", type=int, default=100_000,
+                    help="activations of an async run on the SimPy engine")
+    ap.add_argument("--compiled-activations", type=int, default=1_000_000,
+                    help="activations of an async run on the compiled path")
+    ap.add_argument("--engines", default="simpy,compiled",
+                    help="async engines: simpy, compiled (needs numba)")
     ap.add_argument("--jobs", type=int, default=2, help="workers for the fig3 part")
     ap.add_argument("--out", default=str(HERE / "engine.json"))
     args = ap.parse_args()
@@ -182,9 +206,10 @@ def main() -> None:
         rows += sweep_part(args.inputs, [2, 3, 4, 5], args.batch)
     if "async" in parts:
         rows += async_part([int(x) for x in args.sizes.split(",")], args.async_activations,
-                           args.levels.split(","))
+                           args.levels.split(","), args.engines.split(","),
+                           args.compiled_activations)
     if "traces" in parts:
-        rows += traces_part(args.inputs)
+        rows += traces_part(args.inputs, args.engines.split(","))
     if "fig3" in parts:
         rows += fig3_part(args.jobs)
     for part in dict.fromkeys(r["part"] for r in rows):

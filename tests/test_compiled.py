@@ -48,6 +48,8 @@ CASES = {
     "mode-D": {"pruning": {"mode": "D"}},
     "bias": {"node": {"bias": True}},
     "min-in-degree": {"pruning": {"min_in_degree": 3}},
+    "watch-all": {"record": {"watch": 0}},
+    "watch-3": {"record": {"watch": 3}},
     "logic-circuit": {"network": {"kind": "logic", "hidden": 5}, "task": {"gate": "AND"},
                       "schedule": {"inputs": 250}},
 }
@@ -61,7 +63,7 @@ def test_compiled_equals_simpy(case, level):
     fast = C.simulate_compiled(sc, 3)
     assert_same(fast, slow)
     assert slow.counters["activations"] > 1000
-    if case not in ("no-pruning", "mode-D"):
+    if case not in ("no-pruning", "mode-D", "watch-all", "watch-3"):
         assert slow.prune_events  # the comparison covers prunes and their unsubscribes
         assert slow.counters["messages"]["sent"]["unsubscribe"] == len(slow.prune_events)
     if level == "full":
@@ -143,3 +145,21 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
         r.pop("seconds", None)
         r.pop("timings", None)
     assert ra == rb and len(ra) == 8
+
+
+def test_watch_selects_whose_eigenvalues_are_kept():
+    """record.watch only observes: same run, same counts; traces of the watched nodes only."""
+    runs = {w: simulate(_sc(traces="full", record={"watch": w}), 2) for w in (0, 4, 16)}
+    base = runs[0]
+    for r in runs.values():
+        assert r.prune_events == base.prune_events
+        assert r.counters == base.counters
+        np.testing.assert_array_equal(r.traces["age_value"], base.traces["age_value"])
+    n_active = len(base.labels) - 2
+    every = set(np.unique(base.traces["check_node"]).tolist())
+    assert len(every) > 16
+    for w in (4, 16):
+        kept = set(np.unique(runs[w].traces["check_node"]).tolist())
+        assert kept <= set(range(2, n_active + 2)) and 1 < len(kept) <= w
+        sel = np.isin(base.traces["check_node"], sorted(kept))
+        np.testing.assert_array_equal(runs[w].traces["check_time"], base.traces["check_time"][sel])
