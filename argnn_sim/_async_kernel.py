@@ -11,8 +11,8 @@ eligible edge).
 State is plain arrays. ``I`` and ``F`` hold the scalars (indices below). A node's input
 edges live in ``in_*[in_ptr[k] : in_ptr[k] + in_len[k]]`` in ascending source order, its
 output edges in ``out_*`` likewise; a removed edge is deleted by shifting the rest left,
-exactly like ``del`` on the SimPy node's lists. Messages in flight sit in a pool (a free
-stack and one singly linked inbox per receiver); the wake queue is a binary heap ordered
+exactly like ``del`` on the SimPy node's lists. Messages in flight sit in a pool, one
+64-byte row each (a free stack, and one singly linked inbox per receiver); the wake queue is a binary heap ordered
 by ``(time, sequence)``, SimPy's own order (its event id grows with every scheduling).
 """
 
@@ -39,11 +39,15 @@ N_F = 4
 
 # roles
 INPUT, HIDDEN, OUTPUT = 0, 1, 2
+# columns of a message in the pool (one 64-byte row: one cache line per message;
+# integers are held exactly as floats)
+M_ARR, M_STAMP, M_A, M_B, M_SRC, M_KIND, M_NEXT = range(7)
+M_COLS = 8
 
 _CACHE = True
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, inline='always')
 def _find(arr, start, length, x):
     for i in range(start, start + length):
         if arr[i] == x:
@@ -51,7 +55,7 @@ def _find(arr, start, length, x):
     return -1
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, inline='always')
 def _apply(dst, kind, src, a, b, stamp,
            in_ptr, in_len, in_src, in_v, in_stamp,
            out_ptr, out_len, out_dst, out_e, out_w, out_stamp):
@@ -83,23 +87,24 @@ def _apply(dst, kind, src, a, b, stamp,
         out_len[dst] -= 1
 
 
-@njit(cache=_CACHE)
-def _collect(k, now, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free, I,
+@njit(cache=_CACHE, inline='always')
+def _collect(k, now, head, msg, free, I,
              in_ptr, in_len, in_src, in_v, in_stamp,
              out_ptr, out_len, out_dst, out_e, out_w, out_stamp):
     """Hand node ``k`` every message that has arrived by ``now`` (Transport.deliver)."""
     prev = -1
     m = head[k]
     while m >= 0:
-        nxt = m_next[m]
-        if m_arr[m] <= now:
-            _apply(k, m_kind[m], m_src[m], m_a[m], m_b[m], m_stamp[m],
-                   in_ptr, in_len, in_src, in_v, in_stamp,
+        row = msg[m]
+        nxt = np.int64(row[M_NEXT])
+        if row[M_ARR] <= now:
+            _apply(k, np.int64(row[M_KIND]), np.int64(row[M_SRC]), row[M_A], row[M_B],
+                   row[M_STAMP], in_ptr, in_len, in_src, in_v, in_stamp,
                    out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
             if prev < 0:
                 head[k] = nxt
             else:
-                m_next[prev] = nxt
+                msg[prev, M_NEXT] = nxt
             free[I[I_NFREE]] = m
             I[I_NFREE] += 1
         else:
@@ -107,9 +112,8 @@ def _collect(k, now, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free
         m = nxt
 
 
-@njit(cache=_CACHE)
-def _post(k, dst, kind, a, b, now, dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src,
-          m_kind, m_next, free, I,
+@njit(cache=_CACHE, inline='always')
+def _post(k, dst, kind, a, b, now, dbuf, dpos, dend, head, msg, free, I,
           in_ptr, in_len, in_src, in_v, in_stamp,
           out_ptr, out_len, out_dst, out_e, out_w, out_stamp):
     """Send one message from ``k``: a delay from ``k``'s buffer; zero delay delivers now."""
@@ -121,17 +125,18 @@ def _post(k, dst, kind, a, b, now, dbuf, dpos, dend, head, m_arr, m_stamp, m_a, 
         return
     I[I_NFREE] -= 1
     m = free[I[I_NFREE]]
-    m_arr[m] = now + d
-    m_stamp[m] = now
-    m_a[m] = a
-    m_b[m] = b
-    m_src[m] = k
-    m_kind[m] = kind
-    m_next[m] = head[dst]
+    row = msg[m]
+    row[M_ARR] = now + d
+    row[M_STAMP] = now
+    row[M_A] = a
+    row[M_B] = b
+    row[M_SRC] = k
+    row[M_KIND] = kind
+    row[M_NEXT] = head[dst]
     head[dst] = m
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, inline='always')
 def _heap_push(h_t, h_s, h_k, I, t, s, k):
     i = I[I_HEAP]
     I[I_HEAP] = i + 1
@@ -148,7 +153,7 @@ def _heap_push(h_t, h_s, h_k, I, t, s, k):
     h_k[i] = k
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, inline='always')
 def _heap_pop(h_t, h_s, h_k, I):
     n = I[I_HEAP] - 1
     I[I_HEAP] = n
@@ -187,7 +192,7 @@ def schedule_wake(k, sbuf, h_t, h_s, h_k, I, F):
     return True
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, inline='always')
 def _input_sum(k, in_ptr, in_len, in_src, in_v, in_w, out_ptr, out_len, out_dst, xy):
     """Node._input_sum: products placed by star position, BLAS ddot's blocks of four."""
     a0 = in_ptr[k]
@@ -234,13 +239,13 @@ def _input_sum(k, in_ptr, in_len, in_src, in_v, in_w, out_ptr, out_len, out_dst,
 @njit(cache=_CACHE)
 def present(k, x, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
             out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
-            dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+            dbuf, dpos, dend, head, msg, free,
             h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
             s_ids, s_w, watch, I, F):
     """Node.present: an input node takes ``x`` and sends it on (the host ensured draws
     and pool room for ``out_len[k]`` messages)."""
     now = F[F_NOW]
-    _collect(k, now, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free, I,
+    _collect(k, now, head, msg, free, I,
              in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w,
              out_stamp)
     V[k] = x
@@ -248,30 +253,28 @@ def present(k, x, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
     n_out = out_len[k]
     I[I_SENT_V] += n_out
     for q in range(b0, b0 + n_out):
-        _post(k, out_dst[q], VALUE, x, 0.0, now, dbuf, dpos, dend, head, m_arr, m_stamp, m_a,
-              m_b, m_src, m_kind, m_next, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
+        _post(k, out_dst[q], VALUE, x, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
               out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
 
 
 @njit(cache=_CACHE)
 def announce(k, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
              out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
-             dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+             dbuf, dpos, dend, head, msg, free,
              h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
              s_ids, s_w, watch, I, F):
     """Node.announce: a hello with the initial weight to each in-neighbour."""
     a0 = in_ptr[k]
     I[I_SENT_H] += in_len[k]
     for i in range(a0, a0 + in_len[k]):
-        _post(k, in_src[i], HELLO, in_w[i], 0.0, F[F_NOW], dbuf, dpos, dend, head, m_arr, m_stamp,
-              m_a, m_b, m_src, m_kind, m_next, free, I, in_ptr, in_len, in_src, in_v,
+        _post(k, in_src[i], HELLO, in_w[i], 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
               in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
 
 
 @njit(cache=_CACHE)
 def drop_input(k, frm, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
-               dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+               dbuf, dpos, dend, head, msg, free,
                h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input,
                c_off, s_ids, s_w, watch, I, F):
     """Node.drop_input: remove ``frm -> k`` and unsubscribe from ``frm``."""
@@ -286,8 +289,7 @@ def drop_input(k, frm, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         in_stamp[q] = in_stamp[q + 1]
     in_len[k] -= 1
     I[I_SENT_U] += 1
-    _post(k, frm, UNSUB, 0.0, 0.0, F[F_NOW], dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b,
-          m_src, m_kind, m_next, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
+    _post(k, frm, UNSUB, 0.0, 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
           out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
     return True
 
@@ -295,12 +297,12 @@ def drop_input(k, frm, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
 @njit(cache=_CACHE)
 def collect_all(role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                 out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
-                dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+                dbuf, dpos, dend, head, msg, free,
                 h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input,
                 c_off, s_ids, s_w, watch, I, F):
     """Transport.deliver_all."""
     for k in range(role.size):
-        _collect(k, F[F_NOW], head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+        _collect(k, F[F_NOW], head, msg, free,
                  I, in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e,
                  out_w, out_stamp)
 
@@ -308,7 +310,7 @@ def collect_all(role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
 @njit(cache=_CACHE)
 def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         out_ptr, out_len, out_dst, out_e, out_w, out_stamp, V, b_arr, acts,
-        dbuf, dpos, dend, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free,
+        dbuf, dpos, dend, head, msg, free,
         h_t, h_s, h_k, sbuf, xy, a_node, a_time, a_val, c_node, c_time, c_input, c_off,
         s_ids, s_w, watch, I, F):
     """Process wakes in ``(time, sequence)`` order up to ``(t_stop, s_stop)``.
@@ -348,7 +350,7 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         _heap_pop(h_t, h_s, h_k, I)
         now = t
         F[F_NOW] = now
-        _collect(k, now, head, m_arr, m_stamp, m_a, m_b, m_src, m_kind, m_next, free, I,
+        _collect(k, now, head, msg, free, I,
                  in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e,
                  out_w, out_stamp)
         na = in_len[k]
@@ -376,8 +378,7 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         V[k] = v
         I[I_SENT_V] += nb
         for q in range(b0, b0 + nb):
-            _post(k, out_dst[q], VALUE, v, 0.0, now, dbuf, dpos, dend, head, m_arr, m_stamp, m_a,
-                  m_b, m_src, m_kind, m_next, free, I, in_ptr, in_len, in_src, in_v,
+            _post(k, out_dst[q], VALUE, v, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
                   in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
         if role[k] == OUTPUT:
             E = F[F_EF] * (v - F[F_Y])
@@ -395,8 +396,7 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                 b_arr[k] -= E
         I[I_SENT_E] += na
         for i in range(a0, a0 + na):
-            _post(k, in_src[i], ERROR, E, in_w[i], now, dbuf, dpos, dend, head, m_arr, m_stamp,
-                  m_a, m_b, m_src, m_kind, m_next, free, I, in_ptr, in_len, in_src, in_v,
+            _post(k, in_src[i], ERROR, E, in_w[i], now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
                   in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
         if checking:
             eligible = False

@@ -135,9 +135,7 @@ class _Run:
             "V": np.zeros(n), "b_arr": np.zeros(n), "acts": np.zeros(n, dtype=np.int64),
             "dbuf": np.zeros(int(dptr[-1])), "dpos": dptr[:-1].copy(),
             "dend": dptr[:-1].copy(), "head": np.full(n, -1, dtype=np.int64),
-            "m_arr": np.zeros(pool), "m_stamp": np.zeros(pool), "m_a": np.zeros(pool),
-            "m_b": np.zeros(pool), "m_src": np.zeros(pool, dtype=np.int64),
-            "m_kind": np.zeros(pool, dtype=np.int8), "m_next": np.zeros(pool, dtype=np.int64),
+            "msg": np.zeros((pool, K.M_COLS)),
             "free": np.arange(pool, dtype=np.int64),
             "h_t": np.zeros(n), "h_s": np.zeros(n, dtype=np.int64),
             "h_k": np.zeros(n, dtype=np.int64), "sbuf": np.zeros(SCHED_BLOCK),
@@ -185,8 +183,8 @@ class _Run:
     # ----- plumbing -------------------------------------------------------------------
     _ORDER = ("role", "in_ptr", "in_len", "in_src", "in_w", "in_v", "in_stamp", "out_ptr",
               "out_len", "out_dst", "out_e", "out_w", "out_stamp", "V", "b_arr", "acts",
-              "dbuf", "dpos", "dend", "head", "m_arr", "m_stamp", "m_a", "m_b", "m_src",
-              "m_kind", "m_next", "free", "h_t", "h_s", "h_k", "sbuf", "xy", "a_node",
+              "dbuf", "dpos", "dend", "head", "msg", "free", "h_t", "h_s", "h_k", "sbuf", "xy",
+              "a_node",
               "a_time", "a_val", "c_node", "c_time", "c_input", "c_off", "s_ids", "s_w",
               "watch", "I", "F")
 
@@ -240,12 +238,11 @@ class _Run:
 
     def grow_pool(self) -> None:
         a = self.a
-        old = a["m_arr"].size
+        old = a["msg"].shape[0]
         new = 2 * old
-        for key in ("m_arr", "m_stamp", "m_a", "m_b", "m_src", "m_kind", "m_next"):
-            arr = np.zeros(new, dtype=a[key].dtype)
-            arr[:old] = a[key]
-            a[key] = arr
+        msg = np.zeros((new, self.K.M_COLS))
+        msg[:old] = a["msg"]
+        a["msg"] = msg
         nfree = int(a["I"][self.K.I_NFREE])
         free = np.zeros(new, dtype=np.int64)
         free[:nfree] = a["free"][:nfree]
