@@ -356,7 +356,7 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         na = in_len[k]
         nb = out_len[k]
         acts[k] += 1
-        if full:  # Node._report_age: mean age of the news in the registers
+        if full and watch[k] != 0:  # Node._report_age: mean age of the news in the registers
             acc = 0.0
             cnt = 0
             for i in range(a0, a0 + na):

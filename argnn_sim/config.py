@@ -294,11 +294,11 @@ class RngConfig:
 
 @dataclass(frozen=True)
 class RecordConfig:
-    """``[record]``: trace level. ``full``: eigenvalues of every spectral check of the
-    watched nodes (and, async, the age of the news every activation used); ``prunes``:
+    """``[record]``: trace level. ``full``: for the watched nodes, the eigenvalues of every
+    spectral check and (async) the age of the news every activation used; ``prunes``:
     only prune events and curves; ``none``: summary numbers only.
 
-    watch : at level ``full``, whose eigenvalue traces are kept. A network with at most
+    watch : at level ``full``, whose traces are kept. A network with at most
         ``watch`` non-input nodes has all of them watched (every logic circuit of the
         papers); a larger one has the output node and ``watch - 1`` others, spread evenly
         over the node numbers (the same nodes in every run). 0 watches every node. Checks

@@ -34,9 +34,10 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None,
                    help="inline, processes (default), local-dask or tcp://host:port")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr")
-    p.add_argument("--engine", choices=("simpy", "batch"), default="simpy",
+    p.add_argument("--engine", choices=("simpy", "batch", "compiled"), default="simpy",
                    help="batch: runs of the logic circuit in the sweep schedule go many at "
-                        "once (argnn_sim.batch), with identical results")
+                        "once (argnn_sim.batch); compiled: async runs on the numba kernel "
+                        "(argnn_sim.compiled, extra 'fast'); identical results either way")
     return p
 
 

@@ -42,6 +42,9 @@ class Observer(Protocol):
 
     tracks_age: bool
 
+    def watches(self, node: int) -> bool:
+        """Whether per-check and per-activation traces of ``node`` are kept."""
+
     def keeps_eigenvalues(self, node: int) -> bool:
         """Whether on_check keeps ``node``'s eigenvalues (else a check may pass None)."""
 
@@ -54,6 +57,9 @@ class Observer(Protocol):
 
 class NullObserver:
     tracks_age = False
+
+    def watches(self, node: int) -> bool:
+        return False
 
     def keeps_eigenvalues(self, node: int) -> bool:
         return False
@@ -231,7 +237,7 @@ class Node:
     def activate(self) -> None:
         """One activation: Eq. 1-3, then the pruning check (see the module docstring)."""
         self.activations += 1
-        if self.observer.tracks_age:
+        if self.observer.tracks_age and self.observer.watches(self.id):
             self._report_age()
         s = self._input_sum()
         if self.bias:

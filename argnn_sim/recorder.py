@@ -1,7 +1,7 @@
 """A cheap columnar trace of what happened. It observes; it never feeds back into nodes.
 
-Levels (``[record] traces``): ``full`` keeps the eigenvalues of every spectral check of
-the watched nodes (``record.watch``; see :func:`watched_nodes`) and, in the async
+Levels (``[record] traces``): ``full`` keeps, for the watched nodes (``record.watch``;
+see :func:`watched_nodes`), the eigenvalues of every spectral check and, in the async
 schedule, the age of the information each activation used; ``prunes`` keeps prune
 events and curves only; ``none`` keeps prune events and counts.
 
@@ -69,6 +69,11 @@ class Recorder:
         return float(self.clock.now) if self.clock is not None else 0.0
 
     # ----- observer interface (called by nodes) ------------------------------------
+    def watches(self, node: int) -> bool:
+        """Whether ``node`` is watched: level ``full`` keeps its checks' eigenvalues and
+        (async) the age of the news each of its activations used."""
+        return self.watch is None or node in self.watch
+
     def keeps_eigenvalues(self, node: int) -> bool:
         """Whether :meth:`on_check` keeps the eigenvalues of ``node``'s checks."""
         return self.level == "full" and (self.watch is None or node in self.watch)

@@ -172,3 +172,20 @@ def test_plugin_commands_load_and_a_missing_extra_is_one_clear_error(monkeypatch
     assert len(err) == 1 and "fancy is unavailable" in err[0] and "[bridge]" in err[0]
     names = {ep.name for ep in real(group="argnn.commands")}
     assert {"compress", "traffic"} <= names  # the bridge registers its commands
+
+
+def test_run_engine_compiled_gives_the_simpy_summary(capsys):
+    pytest.importorskip("numba")
+    args = ["run", "--json", "--no-save", "--set", "schedule.kind=async", "--set",
+            "pruning.rule=local", "--set", "schedule.inputs=30"]
+    code, out_simpy, _ = _run(args, capsys)
+    assert code == 0
+    code, out_fast, _ = _run([*args, "--engine", "compiled"], capsys)
+    assert code == 0
+    a, b = json.loads(out_simpy), json.loads(out_fast)
+    for k in ("seconds", "timings", "version"):
+        a.pop(k, None)
+        b.pop(k, None)
+    assert a == b
+    code, _, err = _run(["run", "--no-save", "--engine", "compiled", *FAST], capsys)
+    assert code == 2 and "async schedule" in err and "engine 'simpy'" in err

@@ -154,7 +154,6 @@ def test_watch_selects_whose_eigenvalues_are_kept():
     for r in runs.values():
         assert r.prune_events == base.prune_events
         assert r.counters == base.counters
-        np.testing.assert_array_equal(r.traces["age_value"], base.traces["age_value"])
     n_active = len(base.labels) - 2
     every = set(np.unique(base.traces["check_node"]).tolist())
     assert len(every) > 16
@@ -163,3 +162,6 @@ def test_watch_selects_whose_eigenvalues_are_kept():
         assert kept <= set(range(2, n_active + 2)) and 1 < len(kept) <= w
         sel = np.isin(base.traces["check_node"], sorted(kept))
         np.testing.assert_array_equal(runs[w].traces["check_time"], base.traces["check_time"][sel])
+        assert set(np.unique(runs[w].traces["age_node"]).tolist()) <= kept
+        sel = np.isin(base.traces["age_node"], sorted(kept))
+        np.testing.assert_array_equal(runs[w].traces["age_value"], base.traces["age_value"][sel])

@@ -197,3 +197,18 @@ def test_channel_config_rejects_sweep_delay():
 
     with pytest.raises(ConfigError, match="schedule.kind = 'async'"):
         Scenario(channel=ChannelConfig(delay=1.0))
+
+
+def test_watched_nodes_and_the_watch_key():
+    from argnn_sim.config import ConfigError
+    from argnn_sim.recorder import watched_nodes
+
+    assert watched_nodes(100, (0, 1), 99, 0) is None
+    assert watched_nodes(18, (0, 1), 17, 16) is None  # 16 non-input nodes: all of them
+    assert watched_nodes(100, (0, 1), 99, 1) == {99}
+    assert watched_nodes(100, (0, 1), 99, 2) == {2, 99}
+    w = watched_nodes(100, (0, 1), 99, 16)
+    assert len(w) == 16 and {2, 98, 99} <= w and not w & {0, 1}
+    assert watched_nodes(100, (0, 1), 99, 16) == w  # no randomness
+    with pytest.raises(ConfigError, match="record.watch"):
+        Scenario.from_dict({"record": {"watch": -1}})
