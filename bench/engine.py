@@ -14,15 +14,16 @@ Parts:
   the batched path (``argnn_sim.batch``, ``--batch`` runs of different seeds at once,
   rate counted over all of them). Prune events and errors are checked identical.
 * ``async``: random sparse directed networks (mean in-degree 8), exponential link delays
-  (mean 0.5), the local spectral rule (DW) checking on every training activation, at
-  each size and trace level: activations per second over a whole run, and in the steady
+  (mean 0.5), the local spectral rule (DW) checking on every training activation, on the
+  SimPy engine and the compiled path (``--engines``; runs of ``--async-activations`` and
+  ``--compiled-activations``), at each size and trace level: activations per second over a whole run, and in the steady
   state (the difference between a run and one half as long, so one-time costs such as a
   node's first wake drop out), the share of activations that were checks, steady-state
   cost per activation relative to the smallest size, and memory per edge (tracemalloc
   peak of building plus running a shorter run, divided by the edge count, traces at that
   level included).
 * ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
-  one async run of 1,000 nodes, best of three.
+  one async run of 1,000 nodes per engine, best of three.
 * ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (540 runs) with
   ``--engine batch`` and ``--engine simpy``, wall seconds with ``--jobs``.
 
