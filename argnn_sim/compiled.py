@@ -30,7 +30,7 @@ import numpy as np
 
 from .channel import KIND_NAMES, Channel
 from .config import ConfigError, Scenario
-from .engine import _version
+from .engine import run_result
 from .node import INPUT, OUTPUT, Phase, Star, make_star
 from .pruning import make_policy
 from .recorder import Recorder, watched_nodes
@@ -489,11 +489,10 @@ def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
     R.flush_checks()
     t2 = time.perf_counter()
     recorder.checks += int(I[K.I_CHECKS])
-    keep = np.arange(a["in_src"].size) - np.repeat(a["in_ptr"][:-1], a["in_ptr"][1:]
-                                                    - a["in_ptr"][:-1])
-    keep = keep < np.repeat(a["in_len"], a["in_ptr"][1:] - a["in_ptr"][:-1])
-    dst = np.repeat(np.arange(topo.n, dtype=np.int64), a["in_ptr"][1:] - a["in_ptr"][:-1])
-    final = {"src": a["in_src"][keep].copy(), "dst": dst[keep],
+    # the edges still standing: the first in_len[k] places of each node's segment
+    owner = np.repeat(np.arange(topo.n, dtype=np.int64), np.diff(a["in_ptr"]))
+    keep = np.arange(owner.size) - a["in_ptr"][owner] < a["in_len"][owner]
+    final = {"src": a["in_src"][keep].copy(), "dst": owner[keep],
              "weight": a["in_w"][keep].copy()}
     activations = int(a["acts"].sum())
     sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]), 0]
@@ -501,23 +500,5 @@ def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
         "activations": activations, "checks": recorder.checks,
         "messages": {"sent": dict(zip(KIND_NAMES, sent)),
                      "lost": dict(zip(KIND_NAMES, [0] * len(KIND_NAMES)))}}
-    return RunResult(
-        scenario=scenario,
-        seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
-        error=float(np.mean(per_row)) if per_row else float("nan"),
-        per_row_errors=[float(x) for x in per_row],
-        eval_rows=[int(r) for r in eval_rows],
-        prune_events=recorder.prunes,
-        edges_before=edges_before,
-        edges_after=int(final["src"].size),
-        seconds=t2 - t0,
-        labels=list(topo.labels),
-        initial_edges={"src": topo.src, "dst": topo.dst, "weight": topo.weight},
-        final_edges=final,
-        curves=recorder.curves() if scenario.record.traces != "none" else {},
-        traces=recorder.traces() if scenario.record.traces == "full" else {},
-        counters=counters,
-        timings={"setup": t1 - t0, "simulate": t2 - t1,
-                 "activations_per_second": activations / max(t2 - t1, 1e-12)},
-        version=_version(),
-    )
+    return run_result(scenario, seed, topo, recorder, per_row, eval_rows, final, counters,
+                      (t0, t1, t2))

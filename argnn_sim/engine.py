@@ -314,6 +314,17 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
     if scenario.faults.crash_rate > 0:
         counters["faults"] = faults.counters(env.now)
         counters["faults"]["messages_missed"] = sum(nd.missed for nd in net.nodes)
+    return run_result(scenario, seed, topo, recorder, per_row, eval_rows, final, counters,
+                      (t0, t1, t2))
+
+
+def run_result(scenario: Scenario, seed: Any, topo: Topology, recorder: Recorder,
+               per_row: list[float], eval_rows: Any, final: dict[str, np.ndarray],
+               counters: dict[str, Any], clock: tuple[float, float, float]) -> RunResult:
+    """The :class:`RunResult` of a finished run (shared by the SimPy engine and the compiled
+    path); ``clock`` is (start, simulation start, end) from ``time.perf_counter``."""
+    t0, t1, t2 = clock
+    activations = counters["activations"]
     return RunResult(
         scenario=scenario,
         seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
@@ -321,7 +332,7 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
         per_row_errors=[float(x) for x in per_row],
         eval_rows=[int(r) for r in eval_rows],
         prune_events=recorder.prunes,
-        edges_before=edges_before,
+        edges_before=topo.n_edges,
         edges_after=int(final["src"].size),
         seconds=t2 - t0,
         labels=list(topo.labels),
