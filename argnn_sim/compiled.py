@@ -30,15 +30,13 @@ import numpy as np
 
 from .channel import KIND_NAMES, Channel
 from .config import ConfigError, Scenario
-from .engine import run_result
+from .engine import prepare, run_result
 from .node import INPUT, OUTPUT, Phase, Star, make_star
 from .pruning import make_policy
-from .recorder import Recorder, watched_nodes
+from .recorder import Recorder
 from .results import RunResult
 from .rng import Streams
 from .spectral import eigenvalues, plan_laplacian
-from .tasks import make_task
-from .topology import build
 
 __all__ = ["simulate_compiled", "compiled_reason", "available"]
 
@@ -412,13 +410,8 @@ def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
     K = _kernel()
     t0 = time.perf_counter()
     seed = scenario.seed if seed is None else seed
-    streams = Streams(seed, scenario.rng.mode)
-    task = make_task(scenario.task)
+    streams, task, train_rows, topo, recorder = prepare(scenario, seed)
     sched = scenario.schedule
-    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
-    topo = build(scenario.network, task, streams.weights)
-    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
-        topo.n, topo.inputs, topo.output, scenario.record.watch))
     R = _Run(scenario, topo, streams, recorder, K)
     a = R.a
     I, F = a["I"], a["F"]

@@ -32,7 +32,7 @@ from .pruning import make_policy
 from .recorder import Recorder, watched_nodes
 from .results import RunResult
 from .rng import Streams
-from .tasks import make_task
+from .tasks import Task, make_task
 from .topology import Topology, build
 
 __all__ = ["simulate", "Network", "Faults", "reference_draws"]
@@ -199,6 +199,20 @@ def _present(net: Network, trig: Triggers, row: tuple[int, ...]) -> None:
     net.output.set_target(float(row[-1]))
 
 
+def prepare(scenario: Scenario, seed: Any) -> tuple[Streams, Task, np.ndarray, Topology,
+                                                     Recorder]:
+    """What every engine draws and builds first, in this order: the run's streams, the
+    training rows (the reference draws them before the weights), the topology with its
+    weights, and the recorder (watching the nodes ``record.watch`` names)."""
+    streams = Streams(seed, scenario.rng.mode)
+    task = make_task(scenario.task)
+    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=scenario.schedule.inputs))
+    topo = build(scenario.network, task, streams.weights)
+    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
+        topo.n, topo.inputs, topo.output, scenario.record.watch))
+    return streams, task, train_rows, topo, recorder
+
+
 def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
              delivery: str = "lazy", engine: str = "simpy") -> RunResult:
     """Run one scenario and return its :class:`RunResult`.
@@ -223,14 +237,8 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
         raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'compiled'")
     t0 = time.perf_counter()
     seed = scenario.seed if seed is None else seed
-    streams = Streams(seed, scenario.rng.mode)
-    task = make_task(scenario.task)
+    streams, task, train_rows, topo, recorder = prepare(scenario, seed)
     sched = scenario.schedule
-    # The reference draws all training rows before the weights: keep that order.
-    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=sched.inputs))
-    topo = build(scenario.network, task, streams.weights)
-    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
-        topo.n, topo.inputs, topo.output, scenario.record.watch))
     net = Network(scenario, topo, streams, recorder, delivery=delivery)
     edges_before = topo.n_edges
     env = net.env
