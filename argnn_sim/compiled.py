@@ -159,7 +159,6 @@ class _Run:
         I[K.I_LOCAL] = int(scenario.pruning.policy == "spectral")
         I[K.I_FULL] = int(full)
         I[K.I_MINDEG] = scenario.pruning.min_in_degree
-        I[K.I_OUTPUT] = topo.output
         I[K.I_INPUT] = -1
         I[K.I_NFREE] = pool
         I[K.I_BIAS] = int(nc.bias)

@@ -76,7 +76,7 @@ class Recorder:
 
     def keeps_eigenvalues(self, node: int) -> bool:
         """Whether :meth:`on_check` keeps the eigenvalues of ``node``'s checks."""
-        return self.level == "full" and (self.watch is None or node in self.watch)
+        return self.level == "full" and self.watches(node)
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
         self.checks += 1
