@@ -12,8 +12,9 @@ State is plain arrays. ``I`` and ``F`` hold the scalars (indices below). A node'
 edges live in ``in_*[in_ptr[k] : in_ptr[k] + in_len[k]]`` in ascending source order, its
 output edges in ``out_*`` likewise; a removed edge is deleted by shifting the rest left,
 exactly like ``del`` on the SimPy node's lists. Messages in flight sit in a pool, one
-64-byte row each (a free stack, and one singly linked inbox per receiver); the wake queue is a binary heap ordered
-by ``(time, sequence)``, SimPy's own order (its event id grows with every scheduling).
+64-byte row each (a free stack, and one singly linked inbox per receiver); the wake queue
+is a binary heap ordered by ``(time, sequence)``, SimPy's own order (its event id grows
+with every scheduling).
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ def _find(arr, start, length, x):
 
 
 @njit(cache=_CACHE, inline='always')
+def _delete_slot(i, stop, ids, x, y, z):
+    """Delete place ``i`` of a node's segment ending before ``stop``: the rest move left,
+    as ``del`` on the SimPy node's four parallel lists."""
+    for q in range(i, stop - 1):
+        ids[q] = ids[q + 1]
+        x[q] = x[q + 1]
+        y[q] = y[q + 1]
+        z[q] = z[q + 1]
+
+
+@njit(cache=_CACHE, inline='always')
 def _apply(dst, kind, src, a, b, stamp,
            in_ptr, in_len, in_src, in_v, in_stamp,
            out_ptr, out_len, out_dst, out_e, out_w, out_stamp):
@@ -78,12 +90,7 @@ def _apply(dst, kind, src, a, b, stamp,
         if stamp >= out_stamp[j]:
             out_w[j] = a
     else:  # UNSUB: delete slot j, shifting the rest left
-        end = out_ptr[dst] + out_len[dst] - 1
-        for q in range(j, end):
-            out_dst[q] = out_dst[q + 1]
-            out_e[q] = out_e[q + 1]
-            out_w[q] = out_w[q + 1]
-            out_stamp[q] = out_stamp[q + 1]
+        _delete_slot(j, out_ptr[dst] + out_len[dst], out_dst, out_e, out_w, out_stamp)
         out_len[dst] -= 1
 
 
@@ -253,8 +260,8 @@ def present(k, x, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
     n_out = out_len[k]
     I[I_SENT_V] += n_out
     for q in range(b0, b0 + n_out):
-        _post(k, out_dst[q], VALUE, x, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
-              out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
+        _post(k, out_dst[q], VALUE, x, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr,
+              in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
 
 
 @njit(cache=_CACHE)
@@ -267,8 +274,9 @@ def announce(k, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
     a0 = in_ptr[k]
     I[I_SENT_H] += in_len[k]
     for i in range(a0, a0 + in_len[k]):
-        _post(k, in_src[i], HELLO, in_w[i], 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
-              in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
+        _post(k, in_src[i], HELLO, in_w[i], 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I,
+              in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w,
+              out_stamp)
 
 
 @njit(cache=_CACHE)
@@ -281,16 +289,12 @@ def drop_input(k, frm, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
     i = _find(in_src, in_ptr[k], in_len[k], frm)
     if i < 0:
         return False
-    end = in_ptr[k] + in_len[k] - 1
-    for q in range(i, end):
-        in_src[q] = in_src[q + 1]
-        in_w[q] = in_w[q + 1]
-        in_v[q] = in_v[q + 1]
-        in_stamp[q] = in_stamp[q + 1]
+    _delete_slot(i, in_ptr[k] + in_len[k], in_src, in_w, in_v, in_stamp)
     in_len[k] -= 1
     I[I_SENT_U] += 1
-    _post(k, frm, UNSUB, 0.0, 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v, in_stamp,
-          out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
+    _post(k, frm, UNSUB, 0.0, 0.0, F[F_NOW], dbuf, dpos, dend, head, msg, free, I,
+          in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w,
+          out_stamp)
     return True
 
 
@@ -378,8 +382,9 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
         V[k] = v
         I[I_SENT_V] += nb
         for q in range(b0, b0 + nb):
-            _post(k, out_dst[q], VALUE, v, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
-                  in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
+            _post(k, out_dst[q], VALUE, v, 0.0, now, dbuf, dpos, dend, head, msg, free, I, in_ptr,
+                  in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w,
+                  out_stamp)
         if role[k] == OUTPUT:
             E = F[F_EF] * (v - F[F_Y])
         else:
@@ -396,8 +401,9 @@ def run(t_stop, s_stop, role, in_ptr, in_len, in_src, in_w, in_v, in_stamp,
                 b_arr[k] -= E
         I[I_SENT_E] += na
         for i in range(a0, a0 + na):
-            _post(k, in_src[i], ERROR, E, in_w[i], now, dbuf, dpos, dend, head, msg, free, I, in_ptr, in_len, in_src, in_v,
-                  in_stamp, out_ptr, out_len, out_dst, out_e, out_w, out_stamp)
+            _post(k, in_src[i], ERROR, E, in_w[i], now, dbuf, dpos, dend, head, msg, free, I,
+                  in_ptr, in_len, in_src, in_v, in_stamp, out_ptr, out_len, out_dst, out_e, out_w,
+                  out_stamp)
         if checking:
             eligible = False
             if local and role[k] != OUTPUT and in_len[k] > I[I_MINDEG]:

@@ -14,7 +14,8 @@ trace level ``full`` the eigenvalues of the other checks are computed afterwards
 snapshots of the stars, in stacks (the same LAPACK ``geev`` per matrix).
 
 Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
-delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
+delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget. numba
+is an optional dependency (``pip install 'argnn-sim[fast]'``).
 
 >>> from argnn_sim.config import Scenario
 >>> compiled_reason(Scenario())
