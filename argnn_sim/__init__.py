@@ -15,7 +15,8 @@ from .config import (
     apply_overrides,
     load_scenario,
 )
-from .engine import Network, simulate
+from .engines import simulate
+from .engines.simpy_engine import Network
 from .results import RunResult, load, save
 from .tasks import Task, make_task
 from .topology import Topology, from_networkx

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
-from .engine import simulate
+from .engines import ENGINE_CHOICES, simulate
 from .results import RunResult, atomic_dir, write_files
 
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
@@ -50,9 +50,11 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     r.add_argument("--no-save", action="store_true", help="write no output folder")
     r.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
-    r.add_argument("--engine", choices=("simpy", "compiled"), default="simpy",
-                   help="compiled: the async schedule on the numba kernel (extra 'fast'), "
-                        "identical results")
+    r.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                   help="auto (default): the fastest engine that can run the scenario; "
+                        "simpy, compiled (async, numba: extra 'fast') or batch (logic "
+                        "circuit, sweep schedule): that engine, or an error saying why not. "
+                        "Identical results")
     sw = sub.add_parser("sweep", help="run a grid of scenarios x parameters x seeds")
     sw.add_argument("grid", help="grid TOML file (see the README: Sweeps)")
     sw.add_argument("--out", required=True, help="results folder of the sweep")
@@ -64,11 +66,13 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="continue a sweep in --out, skipping its finished runs")
     sw.add_argument("--retry-failed", action="store_true",
                     help="with --resume: run again the runs recorded as errors")
-    sw.add_argument("--engine", choices=("simpy", "batch", "compiled"), default="simpy",
-                    help="batch: run the runs it covers (logic circuit, sweep schedule, "
-                         "reference rule or none) many at once; compiled: async runs on the "
-                         "numba kernel (extra 'fast'); identical results either way")
-    sw.add_argument("--batch-size", type=int, default=32, help="runs per batch (--engine batch)")
+    sw.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                    help="auto (default): runs of one shape the batched engine covers go "
+                         "many at once, every other run on the fastest engine that can run "
+                         "it; simpy, compiled or batch: every run on that engine, or an "
+                         "error saying which run it cannot run and why. Identical results")
+    sw.add_argument("--batch-size", type=int, default=32,
+                    help="runs per batch (engines auto and batch)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
     pl = sub.add_parser("plot", help="redraw the figures of a results folder")
@@ -178,7 +182,7 @@ def run_command(args: argparse.Namespace) -> int:
     if changes:
         scenario = apply_overrides(scenario, changes)
     result = simulate(scenario, progress=args.progress and not args.json,
-                      engine=getattr(args, "engine", "simpy"))
+                      engine=getattr(args, "engine", "auto"))
     out = None
     if not args.no_save:
         out = Path(args.out) if args.out else Path("results") / scenario.name

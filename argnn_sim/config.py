@@ -52,6 +52,7 @@ MODES = ("D", "DW")
 RULES = ("reference", "local")
 RNG_MODES = ("default", "reference")
 TRACE_LEVELS = ("full", "prunes", "none")
+ARITHMETIC_CHOICES = ("auto", "reference", "portable")
 
 
 class ConfigError(ValueError):
@@ -179,6 +180,9 @@ class ScheduleConfig:
         or ``async`` (each node on its own Poisson clock of rate ``wake_rate``; inputs
         change every ``input_period`` time units).
     inputs : number of training inputs presented.
+    evaluate : after training, present every truth-table row (in a random order) with
+        learning off and report the error (the default). ``false`` ends the run after
+        training, drawing nothing more: the published Fig. 4 timing runs.
     """
 
     SECTION: ClassVar[str] = "schedule"
@@ -188,6 +192,7 @@ class ScheduleConfig:
     eval_sweeps: int = 10
     wake_rate: float = 1.0
     input_period: float = 10.0
+    evaluate: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("schedule.kind", self.kind, SCHEDULES)
@@ -228,17 +233,27 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class NodeConfig:
-    """``[node]``: the local rule's constants (defaults are the reference's)."""
+    """``[node]``: the local rule's constants (defaults are the reference's).
+
+    arithmetic : which primitives compute Eq. 1-2 (:mod:`argnn_sim.rule`):
+        ``reference`` (NumPy's ``exp`` ufunc and BLAS ``ddot``, as the published program:
+        equal to it on the machine at hand; SimPy and batched engines), ``portable`` (ours:
+        IEEE basic operations only, the same bits in every engine and on every CPU) or
+        ``auto`` (the default: ``reference`` when ``rng.mode = "reference"``, else
+        ``portable``).
+    """
 
     SECTION: ClassVar[str] = "node"
     error_factor: float = 0.15
     clip: float = 10.0
     bias: bool = False
+    arithmetic: str = "auto"
 
     def __post_init__(self) -> None:
         _check_range("node.error_factor", self.error_factor, lo=0, lo_open=True,
                      what="a number > 0")
         _check_range("node.clip", self.clip, lo=0, lo_open=True, what="a number > 0")
+        _check_choice("node.arithmetic", self.arithmetic, ARITHMETIC_CHOICES)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .engines import ENGINE_CHOICES
 from .figures import FIGURES, write_manifest
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
 
@@ -34,10 +35,11 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None,
                    help="inline, processes (default), local-dask or tcp://host:port")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr")
-    p.add_argument("--engine", choices=("simpy", "batch", "compiled"), default="simpy",
-                   help="batch: runs of the logic circuit in the sweep schedule go many at "
-                        "once (argnn_sim.batch); compiled: async runs on the numba kernel "
-                        "(argnn_sim.compiled, extra 'fast'); identical results either way")
+    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                   help="auto (default): each run on the fastest engine that can run it "
+                        "(runs of one shape of the logic circuit in the sweep schedule "
+                        "together on the batched engine); simpy, batch or compiled: every "
+                        "run on that engine, or an error. Identical results either way")
     return p
 
 
@@ -52,7 +54,7 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
     """Run ``grid`` into ``folder`` with the executor the options name, resuming."""
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, folder, executor=ex, resume=True, progress=args.progress,
-                        select=select, engine=getattr(args, "engine", "simpy"))
+                        select=select, engine=getattr(args, "engine", "auto"))
     if res.failed:
         print(f"warning: {res.failed} run(s) of {grid.name} failed; see {folder}/runs.csv",
               file=sys.stderr)

@@ -141,29 +141,41 @@ def fig3(folder: Path) -> list[Path]:
 
 
 def fig4(folder: Path) -> list[Path]:
-    """The paper's Fig. 4: error and % of edges pruned over training, D against DW."""
+    """The paper's Fig. 4: error and % of edges pruned over training, D against DW; one
+    column per h, two rows (error, pruned %) per gate."""
     rows = read_csv(folder / "fig4_bands.csv")
+    for r in rows:
+        r.setdefault("gate", "XOR")  # folders written before the gate column
+    gates = list(dict.fromkeys(r["gate"] for r in rows))
     hs = sorted({r["h"] for r in rows})
     modes = list(dict.fromkeys(r["mode"] for r in rows))
-    fig, axes = plt.subplots(2, len(hs), figsize=(4.5 * len(hs), 6.5), squeeze=False,
-                             sharex=True)
-    for j, h in enumerate(hs):
-        for mode in modes:
-            rs = [r for r in rows if r["h"] == h and r["mode"] == mode]
-            t = [r["input"] for r in rs]
-            c = MODE_COLORS.get(mode)
-            for i, m in enumerate(("error", "pruned_pct")):
-                ax = axes[i, j]
-                ax.plot(t, [r[f"{m}_mean"] for r in rs], color=c, label=mode)
-                ax.fill_between(t, [r[f"{m}_lo"] for r in rs], [r[f"{m}_hi"] for r in rs],
-                                color=c, alpha=0.2, lw=0)
-        axes[0, j].set_title(f"XOR, h = {_label(h)}")
-        axes[1, j].set_xlabel("training input")
-    axes[0, 0].set_ylabel("training error\n(moving mean; band: min-max over runs)")
-    axes[1, 0].set_ylabel("edges pruned (%)\n(band: min-max over runs)")
+    fig, axes = plt.subplots(2 * len(gates), len(hs), figsize=(4.5 * len(hs),
+                                                                3.0 * 2 * len(gates)),
+                             squeeze=False, sharex=True, layout="constrained")
+    for g, gate in enumerate(gates):
+        for j, h in enumerate(hs):
+            for mode in modes:
+                rs = [r for r in rows if r["gate"] == gate and r["h"] == h and r["mode"] == mode]
+                t = [r["input"] for r in rs]
+                c = MODE_COLORS.get(mode)
+                for i, m in enumerate(("error", "pruned_pct")):
+                    ax = axes[2 * g + i, j]
+                    ax.plot(t, [r[f"{m}_mean"] for r in rs], color=c, label=mode)
+                    ax.fill_between(t, [r[f"{m}_lo"] for r in rs], [r[f"{m}_hi"] for r in rs],
+                                    color=c, alpha=0.2, lw=0)
+            axes[2 * g, j].set_title(f"{gate}, h = {_label(h)}")
+            axes[2 * g + 1, j].set_ylim(bottom=0)
+        axes[2 * g, 0].set_ylabel(f"{gate}: training error\n(moving mean; band: min-max)")
+        axes[2 * g + 1, 0].set_ylabel(f"{gate}: edges pruned (%)\n(band: min-max over runs)")
+    for j in range(len(hs)):
+        axes[-1, j].set_xlabel("training input")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
     axes[0, 0].legend(title="degree")
+    n = {r.get("runs") for r in rows}
+    fig.suptitle("When pruning happens (paper Fig. 4): mean over runs, band min to max"
+                 + (f", {int(n.pop())} runs per line" if len(n) == 1 and None not in n else ""))
     out = folder / "fig4.png"
     P._save(fig, out)
     return [out]

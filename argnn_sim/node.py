@@ -13,8 +13,10 @@ Node ``k``'s activation, in the reference's order:
 3. When learning: ``W_ik <- clip(W_ik - E_k V_i, -c, c)`` (Eq. 3); send ``(E_k, W_ik)`` back.
 4. When pruning: ask the policy; drop an own input edge or send a prune request.
 
-Sums are laid out over the star in ascending node order and rounded exactly as the
-reference's ``np.dot`` calls (see :meth:`Node._input_sum`).
+Every number comes from :mod:`argnn_sim.rule`, the one statement of the rule that every
+engine runs, in the node's arithmetic (``reference``: NumPy's ``exp`` and BLAS ``ddot``
+over the star laid out in ascending node order, as the published program; ``portable``:
+ours, basic IEEE operations in a fixed order).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
+from . import rule
 from .spectral import laplacian_plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,19 +119,20 @@ class Node:
     port : where messages go. policy : pruning policy. observer : trace sink.
     phase : the shared learning/pruning switch.
     error_factor, clip, bias : constants of the local rule.
+    arithmetic : ``"portable"`` or ``"reference"`` (see :mod:`argnn_sim.rule`).
     """
 
     __slots__ = (
         "id", "role", "in_src", "in_w", "in_v", "in_stamp", "out_dst", "out_e", "out_w",
         "out_stamp", "V", "E", "y", "b", "port", "policy", "observer", "phase",
         "error_factor", "clip", "bias", "activations", "down", "missed", "_star", "_in_at",
-        "_out_at",
+        "_out_at", "arithmetic", "_sigmoid", "_sum_in", "_sum_out", "_bufs",
     )
 
     def __init__(self, node_id: int, role: str, *, in_src: Sequence[int], in_w: Sequence[float],
                  out_dst: Sequence[int], port: Port, policy: Policy, observer: Observer,
                  phase: Phase, error_factor: float = 0.15, clip: float = 10.0,
-                 bias: bool = False) -> None:
+                 bias: bool = False, arithmetic: str = "portable") -> None:
         if role not in (INPUT, HIDDEN, OUTPUT):
             raise ValueError(f"role {role!r}; choose input, hidden or output")
         if list(in_src) != sorted(set(in_src)) or list(out_dst) != sorted(set(out_dst)):
@@ -160,6 +166,16 @@ class Node:
         self.down = False  # crashed: neither wakes nor hears (see engine.Faults)
         self.missed = 0  # value and error messages that arrived while down
         self._star: Star | None = None
+        self._bufs: tuple[Any, ...] = ()
+        if arithmetic not in rule.ARITHMETICS:
+            raise ValueError(f"arithmetic {arithmetic!r}; choose one of {rule.ARITHMETICS}")
+        self.arithmetic = arithmetic
+        if arithmetic == "reference":
+            self._sigmoid = rule.sigmoid_reference
+            self._sum_in, self._sum_out = self._in_reference, self._out_reference
+        else:
+            self._sigmoid = rule.sigmoid
+            self._sum_in, self._sum_out = self._in_portable, self._out_portable
         self._index()
 
     def _index(self) -> None:
@@ -180,7 +196,7 @@ class Node:
         i = self._in_at.get(src)
         if i is None:
             return  # an edge already pruned: the sender has not heard yet
-        if stamp >= self.in_stamp[i]:  # out-of-order delivery never overwrites newer news
+        if rule.accepts(stamp, self.in_stamp[i]):  # late news never overwrites newer news
             self.in_v[i] = v
             self.in_stamp[i] = stamp
 
@@ -191,7 +207,7 @@ class Node:
         j = self._out_at.get(src)
         if j is None:
             return
-        if stamp >= self.out_stamp[j]:
+        if rule.accepts(stamp, self.out_stamp[j]):
             self.out_e[j] = e
             self.out_w[j] = w
             self.out_stamp[j] = stamp
@@ -201,7 +217,7 @@ class Node:
             j = self.out_dst.index(src)
         except ValueError:
             return
-        if stamp >= self.out_stamp[j]:
+        if rule.accepts(stamp, self.out_stamp[j]):
             self.out_w[j] = w
 
     def on_unsubscribe(self, src: int, stamp: float) -> None:
@@ -212,6 +228,7 @@ class Node:
         for lst in (self.out_dst, self.out_e, self.out_w, self.out_stamp):
             del lst[j]
         self._star = None
+        self._bufs = ()
         self._index()
 
     def on_prune_request(self, decider: int, frm: int, stamp: float) -> None:
@@ -239,30 +256,20 @@ class Node:
         self.activations += 1
         if self.observer.tracks_age and self.observer.watches(self.id):
             self._report_age()
-        s = self._input_sum()
+        s_in = self._sum_in()
         if self.bias:
-            s += self.b
-        try:
-            V = 1.0 / (1.0 + math.exp(-s))
-        except OverflowError:
-            V = 0.0
+            s_in += self.b
+        V = self._sigmoid(s_in)
         self.V = V
         self.port.value(self.out_dst, V)
         if self.role == OUTPUT:
-            E = self.error_factor * (V - self.y)
+            E = rule.output_error(self.error_factor, V, self.y)
         else:
-            acc = 0.0
-            for e, w in zip(self.out_e, self.out_w):
-                acc += e * w
-            E = acc * (V * (1.0 - V))
+            E = rule.hidden_error(self._sum_out(), V)
         self.E = E
         phase = self.phase
         if phase.learning:
-            c = self.clip
-            in_w = self.in_w
-            for i, v in enumerate(self.in_v):
-                w = in_w[i] - E * v
-                in_w[i] = c if w > c else (-c if w < -c else w)
+            rule.update_inputs(self.in_w, self.in_v, len(self.in_w), E, self.clip)
             if self.bias:
                 self.b -= E
         self.port.errors(self.in_src, E, self.in_w)
@@ -276,32 +283,47 @@ class Node:
                 else:
                     self.port.prune_request(to, frm)
 
-    def _input_sum(self) -> float:
-        """``sum_i V_i W_ik`` with the reference's rounding.
-
-        The reference takes ``np.dot`` of a row with a *column* of the weight matrix; BLAS
-        ``ddot`` on a strided operand runs two accumulators over blocks of four positions
-        (positions 0, 2 of each block into the first, 1, 3 into the second, the tail into
-        the first). Positions are places in the star, which for the logic circuit are the
-        node numbers; zeros at non-edges add nothing but keep the blocks aligned.
-        """
+    def _in_portable(self) -> float:
+        """Eq. 1's sum: :func:`~argnn_sim.rule.blocked_sum` over the star's places (the
+        products ``V_i W_ik`` at the places of the in-neighbours, 0 elsewhere)."""
         star = self._star or self.star()
         m = len(star.ids)
-        xy = [0.0] * m  # products by star position; 0 * 0 at non-edges adds nothing
+        xy = [0.0] * m
         for p, v, w in zip(star.in_pos, self.in_v, self.in_w):
             xy[p] = v * w
-        t1 = 0.0
-        t2 = 0.0
-        n1 = m & -4
-        i = 0
-        while i < n1:
-            t1 += xy[i] + xy[i + 2]
-            t2 += xy[i + 1] + xy[i + 3]
-            i += 4
-        while i < m:
-            t1 += xy[i]
-            i += 1
-        return t1 + t2
+        return rule.blocked_sum(xy, m)
+
+    def _out_portable(self) -> float:
+        """Eq. 2's sum: :func:`~argnn_sim.rule.running_dot` over the out-edges, ascending."""
+        return rule.running_dot(self.out_e, self.out_w, len(self.out_e))
+
+    def _in_reference(self) -> float:
+        """Eq. 1's sum as the reference computes it: ``numpy.dot`` of the star's values
+        with a strided column of weights (:func:`~argnn_sim.rule.dot_reference`), zeros at
+        places without an in-edge."""
+        star = self._star or self.star()
+        bufs = self._bufs or self._make_bufs(star)
+        x, wcol = bufs[0], bufs[1]
+        for p, v, w in zip(star.in_pos, self.in_v, self.in_w):
+            x[p] = v
+            wcol[p] = w
+        return rule.dot_reference(x, wcol)
+
+    def _out_reference(self) -> float:
+        """Eq. 2's sum as the reference's ``numpy.dot(E * A[k], W[k])``: two contiguous
+        vectors over the star's places."""
+        star = self._star or self.star()
+        bufs = self._bufs or self._make_bufs(star)
+        e, w = bufs[2], bufs[3]
+        for p, ee, ww in zip(star.out_pos, self.out_e, self.out_w):
+            e[p] = ee
+            w[p] = ww
+        return rule.dot_reference(e, w)
+
+    def _make_bufs(self, star: Star) -> tuple[Any, ...]:
+        m = len(star.ids)
+        self._bufs = (np.zeros(m), rule.column_buffer(m)[:, 0], np.zeros(m), np.zeros(m))
+        return self._bufs
 
     def drop_input(self, frm: int, *, decider: int) -> None:
         """Remove the input edge ``frm -> self`` and tell ``frm`` to stop sending."""
@@ -309,6 +331,7 @@ class Node:
         for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):
             del lst[i]
         self._star = None
+        self._bufs = ()
         self._index()
         self.port.unsubscribe(frm)
         self.observer.on_prune(decider, frm, self.id, decider != self.id)

@@ -18,7 +18,8 @@ import numpy as np
 
 from .config import ConfigError, PruningConfig
 from .rng import Stream
-from .spectral import eigenvalues, local_choice, plan_laplacian, reference_pair
+from . import rule
+from .spectral import eigenvalues, local_choice, plan_laplacian
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node
@@ -71,7 +72,7 @@ class SpectralReference(_Spectral):
         L = self._laplacian(node)
         lam = eigenvalues(L)
         node.observer.on_check(node.id, node.star().ids, lam)
-        pair = reference_pair(lam)
+        pair = rule.reference_pair(lam.imag.tolist())
         if pair is None:
             return None
         ids = node.star().ids
@@ -101,14 +102,15 @@ class SpectralLocal(_Spectral):
     def check(self, node: Node) -> tuple[int, int] | None:
         star = node.star()
         allowed: list[int] = []
+        n_in = len(node.in_src)
         # The output node keeps its read-out edges (the reference never removes them either).
-        if node.role != "output" and len(node.in_src) > self.min_in_degree:
-            # Only one half of a 2-cycle j <-> k may go, and only its weaker half: the
-            # oscillation needs both directions, the feed-forward path keeps the stronger.
-            told = dict(zip(node.out_dst, node.out_w))
-            for p, j, w in zip(star.in_pos, node.in_src, node.in_w):
-                if j in told and abs(w) < abs(told[j]):
-                    allowed.append(p)
+        # Only one half of a 2-cycle j <-> k may go, and only its weaker half: the
+        # oscillation needs both directions, the feed-forward path keeps the stronger.
+        if rule.may_prune_inputs(node.role == "output", n_in, self.min_in_degree):
+            flags = [0] * n_in
+            if rule.mark_eligible(node.in_src, node.in_w, n_in, node.out_dst, node.out_w,
+                                  len(node.out_dst), flags):
+                allowed = [p for p, f in zip(star.in_pos, flags) if f]
         if not allowed:
             # No eligible edge: nothing can be removed whatever the spectrum. Eigenvalues
             # only for a trace that keeps them, and without eigenvectors (LAPACK's geev

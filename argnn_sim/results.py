@@ -54,6 +54,7 @@ class RunResult:
     counters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""
+    engine: str = ""
 
     def final_matrix(self) -> npt.NDArray[np.float64]:
         """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs)."""
@@ -81,6 +82,7 @@ class RunResult:
             "name": self.scenario.name,
             "seed": self.seed,
             "version": self.version,
+            "engine": self.engine,
             "error": self.error,
             "per_row_errors": list(self.per_row_errors),
             "eval_rows": list(self.eval_rows),
@@ -207,5 +209,5 @@ def load(path: str | os.PathLike[str]) -> RunResult:
         edges_after=s["edges_after"], seconds=s["seconds"], labels=s["labels"],
         initial_edges=pick("initial_"), final_edges=pick("final_"), curves=pick("curve_"),
         traces=pick("trace_"), counters=s.get("counters", {}), timings=s.get("timings", {}),
-        version=s.get("version", ""),
+        version=s.get("version", ""), engine=s.get("engine", ""),
     )

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Stream", "Streams", "as_seed_sequence", "state_digest"]
+__all__ = ["SeedLike", "Stream", "Streams", "as_seed_sequence", "state_digest"]
+
+#: What a ``seed=`` argument takes: an int, a ``SeedSequence`` or a ``Generator`` (any rng
+#: mode), a legacy ``RandomState`` to draw from (``rng.mode = "reference"`` only), or None
+#: (the scenario's own seed, where there is a scenario).
+SeedLike = (int | np.integer | np.random.SeedSequence | np.random.Generator
+            | np.random.RandomState | None)
 
 
 class Stream:
@@ -90,7 +96,7 @@ class Streams:
         ``RandomState``).
     """
 
-    def __init__(self, seed: Any, mode: str = "default") -> None:
+    def __init__(self, seed: SeedLike, mode: str = "default") -> None:
         self.mode = mode
         if isinstance(seed, np.random.RandomState):
             if mode != "reference":

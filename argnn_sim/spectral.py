@@ -35,7 +35,6 @@ __all__ = [
     "plan_laplacian",
     "numpy_sum",
     "eigenvalues",
-    "reference_pair",
     "local_choice",
     "MODES",
 ]
@@ -250,30 +249,6 @@ def eigenvalues(L: FloatArray) -> npt.NDArray[np.complex128]:
     Input must be finite float64 (nodes reject NaN weights).
     """
     return _eigvals(L)
-
-
-def reference_pair(lam: npt.NDArray[np.complex128]) -> tuple[int, int] | None:
-    """The reference's pairing: positions ``(a, b)``; the edge ``b -> a`` is to be removed.
-
-    ``a = argmax(Im λ)``, ``b = argmin(Im λ)``, accepted when ``Im λ_b == -Im λ_a``
-    exactly. Round-off pairs (``|Im| ~ 1e-16``) count, as in the reference.
-
-    >>> import numpy as np
-    >>> reference_pair(np.array([1 + 2j, 1 - 2j, 3 + 0j]))
-    (0, 1)
-    >>> reference_pair(np.array([1.0 + 0j, 2.0 + 0j])) is None
-    True
-    """
-    im = lam.imag.tolist()  # plain floats: the star is small, NumPy calls cost more
-    hi = max(im)
-    lo = min(im)
-    if hi == 0.0 and lo == 0.0:
-        return None
-    a = im.index(hi)  # first occurrence, as argmax
-    b = im.index(lo)
-    if lo == -hi:
-        return a, b
-    return None
 
 
 def local_choice(L: FloatArray, center: int, in_pos: Sequence[int], *, tol: float = 1e-9

@@ -29,7 +29,8 @@ Grid file (TOML)::
 
 ``stream = "published"`` reproduces a published grid that drew every run from one legacy
 generator in loop order: the start state of each run is found by fast-forwarding the
-generator through the draws of the runs before it (:func:`~argnn_sim.engine.reference_draws`),
+generator through the draws of the runs before it
+(:func:`~argnn_sim.engines.setup.reference_draws`),
 so the runs are still independent and can go in parallel.
 
 >>> g = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 20}},
@@ -84,9 +85,9 @@ _GRID_KEYS = ("name", "seeds", "keep", "stream", "stream_seed", "base", "axes")
 
 
 def _version() -> str:
-    from .engine import _version as v
+    from .engines.setup import version
 
-    return v()
+    return version()
 
 
 # ----------------------------------------------------------------------------- grid
@@ -252,7 +253,7 @@ class Grid:
                 sc = apply_overrides(self.base, {**changes, "seed": seed})
                 state: tuple[Any, ...] | None = None
                 if rs is not None:
-                    from .engine import reference_draws
+                    from .engines.setup import reference_draws
 
                     state = tuple(rs.get_state(legacy=True))
                     reference_draws(sc, rs)
@@ -280,32 +281,33 @@ def _pin_blas() -> None:
     _PINNED = True
 
 
-def execute(spec: RunSpec) -> dict[str, Any]:
+def execute(spec: RunSpec, engine: str = "auto") -> dict[str, Any]:
     """Run one spec and return its record (never raises: errors become records).
 
     This is the function every executor runs; it is picklable and pins BLAS to one thread.
+    ``engine`` as for :func:`argnn_sim.simulate` (the record names the engine that ran).
     """
     _pin_blas()
-    from .engine import simulate
+    from .engines import simulate
 
     t0 = time.perf_counter()
     try:
-        return _record(spec, simulate(spec.scenario, _seed_of(spec)))
+        return _record(spec, simulate(spec.scenario, _seed_of(spec), engine=engine))
     except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
         return _error_record(spec, exc, time.perf_counter() - t0)
 
 
 def execute_batch(specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
-    """Run specs of one :func:`~argnn_sim.batch.batch_key` together on the batched path
-    (:mod:`argnn_sim.batch`); one record each, in order. If the batch raises, every run
-    is tried again alone on the SimPy engine, so one bad run fails only itself."""
+    """Run specs of one :func:`~argnn_sim.engines.batch.batch_key` together on the batched
+    engine; one record each, in order. If the batch raises, every run is tried again alone
+    on the SimPy engine, so one bad run fails only itself."""
     _pin_blas()
-    from .batch import simulate_batch
+    from .engines.batch import simulate_batch
 
     try:
         results = simulate_batch([s.scenario for s in specs], [_seed_of(s) for s in specs])
     except Exception:  # noqa: BLE001
-        return [execute(s) for s in specs]
+        return [execute(s, "simpy") for s in specs]
     return [_record(s, r) for s, r in zip(specs, results)]
 
 
@@ -336,55 +338,55 @@ def _error_record(spec: RunSpec, exc: BaseException, seconds: float) -> dict[str
             "seconds": seconds, "scenario": spec.scenario.to_dict()}
 
 
-def execute_compiled(spec: RunSpec) -> dict[str, Any]:
-    """:func:`execute` on the compiled async path (:mod:`argnn_sim.compiled`) when it covers
-    the run and numba is installed; otherwise on the SimPy engine. Same results."""
-    from .compiled import available, compiled_reason
+def plan_chunks(specs: Sequence[RunSpec], engine: str = "auto", batch_size: int = 32
+                ) -> list[tuple[str, list[RunSpec]]]:
+    """Units of work, each ``(engine, specs)``: one spec each, or runs of one shape
+    together on the batched engine.
 
-    if compiled_reason(spec.scenario) is not None or not available():
-        return execute(spec)
-    _pin_blas()
-    from .compiled import simulate_compiled
+    ``engine = "auto"``: runs the batched engine covers go in chunks of at most
+    ``batch_size`` by :func:`~argnn_sim.engines.batch.batch_key` (a shape with one run
+    left alone goes on its own), every other run on the fastest engine that can run it
+    alone. An engine named explicitly must cover every run: otherwise one
+    :class:`ConfigError` names the first run it cannot run and why, before anything
+    runs. Chunks come largest-work first, so that parallel workers finish together.
+    """
+    from .engines import ENGINE_CHOICES, choose_engine, engine_reason
 
-    t0 = time.perf_counter()
-    try:
-        return _record(spec, simulate_compiled(spec.scenario, _seed_of(spec)))
-    except Exception as exc:  # noqa: BLE001
-        return _error_record(spec, exc, time.perf_counter() - t0)
-
-
-ENGINES = ("simpy", "batch", "compiled")
-_ENGINE_HELP = "choose 'simpy', 'batch' or 'compiled'"
-
-
-def plan_chunks(specs: Sequence[RunSpec], engine: str = "simpy", batch_size: int = 32
-                ) -> list[list[RunSpec]]:
-    """Units of work: one spec each on the SimPy engine; with ``engine = "batch"`` the
-    specs the batched path covers are grouped by shape into chunks of at most
-    ``batch_size`` (the others stay single). Chunks come largest-work first, so that
-    parallel workers finish together."""
-    if engine not in ENGINES:
-        raise ConfigError(f"engine {engine!r} is not known; {_ENGINE_HELP}")
-    if engine in ("simpy", "compiled"):
-        return [[s] for s in specs]
+    if engine not in ENGINE_CHOICES:
+        raise ConfigError(f"engine {engine!r} is not known; choose one of "
+                          f"{', '.join(repr(e) for e in ENGINE_CHOICES)}")
     if batch_size < 1:
         raise ConfigError(f"batch size {batch_size}: give at least 1")
-    from .batch import batch_key, batch_reason
-
+    if engine not in ("auto", "batch"):
+        return [(choose_engine(s.scenario, engine), [s]) for s in specs]
     groups: dict[Any, list[RunSpec]] = {}
-    single: list[list[RunSpec]] = []
+    single: list[tuple[str, list[RunSpec]]] = []
+    from .engines.batch import batch_key
+
     for s in specs:
-        if batch_reason(s.scenario) is None:
+        why = engine_reason("batch", s.scenario)
+        if why is None:
             groups.setdefault(batch_key(s.scenario), []).append(s)
+        elif engine == "batch":
+            raise ConfigError(f"engine 'batch' cannot run {_describe(s)}: {why}; use engine "
+                              "'auto' (each run on the fastest engine that can run it)")
         else:
-            single.append([s])
-    chunks: list[list[RunSpec]] = []
+            single.append((choose_engine(s.scenario), [s]))
+    chunks: list[tuple[str, list[RunSpec]]] = []
     for members in groups.values():
+        if len(members) == 1 and engine == "auto":
+            single.append((choose_engine(members[0].scenario), members))
+            continue
         k = -(-len(members) // batch_size)  # chunks per group, sizes as even as possible
         size = -(-len(members) // k)
-        chunks += [members[i:i + size] for i in range(0, len(members), size)]
-    chunks.sort(key=_work, reverse=True)
+        chunks += [("batch", members[i:i + size]) for i in range(0, len(members), size)]
+    chunks.sort(key=lambda c: _work(c[1]), reverse=True)
     return chunks + single
+
+
+def _describe(spec: RunSpec) -> str:
+    cell = ", ".join(f"{k}={v}" for k, v in spec.cell)
+    return f"run ({cell}{', ' if cell else ''}seed {spec.seed})"
 
 
 def _work(chunk: Sequence[RunSpec]) -> float:
@@ -645,7 +647,7 @@ def _csv_value(v: Any) -> Any:
 def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
               executor: cf.Executor | None = None, resume: bool = False,
               progress: bool = False, retry_failed: bool = False,
-              select: Callable[[RunSpec], bool] | None = None, engine: str = "simpy",
+              select: Callable[[RunSpec], bool] | None = None, engine: str = "auto",
               batch_size: int = 32) -> SweepSummary:
     """Run every spec of ``grid`` not already finished under ``out``; summarize.
 
@@ -660,18 +662,18 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     progress : a progress bar (rate and ETA) on stderr.
     select : run (and summarize) only the specs for which this returns true. The grid
         still expands in full, so published-stream start states stay right.
-    engine : ``"simpy"`` (every run on the SimPy engine) or ``"batch"``: runs the batched
-        path covers (:mod:`argnn_sim.batch`) go in chunks of up to ``batch_size``; their
-        results are identical, so a sweep may be resumed with either engine.
-        ``"compiled"``: async runs the compiled path covers (:mod:`argnn_sim.compiled`)
-        run there, the others on the SimPy engine; identical results too.
+    engine : ``"auto"`` (the default: runs of one shape that the batched engine covers go
+        together in chunks of up to ``batch_size``, every other run on the fastest engine
+        that can run it), or ``"simpy"``, ``"compiled"``, ``"batch"``: every run on that
+        engine, and one :class:`ConfigError` before anything runs if it cannot run one
+        (see :mod:`argnn_sim.engines`). Results are identical whichever engine runs them,
+        so a sweep may be resumed with another engine; each record names its engine.
     """
     t0 = time.perf_counter()
-    if engine not in ENGINES:
-        raise ConfigError(f"engine {engine!r} is not known; {_ENGINE_HELP}")
     specs = grid.runs()
     if select is not None:
         specs = [s for s in specs if select(s)]
+    plan_chunks(specs, engine, batch_size)  # a run the engine cannot run: say so now
     axes = list(grid.axes)
     folder = Path(out) if out is not None else None
     done: dict[str, dict[str, Any]] = {}
@@ -702,12 +704,11 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     bar = _bar(progress, len(pending), grid.name)
     futures: dict[cf.Future[Any], list[RunSpec]] = {}
     try:
-        for chunk in plan_chunks(pending, engine, batch_size):
-            if len(chunk) == 1:
-                one = execute_compiled if engine == "compiled" else execute
-                futures[ex.submit(one, chunk[0])] = chunk
-            else:
+        for name, chunk in plan_chunks(pending, engine, batch_size):
+            if name == "batch":
                 futures[ex.submit(execute_batch, chunk)] = chunk
+            else:
+                futures[ex.submit(execute, chunk[0], name)] = chunk
         for fut in cf.as_completed(futures):
             chunk = futures[fut]
             try:
@@ -743,7 +744,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
 
 
 def _bar(enabled: bool, total: int, name: str) -> Any:
-    from .engine import _NoBar
+    from .engines.simpy_engine import _NoBar
 
     if not enabled:
         return _NoBar()

@@ -12,11 +12,11 @@ The bridge in both directions:
   ``nn.Linear(in_degree, 1)``, so the compression study's pruners
   (:mod:`prunegcrn_bridge.compression.pruning`) act per node or globally on exactly the
   network's edges. :meth:`ArgnnModule.evaluate` replays the simulator's evaluation (the
-  same activation, update order and passes, learning off) with the simulator's arithmetic,
-  step for step, so its outputs equal the simulator's bit for bit (tested).
+  same activation, update order and passes, learning off) with the simulator's own rule
+  code (:mod:`argnn_sim.rule`), so its outputs equal the simulator's bit for bit (tested).
 * :func:`import_edges` gives the edges back; :func:`evaluate_in_simulator` and
-  :func:`finetune_in_simulator` put them into the simulator (``argnn_sim.batch`` with
-  ``initial=``), where every method is scored, with and without fine-tuning.
+  :func:`finetune_in_simulator` put them into the simulator (``argnn_sim.engines.batch``
+  with ``initial=``), where every method is scored, with and without fine-tuning.
 
 Methods at equal ``k`` (:data:`METHODS`):
 
@@ -62,9 +62,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from argnn_sim.batch import eval_schedule, simulate_batch
+from argnn_sim import rule, simulate
 from argnn_sim.config import Scenario, TaskConfig
-from argnn_sim.engine import simulate
+from argnn_sim.engines.batch import eval_schedule, simulate_batch
 from argnn_sim.sweep import write_atomic
 from argnn_sim.tasks import make_task
 
@@ -177,22 +177,6 @@ class DenseNet:
         return DenseNet(self.n, self.n_in, A, W)
 
 
-class _Sigmoid(torch.autograd.Function):
-    """``1 / (1 + exp(-x))`` with NumPy's ``exp`` (the simulator's), gradient ``y (1 - y)``."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
-        with np.errstate(over="ignore"):
-            y = torch.from_numpy(np.asarray(1.0 / (1.0 + np.exp(-x.detach().cpu().numpy()))))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return g * y * (1.0 - y)
-
-
 class ArgnnModule(nn.Module):
     """An ARGNN as a torch module with exactly its edges (see the module docstring).
 
@@ -249,30 +233,29 @@ class ArgnnModule(nn.Module):
     # -- the simulator's evaluation, exactly
     @torch.no_grad()
     def evaluate(self, rows: np.ndarray, eval_rows: Sequence[int], orders: np.ndarray,
-                 sweeps: int) -> list[float]:
+                 sweeps: int, arithmetic: str = "portable") -> list[float]:
         """Per-row absolute errors of the simulator's evaluation: rows ``eval_rows`` in
         order, ``sweeps`` passes each in ``orders``, the state carried from row to row,
-        learning off. Sums follow the simulator's rounding (BLAS ``ddot`` blocks of four
-        on a column), so the result equals ``simulate``'s bit for bit."""
-        A, W = self.adjacency(), self.weight_matrix()
+        learning off. Every number comes from :mod:`argnn_sim.rule` in the simulator's
+        ``arithmetic`` (a scenario's resolved ``node.arithmetic``; the comparison's runs
+        are ``portable``), so the result equals the simulator's bit for bit."""
+        A = self.adjacency().numpy()
+        W = np.ascontiguousarray(self.weight_matrix().numpy())  # W[:, k]: a strided column
         n, n_in, out = self.n, self.n_in, self.n - 1
-        n1 = n & -4
-        V = torch.zeros(n, dtype=torch.float64)
+        reference = arithmetic == "reference"
+        V = np.zeros(n)
         errs = []
         p = 0
         for r in eval_rows:
             row = rows[r]
-            V[:n_in] = torch.from_numpy(np.asarray(row[:n_in], dtype=np.float64))
+            V[:n_in] = np.asarray(row[:n_in], dtype=np.float64)
             for _s in range(sweeps):
                 for k in orders[p].tolist():
-                    xy = ((V * A[:, k]) * W[:, k]).tolist()
-                    t1 = t2 = 0.0
-                    for i in range(0, n1, 4):
-                        t1 += xy[i] + xy[i + 2]
-                        t2 += xy[i + 1] + xy[i + 3]
-                    for i in range(n1, n):
-                        t1 += xy[i]
-                    V[k] = _Sigmoid.apply(torch.tensor(t1 + t2, dtype=torch.float64))
+                    if reference:
+                        V[k] = rule.sigmoid_reference(rule.dot_reference(V * A[:, k], W[:, k]))
+                    else:
+                        V[k] = rule.sigmoid(rule.blocked_sum(((V * A[:, k]) * W[:, k]).tolist(),
+                                                             n))
                 p += 1
             errs.append(abs(float(V[out]) - float(row[-1])))
         return errs

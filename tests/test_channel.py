@@ -80,7 +80,7 @@ def test_lazy_delivery_equals_one_event_per_message(case):
     data = {"schedule": {"kind": "async", "inputs": 120, "input_period": 3.0},
             "record": {"traces": "full"}, **ASYNC_CASES[case]}
     sc = Scenario.from_dict(data)
-    lazy, eager = simulate(sc, 3), simulate(sc, 3, delivery="eager")
+    lazy, eager = simulate(sc, 3, engine="simpy"), simulate(sc, 3, delivery="eager")
     a, b = lazy.summary(), eager.summary()
     for k in ("seconds", "timings"):
         a.pop(k), b.pop(k)

@@ -178,14 +178,18 @@ def test_run_engine_compiled_gives_the_simpy_summary(capsys):
     pytest.importorskip("numba")
     args = ["run", "--json", "--no-save", "--set", "schedule.kind=async", "--set",
             "pruning.rule=local", "--set", "schedule.inputs=30"]
-    code, out_simpy, _ = _run(args, capsys)
+    code, out_simpy, _ = _run([*args, "--engine", "simpy"], capsys)
     assert code == 0
     code, out_fast, _ = _run([*args, "--engine", "compiled"], capsys)
     assert code == 0
-    a, b = json.loads(out_simpy), json.loads(out_fast)
-    for k in ("seconds", "timings", "version"):
-        a.pop(k, None)
-        b.pop(k, None)
-    assert a == b
+    code, out_auto, _ = _run(args, capsys)
+    assert code == 0
+    a, b, c = json.loads(out_simpy), json.loads(out_fast), json.loads(out_auto)
+    assert (a["engine"], b["engine"], c["engine"]) == ("simpy", "compiled", "compiled")
+    for k in ("seconds", "timings", "version", "engine"):
+        for d in (a, b, c):
+            d.pop(k, None)
+    assert a == b == c
     code, _, err = _run(["run", "--no-save", "--engine", "compiled", *FAST], capsys)
-    assert code == 2 and "async schedule" in err and "engine 'simpy'" in err
+    assert code == 2 and "async schedule" in err and "engine 'auto' or 'simpy'" in err
+    assert err.count("\n") == 1  # one line

@@ -1,4 +1,6 @@
-"""The compiled async path (argnn_sim.compiled) gives exactly the SimPy engine's results."""
+"""The compiled engine (argnn_sim.engines.compiled): its buffers, its reasons, numba missing,
+sweeps. That its results equal the SimPy engine's on a matrix of scenarios and trace
+levels is tested in test_engines.py."""
 
 import subprocess
 import sys
@@ -7,9 +9,10 @@ import numpy as np
 import pytest
 
 from argnn_sim import Scenario, simulate
-from argnn_sim import compiled as C
+from argnn_sim.engines import compiled as C
 from argnn_sim.config import ConfigError
 from argnn_sim.sweep import Grid, run_sweep
+from argnn_sim.testing import assert_same_result
 
 pytest.importorskip("numba")
 
@@ -28,54 +31,15 @@ def _sc(n=150, traces="prunes", inputs=30, period=1.0, **extra):
 
 
 def assert_same(fast, slow):
-    for f in ("error", "per_row_errors", "eval_rows", "prune_events", "edges_before",
-              "edges_after", "counters", "labels"):
-        assert getattr(fast, f) == getattr(slow, f), f
-    for part in ("initial_edges", "final_edges", "curves", "traces"):
-        a, b = getattr(fast, part), getattr(slow, part)
-        assert set(a) == set(b), part
-        for k in b:
-            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{part}.{k}")
-
-
-CASES = {
-    "exponential": {},
-    "constant": {"channel": {"model": "constant", "delay": 0.3}},
-    "zero-delay": {"channel": {"model": "constant", "delay": 0.0}},
-    "lognormal": {"channel": {"model": "lognormal", "delay": 0.4, "spread": 0.5}},
-    "uniform": {"channel": {"model": "uniform", "delay": 0.4, "spread": 0.2}},
-    "no-pruning": {"pruning": {"policy": "none"}},
-    "mode-D": {"pruning": {"mode": "D"}},
-    "bias": {"node": {"bias": True}},
-    "min-in-degree": {"pruning": {"min_in_degree": 3}},
-    "watch-all": {"record": {"watch": 0}},
-    "watch-3": {"record": {"watch": 3}},
-    "logic-circuit": {"network": {"kind": "logic", "hidden": 5}, "task": {"gate": "AND"},
-                      "schedule": {"inputs": 250}},
-}
-
-
-@pytest.mark.parametrize("level", ["full", "prunes", "none"])
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_compiled_equals_simpy(case, level):
-    sc = _sc(traces=level, **CASES[case])
-    slow = simulate(sc, 3)
-    fast = C.simulate_compiled(sc, 3)
-    assert_same(fast, slow)
-    assert slow.counters["activations"] > 1000
-    if case not in ("no-pruning", "mode-D", "watch-all", "watch-3"):
-        assert slow.prune_events  # the comparison covers prunes and their unsubscribes
-        assert slow.counters["messages"]["sent"]["unsubscribe"] == len(slow.prune_events)
-    if level == "full":
-        assert slow.traces["age_node"].size > 0
-        assert (slow.traces["check_node"].size > 0) == (case != "no-pruning")
+    assert_same_result(fast, slow)
+    assert (fast.engine, slow.engine) == ("compiled", "simpy")
 
 
 def test_tiny_buffers_change_nothing(monkeypatch):
     """Every refill and growth path (wake intervals, pool, trace buffers) runs many times
     mid-run, and the schedule stream is rewound mid-block before the evaluation shuffle."""
     sc = _sc(traces="full", n=120)
-    slow = simulate(sc, 5)
+    slow = simulate(sc, 5, engine="simpy")
     monkeypatch.setattr(C, "SCHED_BLOCK", 7)
     monkeypatch.setattr(C, "POOL_MIN", 1)
     monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
@@ -88,20 +52,22 @@ def test_tiny_buffers_change_nothing(monkeypatch):
 def test_seeds_differ_and_repeat():
     sc = _sc()
     a, b, c = (C.simulate_compiled(sc, s) for s in (1, 1, 2))
-    assert_same(a, b)
+    assert_same_result(a, b)
     assert a.curves["train_error"].tolist() != c.curves["train_error"].tolist()
 
 
 def test_simulate_engine_option_and_errors():
     sc = _sc(n=60, inputs=5)
-    assert_same(simulate(sc, 0, engine="compiled"), simulate(sc, 0))
+    assert_same(simulate(sc, 0, engine="compiled"), simulate(sc, 0, engine="simpy"))
     with pytest.raises(ConfigError, match="engine 'turbo' is not known"):
         simulate(sc, 0, engine="turbo")
     with pytest.raises(ConfigError, match="async schedule"):
         C.simulate_compiled(Scenario(), 0)  # the default is the sweep schedule
     lossy = _sc(channel={"loss": 0.1})
-    with pytest.raises(ConfigError, match="lossy links.*use engine 'simpy'"):
+    with pytest.raises(ConfigError, match="lossy links.*use engine 'auto' or 'simpy'"):
         simulate(lossy, 0, engine="compiled")
+    with pytest.raises(ConfigError, match="arithmetic = 'reference'.*compiled code cannot"):
+        simulate(_sc(node={"arithmetic": "reference"}), 0, engine="compiled")
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -110,6 +76,7 @@ def test_simulate_engine_option_and_errors():
     ({"pruning": {"rule": "reference"}}, "rule"),
     ({"pruning": {"policy": "magnitude"}}, "policy"),
     ({"pruning": {"budget": 3}}, "budget"),
+    ({"node": {"arithmetic": "reference"}}, "arithmetic"),
 ])
 def test_reasons(extra, words):
     why = C.compiled_reason(_sc(**extra))
@@ -119,7 +86,7 @@ def test_reasons(extra, words):
 
 def test_missing_numba_is_one_clear_error():
     code = ("import sys; sys.modules['numba'] = None\n"
-            "from argnn_sim import compiled as C\n"
+            "from argnn_sim.engines import compiled as C\n"
             "from argnn_sim.config import Scenario, ConfigError\n"
             "sc = Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 2},"
             " 'pruning': {'rule': 'local'}})\n"
@@ -137,19 +104,25 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
         "base": _sc(n=80, inputs=10).to_dict(),
         "axes": {"pruning.mode": ["D", "DW"], "channel.loss": [0.0, 0.1]},  # lossy: SimPy
     })
-    a = run_sweep(grid, tmp_path / "a", engine="compiled")
+    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*lossy links"):
+        run_sweep(grid, tmp_path / "c", engine="compiled")  # named: it must run every run
+    a = run_sweep(grid, tmp_path / "a", engine="auto")
     b = run_sweep(grid, tmp_path / "b", engine="simpy")
     ra = {r["key"]: r["summary"] for r in a.records}
     rb = {r["key"]: r["summary"] for r in b.records}
+    engines = sorted(r.pop("engine") for r in ra.values())
+    assert engines == ["compiled"] * 4 + ["simpy"] * 4  # auto: each run's fastest engine
     for r in (*ra.values(), *rb.values()):
         r.pop("seconds", None)
         r.pop("timings", None)
+        r.pop("engine", None)
     assert ra == rb and len(ra) == 8
 
 
 def test_watch_selects_whose_eigenvalues_are_kept():
     """record.watch only observes: same run, same counts; traces of the watched nodes only."""
-    runs = {w: simulate(_sc(traces="full", record={"watch": w}), 2) for w in (0, 4, 16)}
+    runs = {w: simulate(_sc(traces="full", record={"watch": w}), 2, engine="simpy")
+            for w in (0, 4, 16)}
     base = runs[0]
     for r in runs.values():
         assert r.prune_events == base.prune_events

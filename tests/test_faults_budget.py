@@ -5,7 +5,7 @@ import math
 import pytest
 
 from argnn_sim.config import ConfigError, Scenario
-from argnn_sim.engine import simulate
+from argnn_sim import simulate
 
 
 def async_scenario(**faults):
@@ -45,7 +45,7 @@ def test_faults_are_deterministic_and_start_late():
 
 
 def test_recover_with_reset_forgets_registers(tiny_circuit):
-    from argnn_sim.engine import Network
+    from argnn_sim.engines.simpy_engine import Network
     from argnn_sim.recorder import Recorder
     from argnn_sim.rng import Streams
     from argnn_sim.tasks import make_task

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from argnn_sim.config import ConfigError, Scenario
-from argnn_sim.engine import reference_draws, simulate
+from argnn_sim import simulate
+from argnn_sim.engines.setup import reference_draws
 from argnn_sim.sweep import Grid, InlineExecutor, execute, load_records, make_executor, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ def test_sweep_writes_and_summarizes(tmp_path):
 
 
 def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
-    import argnn_sim.engine as engine
+    import argnn_sim.engines as engine
 
     real = engine.simulate
 
@@ -105,7 +106,7 @@ def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine, "simulate", flaky)
     out = tmp_path / "out"
-    res = run_sweep(small_grid(tmp_path), out)
+    res = run_sweep(small_grid(tmp_path), out, engine="simpy")
     assert res.failed == 2 and res.executed == 8
     bad = [r for r in load_records(out).values() if r["status"] == "error"]
     assert len(bad) == 2 and all("FloatingPointError: boom" in r["error"] for r in bad)

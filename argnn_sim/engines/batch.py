@@ -1,29 +1,29 @@
-"""A batched fast path for the papers' setting: many runs of the logic circuit at once.
+"""The batched engine for the papers' setting: many runs of the logic circuit at once.
 
-The SimPy engine (:func:`argnn_sim.engine.simulate`) runs one network at a time and pays
-Python's price per activation. In the sweep schedule with zero delay and no loss, a run is
-a fixed sequence of activations whose order depends only on the schedule stream, so ``B``
-runs of the same shape can advance together: step ``j`` of pass ``p`` activates, in every
-run ``b``, the node that run's own shuffle put at place ``j``. Each run keeps its own
-dense state (``A``, ``W``, ``V``, ``E`` as in the reference program), and every
-arithmetic step is the reference's, element for element, in the same order, so each run
-gives exactly what :func:`~argnn_sim.engine.simulate` gives for it: the same prune
-events, weights, errors, curves and message counts (the tests compare whole results).
-The eigenvalues of a step's ``B`` Laplacians come from one call of NumPy's ``eigvals``
-gufunc on the stack: the same LAPACK ``geev`` on each matrix, with the Python overhead
-paid once per step instead of once per run.
+The SimPy engine runs one network at a time and pays Python's price per activation. In the
+sweep schedule with zero delay and no loss, a run is a fixed sequence of activations whose
+order depends only on the schedule stream, so ``B`` runs of the same shape can advance
+together: step ``j`` of pass ``p`` activates, in every run ``b``, the node that run's own
+shuffle put at place ``j``. Each run keeps its own dense state (``A``, ``W``, ``V``, ``E``
+as in the reference program), and every number comes from :mod:`argnn_sim.rule`, applied
+to the stack of runs: in the ``reference`` arithmetic the very primitives the SimPy node
+calls (``numpy.matmul`` on a stack of row-by-column products is one BLAS ``ddot`` per run,
+with the reference's strides; NumPy's ``exp`` on the stack), in the ``portable`` one the
+rule's sums over vectors and its sigmoid elementwise. So each run gives exactly what the
+SimPy engine gives for it: the same prune events, weights, errors, curves and message counts
+(the tests compare whole results). The eigenvalues of a step's ``B`` Laplacians come from
+one call of NumPy's ``eigvals`` gufunc on the stack: the same LAPACK ``geev`` per matrix.
 
 What it covers (:func:`batch_reason` says why a scenario is not covered): the logic
 circuit, the sweep schedule, zero delay and no loss, no faults, pruning ``none`` or the
-spectral ``reference`` rule (modes ``D`` and ``DW``, with or without a budget), no bias, and trace
-levels ``prunes`` or ``none``. Everything else runs on the SimPy engine. This is an
-option for sweeps (``argnn sweep --engine batch``), never a different model.
+spectral ``reference`` rule (modes ``D`` and ``DW``, with or without a budget), no bias, and
+trace levels ``prunes`` or ``none``.
 
 >>> from argnn_sim.config import Scenario
->>> from argnn_sim.engine import simulate
+>>> from argnn_sim.engines.simpy_engine import run_simpy
 >>> sc = Scenario.from_dict({"schedule": {"inputs": 40}, "record": {"traces": "none"}})
 >>> fast = simulate_batch([sc, sc], [1, 2])
->>> [r.error for r in fast] == [simulate(sc, 1).error, simulate(sc, 2).error]
+>>> [r.error for r in fast] == [run_simpy(sc, 1).error, run_simpy(sc, 2).error]
 True
 """
 
@@ -37,38 +37,47 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .config import ConfigError, Scenario
-from .engine import _version
-from .results import RunResult
-from .rng import Streams
-from .tasks import make_task
-from .topology import Topology, build
+from .. import rule
+from ..config import ConfigError, Scenario
+from ..results import RunResult
+from ..rng import SeedLike
+from ..spectral import eigenvalues
+from ..tasks import make_task
+from ..topology import Topology
+from .setup import InputDriver, prepare, seed_label, version
 
 __all__ = ["batch_reason", "batch_key", "simulate_batch", "eval_schedule"]
 
-try:  # numpy.linalg.eigvals without its checks: the same gufunc, the same geev per matrix
-    from numpy.linalg import _umath_linalg as _ul
-
-    def _eigvals(L: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
-        return _ul.eigvals(L, signature="d->D")  # type: ignore[no-any-return]
-except (ImportError, AttributeError):  # pragma: no cover - another NumPy layout
-    def _eigvals(L: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
-        return np.linalg.eigvals(L).astype(np.complex128, copy=False)
-
-
 def batch_reason(sc: Scenario) -> str | None:
-    """Why ``sc`` cannot run on the batched path, or ``None`` when it can."""
+    """Why ``sc`` cannot run on the batched engine, or ``None`` when it can.
+
+    Parameters
+    ----------
+    sc : a scenario.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> batch_reason(Scenario.from_dict({"record": {"traces": "prunes"}})) is None
+    True
+    >>> print(batch_reason(Scenario()))
+    record.traces = 'full' (eigenvalue traces: use 'prunes' or 'none')
+    """
     if sc.network.kind != "logic":
-        return f"network.kind = {sc.network.kind!r} (the batched path runs the logic circuit)"
+        return f"network.kind = {sc.network.kind!r} (the batched engine runs the logic circuit)"
     if sc.schedule.kind != "sweep":
-        return "schedule.kind = 'async' (the batched path runs the sweep schedule)"
+        return "schedule.kind = 'async' (the batched engine runs the sweep schedule)"
     if sc.channel.delay != 0.0 or sc.channel.loss != 0.0:
-        return "links with delay or loss (the batched path needs instant, lossless links)"
+        return "links with delay or loss (the batched engine needs instant, lossless links)"
     if sc.faults.crash_rate > 0:
-        return "faults.crash_rate > 0"
+        return "node faults (faults.crash_rate > 0)"
     p = sc.pruning
     if p.policy not in ("none", "spectral") or (p.policy == "spectral" and p.rule != "reference"):
-        return (f"pruning policy {p.policy!r} rule {p.rule!r} (the batched path runs the "
+        return (f"pruning policy {p.policy!r} rule {p.rule!r} (the batched engine runs the "
                 "spectral reference rule or no pruning)")
     if sc.node.bias:
         return "node.bias = true"
@@ -78,29 +87,52 @@ def batch_reason(sc: Scenario) -> str | None:
 
 
 def batch_key(sc: Scenario) -> Hashable:
-    """Runs with equal keys can share a batch (same shape and loop lengths)."""
+    """Runs with equal keys can share a batch: the same shape, loop lengths, degree mode
+    and arithmetic.
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> a = Scenario.from_dict({"task": {"gate": "AND"}})
+    >>> batch_key(a) == batch_key(a.replace(**{"task.gate": "XOR"}))
+    True
+    """
     task = make_task(sc.task)
     s = sc.schedule
     mode = "none" if sc.pruning.policy == "none" else sc.pruning.mode
     return (task.n_inputs, task.n_rows, sc.network.hidden, s.inputs, s.sweeps, s.eval_sweeps,
-            mode)
+            s.evaluate, mode, rule.resolve_arithmetic(sc.node.arithmetic, sc.rng.mode))
 
 
-def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any], *,
+def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[SeedLike], *,
                    initial: Sequence[Mapping[str, Any] | None] | None = None) -> list[RunResult]:
     """Run ``scenarios[b]`` with ``seeds[b]`` for every ``b``, together; one result each.
 
     All scenarios must be covered (:func:`batch_reason`) and share one :func:`batch_key`;
     they may differ in task (gate), seed, weight scale, error factor, clip and pruning
-    budget. Each result equals ``simulate(scenarios[b], seeds[b])`` except for its timings
-    (the batch's time is shared out evenly).
+    budget. Each result equals the SimPy engine's for that scenario and seed except for
+    its timings (the batch's time is shared out evenly).
 
+    Parameters
+    ----------
+    scenarios, seeds : one per run.
     initial : optional, per run, the edges to start from instead of the drawn circuit: a
         mapping with ``src``, ``dst`` and ``weight`` arrays (a ``RunResult.final_edges``),
         a subset of the circuit's edges. The run still makes the drawn circuit's random
         draws, so its schedule is the one that seed gives any run of this shape. This is
         how a network changed outside the simulator (pruned, or with trained weights) is
         put back in and evaluated or trained further (``prunegcrn_bridge.compare``).
+
+    Returns
+    -------
+    list of RunResult, in the order of ``scenarios``.
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> sc = Scenario.from_dict({"schedule": {"inputs": 10}, "record": {"traces": "none"}})
+    >>> [r.engine for r in simulate_batch([sc, sc], [0, 1])]
+    ['batch', 'batch']
     """
     if len(scenarios) != len(seeds):
         raise ValueError("scenarios and seeds differ in length")
@@ -109,22 +141,31 @@ def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[Any], *,
     for sc in scenarios:
         why = batch_reason(sc)
         if why is not None:
-            raise ConfigError(f"scenario {sc.name!r} cannot run batched: {why}; "
-                              "run it with argnn_sim.simulate")
+            raise ConfigError(f"scenario {sc.name!r} cannot run on engine 'batch': {why}; "
+                              "use engine 'auto' or 'simpy'")
     keys = {batch_key(sc) for sc in scenarios}
     if len(keys) > 1:
         raise ConfigError("a batch needs scenarios of one shape (inputs, hidden nodes, passes, "
-                          f"degree mode); got {len(keys)} shapes: group them by batch_key")
+                          f"degree mode, arithmetic); got {len(keys)} shapes: group them by "
+                          "batch_key")
     if initial is not None and len(initial) != len(scenarios):
         raise ValueError("initial and scenarios differ in length")
     return _Batch(scenarios, seeds, initial).run()
 
 
-def eval_schedule(sc: Scenario, seed: Any) -> tuple[np.ndarray, list[int], np.ndarray]:
+def eval_schedule(sc: Scenario, seed: SeedLike) -> tuple[np.ndarray, list[int], np.ndarray]:
     """What the evaluation of ``sc`` with ``seed`` uses: the truth table (rows, inputs then
     target), the order of the rows, and the node order of every evaluation pass
-    (``(rows x eval_sweeps, active nodes)``). The same draws as :func:`simulate_batch`
-    and :func:`~argnn_sim.engine.simulate`."""
+    (``(rows x eval_sweeps, active nodes)``). The same draws as every engine.
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> sc = Scenario.from_dict({"schedule": {"inputs": 5}, "record": {"traces": "none"}})
+    >>> rows, order, passes = eval_schedule(sc, 0)
+    >>> rows.shape, sorted(order), passes.shape
+    ((4, 3), [0, 1, 2, 3], (40, 3))
+    """
     why = batch_reason(sc)
     if why is not None:
         raise ConfigError(f"scenario {sc.name!r} has no batched schedule: {why}")
@@ -153,7 +194,7 @@ def _replace_edges(topo: Topology, edges: Mapping[str, Any]) -> Topology:
 class _Batch:
     """The state of ``B`` runs and the loop that advances them together."""
 
-    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[Any],
+    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike],
                  initial: Sequence[Mapping[str, Any] | None] | None = None) -> None:
         self.t0 = time.perf_counter()
         self.scenarios = list(scenarios)
@@ -164,8 +205,9 @@ class _Batch:
         sched = first.schedule
         self.n_in = task.n_inputs
         self.n_rows = task.n_rows
-        self.inputs, self.sweeps, self.eval_sweeps = sched.inputs, sched.sweeps, sched.eval_sweeps
         self.mode = "none" if first.pruning.policy == "none" else first.pruning.mode
+        self.reference = rule.resolve_arithmetic(first.node.arithmetic,
+                                                 first.rng.mode) == "reference"
         n = self.n = task.n_inputs + first.network.hidden + 1
         self.out = n - 1
         m = n - task.n_inputs  # active nodes
@@ -173,50 +215,34 @@ class _Batch:
         self.Wc = np.zeros((B, n, n))
         self.rows = np.zeros((B, self.n_rows, task.n_inputs + 1))
         self.train_rows = np.zeros((B, sched.inputs), dtype=np.int64)
-        self.eval_rows = np.zeros((B, self.n_rows), dtype=np.int64)
-        passes_train = sched.inputs * sched.sweeps
-        passes_eval = self.n_rows * sched.eval_sweeps
-        self.orders = np.zeros((B, passes_train + passes_eval, m), dtype=np.int64)
+        self.n_eval = self.n_rows if sched.evaluate else 0
+        self.eval_rows = np.zeros((B, self.n_eval), dtype=np.int64)
+        self.steps: list[tuple[bool, int]] = []  # (learn, passes) of every presentation
+        passes_total = sched.inputs * sched.sweeps + self.n_eval * sched.eval_sweeps
+        orders = np.zeros((B, passes_total, m), dtype=np.int64)
         self.topos = []
         self.ef = np.zeros(B)
         self.clip = np.zeros(B)
         for b, (sc, seed) in enumerate(zip(scenarios, self.seeds)):
-            # The draws of engine.simulate, in its order: training rows, weights, then one
-            # shuffle per pass (the schedule stream serves nothing else in this setting).
-            streams = Streams(seed, sc.rng.mode)
-            tk = make_task(sc.task)
-            self.train_rows[b] = np.asarray(streams.inputs.integers(tk.n_rows,
-                                                                    size=sched.inputs))
-            topo = build(sc.network, tk, streams.weights)
+            prep = prepare(sc, seed)
+            topo = prep.topo
             given = initial[b] if initial is not None else None
             if given is not None:
                 topo = _replace_edges(topo, given)
             self.topos.append(topo)
+            self.train_rows[b] = prep.train_rows
             self.Ac[b, topo.dst, topo.src] = 1.0
             self.Wc[b, topo.dst, topo.src] = topo.weight
-            self.rows[b] = np.asarray(tk.rows, dtype=np.float64)
+            self.rows[b] = np.asarray(prep.task.rows, dtype=np.float64)
             self.ef[b] = sc.node.error_factor
             self.clip[b] = sc.node.clip
-            active = np.arange(task.n_inputs, n)
-            sh = streams.schedule.shuffle
-            ob = self.orders[b]
-            for p in range(passes_train):
-                o = active.copy()
-                sh(o)
-                ob[p] = o
-            ev = np.arange(self.n_rows)
-            sh(ev)
-            self.eval_rows[b] = ev
-            for p in range(passes_train, passes_train + passes_eval):
-                o = active.copy()
-                sh(o)
-                ob[p] = o
+            self._draw_orders(prep, orders[b], b)
         # Step-major copies of the orders: kb[p, j] is the node each run wakes at place j
         # of pass p; kidx its row in the column layout; is_out whether it is the output.
         ar = np.arange(B)
         self.arn = ar * n
-        self.kb = np.ascontiguousarray(self.orders.transpose(1, 2, 0))
-        del self.orders
+        self.kb = np.ascontiguousarray(orders.transpose(1, 2, 0))
+        del orders
         self.kidx = self.kb + self.arn
         self.is_out = self.kb == self.out
         self.colpos = (ar * n * n)[:, None] + np.arange(n) * n
@@ -227,13 +253,16 @@ class _Batch:
         self.V = np.zeros((B, n))
         self.E = np.zeros((B, n))
         self.y = np.zeros(B)
+        # reference arithmetic: Eq. 1's weights go into column 0 of an (n, n) block per run,
+        # a strided operand like the reference's W[:, k] (see rule.column_buffer)
+        self.wstrided = np.zeros((B, n, n)) if self.reference else np.zeros((0, 0, 0))
         self.edges_before = [t.n_edges for t in self.topos]
         self.prunes: list[list[dict[str, Any]]] = [[] for _ in range(B)]
         self.sent = np.zeros((B, 5), dtype=np.int64)  # value, error, hello, unsubscribe, prune
         self.sent[:, 2] = self.edges_before  # link set-up: one hello per edge
         self.checks = np.zeros(B, dtype=np.int64)
-        # pruning.budget (engine.Budgeted): proposals left per run; inf when unlimited.
-        # With none left a run neither checks nor counts a check, as the wrapper does.
+        # pruning.budget (Budgeted): proposals left per run; inf when unlimited. With none
+        # left a run neither checks nor counts a check, as the wrapper does.
         self.left = np.array([float(sc.pruning.budget) if sc.pruning.budget > 0 else np.inf
                               for sc in scenarios])
         self.budgeted = bool(np.isfinite(self.left).any())
@@ -241,6 +270,26 @@ class _Batch:
                                             "edges": []}
         self.pass_no = 0
         self.t1 = time.perf_counter()
+
+    def _draw_orders(self, prep: Any, out: npt.NDArray[np.int64], b: int) -> None:
+        """Every pass's node order of run ``b``, drawn as the teacher presents the inputs
+        (:class:`InputDriver`: the evaluation order is drawn after the training passes)."""
+        driver = InputDriver(prep)
+        active = np.arange(self.n_in, self.n)
+        shuffle = prep.streams.schedule.shuffle
+        p = 0
+        steps = []
+        for step in driver.steps():
+            passes = driver.passes(step)
+            steps.append((step.learn, passes))
+            for _ in range(passes):
+                o = active.copy()
+                shuffle(o)
+                out[p] = o
+                p += 1
+        self.eval_rows[b] = driver.eval_rows
+        if b == 0:
+            self.steps = steps
 
     # ------------------------------------------------------------------ one activation
     def _present(self, row_idx: npt.NDArray[np.int64]) -> None:
@@ -270,6 +319,21 @@ class _Batch:
         if check and not self.budgeted:
             self.checks += self.kidx[p].shape[0]
 
+    def _sums(self, V: npt.NDArray[np.float64], colA: npt.NDArray[np.float64],
+              colW: npt.NDArray[np.float64], x2: npt.NDArray[np.float64],
+              rowW: npt.NDArray[np.float64]) -> tuple[Any, Any]:
+        """Eq. 1's sum and the node's value, and a function giving Eq. 2's sum of the
+        products ``x2 * rowW`` (after the value went out), in the run's arithmetic."""
+        n = self.n
+        if self.reference:  # one BLAS ddot per run, strides as the reference's
+            S = self.wstrided
+            S[:, :, 0] = colW
+            s_in = np.matmul((V * colA)[:, None, :], S[:, :, :1])[:, 0, 0]
+            Vk = rule.sigmoid_reference_array(s_in)
+            return Vk, lambda: np.matmul(x2[:, None, :], rowW[:, :, None])[:, 0, 0]
+        s_in = rule.blocked_sum(((V * colA) * colW).T, n)
+        return rule.sigmoid_array(s_in), lambda: rule.running_dot(x2.T, rowW.T, n)
+
     def _steps(self, learn: bool, t: int, s: int, time_now: float, p: int) -> None:
         B, n = self.B, self.n
         Acf = self.Ac.reshape(B * n, n)
@@ -278,11 +342,10 @@ class _Batch:
         Wflat = self.Wc.reshape(-1)
         V, E = self.V, self.E
         Vf, Ef = V.reshape(-1), E.reshape(-1)
-        n1 = n & -4
         check = learn and self.mode != "none"
         mode_d = self.mode == "D"
         ef, y = self.ef, self.y
-        lo_c, hi_c = -self.clip[:, None], self.clip[:, None]
+        clip = self.clip[:, None]
         colpos = self.colpos
         kidx_p, kb_p, out_p = self.kidx[p], self.kb[p], self.is_out[p]
         Lshape = (B, n, n)
@@ -294,30 +357,14 @@ class _Batch:
             colW = Wcf.take(idx, axis=0)
             rowA = Aflat.take(pos)
             rowW = Wflat.take(pos)
-            # Eq. 1 with the reference's rounding: np.dot on a column is BLAS ddot on a
-            # strided operand, two accumulators over blocks of four (see Node._input_sum).
-            xy = (V * colA) * colW
-            if n1:
-                t1 = xy[:, 0] + xy[:, 2]
-                t2 = xy[:, 1] + xy[:, 3]
-                for i in range(4, n1, 4):
-                    t1 = t1 + (xy[:, i] + xy[:, i + 2])
-                    t2 = t2 + (xy[:, i + 1] + xy[:, i + 3])
-                for i in range(n1, n):
-                    t1 = t1 + xy[:, i]
-                ssum = t1 + t2
-            else:
-                ssum = add_acc(xy, axis=1)[:, -1]
-            Vk = 1.0 / (1.0 + np.exp(-ssum))
+            # Eq. 1 and the value; Eq. 2 reads E of the other nodes (not changed by Eq. 1)
+            Vk, out_sum = self._sums(V, colA, colW, E * rowA, rowW)
             Vf[idx] = Vk
-            # Eq. 2: the output's error, or the back-propagated sum over out-edges in
-            # ascending order (a running sum, as the contiguous ddot of the reference)
-            acc = add_acc((E * rowA) * rowW, axis=1)[:, -1]
-            Ek = np.where(out_p[j], ef * (Vk - y), acc * (Vk * (1.0 - Vk)))
+            Ek = np.where(out_p[j], rule.output_error(ef, Vk, y),
+                          rule.hidden_error(out_sum(), Vk))
             Ef[idx] = Ek
             if learn:  # Eq. 3
-                new = colW - (Ek[:, None] * V) * colA
-                Wcf[idx] = np.minimum(np.maximum(new, lo_c), hi_c)
+                Wcf[idx] = rule.updated_weights(colW, Ek[:, None], V * colA, clip)
             if not check:
                 continue
             # The star's Laplacian as the reference builds it, L = diag(d) - Al * W, entry
@@ -334,19 +381,17 @@ class _Batch:
             Lf[pos] = 0.0 - colM
             L.reshape(B * n, n)[idx] = 0.0 - rowM
             L.reshape(B, n * n)[:, ::n + 1] = d
-            im = _eigvals(L).imag
-            hi = im.max(axis=1)
-            cand = hi > 0.0
+            im = eigenvalues(L).imag
+            cand = im.max(axis=1) > 0.0  # the rule pairs nothing without a positive Im
             if self.budgeted:  # runs whose budget is spent neither check nor propose
                 open_ = self.left > 0
                 self.checks += open_
                 cand &= open_
             if cand.any():
                 for r in np.flatnonzero(cand).tolist():
-                    row = im[r]
-                    a = int(row.argmax())
-                    b = int(row.argmin())
-                    if row[b] == -row[a]:  # the reference's exact conjugate test
+                    pair = rule.reference_pair(im[r].tolist())
+                    if pair is not None:
+                        a, b = pair
                         self.left[r] -= 1
                         self._prune(r, int(kb_p[j][r]), b, a, t, s, time_now, j)
 
@@ -376,33 +421,34 @@ class _Batch:
 
     # ------------------------------------------------------------------ the schedule
     def run(self) -> list[RunResult]:
+        """Present every input as :class:`InputDriver` does, in every run at once."""
         B = self.B
-        sw = self.sweeps
         now = 0.0
-        for t in range(self.inputs):
-            self._present(self.train_rows[:, t])
-            for s in range(sw):
-                self._pass(True, t, s, now)
+        per_row = np.zeros((B, self.n_eval))
+        t = i = 0
+        for learn, passes in self.steps:
+            rows = self.train_rows[:, t] if learn else self.eval_rows[:, i]
+            self._present(rows)
+            for s in range(passes):
+                self._pass(learn, t if learn else -1, s if learn else -1, now)
                 now += 1.0
             err = np.abs(self.V[:, self.out] - self.y)
-            c = self.curve
-            c["input"].append(t)
-            c["time"].append(now)
-            c["train_error"].append(err)
-            c["edges"].append([self.edges_before[r] - len(self.prunes[r]) for r in range(B)])
-        per_row = np.zeros((B, self.n_rows))
-        for i in range(self.n_rows):
-            self._present(self.eval_rows[:, i])
-            for _s in range(self.eval_sweeps):
-                self._pass(False, -1, -1, now)
-                now += 1.0
-            per_row[:, i] = np.abs(self.V[:, self.out] - self.y)
+            if learn:
+                c = self.curve
+                c["input"].append(t)
+                c["time"].append(now)
+                c["train_error"].append(err)
+                c["edges"].append([self.edges_before[r] - len(self.prunes[r]) for r in range(B)])
+                t += 1
+            else:
+                per_row[:, i] = err
+                i += 1
         return self._results(per_row)
 
     def _results(self, per_row: npt.NDArray[np.float64]) -> list[RunResult]:
         t2 = time.perf_counter()
         B, n = self.B, self.n
-        version = _version()
+        ver = version()
         acts = (self.pass_no * (n - self.n_in))
         share = (t2 - self.t0) / B
         sim_share = (t2 - self.t1) / B
@@ -427,7 +473,7 @@ class _Batch:
                                      "lost": dict.fromkeys(names, 0)}}
             out.append(RunResult(
                 scenario=sc,
-                seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
+                seed=seed_label(seed),
                 error=float(np.mean(rows)) if rows else math.nan,
                 per_row_errors=[float(x) for x in rows],
                 eval_rows=[int(r) for r in self.eval_rows[b]],
@@ -444,6 +490,7 @@ class _Batch:
                 timings={"setup": (self.t1 - self.t0) / B, "simulate": sim_share,
                          "activations_per_second": acts / max(sim_share, 1e-12),
                          "batch": B},
-                version=version,
+                version=ver,
+                engine="batch",
             ))
         return out

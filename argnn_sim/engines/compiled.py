@@ -1,12 +1,12 @@
-"""The compiled async path: the async schedule run on flat arrays by numba, with results
+"""The compiled engine: the async schedule run on flat arrays by numba, with results
 identical to the SimPy engine's (prune events, weights, curves, traces, counts).
 
 The SimPy engine spends most of an activation on Python objects: about 17 messages, each
 a tuple posted to an inbox and handed over later, and a SimPy event per wake (see
 ``bench/PROFILE.md``). Here the same run goes through a compiled kernel
-(:mod:`argnn_sim._async_kernel`): registers, inboxes and the wake queue are arrays, and a
-node's activation (collect, Eq. 1-3, messages, the local rule's eligibility test) is one
-loop iteration. What stays in Python is what is rare or not the core: random draws (each
+(:mod:`argnn_sim.engines._kernel`): registers, inboxes and the wake queue are arrays, and
+a node's activation (collect, Eq. 1-3, messages, the local rule's eligibility test, all
+from :mod:`argnn_sim.rule` compiled) is one loop iteration. What stays in Python is what is rare or not the core: random draws (each
 channel's delays and the wake intervals are drawn from the run's own streams, in blocks,
 exactly as the SimPy engine draws them), the input driver, and the spectral check of a
 node that has an eligible edge (it runs the very policy object the SimPy engine runs). At
@@ -14,12 +14,12 @@ trace level ``full`` the eigenvalues of the other checks are computed afterwards
 snapshots of the stars, in stacks (the same LAPACK ``geev`` per matrix).
 
 Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
-delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget. numba
-is an optional dependency (``pip install 'argnn-sim[fast]'``).
+delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget, the
+``portable`` arithmetic. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
 
 >>> from argnn_sim.config import Scenario
->>> compiled_reason(Scenario())
-'the compiled path runs the async schedule (schedule.kind = "async"); for sweeps use the batched path'
+>>> print(compiled_reason(Scenario()))
+the compiled engine runs the async schedule (schedule.kind = "async"); for sweeps use engine 'batch'
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from .channel import KIND_NAMES, Channel
-from .config import ConfigError, Scenario
-from .engine import prepare, run_result
-from .node import INPUT, OUTPUT, Phase, Star, make_star
-from .pruning import make_policy
-from .recorder import Recorder
-from .results import RunResult
-from .rng import Streams
-from .spectral import eigenvalues, plan_laplacian
+from .. import rule
+from ..channel import KIND_NAMES, Channel
+from ..config import ConfigError, Scenario
+from ..node import INPUT, OUTPUT, Phase, Star, make_star
+from ..pruning import make_policy
+from ..recorder import Recorder
+from ..results import RunResult
+from ..rng import SeedLike, Streams
+from ..spectral import eigenvalues, plan_laplacian
+from .setup import InputDriver, Prepared, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available"]
 
@@ -47,7 +48,13 @@ TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand
 
 
 def available() -> bool:
-    """Whether numba can be imported."""
+    """Whether numba can be imported.
+
+    Examples
+    --------
+    >>> isinstance(available(), bool)
+    True
+    """
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -56,17 +63,37 @@ def available() -> bool:
 
 
 def compiled_reason(sc: Scenario) -> str | None:
-    """Why ``sc`` cannot run on the compiled path, or ``None`` if it can."""
+    """Why ``sc`` cannot run on the compiled engine, or ``None`` if it can (numba being
+    installed is checked when the engine runs).
+
+    Parameters
+    ----------
+    sc : a scenario.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> compiled_reason(Scenario.from_dict({"schedule": {"kind": "async"},
+    ...                                     "pruning": {"rule": "local"}})) is None
+    True
+    """
     if sc.schedule.kind != "async":
-        return ('the compiled path runs the async schedule (schedule.kind = "async"); '
-                "for sweeps use the batched path")
+        return ('the compiled engine runs the async schedule (schedule.kind = "async"); '
+                "for sweeps use engine 'batch'")
+    if rule.resolve_arithmetic(sc.node.arithmetic, sc.rng.mode) == "reference":
+        return ("node.arithmetic = 'reference' uses NumPy's exp ufunc and BLAS, which "
+                "compiled code cannot call (use 'portable')")
     if sc.faults.crash_rate > 0:
         return "node faults (faults.crash_rate > 0) run on the SimPy engine only"
     if sc.channel.loss > 0:
         return "lossy links (channel.loss > 0) run on the SimPy engine only"
     p = sc.pruning
     if p.policy not in ("spectral", "none") or (p.policy == "spectral" and p.rule != "local"):
-        return ('the compiled path covers pruning.policy = "spectral" with rule "local", '
+        return ('the compiled engine covers pruning.policy = "spectral" with rule "local", '
                 'and "none"')
     if p.budget > 0 and p.policy != "none":
         return "a pruning budget runs on the SimPy engine only"
@@ -75,7 +102,7 @@ def compiled_reason(sc: Scenario) -> str | None:
 
 def _kernel() -> Any:
     try:
-        from . import _async_kernel as K
+        from . import _kernel as K
     except ImportError as exc:  # depends on the environment; tested with numba hidden
         raise ConfigError(
             "engine 'compiled' needs numba: pip install 'argnn-sim[fast]' (or pip install "
@@ -95,16 +122,16 @@ class _Clock:
 
 
 class _Run:
-    """The arrays of one run and the host side of the kernel's protocol."""
+    """The arrays of one run (one :class:`~argnn_sim.engines._kernel.State`) and the host
+    side of the kernel's protocol."""
 
-    def __init__(self, scenario: Scenario, topo: Any, streams: Streams, recorder: Recorder,
-                 K: Any) -> None:
+    def __init__(self, prep: Prepared, K: Any) -> None:
         self.K = K
+        scenario, topo, recorder = prep.scenario, prep.topo, prep.recorder
         self.sc = scenario
-        self.streams = streams
+        self.streams = prep.streams
         self.recorder = recorder
-        n = topo.n
-        self.n = n
+        n = self.n = topo.n
         src = np.asarray(topo.src, dtype=np.int64)
         dst = np.asarray(topo.dst, dtype=np.int64)
         in_len = np.bincount(dst, minlength=n).astype(np.int64)
@@ -125,33 +152,29 @@ class _Run:
         np.cumsum(cap, out=dptr[1:])
         self.dptr = dptr
         pool = max(POOL_MIN, POOL_PER_EDGE * E)
-        a = {
-            "role": role, "in_ptr": in_ptr, "in_len": in_len, "in_src": src.copy(),
-            "in_w": np.asarray(topo.weight, dtype=np.float64).copy(),
-            "in_v": np.zeros(E), "in_stamp": np.full(E, -np.inf),
-            "out_ptr": out_ptr, "out_len": out_len, "out_dst": dst[order].copy(),
-            "out_e": np.zeros(E), "out_w": np.zeros(E), "out_stamp": np.full(E, -np.inf),
-            "V": np.zeros(n), "b_arr": np.zeros(n), "acts": np.zeros(n, dtype=np.int64),
-            "dbuf": np.zeros(int(dptr[-1])), "dpos": dptr[:-1].copy(),
-            "dend": dptr[:-1].copy(), "head": np.full(n, -1, dtype=np.int64),
-            "msg": np.zeros((pool, K.M_COLS)),
-            "free": np.arange(pool, dtype=np.int64),
-            "h_t": np.zeros(n), "h_s": np.zeros(n, dtype=np.int64),
-            "h_k": np.zeros(n, dtype=np.int64), "sbuf": np.zeros(SCHED_BLOCK),
-            "xy": np.zeros(int(deg.max()) if n else 1),
-            "a_node": np.zeros(0, dtype=np.int64), "a_time": np.zeros(0), "a_val": np.zeros(0),
-            "c_node": np.zeros(0, dtype=np.int64), "c_time": np.zeros(0),
-            "c_input": np.zeros(0, dtype=np.int64), "c_off": np.zeros(1, dtype=np.int64),
-            "s_ids": np.zeros(0, dtype=np.int64), "s_w": np.zeros(0),
-            "watch": np.zeros(n, dtype=np.int8),
-            "I": np.zeros(K.N_I, dtype=np.int64), "F": np.zeros(K.N_F),
-        }
-        if recorder.watch is None:
-            a["watch"][:] = 1
-        else:
-            a["watch"][sorted(recorder.watch)] = 1
-        self.a = a
-        I, F = a["I"], a["F"]
+        watch = np.zeros(n, dtype=np.int8)
+        watch[:] = 1 if recorder.watch is None else 0
+        if recorder.watch is not None:
+            watch[sorted(recorder.watch)] = 1
+        self.S = K.State(
+            role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
+            in_w=np.asarray(topo.weight, dtype=np.float64).copy(),
+            in_v=np.zeros(E), in_stamp=np.full(E, -np.inf),
+            out_ptr=out_ptr, out_len=out_len, out_dst=dst[order].copy(),
+            out_e=np.zeros(E), out_w=np.zeros(E), out_stamp=np.full(E, -np.inf),
+            V=np.zeros(n), b_arr=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
+            dbuf=np.zeros(int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
+            head=np.full(n, -1, dtype=np.int64), msg=np.zeros((pool, K.M_COLS)),
+            free=np.arange(pool, dtype=np.int64),
+            h_t=np.zeros(n), h_s=np.zeros(n, dtype=np.int64), h_k=np.zeros(n, dtype=np.int64),
+            sbuf=np.zeros(SCHED_BLOCK), xy=np.zeros(int(deg.max()) if n else 1),
+            flags=np.zeros(int(in_len.max()) if n else 1, dtype=np.int64),
+            a_node=np.zeros(0, dtype=np.int64), a_time=np.zeros(0), a_val=np.zeros(0),
+            c_node=np.zeros(0, dtype=np.int64), c_time=np.zeros(0),
+            c_input=np.zeros(0, dtype=np.int64), c_off=np.zeros(1, dtype=np.int64),
+            s_ids=np.zeros(0, dtype=np.int64), s_w=np.zeros(0), watch=watch,
+            I=np.zeros(K.N_I, dtype=np.int64), F=np.zeros(K.N_F))
+        I, F = self.S.I, self.S.F
         full = scenario.record.traces == "full"
         nc = scenario.node
         I[K.I_PENDING] = -1
@@ -167,34 +190,22 @@ class _Run:
         F[K.F_CLIP] = nc.clip
         if full:
             self._grow_bufs(*TRACE_BUF)
-        self.args: tuple[Any, ...] = ()
-        self._pack()
         self.channels: dict[int, Channel] = {}
         self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
-        self.policy = make_policy(scenario.pruning, streams.pruning)
+        self.policy = make_policy(scenario.pruning, prep.streams.pruning)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
-        self.sched = streams.schedule
+        self.sched = prep.streams.schedule
         self.scale = 1.0 / scenario.schedule.wake_rate
         self._sched_state: Any = None
         recorder.clock = _Clock(F)
 
     # ----- plumbing -------------------------------------------------------------------
-    _ORDER = ("role", "in_ptr", "in_len", "in_src", "in_w", "in_v", "in_stamp", "out_ptr",
-              "out_len", "out_dst", "out_e", "out_w", "out_stamp", "V", "b_arr", "acts",
-              "dbuf", "dpos", "dend", "head", "msg", "free", "h_t", "h_s", "h_k", "sbuf", "xy",
-              "a_node",
-              "a_time", "a_val", "c_node", "c_time", "c_input", "c_off", "s_ids", "s_w",
-              "watch", "I", "F")
-
-    def _pack(self) -> None:
-        self.args = tuple(self.a[k] for k in self._ORDER)
-
     def refill(self, k: int) -> None:
         """Top up channel ``k``'s buffer of delays with its next draws, in order."""
-        a = self.a
+        S = self.S
         start, stop = int(self.dptr[k]), int(self.dptr[k + 1])
-        pos, end = int(a["dpos"][k]), int(a["dend"][k])
-        buf = a["dbuf"]
+        pos, end = int(S.dpos[k]), int(S.dend[k])
+        buf = S.dbuf
         rem = end - pos
         buf[start:start + rem] = buf[pos:end]
         want = stop - start - rem
@@ -206,25 +217,25 @@ class _Run:
             if ch is None:
                 ch = self.channels[k] = Channel(c, self.streams.channel(k))
             buf[start + rem:stop] = ch._draw(want)
-        a["dpos"][k] = start
-        a["dend"][k] = stop
+        S.dpos[k] = start
+        S.dend[k] = stop
 
     def ensure_draws(self, k: int, need: int) -> None:
-        if self.a["dend"][k] - self.a["dpos"][k] < need:
+        if self.S.dend[k] - self.S.dpos[k] < need:
             self.refill(k)
 
     def refill_sched(self) -> None:
         g = self.sched._g
         self._sched_state = g.bit_generator.state
-        a = self.a
-        a["sbuf"][:] = g.exponential(self.scale, a["sbuf"].size)
-        a["I"][self.K.I_SPOS] = 0
-        a["I"][self.K.I_SEND] = a["sbuf"].size
+        S = self.S
+        S.sbuf[:] = g.exponential(self.scale, S.sbuf.size)
+        S.I[self.K.I_SPOS] = 0
+        S.I[self.K.I_SEND] = S.sbuf.size
 
     def rewind_sched(self) -> None:
         """Put the schedule stream where the SimPy engine's would be: after exactly the
         wake intervals used so far (the rest of the block is drawn again later)."""
-        I = self.a["I"]
+        I = self.S.I
         if self._sched_state is not None:
             g = self.sched._g
             g.bit_generator.state = self._sched_state
@@ -235,68 +246,59 @@ class _Run:
         I[self.K.I_SPOS] = I[self.K.I_SEND] = 0
 
     def grow_pool(self) -> None:
-        a = self.a
-        old = a["msg"].shape[0]
+        S = self.S
+        old = S.msg.shape[0]
         new = 2 * old
         msg = np.zeros((new, self.K.M_COLS))
-        msg[:old] = a["msg"]
-        a["msg"] = msg
-        nfree = int(a["I"][self.K.I_NFREE])
+        msg[:old] = S.msg
+        nfree = int(S.I[self.K.I_NFREE])
         free = np.zeros(new, dtype=np.int64)
-        free[:nfree] = a["free"][:nfree]
+        free[:nfree] = S.free[:nfree]
         free[nfree:nfree + new - old] = np.arange(old, new)
-        a["free"] = free
-        a["I"][self.K.I_NFREE] = nfree + new - old
-        self._pack()
+        S.I[self.K.I_NFREE] = nfree + new - old
+        self.S = S._replace(msg=msg, free=free)
 
     def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int) -> None:
-        a = self.a
-
-        def grown(key: str, size: int) -> None:
-            arr = np.zeros(size, dtype=a[key].dtype)
-            arr[:min(a[key].size, size)] = a[key][:size]
-            a[key] = arr
-        grown("a_node", n_age)
-        grown("a_time", n_age)
-        grown("a_val", n_age)
-        grown("c_node", n_ck)
-        grown("c_time", n_ck)
-        grown("c_input", n_ck)
-        grown("c_off", n_ck + 1)
-        grown("s_ids", n_snap)
-        grown("s_w", n_snap)
+        S = self.S
+        sizes = {"a_node": n_age, "a_time": n_age, "a_val": n_age, "c_node": n_ck,
+                 "c_time": n_ck, "c_input": n_ck, "c_off": n_ck + 1, "s_ids": n_snap,
+                 "s_w": n_snap}
+        grown = {}
+        for key, size in sizes.items():
+            old = getattr(S, key)
+            arr = np.zeros(size, dtype=old.dtype)
+            arr[:min(old.size, size)] = old[:size]
+            grown[key] = arr
+        self.S = S._replace(**grown)
 
     def grow_bufs(self) -> None:
-        a = self.a
+        S = self.S
         self.flush_ages()
         self.flush_checks()
-        need = int(self.a["xy"].size)
-        self._grow_bufs(max(a["a_node"].size, TRACE_BUF[0]),
-                        max(a["c_node"].size, TRACE_BUF[1]),
-                        max(a["s_ids"].size, TRACE_BUF[2], 2 * need))
-        self._pack()
+        need = int(S.xy.size)
+        self._grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
+                        max(S.s_ids.size, TRACE_BUF[2], 2 * need))
 
     def flush_ages(self) -> None:
-        a, K = self.a, self.K
-        m = int(a["I"][K.I_NAGE])
+        S, K = self.S, self.K
+        m = int(S.I[K.I_NAGE])
         if m:
-            self.recorder.add_ages(a["a_node"][:m].copy(), a["a_time"][:m].copy(),
-                                   a["a_val"][:m].copy())
-            a["I"][K.I_NAGE] = 0
+            self.recorder.add_ages(S.a_node[:m].copy(), S.a_time[:m].copy(), S.a_val[:m].copy())
+            S.I[K.I_NAGE] = 0
 
     def flush_checks(self) -> None:
         """Hand the recorder the checks the kernel kept, with their eigenvalues, in order."""
-        a, K = self.a, self.K
-        m = int(a["I"][K.I_NCK])
+        S, K = self.S, self.K
+        m = int(S.I[K.I_NCK])
         if not m:
             return
         mode = self.sc.pruning.mode
-        nodes = a["c_node"][:m].tolist()
-        times = a["c_time"][:m].tolist()
-        inputs = a["c_input"][:m].tolist()
-        off = a["c_off"][:m + 1].tolist()
-        ids_all = a["s_ids"][:off[-1]].tolist()
-        w_all = a["s_w"][:off[-1]].tolist()
+        nodes = S.c_node[:m].tolist()
+        times = S.c_time[:m].tolist()
+        inputs = S.c_input[:m].tolist()
+        off = S.c_off[:m + 1].tolist()
+        ids_all = S.s_ids[:off[-1]].tolist()
+        w_all = S.s_w[:off[-1]].tolist()
         rec = self.recorder
         stars: dict[tuple[int, ...], Star] = {}
         for c in range(m):
@@ -312,41 +314,40 @@ class _Run:
                 st = stars[key] = make_star(k, ids[:n_in], [-1 - x for x in ids[n_in:]])
             lam = eigenvalues(plan_laplacian(st.plan, ws[:n_in], ws[n_in:], mode))
             rec.add_check(k, times[c], inputs[c], -1, st.ids, lam)
-        a["I"][K.I_NCK] = 0
-        a["I"][K.I_NSNAP] = 0
+        S.I[K.I_NCK] = 0
+        S.I[K.I_NSNAP] = 0
 
     def check(self, k: int) -> None:
         """The spectral check of node ``k``, which has an eligible edge: the SimPy engine's
         own policy on a view of the same state; a chosen edge is removed here."""
         self.flush_checks()
-        a = self.a
-        i0, ni = int(a["in_ptr"][k]), int(a["in_len"][k])
-        o0, no = int(a["out_ptr"][k]), int(a["out_len"][k])
-        in_src = a["in_src"][i0:i0 + ni].tolist()
-        out_dst = a["out_dst"][o0:o0 + no].tolist()
+        S = self.S
+        i0, ni = int(S.in_ptr[k]), int(S.in_len[k])
+        o0, no = int(S.out_ptr[k]), int(S.out_len[k])
+        in_src = S.in_src[i0:i0 + ni].tolist()
+        out_dst = S.out_dst[o0:o0 + no].tolist()
         key = (tuple(in_src), tuple(out_dst))
         got = self.stars.get(k)
         if got is None or got[0] != key:  # the star as Node.star() builds it
             got = self.stars[k] = (key, make_star(k, in_src, out_dst))
-        node = _NodeView(k, self.role_names[int(a["role"][k])], in_src,
-                         a["in_w"][i0:i0 + ni].tolist(), out_dst,
-                         a["out_w"][o0:o0 + no].tolist(), self.recorder, got[1])
+        node = _NodeView(k, self.role_names[int(S.role[k])], in_src,
+                         S.in_w[i0:i0 + ni].tolist(), out_dst,
+                         S.out_w[o0:o0 + no].tolist(), self.recorder, got[1])
         edge = self.policy.check(node)  # type: ignore[arg-type]
         if edge is None:
             return
         frm, to = edge
-        if to == k and self.K.drop_input(k, frm, *self.args):
+        if to == k and self.K.drop_input(S, k, frm):
             self.recorder.on_prune(k, frm, k, False)
 
     # ----- driving ----------------------------------------------------------------------
     def run_until(self, t: float, s: int) -> None:
         K = self.K
-        I = self.a["I"]
         while True:
-            st = K.run(t, s, *self.args)
+            st = K.run(self.S, t, s)
             if st == K.DONE:
                 return
-            k = int(I[K.I_NODE])
+            k = int(self.S.I[K.I_NODE])
             if st == K.NEED_DRAWS:
                 self.refill(k)
             elif st == K.NEED_SCHED:
@@ -360,17 +361,24 @@ class _Run:
             else:  # pragma: no cover
                 raise RuntimeError(f"compiled kernel: unknown status {st}")
 
-    def present(self, k: int, x: float) -> None:
-        a, K = self.a, self.K
-        need = int(a["out_len"][k])
+    def make_room(self, k: int, need: int) -> None:
+        """Draws and pool places for ``need`` messages from node ``k``."""
         self.ensure_draws(k, need)
-        while a["I"][K.I_NFREE] < need:
+        while self.S.I[self.K.I_NFREE] < need:
             self.grow_pool()
-        K.present(k, x, *self.args)
+
+    def present(self, k: int, x: float) -> None:
+        self.make_room(k, int(self.S.out_len[k]))
+        self.K.present(self.S, k, x)
+
+    def schedule_wake(self, k: int) -> None:
+        if not self.K.schedule_wake(self.S, k):
+            self.refill_sched()
+            self.K.schedule_wake(self.S, k)
 
     def seq(self, count: int = 1) -> int:
         """Take ``count`` event numbers (SimPy's event ids grow with every scheduling)."""
-        I = self.a["I"]
+        I = self.S.I
         s = int(I[self.K.I_SEQ])
         I[self.K.I_SEQ] = s + count
         return s
@@ -397,101 +405,99 @@ class _NodeView:
         return self._star
 
 
-def simulate_compiled(scenario: Scenario, seed: Any = None) -> RunResult:
-    """:func:`argnn_sim.engine.simulate` on the compiled path: the same result, faster.
+def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
+    """Run one scenario on the compiled engine: the SimPy engine's result, faster.
 
-    Raises :class:`~argnn_sim.config.ConfigError` naming the reason when the scenario is
-    not covered (see :func:`compiled_reason`) or when numba is missing (naming the extra to
-    install).
+    Parameters
+    ----------
+    scenario : a scenario the engine covers (:func:`compiled_reason`).
+    seed : as for :func:`argnn_sim.simulate`.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ConfigError
+        Naming the reason when the scenario is not covered, or the extra to install when
+        numba is missing.
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> sc = Scenario.from_dict({"schedule": {"kind": "async", "inputs": 3},
+    ...                          "pruning": {"rule": "local"}})
+    >>> simulate_compiled(sc, 0).engine
+    'compiled'
     """
     why = compiled_reason(scenario)
     if why is not None:
-        raise ConfigError(f"engine 'compiled': {why}; use engine 'simpy'")
+        raise ConfigError(f"engine 'compiled' cannot run this scenario: {why}; use engine "
+                          "'auto' or 'simpy'")
     K = _kernel()
     t0 = time.perf_counter()
-    seed = scenario.seed if seed is None else seed
-    streams, task, train_rows, topo, recorder = prepare(scenario, seed)
+    prep = prepare(scenario, seed)
+    topo, recorder = prep.topo, prep.recorder
     sched = scenario.schedule
-    R = _Run(scenario, topo, streams, recorder, K)
-    a = R.a
-    I, F = a["I"], a["F"]
-    edges_before = topo.n_edges
+    R = _Run(prep, K)
+    S = R.S
     inputs = list(topo.inputs)
     input_set = set(inputs)
     out = topo.output
     # Every channel's first block of delays, now rather than at its node's first wake: a
     # channel's stream is its own, so when it is drawn changes nothing, and the run's
     # steady state then holds no one-time costs.
-    for k in np.flatnonzero(a["in_len"] + a["out_len"]).tolist():
+    for k in np.flatnonzero(S.in_len + S.out_len).tolist():
         R.refill(k)
     # Network.__init__: every node says hello to its in-neighbours, in node order.
     for k in range(topo.n):
-        need = int(a["in_len"][k])
+        need = int(R.S.in_len[k])
         if need:
-            R.ensure_draws(k, need)
-            while I[K.I_NFREE] < need:
-                R.grow_pool()
-            K.announce(k, *R.args)
+            R.make_room(k, need)
+            K.announce(R.S, k)
     # t = 0: each node's process starts in node order; active nodes draw a first wake.
     R.seq(topo.n + 1)  # the processes' start events (nodes, then the driver)
     for k in range(topo.n):
         if k not in input_set:
-            if not K.schedule_wake(k, a["sbuf"], a["h_t"], a["h_s"], a["h_k"], I, F):
-                R.refill_sched()
-                K.schedule_wake(k, a["sbuf"], a["h_t"], a["h_s"], a["h_k"], I, F)
-    now = 0.0
-    per_row: list[float] = []
+            R.schedule_wake(k)
+    driver = InputDriver(prep)
 
-    def present_row(row: tuple[int, ...]) -> int:
-        """The driver's _present, its next timeout, and the input nodes' presents."""
-        a["F"][K.F_Y] = float(row[-1])
-        first = R.seq(len(inputs))  # the triggers
-        s_next = R.seq()  # the driver's next timeout
-        R.run_until(now, first - 1)  # a wake that was due before the triggers
-        for k, x in zip(inputs, row[:-1]):
-            R.present(k, float(x))
-        return s_next
+    def end_training() -> None:
+        R.S.I[K.I_LEARN] = 0
+        R.phase.learning = False
+        R.rewind_sched()  # the evaluation order is drawn next, from the schedule stream
 
     t1 = time.perf_counter()
-    for t, r in enumerate(train_rows.tolist()):
-        row = task.rows[r]
-        recorder.input = t
-        I[K.I_INPUT] = t
-        s_next = present_row(row)
+    now = 0.0
+    for step in driver.steps(end_training):
+        R.S.I[K.I_INPUT] = recorder.input
+        # the teacher's _present, its next timeout, and the input nodes' presents
+        R.S.F[K.F_Y] = step.target
+        first = R.seq(len(inputs))  # the triggers
+        s_next = R.seq()  # the teacher's next timeout
+        R.run_until(now, first - 1)  # a wake that was due before the triggers
+        for k, x in zip(inputs, step.row_values[:-1]):
+            R.present(k, float(x))
         now = now + sched.input_period
         R.run_until(now, s_next)
-        F[K.F_NOW] = now
-        recorder.curve_point(input=t, time=now, train_error=abs(float(a["V"][out]) - row[-1]),
-                             edges=edges_before - len(recorder.prunes))
-    I[K.I_LEARN] = 0
-    R.phase.learning = False
-    recorder.input = -1
-    I[K.I_INPUT] = -1
-    R.rewind_sched()
-    eval_rows = np.arange(task.n_rows)
-    streams.schedule.shuffle(eval_rows)
-    for r in eval_rows.tolist():
-        row = task.rows[r]
-        s_next = present_row(row)
-        now = now + sched.input_period
-        R.run_until(now, s_next)
-        F[K.F_NOW] = now
-        per_row.append(abs(float(a["V"][out]) - row[-1]))
-    K.collect_all(*R.args)
+        R.S.F[K.F_NOW] = now
+        driver.record(step, float(R.S.V[out]), now, len(recorder.prunes))
+    K.collect_all(R.S)
     R.flush_ages()
     R.flush_checks()
     t2 = time.perf_counter()
-    recorder.checks += int(I[K.I_CHECKS])
+    S = R.S
+    recorder.checks += int(S.I[K.I_CHECKS])
     # the edges still standing: the first in_len[k] places of each node's segment
-    owner = np.repeat(np.arange(topo.n, dtype=np.int64), np.diff(a["in_ptr"]))
-    keep = np.arange(owner.size) - a["in_ptr"][owner] < a["in_len"][owner]
-    final = {"src": a["in_src"][keep].copy(), "dst": owner[keep],
-             "weight": a["in_w"][keep].copy()}
-    activations = int(a["acts"].sum())
+    owner = np.repeat(np.arange(topo.n, dtype=np.int64), np.diff(S.in_ptr))
+    keep = np.arange(owner.size) - S.in_ptr[owner] < S.in_len[owner]
+    final = {"src": S.in_src[keep].copy(), "dst": owner[keep], "weight": S.in_w[keep].copy()}
+    activations = int(S.acts.sum())
+    I = S.I
     sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]), 0]
     counters: dict[str, Any] = {
         "activations": activations, "checks": recorder.checks,
         "messages": {"sent": dict(zip(KIND_NAMES, sent)),
                      "lost": dict(zip(KIND_NAMES, [0] * len(KIND_NAMES)))}}
-    return run_result(scenario, seed, topo, recorder, per_row, eval_rows, final, counters,
-                      (t0, t1, t2))
+    return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")

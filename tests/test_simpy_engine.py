@@ -128,35 +128,6 @@ def test_local_rule_prunes_only_own_inputs():
         assert frm >= 2  # only halves of 2-cycles: never an input's edge
 
 
-@pytest.mark.parametrize("g", golden_runs(), ids=lambda g: f"{g['gate']}-h{g['hidden']}-{g['mode']}-s{g['seed']}")
-def test_golden_run(g):
-    mode = g["mode"].upper()
-    data = {"task": {"gate": g["gate"]}, "network": {"hidden": g["hidden"]},
-            "schedule": {"inputs": g["n_training_inputs"], "sweeps": g["sweeps_per_input"]},
-            "rng": {"mode": "reference"}, "seed": g["seed"], "record": {"traces": "none"}}
-    data["pruning"] = {"policy": "none"} if mode == "NONE" else {"mode": mode}
-    r = simulate(Scenario.from_dict(data))
-    events = [{k: e[k] for k in ("input", "sweep", "node", "edge")} for e in r.prune_events]
-    assert events == g["prune_events"]
-    assert abs(r.error - g["error"]) <= 1e-9
-    np.testing.assert_allclose(r.per_row_errors, g["per_row_errors"], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(r.final_matrix(), np.array(g["final_W_masked"]), rtol=0,
-                               atol=1e-9)
-    np.testing.assert_array_equal(r.final_matrix() != 0, np.array(g["final_A"]) != 0)
-
-
-def test_golden_initial_weights():
-    g = golden_runs()[0]
-    # the reference draws its 2000 training rows before the weights
-    sc = Scenario.from_dict({"rng": {"mode": "reference"}, "seed": g["seed"],
-                             "schedule": {"inputs": 2000, "sweeps": 1},
-                             "pruning": {"policy": "none"}, "record": {"traces": "none"}})
-    r = simulate(sc)
-    W0 = np.array(g["initial_W"])
-    ie = r.initial_edges
-    np.testing.assert_allclose(ie["weight"], W0[ie["src"], ie["dst"]], atol=1e-14)
-
-
 def test_golden_file_present():
     assert GOLDEN.is_file(), f"golden runs not found at {GOLDEN}; set ARGNN_SHARED to ../shared"
     assert len(golden_runs()) == 8

@@ -1,6 +1,7 @@
-"""The engine: wires the SimPy environment, nodes and channels, and runs a schedule.
+"""The SimPy engine: the executable specification. One SimPy process per node.
 
-``sweep`` and ``async`` are one engine with two timings:
+Wires the SimPy environment, the nodes (:mod:`argnn_sim.node`) and the channels
+(:mod:`argnn_sim.channel`), and runs a schedule:
 
 * ``sweep`` (the papers' setting): per training input, ``sweeps`` passes; each pass wakes
   every non-input node once, in a fresh random order, at zero delay. Evaluation: every
@@ -9,40 +10,36 @@
   inputs and target change every ``input_period``; messages take channel delays and may
   be lost. Evaluation holds each row for one ``input_period`` without learning.
 
+Which input is presented when comes from :class:`~argnn_sim.engines.setup.InputDriver`,
+as in every engine. It runs every scenario; the other engines of
+:mod:`argnn_sim.engines` are faster ways to the same results.
+
 >>> from argnn_sim.config import Scenario, ScheduleConfig
->>> r = simulate(Scenario(schedule=ScheduleConfig(inputs=50)), seed=1)
->>> r.edges_before, 0.0 <= r.error <= 1.0
-(12, True)
+>>> r = run_simpy(Scenario(schedule=ScheduleConfig(inputs=50)), seed=1)
+>>> r.edges_before, 0.0 <= r.error <= 1.0, r.engine
+(12, True, 'simpy')
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 import simpy
 
-from .channel import Transport
-from .config import ConfigError, Scenario
-from .node import HIDDEN, INPUT, OUTPUT, Node, Phase
-from .pruning import make_policy
-from .recorder import Recorder, watched_nodes
-from .results import RunResult
-from .rng import Streams
-from .tasks import Task, make_task
-from .topology import Topology, build
+from ..channel import Transport
+from ..config import Scenario
+from ..node import HIDDEN, INPUT, OUTPUT, Node, Phase
+from ..pruning import make_policy
+from ..recorder import Recorder
+from ..rng import SeedLike, Streams
+from ..results import RunResult
+from ..topology import Topology
+from .setup import InputDriver, Step, prepare, run_result
 
-__all__ = ["simulate", "Network", "Faults", "reference_draws"]
-
-
-def _version() -> str:
-    try:
-        return metadata.version("argnn-sim")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+__all__ = ["run_simpy", "Network", "Faults", "Triggers", "PoissonClock"]
 
 
 class Triggers:
@@ -138,7 +135,8 @@ class Network:
     """
 
     def __init__(self, scenario: Scenario, topo: Topology, streams: Streams,
-                 recorder: Recorder, *, delivery: str = "lazy") -> None:
+                 recorder: Recorder, *, delivery: str = "lazy",
+                 arithmetic: str = "portable") -> None:
         self.scenario = scenario
         self.topo = topo
         self.env = simpy.Environment()
@@ -164,7 +162,7 @@ class Network:
             node = Node(k, role, in_src=ins[k], in_w=inw[k], out_dst=sorted(outs[k]),
                         port=self.transport.port(k), policy=policy, observer=recorder,
                         phase=self.phase, error_factor=nc.error_factor, clip=nc.clip,
-                        bias=nc.bias)
+                        bias=nc.bias, arithmetic=arithmetic)
             self.transport.attach(node.handlers())
             self.nodes.append(node)
         self.input_ids = list(topo.inputs)
@@ -193,58 +191,45 @@ class Network:
                 "weight": np.asarray(w, dtype=np.float64)}
 
 
-def _present(net: Network, trig: Triggers, row: tuple[int, ...]) -> None:
-    for k, x in zip(net.input_ids, row[:-1]):
+def _present(net: Network, trig: Triggers, step: Step) -> None:
+    for k, x in zip(net.input_ids, step.row_values[:-1]):
         trig.fire(k, float(x))
-    net.output.set_target(float(row[-1]))
+    net.output.set_target(step.target)
 
 
-def prepare(scenario: Scenario, seed: Any) -> tuple[Streams, Task, np.ndarray, Topology,
-                                                     Recorder]:
-    """What every engine draws and builds first, in this order: the run's streams, the
-    training rows (the reference draws them before the weights), the topology with its
-    weights, and the recorder (watching the nodes ``record.watch`` names)."""
-    streams = Streams(seed, scenario.rng.mode)
-    task = make_task(scenario.task)
-    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=scenario.schedule.inputs))
-    topo = build(scenario.network, task, streams.weights)
-    recorder = Recorder(scenario.record.traces, watch=watched_nodes(
-        topo.n, topo.inputs, topo.output, scenario.record.watch))
-    return streams, task, train_rows, topo, recorder
-
-
-def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
-             delivery: str = "lazy", engine: str = "simpy") -> RunResult:
-    """Run one scenario and return its :class:`RunResult`.
+def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = False,
+              delivery: str = "lazy") -> RunResult:
+    """Run one scenario on the SimPy engine and return its :class:`RunResult`.
 
     Parameters
     ----------
     scenario : a validated :class:`~argnn_sim.config.Scenario`.
-    seed : int, ``SeedSequence`` or ``Generator``; defaults to ``scenario.seed``.
-        Same scenario and seed give identical results.
+    seed : int, ``SeedSequence``, ``Generator`` or (reference rng mode) ``RandomState``;
+        defaults to ``scenario.seed``. Same scenario and seed give identical results.
     progress : show a progress bar on stderr.
     delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
         identical results, see :mod:`argnn_sim.channel`.
-    engine : ``"simpy"`` (default) or ``"compiled"``: the async schedule on a numba
-        kernel, identical results (:mod:`argnn_sim.compiled`; it raises ConfigError naming
-        the reason for a scenario it does not cover).
-    """
-    if engine == "compiled":
-        from .compiled import simulate_compiled
 
-        return simulate_compiled(scenario, seed)
-    if engine != "simpy":
-        raise ConfigError(f"engine {engine!r} is not known; choose 'simpy' or 'compiled'")
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> run_simpy(Scenario.from_dict({"schedule": {"inputs": 5}}), 0).counters["activations"]
+    270
+    """
     t0 = time.perf_counter()
-    seed = scenario.seed if seed is None else seed
-    streams, task, train_rows, topo, recorder = prepare(scenario, seed)
+    prep = prepare(scenario, seed)
+    streams, topo, recorder = prep.streams, prep.topo, prep.recorder
     sched = scenario.schedule
-    net = Network(scenario, topo, streams, recorder, delivery=delivery)
-    edges_before = topo.n_edges
+    net = Network(scenario, topo, streams, recorder, delivery=delivery,
+                  arithmetic=prep.arithmetic)
+    driver = InputDriver(prep)
     env = net.env
     trig = Triggers(env, topo.n)
     bar = _progress(progress, sched.inputs)
-    eval_rows = np.arange(task.n_rows)
     faults = Faults(env, scenario.faults, net.nodes, streams.faults)
 
     def end_training() -> None:
@@ -252,131 +237,48 @@ def simulate(scenario: Scenario, seed: Any = None, *, progress: bool = False,
         faults.train_end = float(env.now)
         if not scenario.faults.during_eval:
             faults.stop()
-    per_row: list[float] = []
 
     if sched.kind == "sweep":
         wake = Triggers(env, topo.n)
         net.start(wake.wait, trig)
         active = np.asarray(net.active_ids)
 
-        def one_pass() -> simpy.Event:
-            order = active.copy()
-            streams.schedule.shuffle(order)
-            for k in order.tolist():
-                wake.fire(k)
-            return env.timeout(1)
-
-        def driver() -> Any:
-            for t, r in enumerate(train_rows.tolist()):
-                row = task.rows[r]
-                _present(net, trig, row)
-                recorder.input = t
-                for s in range(sched.sweeps):
+        def hold(step: Step) -> Any:
+            for s in range(driver.passes(step)):
+                if step.learn:
                     recorder.sweep = s
-                    yield one_pass()
-                recorder.curve_point(input=t, time=env.now,
-                                     train_error=abs(net.output.V - row[-1]),
-                                     edges=edges_before - len(recorder.prunes))
-                bar.update(1)
-            end_training()
-            recorder.input = recorder.sweep = -1
-            streams.schedule.shuffle(eval_rows)
-            for r in eval_rows.tolist():
-                row = task.rows[r]
-                _present(net, trig, row)
-                for _s in range(sched.eval_sweeps):
-                    yield one_pass()
-                per_row.append(abs(net.output.V - row[-1]))
+                order = active.copy()
+                streams.schedule.shuffle(order)
+                for k in order.tolist():
+                    wake.fire(k)
+                yield env.timeout(1)
     else:
         recorder.tracks_age = scenario.record.traces == "full"
         net.start(PoissonClock(env, sched.wake_rate, streams.schedule).wait, trig)
 
-        def driver() -> Any:
-            for t, r in enumerate(train_rows.tolist()):
-                row = task.rows[r]
-                _present(net, trig, row)
-                recorder.input = t
-                yield env.timeout(sched.input_period)
-                recorder.curve_point(input=t, time=env.now,
-                                     train_error=abs(net.output.V - row[-1]),
-                                     edges=edges_before - len(recorder.prunes))
+        def hold(step: Step) -> Any:
+            yield env.timeout(sched.input_period)
+
+    def teacher() -> Any:
+        for step in driver.steps(end_training):
+            _present(net, trig, step)
+            yield from hold(step)
+            driver.record(step, net.output.V, env.now, len(recorder.prunes))
+            if step.learn:
                 bar.update(1)
-            end_training()
-            recorder.input = -1
-            streams.schedule.shuffle(eval_rows)
-            for r in eval_rows.tolist():
-                row = task.rows[r]
-                _present(net, trig, row)
-                yield env.timeout(sched.input_period)
-                per_row.append(abs(net.output.V - row[-1]))
 
     t1 = time.perf_counter()
-    env.run(until=env.process(driver()))
+    env.run(until=env.process(teacher()))
     net.transport.deliver_all()  # what arrived by the end (counts of missed messages)
     t2 = time.perf_counter()
     bar.close()
-    final = net.final_edges()
     activations = sum(nd.activations for nd in net.nodes)
     counters: dict[str, Any] = {"activations": activations, "checks": recorder.checks,
                                 "messages": net.transport.counters()}
     if scenario.faults.crash_rate > 0:
         counters["faults"] = faults.counters(env.now)
         counters["faults"]["messages_missed"] = sum(nd.missed for nd in net.nodes)
-    return run_result(scenario, seed, topo, recorder, per_row, eval_rows, final, counters,
-                      (t0, t1, t2))
-
-
-def run_result(scenario: Scenario, seed: Any, topo: Topology, recorder: Recorder,
-               per_row: list[float], eval_rows: Any, final: dict[str, np.ndarray],
-               counters: dict[str, Any], clock: tuple[float, float, float]) -> RunResult:
-    """The :class:`RunResult` of a finished run (shared by the SimPy engine and the compiled
-    path); ``clock`` is (start, simulation start, end) from ``time.perf_counter``."""
-    t0, t1, t2 = clock
-    activations = counters["activations"]
-    return RunResult(
-        scenario=scenario,
-        seed=int(seed) if isinstance(seed, (int, np.integer)) else -1,
-        error=float(np.mean(per_row)) if per_row else float("nan"),
-        per_row_errors=[float(x) for x in per_row],
-        eval_rows=[int(r) for r in eval_rows],
-        prune_events=recorder.prunes,
-        edges_before=topo.n_edges,
-        edges_after=int(final["src"].size),
-        seconds=t2 - t0,
-        labels=list(topo.labels),
-        initial_edges={"src": topo.src, "dst": topo.dst, "weight": topo.weight},
-        final_edges=final,
-        curves=recorder.curves() if scenario.record.traces != "none" else {},
-        traces=recorder.traces() if scenario.record.traces == "full" else {},
-        counters=counters,
-        timings={"setup": t1 - t0, "simulate": t2 - t1,
-                 "activations_per_second": activations / max(t2 - t1, 1e-12)},
-        version=_version(),
-    )
-
-
-def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
-    """Advance ``rs`` by exactly the draws one ``rng.mode = 'reference'`` run makes.
-
-    The draws never depend on what the run computes (pruning changes no array sizes), so a
-    shared stream can be fast-forwarded run by run without simulating: this gives each run
-    of a grid its starting state, and the runs can then go in parallel. The order is the
-    one :func:`simulate` uses: training rows, the weight matrix, one shuffle of the active
-    nodes per training pass, the evaluation row order, one shuffle per evaluation pass.
-    """
-    if scenario.network.kind != "logic":
-        raise ValueError("reference_draws needs network.kind = 'logic'")
-    task = make_task(scenario.task)
-    sched = scenario.schedule
-    n = task.n_inputs + scenario.network.hidden + 1
-    active = np.arange(task.n_inputs, n)
-    rs.randint(task.n_rows, size=sched.inputs)
-    rs.random_sample((n, n))
-    for _ in range(sched.inputs * sched.sweeps):
-        rs.shuffle(active)
-    rs.shuffle(np.arange(task.n_rows))
-    for _ in range(task.n_rows * sched.eval_sweeps):
-        rs.shuffle(active)
+    return run_result(prep, driver, net.final_edges(), counters, (t0, t1, t2), "simpy")
 
 
 class _NoBar:

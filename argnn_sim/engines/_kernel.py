@@ -1,0 +1,487 @@
+"""Compiled (numba) core of :mod:`argnn_sim.engines.compiled`: the async schedule's wakes,
+messages and local rule on flat arrays. Imported only by that module, and only when used.
+
+Everything here mirrors the SimPy engine operation for operation (see
+:mod:`argnn_sim.node` and :mod:`argnn_sim.channel`), and the arithmetic is not mirrored
+but shared: the kernel calls :mod:`argnn_sim.rule`'s own functions, compiled by numba
+(:func:`argnn_sim.rule.jitted`), in the ``portable`` arithmetic. The tests compare whole
+runs. The kernel never draws random numbers: the host fills each channel's buffer of
+delays and the buffer of wake intervals from the run's own streams, in order, and the
+kernel returns whenever one runs short, or a node needs what only Python does (a spectral
+check with an eligible edge).
+
+State is one named tuple of arrays, :class:`State`; ``I`` and ``F`` hold the scalars
+(indices below). A node's input edges live in ``in_*[in_ptr[k] : in_ptr[k] + in_len[k]]``
+in ascending source order, its output edges in ``out_*`` likewise; a removed edge is
+deleted by shifting the rest left, exactly like ``del`` on the SimPy node's lists.
+Messages in flight sit in a pool, one 64-byte row each (a free stack, and one singly
+linked inbox per receiver); the wake queue is a binary heap ordered by
+``(time, sequence)``, SimPy's own order (its event id grows with every scheduling).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .. import rule
+
+VALUE, ERROR, HELLO, UNSUB = 0, 1, 2, 3
+
+# run() status
+DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK = range(6)
+
+# I: int64 scalars
+(I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
+ I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
+ I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL) = range(22)
+N_I = 22
+# F: float64 scalars
+F_NOW, F_Y, F_EF, F_CLIP = range(4)
+N_F = 4
+
+# roles
+INPUT, HIDDEN, OUTPUT = 0, 1, 2
+# columns of a message in the pool (one 64-byte row: one cache line per message;
+# integers are held exactly as floats)
+M_ARR, M_STAMP, M_A, M_B, M_SRC, M_KIND, M_NEXT = range(7)
+M_COLS = 8
+
+_CACHE = True
+
+
+class State(NamedTuple):
+    """Everything the kernel reads and writes for one run.
+
+    Per node (length ``n``): ``role``, ``in_ptr``/``in_len`` and ``out_ptr``/``out_len``
+    (each node's segment of the edge arrays and how much of it is in use), ``V``,
+    ``b_arr`` (bias), ``acts`` (activations), ``dpos``/``dend`` (the node's channel: next
+    and end place in ``dbuf``), ``head`` (its inbox), ``watch`` (traces kept). Per edge
+    slot: ``in_src``, ``in_w``, ``in_v``, ``in_stamp`` (registers of the input edges),
+    ``out_dst``, ``out_e``, ``out_w``, ``out_stamp`` (of the output edges). ``dbuf``: every
+    channel's delays; ``msg``, ``free``: the pool of messages in flight; ``h_t``, ``h_s``,
+    ``h_k``: the wake heap; ``sbuf``: wake intervals; ``xy``, ``flags``: scratch of a
+    star's size; ``a_*`` (ages), ``c_*`` (checks), ``s_*`` (star snapshots): trace
+    buffers of level ``full``; ``I``, ``F``: the integer and float scalars.
+    """
+
+    role: np.ndarray
+    in_ptr: np.ndarray
+    in_len: np.ndarray
+    in_src: np.ndarray
+    in_w: np.ndarray
+    in_v: np.ndarray
+    in_stamp: np.ndarray
+    out_ptr: np.ndarray
+    out_len: np.ndarray
+    out_dst: np.ndarray
+    out_e: np.ndarray
+    out_w: np.ndarray
+    out_stamp: np.ndarray
+    V: np.ndarray
+    b_arr: np.ndarray
+    acts: np.ndarray
+    dbuf: np.ndarray
+    dpos: np.ndarray
+    dend: np.ndarray
+    head: np.ndarray
+    msg: np.ndarray
+    free: np.ndarray
+    h_t: np.ndarray
+    h_s: np.ndarray
+    h_k: np.ndarray
+    sbuf: np.ndarray
+    xy: np.ndarray
+    flags: np.ndarray
+    a_node: np.ndarray
+    a_time: np.ndarray
+    a_val: np.ndarray
+    c_node: np.ndarray
+    c_time: np.ndarray
+    c_input: np.ndarray
+    c_off: np.ndarray
+    s_ids: np.ndarray
+    s_w: np.ndarray
+    watch: np.ndarray
+    I: np.ndarray
+    F: np.ndarray
+
+
+# the rule, compiled: the very functions the SimPy node calls
+_sigmoid = rule.jitted(rule.sigmoid)
+_blocked_sum = rule.jitted(rule.blocked_sum)
+_running_dot = rule.jitted(rule.running_dot)
+_output_error = rule.jitted(rule.output_error)
+_hidden_error = rule.jitted(rule.hidden_error)
+_update_inputs = rule.jitted(rule.update_inputs)
+_accepts = rule.jitted(rule.accepts)
+_may_prune_inputs = rule.jitted(rule.may_prune_inputs)
+_mark_eligible = rule.jitted(rule.mark_eligible)
+
+
+@njit(cache=_CACHE, inline='always')
+def _find(arr, start, length, x):
+    for i in range(start, start + length):
+        if arr[i] == x:
+            return i
+    return -1
+
+
+@njit(cache=_CACHE, inline='always')
+def _delete_slot(i, stop, ids, x, y, z):
+    """Delete place ``i`` of a node's segment ending before ``stop``: the rest move left,
+    as ``del`` on the SimPy node's four parallel lists."""
+    for q in range(i, stop - 1):
+        ids[q] = ids[q + 1]
+        x[q] = x[q + 1]
+        y[q] = y[q + 1]
+        z[q] = z[q + 1]
+
+
+@njit(cache=_CACHE, inline='always')
+def _apply(S, dst, kind, src, a, b, stamp):
+    """One message's handler (Node.on_value / on_error / on_hello / on_unsubscribe)."""
+    if kind == VALUE:
+        i = _find(S.in_src, S.in_ptr[dst], S.in_len[dst], src)
+        if i >= 0 and _accepts(stamp, S.in_stamp[i]):
+            S.in_v[i] = a
+            S.in_stamp[i] = stamp
+        return
+    j = _find(S.out_dst, S.out_ptr[dst], S.out_len[dst], src)
+    if j < 0:
+        return
+    if kind == ERROR:
+        if _accepts(stamp, S.out_stamp[j]):
+            S.out_e[j] = a
+            S.out_w[j] = b
+            S.out_stamp[j] = stamp
+    elif kind == HELLO:
+        if _accepts(stamp, S.out_stamp[j]):
+            S.out_w[j] = a
+    else:  # UNSUB: delete slot j, shifting the rest left
+        _delete_slot(j, S.out_ptr[dst] + S.out_len[dst], S.out_dst, S.out_e, S.out_w,
+                     S.out_stamp)
+        S.out_len[dst] -= 1
+
+
+@njit(cache=_CACHE, inline='always')
+def _collect(S, k, now):
+    """Hand node ``k`` every message that has arrived by ``now`` (Transport.deliver)."""
+    msg, head, free, I = S.msg, S.head, S.free, S.I
+    prev = -1
+    m = head[k]
+    while m >= 0:
+        row = msg[m]
+        nxt = np.int64(row[M_NEXT])
+        if row[M_ARR] <= now:
+            _apply(S, k, np.int64(row[M_KIND]), np.int64(row[M_SRC]), row[M_A], row[M_B],
+                   row[M_STAMP])
+            if prev < 0:
+                head[k] = nxt
+            else:
+                msg[prev, M_NEXT] = nxt
+            free[I[I_NFREE]] = m
+            I[I_NFREE] += 1
+        else:
+            prev = m
+        m = nxt
+
+
+@njit(cache=_CACHE, inline='always')
+def _post(S, k, dst, kind, a, b, now):
+    """Send one message from ``k``: a delay from ``k``'s buffer; zero delay delivers now."""
+    d = S.dbuf[S.dpos[k]]
+    S.dpos[k] += 1
+    if d == 0.0:
+        _apply(S, dst, kind, k, a, b, now)
+        return
+    I = S.I
+    I[I_NFREE] -= 1
+    m = S.free[I[I_NFREE]]
+    row = S.msg[m]
+    row[M_ARR] = now + d
+    row[M_STAMP] = now
+    row[M_A] = a
+    row[M_B] = b
+    row[M_SRC] = k
+    row[M_KIND] = kind
+    row[M_NEXT] = S.head[dst]
+    S.head[dst] = m
+
+
+@njit(cache=_CACHE, inline='always')
+def _heap_push(h_t, h_s, h_k, I, t, s, k):
+    i = I[I_HEAP]
+    I[I_HEAP] = i + 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if h_t[p] < t or (h_t[p] == t and h_s[p] < s):
+            break
+        h_t[i] = h_t[p]
+        h_s[i] = h_s[p]
+        h_k[i] = h_k[p]
+        i = p
+    h_t[i] = t
+    h_s[i] = s
+    h_k[i] = k
+
+
+@njit(cache=_CACHE, inline='always')
+def _heap_pop(h_t, h_s, h_k, I):
+    n = I[I_HEAP] - 1
+    I[I_HEAP] = n
+    t = h_t[n]
+    s = h_s[n]
+    k = h_k[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (h_t[c + 1] < h_t[c] or (h_t[c + 1] == h_t[c] and h_s[c + 1] < h_s[c])):
+            c += 1
+        if t < h_t[c] or (t == h_t[c] and s < h_s[c]):
+            break
+        h_t[i] = h_t[c]
+        h_s[i] = h_s[c]
+        h_k[i] = h_k[c]
+        i = c
+    if n > 0:
+        h_t[i] = t
+        h_s[i] = s
+        h_k[i] = k
+
+
+@njit(cache=_CACHE)
+def schedule_wake(S, k):
+    """Node ``k`` yields its next wake (PoissonClock.wait): one interval from the buffer.
+    Returns False, changing nothing, when the buffer is empty."""
+    I = S.I
+    if I[I_SPOS] >= I[I_SEND]:
+        return False
+    d = S.sbuf[I[I_SPOS]]
+    I[I_SPOS] += 1
+    _heap_push(S.h_t, S.h_s, S.h_k, I, S.F[F_NOW] + d, I[I_SEQ], k)
+    I[I_SEQ] += 1
+    return True
+
+
+@njit(cache=_CACHE, inline='always')
+def _input_sum(S, k):
+    """Eq. 1's sum (Node._in_portable): the products placed by star position (the merge
+    of in_src, out_dst and k, all ascending, duplicates once), then rule.blocked_sum."""
+    in_src, out_dst, xy = S.in_src, S.out_dst, S.xy
+    a0 = S.in_ptr[k]
+    na = S.in_len[k]
+    b0 = S.out_ptr[k]
+    nb = S.out_len[k]
+    ia = 0
+    ib = 0
+    self_done = False
+    m = 0
+    while ia < na or ib < nb or not self_done:
+        x = np.int64(1) << 62
+        if ia < na and in_src[a0 + ia] < x:
+            x = in_src[a0 + ia]
+        if ib < nb and out_dst[b0 + ib] < x:
+            x = out_dst[b0 + ib]
+        if not self_done and k < x:
+            x = k
+        prod = 0.0
+        if ia < na and in_src[a0 + ia] == x:
+            prod = S.in_v[a0 + ia] * S.in_w[a0 + ia]
+            ia += 1
+        if ib < nb and out_dst[b0 + ib] == x:
+            ib += 1
+        if not self_done and k == x:
+            self_done = True
+        xy[m] = prod
+        m += 1
+    return _blocked_sum(xy, m)
+
+
+@njit(cache=_CACHE)
+def present(S, k, x):
+    """Node.present: an input node takes ``x`` and sends it on (the host ensured draws
+    and pool room for ``out_len[k]`` messages)."""
+    now = S.F[F_NOW]
+    _collect(S, k, now)
+    S.V[k] = x
+    b0 = S.out_ptr[k]
+    n_out = S.out_len[k]
+    S.I[I_SENT_V] += n_out
+    for q in range(b0, b0 + n_out):
+        _post(S, k, S.out_dst[q], VALUE, x, 0.0, now)
+
+
+@njit(cache=_CACHE)
+def announce(S, k):
+    """Node.announce: a hello with the initial weight to each in-neighbour."""
+    a0 = S.in_ptr[k]
+    S.I[I_SENT_H] += S.in_len[k]
+    for i in range(a0, a0 + S.in_len[k]):
+        _post(S, k, S.in_src[i], HELLO, S.in_w[i], 0.0, S.F[F_NOW])
+
+
+@njit(cache=_CACHE)
+def drop_input(S, k, frm):
+    """Node.drop_input: remove ``frm -> k`` and unsubscribe from ``frm``."""
+    i = _find(S.in_src, S.in_ptr[k], S.in_len[k], frm)
+    if i < 0:
+        return False
+    _delete_slot(i, S.in_ptr[k] + S.in_len[k], S.in_src, S.in_w, S.in_v, S.in_stamp)
+    S.in_len[k] -= 1
+    S.I[I_SENT_U] += 1
+    _post(S, k, frm, UNSUB, 0.0, 0.0, S.F[F_NOW])
+    return True
+
+
+@njit(cache=_CACHE)
+def collect_all(S):
+    """Transport.deliver_all."""
+    for k in range(S.role.size):
+        _collect(S, k, S.F[F_NOW])
+
+
+@njit(cache=_CACHE, inline='always')
+def _report_age(S, k, now):
+    """Node._report_age: the mean age of the news in ``k``'s registers (level full)."""
+    I = S.I
+    a0 = S.in_ptr[k]
+    acc = 0.0
+    cnt = 0
+    for i in range(a0, a0 + S.in_len[k]):
+        if S.in_stamp[i] != -np.inf:
+            acc += now - S.in_stamp[i]
+            cnt += 1
+    if cnt:
+        j = I[I_NAGE]
+        S.a_node[j] = k
+        S.a_time[j] = now
+        S.a_val[j] = acc / cnt
+        I[I_NAGE] = j + 1
+
+
+@njit(cache=_CACHE, inline='always')
+def _keep_check(S, k, now):
+    """Keep what a check's eigenvalues need (the host computes them): the star's members
+    and weights, out-neighbours stored as ``-1 - id``."""
+    I = S.I
+    j = I[I_NCK]
+    S.c_node[j] = k
+    S.c_time[j] = now
+    S.c_input[j] = I[I_INPUT]
+    z = I[I_NSNAP]
+    S.c_off[j] = z
+    a0, b0 = S.in_ptr[k], S.out_ptr[k]
+    for i in range(a0, a0 + S.in_len[k]):
+        S.s_ids[z] = S.in_src[i]
+        S.s_w[z] = S.in_w[i]
+        z += 1
+    for q in range(b0, b0 + S.out_len[k]):
+        S.s_ids[z] = -1 - S.out_dst[q]
+        S.s_w[z] = S.out_w[q]
+        z += 1
+    I[I_NSNAP] = z
+    S.c_off[j + 1] = z
+    I[I_NCK] = j + 1
+
+
+@njit(cache=_CACHE, inline='always')
+def _activate(S, k, now, learn):
+    """Node.activate up to the pruning check: Eq. 1-3 and the value and error messages."""
+    I, F = S.I, S.F
+    a0 = S.in_ptr[k]
+    na = S.in_len[k]
+    b0 = S.out_ptr[k]
+    nb = S.out_len[k]
+    s_in = _input_sum(S, k)
+    if I[I_BIAS] != 0:
+        s_in += S.b_arr[k]
+    v = _sigmoid(s_in)
+    S.V[k] = v
+    I[I_SENT_V] += nb
+    for q in range(b0, b0 + nb):
+        _post(S, k, S.out_dst[q], VALUE, v, 0.0, now)
+    if S.role[k] == OUTPUT:
+        E = _output_error(F[F_EF], v, F[F_Y])
+    else:
+        nb = S.out_len[k]
+        E = _hidden_error(_running_dot(S.out_e[b0:b0 + nb], S.out_w[b0:b0 + nb], nb), v)
+    if learn:
+        _update_inputs(S.in_w[a0:a0 + na], S.in_v[a0:a0 + na], na, E, F[F_CLIP])
+        if I[I_BIAS] != 0:
+            S.b_arr[k] -= E
+    I[I_SENT_E] += na
+    for i in range(a0, a0 + na):
+        _post(S, k, S.in_src[i], ERROR, E, S.in_w[i], now)
+
+
+@njit(cache=_CACHE, inline='always')
+def _has_eligible(S, k):
+    """SpectralLocal.check's first test: an edge the rule may remove (the weaker half of a
+    2-cycle, on a node that may lose an input). Only then does the spectrum matter."""
+    a0, b0 = S.in_ptr[k], S.out_ptr[k]
+    na, nb = S.in_len[k], S.out_len[k]
+    return (_may_prune_inputs(S.role[k] == OUTPUT, na, S.I[I_MINDEG])
+            and _mark_eligible(S.in_src[a0:a0 + na], S.in_w[a0:a0 + na], na,
+                               S.out_dst[b0:b0 + nb], S.out_w[b0:b0 + nb], nb, S.flags) > 0)
+
+
+@njit(cache=_CACHE)
+def run(S, t_stop, s_stop):
+    """Process wakes in ``(time, sequence)`` order up to ``(t_stop, s_stop)``.
+
+    Returns a status; ``I[I_NODE]`` names the node it concerns. A node whose activation
+    ended (CHECK) or found no wake interval (NEED_SCHED) is left in ``I[I_PENDING]`` and
+    its next wake is drawn on re-entry. Other stops leave the state as before the wake.
+    """
+    I = S.I
+    if I[I_PENDING] >= 0:
+        if not schedule_wake(S, I[I_PENDING]):
+            I[I_NODE] = I[I_PENDING]
+            return NEED_SCHED
+        I[I_PENDING] = -1
+    learn = I[I_LEARN] != 0
+    checking = learn and I[I_PRUNE] != 0
+    full = I[I_FULL] != 0
+    local = I[I_LOCAL] != 0
+    h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
+    while I[I_HEAP] > 0:
+        t = h_t[0]
+        s = h_s[0]
+        if t > t_stop or (t == t_stop and s > s_stop):
+            return DONE
+        k = h_k[0]
+        na = S.in_len[k]
+        nb = S.out_len[k]
+        need = na + nb + 1
+        I[I_NODE] = k
+        if S.dpos[k] + need > S.dend[k]:
+            return NEED_DRAWS
+        if I[I_NFREE] < need:
+            return NEED_POOL
+        if full and (I[I_NAGE] >= S.a_node.size or I[I_NCK] >= S.c_node.size
+                     or I[I_NSNAP] + na + nb >= S.s_ids.size):
+            return NEED_BUF
+        _heap_pop(h_t, h_s, h_k, I)
+        now = t
+        S.F[F_NOW] = now
+        _collect(S, k, now)
+        S.acts[k] += 1
+        if full and S.watch[k] != 0:
+            _report_age(S, k, now)
+        _activate(S, k, now, learn)
+        if checking:
+            if local and _has_eligible(S, k):
+                I[I_PENDING] = k
+                return CHECK
+            I[I_CHECKS] += 1
+            if full and S.watch[k] != 0:
+                _keep_check(S, k, now)
+        if not schedule_wake(S, k):
+            I[I_PENDING] = k
+            return NEED_SCHED
+    return DONE

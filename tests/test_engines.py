@@ -1,0 +1,171 @@
+"""Engines behind one door (argnn_sim.engines): the registry, ``engine="auto"``, and the
+equivalence matrix: every scenario below runs on every engine that accepts it, and each
+result equals the SimPy engine's bit for bit (argnn_sim.testing.assert_same_result)."""
+
+import numpy as np
+import pytest
+
+from argnn_sim import Scenario, simulate
+from argnn_sim.config import ConfigError
+from argnn_sim.engines import ENGINES, choose_engine, engine_reason
+from argnn_sim.engines.batch import simulate_batch
+from argnn_sim.engines.compiled import available
+from argnn_sim.testing import assert_same_result, result_differences
+
+needs_numba = pytest.mark.skipif(not available(), reason="numba is not installed (extra 'fast')")
+
+
+def logic(gate="XOR", h=2, mode="D", inputs=120, rng="reference", traces="prunes", **extra):
+    d = {"task": {"gate": gate}, "network": {"hidden": h}, "schedule": {"inputs": inputs},
+         "record": {"traces": traces}, "rng": {"mode": rng}}
+    d["pruning"] = {"policy": "none"} if mode == "none" else {"mode": mode}
+    for k, v in extra.items():
+        d[k] = {**d.get(k, {}), **v}
+    return Scenario.from_dict(d)
+
+
+def network(n=120, traces="prunes", inputs=25, **extra):
+    d = {"task": {"gate": "XOR"},
+         "network": {"kind": "random", "nodes": n, "mean_degree": 8.0},
+         "schedule": {"kind": "async", "inputs": inputs, "input_period": 1.0, "wake_rate": 1.0},
+         "channel": {"model": "exponential", "delay": 0.5},
+         "pruning": {"policy": "spectral", "rule": "local", "mode": "DW"},
+         "record": {"traces": traces}}
+    for k, v in extra.items():
+        d[k] = {**d.get(k, {}), **v}
+    return Scenario.from_dict(d)
+
+
+# name -> (scenario, seed). h = 5..7 gives rows of 8..10 entries: NumPy's pairwise sums
+# and BLAS's blocks; reference-rule runs at h >= 3 prune remotely.
+MATRIX = {
+    "sweep-ref-D-h0": (logic(h=0), 1),
+    "sweep-ref-DW-h1-AND": (logic("AND", 1, "DW"), 2),
+    "sweep-ref-D-h3-OR": (logic("OR", 3, "D"), 4),
+    "sweep-ref-DW-h5": (logic(h=5, mode="DW"), 3),
+    "sweep-ref-D-h5-AND": (logic("AND", 5, "D"), 2),
+    "sweep-ref-none-h6": (logic(h=6, mode="none"), 6),
+    "sweep-ref-DW-h7": (logic(h=7, mode="DW", inputs=60), 5),
+    "sweep-portable-D-h2": (logic(rng="default"), 7),
+    "sweep-portable-DW-h5-AND": (logic("AND", 5, "DW", rng="default"), 8),
+    "sweep-portable-D-h7": (logic(h=7, rng="default", inputs=60), 9),
+    "sweep-ref-rng-portable-arith": (logic(h=3, mode="DW", node={"arithmetic": "portable"}), 1),
+    "sweep-default-rng-ref-arith": (logic(h=4, rng="default", node={"arithmetic": "reference"}),
+                                    2),
+    "sweep-budget": (logic(h=5, mode="DW", pruning={"budget": 2}), 3),
+    "sweep-parity3-constants": (logic("PARITY", 3, "DW", task={"bits": 3},
+                                      node={"error_factor": 0.3, "clip": 2.0}), 11),
+    "sweep-no-eval": (logic(h=3, schedule={"evaluate": False}), 4),
+    "sweep-traces-full": (logic(h=3, traces="full"), 5),
+    "sweep-local-rule": (logic(h=4, mode="DW", rng="default", pruning={"rule": "local"}), 1),
+    "sweep-magnitude": (logic(h=3, rng="default", pruning={"policy": "magnitude",
+                                                           "threshold": 0.3}), 2),
+    "sweep-bias": (logic(h=2, rng="default", node={"bias": True}), 3),
+    "async-exponential": (network(), 3),
+    "async-exponential-full": (network(traces="full"), 3),
+    "async-none-traces": (network(traces="none"), 4),
+    "async-constant": (network(channel={"model": "constant", "delay": 0.3}), 5),
+    "async-zero-delay": (network(channel={"model": "constant", "delay": 0.0}), 6),
+    "async-lognormal": (network(channel={"model": "lognormal", "delay": 0.4, "spread": 0.5}), 7),
+    "async-uniform-full": (network(traces="full", channel={"model": "uniform", "delay": 0.4,
+                                                          "spread": 0.2}), 8),
+    "async-no-pruning": (network(pruning={"policy": "none"}), 9),
+    "async-mode-D": (network(pruning={"mode": "D"}), 10),
+    "async-bias": (network(node={"bias": True}), 11),
+    "async-min-in-degree": (network(pruning={"min_in_degree": 3}), 12),
+    "async-watch-3": (network(traces="full", record={"watch": 3}), 13),
+    "async-logic-AND-h5": (network(network={"kind": "logic", "hidden": 5}, task={"gate": "AND"},
+                                   schedule={"inputs": 150}), 14),
+    "async-lossy": (network(channel={"loss": 0.1}), 15),
+    "async-faults": (network(faults={"crash_rate": 0.01, "downtime": 2.0}), 16),
+    "async-reference-rule": (network(network={"kind": "logic", "hidden": 4},
+                                     pruning={"rule": "reference"}), 17),
+    "async-reference-arith": (network(node={"arithmetic": "reference"}), 18),
+}
+PAIRS = [(case, e) for case, (sc, _s) in MATRIX.items() for e in ENGINES
+         if e != "simpy" and engine_reason(e, sc) is None]
+_SIMPY: dict[str, object] = {}
+
+
+def _simpy(case):
+    if case not in _SIMPY:
+        sc, seed = MATRIX[case]
+        _SIMPY[case] = simulate(sc, seed, engine="simpy")
+    return _SIMPY[case]
+
+
+@pytest.mark.parametrize("case,engine", PAIRS, ids=[f"{c}-{e}" for c, e in PAIRS])
+def test_engine_equals_simpy(case, engine):
+    sc, seed = MATRIX[case]
+    fast = simulate(sc, seed, engine=engine)
+    slow = _simpy(case)
+    assert fast.engine == engine and slow.engine == "simpy"
+    assert_same_result(fast, slow)
+
+
+def test_the_matrix_is_not_vacuous():
+    """Every fast engine is compared on many scenarios, with prunes and remote prunes."""
+    by_engine = {e: [c for c, x in PAIRS if x == e] for e in ENGINES if e != "simpy"}
+    assert len(by_engine["batch"]) >= 12
+    assert len(by_engine["compiled"]) >= 12 or not available()
+    pruned = [c for c, _e in PAIRS if _simpy(c).prune_events]
+    assert len(set(pruned)) >= 15
+    assert any(ev["remote"] for c in pruned for ev in _simpy(c).prune_events)
+    assert any(_simpy(c).traces for c, e in PAIRS if e == "compiled") or not available()
+    if not available():
+        return
+    # every scenario runs on some engine besides SimPy, or is one only SimPy covers
+    only_simpy = {c for c in MATRIX} - {c for c, _e in PAIRS}
+    assert only_simpy == {"sweep-traces-full", "sweep-local-rule", "sweep-magnitude",
+                          "sweep-bias", "async-lossy", "async-faults", "async-reference-rule",
+                          "async-reference-arith"}
+
+
+@pytest.mark.parametrize("case", ["sweep-traces-full", "async-lossy", "async-reference-arith",
+                                  "sweep-local-rule"])
+def test_an_engine_that_cannot_run_says_why(case):
+    sc, seed = MATRIX[case]
+    for e in ENGINES:
+        why = engine_reason(e, sc)
+        if why is None:
+            continue
+        with pytest.raises(ConfigError, match=f"engine '{e}' cannot run .*use engine 'auto'"):
+            simulate(sc, seed, engine=e)
+
+
+@needs_numba
+def test_auto_picks_the_fastest_engine_that_can():
+    assert choose_engine(MATRIX["async-exponential"][0]) == "compiled"
+    assert choose_engine(MATRIX["async-lossy"][0]) == "simpy"
+    assert choose_engine(MATRIX["sweep-ref-D-h0"][0]) == "simpy"  # one run: SimPy beats batch
+    r = simulate(*MATRIX["async-exponential"])
+    assert r.engine == "compiled" and r.summary()["engine"] == "compiled"
+    assert simulate(*MATRIX["async-exponential"], delivery="eager").engine == "simpy"
+
+
+def test_unknown_engine():
+    with pytest.raises(ConfigError, match="engine 'turbo' is not known"):
+        simulate(Scenario(), 0, engine="turbo")
+
+
+def test_a_batch_of_many_runs_equals_each_run_alone():
+    scs = [logic(g, 5, "DW", inputs=100) for g in ("AND", "OR", "XOR", "XOR")]
+    seeds = [3, 4, 5, 6]
+    for fast, sc, seed in zip(simulate_batch(scs, seeds), scs, seeds):
+        assert_same_result(fast, simulate(sc, seed, engine="simpy"))
+
+
+def test_assert_same_result_finds_every_difference():
+    sc, seed = MATRIX["sweep-ref-D-h3-OR"]
+    a = simulate(sc, seed)
+    b = simulate(sc, seed)
+    assert result_differences(a, b) == []
+    b.final_edges["weight"] = b.final_edges["weight"].copy()
+    b.final_edges["weight"][0] = np.nextafter(b.final_edges["weight"][0], 1.0)  # one bit
+    b.prune_events = b.prune_events[:-1]
+    diff = result_differences(a, b)
+    assert any(d.startswith("final_edges.weight") for d in diff)
+    assert any(d.startswith("prune_events") for d in diff)
+    with pytest.raises(AssertionError, match="final_edges.weight"):
+        assert_same_result(a, b)
+    assert_same_result(a, b, ignore=("final_edges", "prune_events"))
