@@ -1,5 +1,6 @@
 # make run   – set up .venv and run the built-in default scenario (XOR, h = 2, DW, sweep)
-# make test  – set up .venv and run the whole test suite
+# make test  – set up .venv and run the whole test suite (then its exactness tests again under
+#              the CPU's other NumPy/OpenBLAS kernels: tests/other_kernels.py)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -21,6 +22,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	# the bit-for-bit tests again under the CPU's other NumPy and OpenBLAS kernels
+	$(BIN)/python tests/other_kernels.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -173,9 +173,9 @@ def fig4(folder: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.set_ylim(bottom=0)
     axes[0, 0].legend(title="degree")
-    n = {r.get("runs") for r in rows}
+    n = {r["runs"] for r in rows if r.get("runs") is not None}
     fig.suptitle("When pruning happens (paper Fig. 4): mean over runs, band min to max"
-                 + (f", {int(n.pop())} runs per line" if len(n) == 1 and None not in n else ""))
+                 + (f", {int(n.pop())} runs per line" if len(n) == 1 else ""))
     out = folder / "fig4.png"
     P._save(fig, out)
     return [out]

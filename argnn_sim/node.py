@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from . import rule
-from .spectral import laplacian_plan
+from .spectral import Star, make_star
 
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
@@ -37,9 +37,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .channel import Port
     from .pruning import Policy
 
-__all__ = ["Node", "Phase", "Star", "Observer", "NullObserver"]
+__all__ = ["Node", "Phase", "Star", "make_star", "Observer", "NullObserver"]
 
 INPUT, HIDDEN, OUTPUT = "input", "hidden", "output"
+# the rule's functions, bound once (a module attribute lookup per call adds up here)
+_accepts, _blocked_sum, _running_dot = rule.accepts, rule.blocked_sum, rule.running_dot
+_output_error, _hidden_error, _update_inputs = (rule.output_error, rule.hidden_error,
+                                                rule.update_inputs)
 
 
 class Observer(Protocol):
@@ -85,26 +89,6 @@ class Phase:
 
     learning: bool = True
     pruning: bool = True
-
-
-@dataclass(frozen=True)
-class Star:
-    """A node's neighbourhood as it knows it: member ids in ascending order and positions."""
-
-    ids: tuple[int, ...]
-    center: int
-    in_pos: tuple[int, ...]
-    out_pos: tuple[int, ...]
-    plan: tuple[Any, ...] = ()  # spectral.laplacian_plan of this shape
-
-
-def make_star(k: int, in_src: Sequence[int], out_dst: Sequence[int]) -> Star:
-    """The star of node ``k`` with these in- and out-neighbours (positions ascending)."""
-    ids = tuple(sorted(set(in_src) | set(out_dst) | {k}))
-    pos = {v: p for p, v in enumerate(ids)}
-    in_pos = tuple(pos[v] for v in in_src)
-    out_pos = tuple(pos[v] for v in out_dst)
-    return Star(ids, pos[k], in_pos, out_pos, laplacian_plan(len(ids), pos[k], in_pos, out_pos))
 
 
 class Node:
@@ -196,7 +180,7 @@ class Node:
         i = self._in_at.get(src)
         if i is None:
             return  # an edge already pruned: the sender has not heard yet
-        if rule.accepts(stamp, self.in_stamp[i]):  # late news never overwrites newer news
+        if _accepts(stamp, self.in_stamp[i]):  # late news never overwrites newer news
             self.in_v[i] = v
             self.in_stamp[i] = stamp
 
@@ -207,7 +191,7 @@ class Node:
         j = self._out_at.get(src)
         if j is None:
             return
-        if rule.accepts(stamp, self.out_stamp[j]):
+        if _accepts(stamp, self.out_stamp[j]):
             self.out_e[j] = e
             self.out_w[j] = w
             self.out_stamp[j] = stamp
@@ -217,7 +201,7 @@ class Node:
             j = self.out_dst.index(src)
         except ValueError:
             return
-        if rule.accepts(stamp, self.out_stamp[j]):
+        if _accepts(stamp, self.out_stamp[j]):
             self.out_w[j] = w
 
     def on_unsubscribe(self, src: int, stamp: float) -> None:
@@ -263,17 +247,19 @@ class Node:
         self.V = V
         self.port.value(self.out_dst, V)
         if self.role == OUTPUT:
-            E = rule.output_error(self.error_factor, V, self.y)
+            E = _output_error(self.error_factor, V, self.y)
         else:
-            E = rule.hidden_error(self._sum_out(), V)
+            E = _hidden_error(self._sum_out(), V)
         self.E = E
         phase = self.phase
-        if phase.learning:
-            rule.update_inputs(self.in_w, self.in_v, len(self.in_w), E, self.clip)
+        learning = phase.learning
+        if learning:
+            in_w = self.in_w
+            _update_inputs(in_w, self.in_v, len(in_w), E, self.clip)
             if self.bias:
                 self.b -= E
         self.port.errors(self.in_src, E, self.in_w)
-        if phase.learning and phase.pruning:
+        if learning and phase.pruning:
             edge = self.policy.check(self)
             if edge is not None:
                 frm, to = edge
@@ -291,11 +277,12 @@ class Node:
         xy = [0.0] * m
         for p, v, w in zip(star.in_pos, self.in_v, self.in_w):
             xy[p] = v * w
-        return rule.blocked_sum(xy, m)
+        return _blocked_sum(xy, m)
 
     def _out_portable(self) -> float:
         """Eq. 2's sum: :func:`~argnn_sim.rule.running_dot` over the out-edges, ascending."""
-        return rule.running_dot(self.out_e, self.out_w, len(self.out_e))
+        out_e = self.out_e
+        return _running_dot(out_e, self.out_w, len(out_e))
 
     def _in_reference(self) -> float:
         """Eq. 1's sum as the reference computes it: ``numpy.dot`` of the star's values

@@ -12,19 +12,18 @@ request to ``to``, which owns that edge.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
+from . import rule
 from .config import ConfigError, PruningConfig
 from .rng import Stream
-from . import rule
-from .spectral import eigenvalues, local_choice, plan_laplacian
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .node import Node
+from .spectral import Star, eigenvalues, local_choice, plan_laplacian
 
 __all__ = [
+    "NodeView",
     "Policy",
     "SpectralReference",
     "SpectralLocal",
@@ -36,17 +35,40 @@ __all__ = [
 ]
 
 
+class NodeView(Protocol):
+    """What a policy may read of a node: its own state and what messages told it (a
+    :class:`~argnn_sim.node.Node`, or the compiled engine's view of one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def in_src(self) -> Sequence[int]: ...
+    @property
+    def in_w(self) -> Sequence[float]: ...
+    @property
+    def out_dst(self) -> Sequence[int]: ...
+    @property
+    def out_w(self) -> Sequence[float]: ...
+    @property
+    def observer(self) -> Any: ...
+
+    def star(self) -> Star:
+        """The node's star (its neighbourhood, with the places of its members)."""
+
+
 class Policy(Protocol):
     name: str
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         """Return the edge ``(from, to)`` to remove, or ``None``."""
 
 
 class NoPruning:
     name = "none"
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         return None
 
 
@@ -56,7 +78,7 @@ class _Spectral:
             raise ConfigError(f"pruning.mode = {mode!r} is not allowed; choose one of 'D', 'DW'")
         self.mode = mode
 
-    def _laplacian(self, node: Node) -> np.ndarray:
+    def _laplacian(self, node: NodeView) -> np.ndarray:
         return plan_laplacian(node.star().plan, node.in_w, node.out_w, self.mode)
 
 
@@ -68,7 +90,7 @@ class SpectralReference(_Spectral):
 
     name = "spectral-reference"
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         L = self._laplacian(node)
         lam = eigenvalues(L)
         node.observer.on_check(node.id, node.star().ids, lam)
@@ -99,7 +121,7 @@ class SpectralLocal(_Spectral):
         self.tol = tol
         self.min_in_degree = min_in_degree
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         star = node.star()
         allowed: list[int] = []
         n_in = len(node.in_src)
@@ -137,7 +159,7 @@ class MagnitudePolicy:
         self.threshold = threshold
         self.min_in_degree = min_in_degree
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         if len(node.in_src) <= self.min_in_degree:
             return None
         mags = [abs(w) for w in node.in_w]
@@ -157,7 +179,7 @@ class RandomPolicy:
         self.min_in_degree = min_in_degree
         self.stream = stream
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         if len(node.in_src) <= self.min_in_degree:
             return None
         if self.stream.random() >= self.rate:
@@ -178,7 +200,7 @@ class Budgeted:
         self.name = inner.name
         self.left = budget
 
-    def check(self, node: Node) -> tuple[int, int] | None:
+    def check(self, node: NodeView) -> tuple[int, int] | None:
         if self.left <= 0:
             return None
         edge = self.inner.check(node)

@@ -76,8 +76,8 @@ def state_digest(state: np.random.RandomState | tuple[Any, ...]) -> int:
     return int.from_bytes(h.digest()[:16], "little")
 
 
-def as_seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | None
-                     ) -> np.random.SeedSequence:
+def as_seed_sequence(seed: int | np.integer | np.random.SeedSequence | np.random.Generator
+                     | None) -> np.random.SeedSequence:
     """Turn an int, a ``SeedSequence`` or a ``Generator`` into a ``SeedSequence``."""
     if isinstance(seed, np.random.SeedSequence):
         return seed

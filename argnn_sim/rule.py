@@ -23,12 +23,12 @@ Two arithmetics (``[node] arithmetic``, see :func:`resolve_arithmetic`)
     every CPU, never fused) and two exact operations (``floor``, scaling by a power of two
     with ``ldexp``): Eq. 1 sums in the fixed order of :func:`blocked_sum`, Eq. 2 in
     ascending order (:func:`running_dot`), the sigmoid is :func:`sigmoid` with our own
-    :func:`exp` (under one unit in the last place from the true value). Python, numba and
+    ``e ** x`` (within one unit in the last place of the true value). Python, numba and
     NumPy compute these operations identically, so every engine gives the same bits, on
     any machine.
 
 Both arithmetics share Eq. 2's output error and grouping (:func:`output_error`,
-:func:`hidden_error`), Eq. 3 (:func:`updated_weight`), the message rule
+:func:`hidden_error`), Eq. 3 (:func:`update_inputs`), the message rule
 (:func:`accepts`), the local rule's eligibility (:func:`mark_eligible`) and the reference
 pairing (:func:`reference_pair`). Degrees and eigenvalues are computed in
 :mod:`argnn_sim.spectral` (NumPy's summation order, LAPACK ``geev``) for every engine.
@@ -40,6 +40,7 @@ pairing (:func:`reference_pair`). Degrees and eigenvalues are computed in
 from __future__ import annotations
 
 import math
+import operator
 import types
 from collections.abc import Callable, MutableSequence, Sequence
 from typing import Any
@@ -50,7 +51,6 @@ import numpy.typing as npt
 __all__ = [
     "ARITHMETICS",
     "resolve_arithmetic",
-    "exp",
     "sigmoid",
     "sigmoid_reference",
     "sigmoid_reference_array",
@@ -61,7 +61,6 @@ __all__ = [
     "column_buffer",
     "output_error",
     "hidden_error",
-    "updated_weight",
     "update_inputs",
     "updated_weights",
     "accepts",
@@ -72,6 +71,8 @@ __all__ = [
     "jitted",
 ]
 
+#: what the sums take: a list or array of floats, or a sequence of vectors (one per run)
+Items = Sequence[Any] | npt.NDArray[Any]
 #: the arithmetics a scenario may name (``auto`` resolves to one of them)
 ARITHMETICS = ("reference", "portable")
 
@@ -111,42 +112,16 @@ def resolve_arithmetic(arithmetic: str, rng_mode: str) -> str:
 
 
 # ----------------------------------------------------------------------------- portable
-def exp(x: float) -> float:
-    """``e ** x`` from basic operations only: the same bits in Python, numba and NumPy.
-
-    ``x = k ln 2 + r`` with ``k = floor(x / ln 2 + 1/2)`` (so ``|r| <= ln 2 / 2``), ``e ** r``
-    by its Taylor polynomial of degree 13 in Horner form (the next term is below
-    ``2 ** -57``), then ``ldexp`` by ``k`` (exact). Error under one unit in the last
-    place for ``-708 <= x <= 709``, the range :func:`sigmoid` uses.
-
-    Parameters
-    ----------
-    x : a finite float in ``[-708, 709]``.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> exp(0.0), abs(exp(1.0) - math.e) <= math.ulp(math.e)
-    (1.0, True)
-    """
-    k = _floor(x * _INV_LN2 + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    return _ldexp(((((((((((((1.6059043836821613e-10 * r + 2.08767569878681e-09) * r
-                             + 2.505210838544172e-08) * r + 2.7557319223985893e-07) * r
-                           + 2.755731922398589e-06) * r + 2.48015873015873e-05) * r
-                         + 0.0001984126984126984) * r + 0.001388888888888889) * r
-                       + 0.008333333333333333) * r + 0.041666666666666664) * r
-                     + 0.16666666666666666) * r + 0.5) * r + 1.0) * r + 1.0, k)
-
-
 def sigmoid(s: float) -> float:
-    """The portable sigmoid ``1 / (1 + exp(-s))`` with :func:`exp`.
+    """The portable sigmoid ``1 / (1 + e ** -s)``, from basic operations only: the same
+    bits in Python, numba and NumPy.
 
-    For ``-s > 709`` the result is 0 (the true value is below ``1.2e-308``); for
-    ``-s < -40`` it is 1 (``1 + e ** -40`` rounds to 1 anyway).
+    ``e ** x`` (``x = -s``): ``x = k ln 2 + r`` with ``k = floor(x / ln 2 + 1/2)`` (so
+    ``|r| <= ln 2 / 2``; Cody-Waite: ``k ln 2`` in two parts, the first exact), ``e ** r`` by
+    its Taylor polynomial of degree 13 in Horner form (the next term is below ``2 ** -57``),
+    then ``ldexp`` by ``k`` (exact). That is within one unit in the last place of the true
+    value. For ``x > 709`` the result is 0 (the true value is below ``1.2e-308``); for
+    ``x < -40`` it is 1 (``1 + e ** -40`` rounds to 1 anyway).
 
     Parameters
     ----------
@@ -160,13 +135,23 @@ def sigmoid(s: float) -> float:
     --------
     >>> sigmoid(0.0), sigmoid(-1000.0), sigmoid(1000.0)
     (0.5, 0.0, 1.0)
+    >>> abs(sigmoid(1.0) - 1.0 / (1.0 + math.exp(-1.0))) <= math.ulp(0.75)
+    True
     """
     x = -s
     if x > 709.0:
         return 0.0
     if x < -40.0:
         return 1.0
-    return 1.0 / (1.0 + exp(x))
+    k = _floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    e = _ldexp(((((((((((((1.6059043836821613e-10 * r + 2.08767569878681e-09) * r
+                          + 2.505210838544172e-08) * r + 2.7557319223985893e-07) * r
+                        + 2.755731922398589e-06) * r + 2.48015873015873e-05) * r
+                      + 0.0001984126984126984) * r + 0.001388888888888889) * r
+                    + 0.008333333333333333) * r + 0.041666666666666664) * r
+                  + 0.16666666666666666) * r + 0.5) * r + 1.0) * r + 1.0, k)
+    return 1.0 / (1.0 + e)
 
 
 _SIGMOID_UFUNC: Any = None
@@ -203,7 +188,7 @@ def sigmoid_array(s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(_SIGMOID_UFUNC(np.asarray(s, dtype=np.float64)), dtype=np.float64)
 
 
-def blocked_sum(xy: Sequence[Any], m: int) -> Any:
+def blocked_sum(xy: Items, m: int) -> Any:
     """Eq. 1's sum in the portable arithmetic: ``xy[0] + ... + xy[m-1]`` in a fixed order.
 
     The order of OpenBLAS's generic strided ``ddot`` loop without fused multiply-add: two
@@ -229,18 +214,15 @@ def blocked_sum(xy: Sequence[Any], m: int) -> Any:
     t1 = 0.0
     t2 = 0.0
     n1 = m & -4
-    i = 0
-    while i < n1:
+    for i in range(0, n1, 4):
         t1 = t1 + (xy[i] + xy[i + 2])
         t2 = t2 + (xy[i + 1] + xy[i + 3])
-        i += 4
-    while i < m:
+    for i in range(n1, m):
         t1 = t1 + xy[i]
-        i += 1
     return t1 + t2
 
 
-def running_dot(x: Sequence[Any], y: Sequence[Any], m: int) -> Any:
+def running_dot(x: Items, y: Items, m: int) -> Any:
     """Eq. 2's sum in the portable arithmetic: ``x[0] y[0] + ... + x[m-1] y[m-1]``, each
     product rounded, added in order to a running sum from 0.
 
@@ -374,23 +356,11 @@ def hidden_error(acc: Any, v: Any) -> Any:
     return acc * (v * (1.0 - v))
 
 
-def updated_weight(w: float, e: float, v: float, c: float) -> float:
-    """Eq. 3 for one input weight: ``clip(w - e v, -c, c)`` (``e v`` rounded first, as the
-    reference's ``W[:, k] - E[k] * V * A[:, k]``).
-
-    Examples
-    --------
-    >>> updated_weight(1.0, 0.5, 1.0, 10.0), updated_weight(9.5, -1.0, 1.0, 10.0)
-    (0.5, 10.0)
-    """
-    x = w - e * v
-    return c if x > c else (-c if x < -c else x)
-
-
 def update_inputs(w: MutableSequence[float], v: Sequence[float], n: int, e: float, c: float
                   ) -> None:
     """Eq. 3 for a node's first ``n`` input weights ``w``, in place, with the values ``v``
-    of their sources: :func:`updated_weight` of each.
+    of their sources: ``w_i <- clip(w_i - e v_i, -c, c)`` (``e v_i`` rounded first, as the
+    reference's ``W[:, k] - E[k] * V * A[:, k]``).
 
     Examples
     --------
@@ -399,14 +369,15 @@ def update_inputs(w: MutableSequence[float], v: Sequence[float], n: int, e: floa
     [2.0, 10.0]
     """
     for i in range(n):
-        w[i] = updated_weight(w[i], e, v[i], c)
+        x = w[i] - e * v[i]
+        w[i] = c if x > c else (-c if x < -c else x)
 
 
 def updated_weights(w: npt.NDArray[np.float64], e: npt.NDArray[np.float64],
                     v: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
                     ) -> npt.NDArray[np.float64]:
-    """:func:`updated_weight` on arrays (the batched path: one row per run), the same
-    formula; clipping is a selection, exact in either form.
+    """Eq. 3 on arrays (the batched path: one row per run): :func:`update_inputs`'s
+    formula, ``clip(w - e v, -c, c)``; clipping is a selection, exact in either form.
 
     Examples
     --------
@@ -417,16 +388,11 @@ def updated_weights(w: npt.NDArray[np.float64], e: npt.NDArray[np.float64],
     return np.minimum(np.maximum(w - e * v, -c), c)
 
 
-def accepts(stamp: float, held: float) -> bool:
-    """Whether a message sent at ``stamp`` replaces a register written by news from
-    ``held``: late news never overwrites newer news.
-
-    Examples
-    --------
-    >>> accepts(2.0, 1.0), accepts(1.0, 2.0)
-    (True, False)
-    """
-    return stamp >= held
+#: The message rule: whether a message sent at ``stamp`` replaces a register written by
+#: news from ``held`` (``stamp >= held``: late news never overwrites newer news).
+#: ``operator.ge`` itself, so that the SimPy node's handlers (six calls an activation) pay
+#: no Python call for it and numba compiles it as the comparison.
+accepts = operator.ge
 
 
 def may_prune_inputs(is_output: bool, n_in: int, min_in_degree: int) -> bool:
@@ -503,27 +469,23 @@ def reference_pair(im: Sequence[float]) -> tuple[int, int] | None:
     >>> reference_pair([2.0, -2.0, 0.0]), reference_pair([0.0, 0.0])
     ((0, 1), None)
     """
-    m = len(im)
-    a = 0
-    b = 0
-    for i in range(1, m):
-        if im[i] > im[a]:
-            a = i
-        if im[i] < im[b]:
-            b = i
-    hi = im[a]
-    lo = im[b]
-    if hi == 0.0 and lo == 0.0:
+    hi = max(im)
+    lo = min(im)
+    if (hi == 0.0 and lo == 0.0) or lo != -hi:
         return None
-    if lo == -hi:
-        return a, b
-    return None
+    a = 0
+    while im[a] != hi:
+        a += 1
+    b = 0
+    while im[b] != lo:
+        b += 1
+    return a, b
 
 
 #: the functions numba compiles (the kernel, :func:`sigmoid_array`): no NumPy calls here
 COMPILED: tuple[Callable[..., Any], ...] = (
-    exp, sigmoid, blocked_sum, running_dot, output_error, hidden_error, updated_weight,
-    update_inputs, accepts, may_prune_inputs, mark_eligible)
+    sigmoid, blocked_sum, running_dot, output_error, hidden_error, update_inputs,
+    may_prune_inputs, mark_eligible)
 _JITTED: dict[Callable[..., Any], Any] = {}
 
 
@@ -533,7 +495,7 @@ def _with_compiled_callees(fn: Callable[..., Any]) -> Callable[..., Any]:
     g = dict(fn.__globals__)
     for name in fn.__code__.co_names:
         dep = g.get(name)
-        if dep is not fn and any(dep is c for c in COMPILED):
+        if dep is not None and dep is not fn and any(dep is c for c in COMPILED):
             g[name] = jitted(dep)
     return types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
 

@@ -22,12 +22,15 @@ array([[ 1. , -0.5,  0. ],
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "Star",
+    "make_star",
     "star_matrices",
     "laplacian",
     "star_laplacian",
@@ -41,6 +44,43 @@ __all__ = [
 
 MODES = ("D", "DW")
 FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Star:
+    """A node's neighbourhood as it knows it: member ids in ascending order (``ids``), the
+    centre's place, the places of its in- and out-neighbours, and the
+    :func:`laplacian_plan` of that shape."""
+
+    ids: tuple[int, ...]
+    center: int
+    in_pos: tuple[int, ...]
+    out_pos: tuple[int, ...]
+    plan: tuple[Any, ...] = ()
+
+
+def make_star(k: int, in_src: Sequence[int], out_dst: Sequence[int]) -> Star:
+    """The star of node ``k`` with these in- and out-neighbours (places ascending).
+
+    Parameters
+    ----------
+    k : the centre. in_src, out_dst : its in- and out-neighbours.
+
+    Returns
+    -------
+    Star
+
+    Examples
+    --------
+    >>> st = make_star(3, [1, 5], [5, 7])
+    >>> st.ids, st.center, st.in_pos, st.out_pos
+    ((1, 3, 5, 7), 1, (0, 2), (2, 3))
+    """
+    ids = tuple(sorted(set(in_src) | set(out_dst) | {k}))
+    pos = {v: p for p, v in enumerate(ids)}
+    in_pos = tuple(pos[v] for v in in_src)
+    out_pos = tuple(pos[v] for v in out_dst)
+    return Star(ids, pos[k], in_pos, out_pos, laplacian_plan(len(ids), pos[k], in_pos, out_pos))
 
 
 def star_matrices(m: int, center: int, *, in_pos: Sequence[int], in_w: Sequence[float],
@@ -183,11 +223,19 @@ def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence
         for i, w in zip(in_diag, in_w):
             L[i] = w
             col += w
-        row = [0.0] * m
-        for i, p, w in zip(out_diag, out_pos, out_w):
-            L[i] += w
-            row[p] = w
-        L[cc] = numpy_sum(row) + col
+        if m < 8:  # numpy_sum of the row is a running sum; its zeros change nothing (a
+            # running sum from +0.0 never holds -0.0, so adding 0.0 leaves it as it is)
+            rsum = 0.0
+            for i, w in zip(out_diag, out_w):
+                L[i] += w
+                rsum += w
+        else:
+            row = [0.0] * m
+            for i, p, w in zip(out_diag, out_pos, out_w):
+                L[i] += w
+                row[p] = w
+            rsum = numpy_sum(row)
+        L[cc] = rsum + col
     else:
         raise ValueError(f"unknown degree mode {mode!r}; choose 'D' or 'DW'")
     for i, w in zip(in_col, in_w):

@@ -5,14 +5,21 @@ of trace recording; the full Fig. 3 grid. Prints tables and writes JSON.
     python bench/engine.py --only sweep,traces    # parts: sweep, async, traces, fig3
     python bench/engine.py --sizes 1000,10000     # async network sizes
     python bench/engine.py --only fig3 --jobs 2   # the Fig. 3 grid, batched and SimPy
+    python bench/engine.py --only single,fig3 --baseline ../old   # before and after, one run
 
 Parts:
 
 * ``sweep``: the logic circuit (XOR), mode D, reference rule, h = 2..5, every training
-  activation with a spectral check. Three ways, timed in the same process: the NumPy
-  reference loop (``bench/reference_loop.py``, one run), the SimPy engine (one run) and
-  the batched path (``argnn_sim.batch``, ``--batch`` runs of different seeds at once,
-  rate counted over all of them). Prune events and errors are checked identical.
+  activation with a spectral check. Three ways, timed in the same process: the published
+  program restated in plain NumPy (``tests/reference_program.py``, one run), the SimPy
+  engine (one run) and the batched engine (``argnn_sim.engines.batch``, ``--batch`` runs
+  of different seeds at once, rate counted over all of them). Prune events and errors
+  are checked identical.
+* ``single``: one run, best of three, each in a fresh process: the default scenario (XOR,
+  h = 2, DW, portable arithmetic) and the reference mode (rng and arithmetic reference,
+  mode D) on the SimPy engine, and an async run of 1,000 nodes on the compiled engine.
+  With ``--baseline DIR`` (another checkout, e.g. ``git worktree add ../old <commit>``)
+  the same runs of that checkout too, in the same invocation, and the ratio.
 * ``async``: random sparse directed networks (mean in-degree 8), exponential link delays
   (mean 0.5), the local spectral rule (DW) checking on every training activation, on the
   SimPy engine and the compiled path (``--engines``; runs of ``--async-activations`` and
@@ -25,7 +32,8 @@ Parts:
 * ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
   one async run of 1,000 nodes per engine, best of three.
 * ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (540 runs) with
-  ``--engine batch`` and ``--engine simpy``, wall seconds with ``--jobs``.
+  ``--engine batch`` and ``--engine simpy``, wall seconds with ``--jobs``; with
+  ``--baseline``, that checkout's script too.
 
 Figures on a shared machine are noisy: compare ratios taken within one run.
 """
@@ -45,11 +53,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
 
-from argnn_sim.batch import simulate_batch  # noqa: E402
 from argnn_sim.config import Scenario  # noqa: E402
-from argnn_sim.engine import simulate  # noqa: E402
+from argnn_sim.engines import simulate  # noqa: E402
+from argnn_sim.engines.batch import simulate_batch  # noqa: E402
 
 
 def sweep_scenario(h: int, inputs: int) -> Scenario:
@@ -59,12 +67,12 @@ def sweep_scenario(h: int, inputs: int) -> Scenario:
 
 
 def sweep_part(inputs: int, hs: list[int], batch: int) -> list[dict[str, Any]]:
-    from reference_loop import reference_run
+    from reference_program import reference_run
 
     rows = []
     for h in hs:
         sc = sweep_scenario(h, inputs)
-        r = simulate(sc, 0)
+        r = simulate(sc, 0, engine="simpy")
         t0 = time.perf_counter()
         ref = reference_run("XOR", h, "D", 0, inputs=inputs)
         t_ref = time.perf_counter() - t0
@@ -167,21 +175,78 @@ def traces_part(inputs: int, engines: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def fig3_part(jobs: int) -> list[dict[str, Any]]:
+def _trees(baseline: str | None) -> list[tuple[str, Path]]:
+    """This checkout, and the baseline checkout if one is given."""
+    trees = [("this", HERE.parent)]
+    if baseline:
+        trees.append(("baseline", Path(baseline).resolve()))
+    return trees
+
+
+def _in_tree(root: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with ``root``'s own argnn_sim first on the path (cwd and PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env)
+
+
+SINGLE = {
+    "sweep default (XOR h=2 DW)": ({}, "simpy"),
+    "sweep reference (XOR h=2 D)": ({"pruning": {"mode": "D"}, "rng": {"mode": "reference"}},
+                                    "simpy"),
+    "async 1,000 nodes": ({"task": {"gate": "XOR"},
+                           "network": {"kind": "random", "nodes": 1000, "mean_degree": 8.0},
+                           "schedule": {"kind": "async", "inputs": 40, "input_period": 25.0},
+                           "channel": {"model": "exponential", "delay": 0.5},
+                           "pruning": {"rule": "local"}}, "compiled"),
+}
+_SINGLE_CODE = """
+import json, sys
+from argnn_sim import Scenario, simulate
+data = json.loads(sys.argv[1]); data.setdefault("record", {"traces": "prunes"})
+sc = Scenario.from_dict(data)
+simulate(sc, 0, engine=sys.argv[2])  # warm: imports, numba's cache
+best = min(simulate(sc, 0, engine=sys.argv[2]).timings["simulate"] for _ in range(3))
+r = simulate(sc, 0, engine=sys.argv[2])
+print(json.dumps({"activations": r.counters["activations"], "seconds": best}))
+"""
+
+
+def single_part(baseline: str | None) -> list[dict[str, Any]]:
     rows = []
-    for engine in ("batch", "simpy"):
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, str(HERE.parent / "scenarios" / "paper_fig3.py"),
-                 "--published-stream", "--jobs", str(jobs), "--engine", engine,
-                 "--out", tmp], capture_output=True, text=True)
-            secs = time.perf_counter() - t0
-        ok = proc.returncode == 0 and "28 of 28 checks pass" in proc.stdout
-        rows.append({"part": "fig3", "engine": engine, "jobs": jobs, "seconds": secs,
-                     "published_checks_pass": ok})
-    rows[0]["simpy_over_batch"] = rows[1]["seconds"] / rows[0]["seconds"]
-    rows[1]["simpy_over_batch"] = 1.0
+    for name, (data, engine) in SINGLE.items():
+        got = {}
+        for label, root in _trees(baseline):
+            proc = _in_tree(root, [sys.executable, "-c", _SINGLE_CODE, json.dumps(data), engine])
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            got[label] = res["activations"] / res["seconds"]
+            rows.append({"part": "single", "run": name, "engine": engine, "tree": label,
+                         "activations": res["activations"], "seconds": res["seconds"],
+                         "activations_per_s": got[label]})
+        if "baseline" in got:
+            rows[-2]["vs_baseline"] = got["this"] / got["baseline"]
+    return rows
+
+
+def fig3_part(jobs: int, baseline: str | None = None,
+              engines: tuple[str, ...] = ("batch", "simpy")) -> list[dict[str, Any]]:
+    rows = []
+    for label, root in _trees(baseline):
+        for engine in engines:
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                proc = _in_tree(root, [sys.executable, str(root / "scenarios" / "paper_fig3.py"),
+                                       "--published-stream", "--jobs", str(jobs), "--engine",
+                                       engine, "--out", tmp])
+                secs = time.perf_counter() - t0
+            ok = proc.returncode == 0 and "28 of 28 checks pass" in proc.stdout
+            rows.append({"part": "fig3", "tree": label, "engine": engine, "jobs": jobs,
+                         "seconds": secs, "published_checks_pass": ok})
+    for r in rows:
+        twin = [x for x in rows if x["tree"] == "baseline" and x["engine"] == r["engine"]]
+        if r["tree"] == "this" and twin:
+            r["baseline_over_this"] = twin[0]["seconds"] / r["seconds"]
     return rows
 
 
@@ -199,6 +264,9 @@ def main() -> None:
     ap.add_argument("--engines", default="simpy,compiled",
                     help="async engines: simpy, compiled (needs numba)")
     ap.add_argument("--jobs", type=int, default=2, help="workers for the fig3 part")
+    ap.add_argument("--baseline", help="another checkout to time beside this one (parts "
+                                       "single and fig3)")
+    ap.add_argument("--fig3-engines", default="batch,simpy", help="engines of the fig3 part")
     ap.add_argument("--out", default=str(HERE / "engine.json"))
     args = ap.parse_args()
     parts = args.only.split(",")
@@ -211,8 +279,10 @@ def main() -> None:
                            args.compiled_activations)
     if "traces" in parts:
         rows += traces_part(args.inputs, args.engines.split(","))
+    if "single" in parts:
+        rows += single_part(args.baseline)
     if "fig3" in parts:
-        rows += fig3_part(args.jobs)
+        rows += fig3_part(args.jobs, args.baseline, tuple(args.fig3_engines.split(",")))
     for part in dict.fromkeys(r["part"] for r in rows):
         sel = [r for r in rows if r["part"] == part]
         cols = list(dict.fromkeys(c for r in sel for c in r))[1:]

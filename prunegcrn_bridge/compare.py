@@ -62,7 +62,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from argnn_sim import rule, simulate
+from argnn_sim import rule as arith
+from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engines.batch import eval_schedule, simulate_batch
 from argnn_sim.sweep import write_atomic
@@ -252,9 +253,9 @@ class ArgnnModule(nn.Module):
             for _s in range(sweeps):
                 for k in orders[p].tolist():
                     if reference:
-                        V[k] = rule.sigmoid_reference(rule.dot_reference(V * A[:, k], W[:, k]))
+                        V[k] = arith.sigmoid_reference(arith.dot_reference(V * A[:, k], W[:, k]))
                     else:
-                        V[k] = rule.sigmoid(rule.blocked_sum(((V * A[:, k]) * W[:, k]).tolist(),
+                        V[k] = arith.sigmoid(arith.blocked_sum(((V * A[:, k]) * W[:, k]).tolist(),
                                                              n))
                 p += 1
             errs.append(abs(float(V[out]) - float(row[-1])))

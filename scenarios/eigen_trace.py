@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 
-from argnn_sim.config import Scenario
 from argnn_sim import simulate
+from argnn_sim.config import Scenario
 from argnn_sim.experiment import finish, md_table, out_dir, parser
 from argnn_sim.results import atomic_dir, write_files
 

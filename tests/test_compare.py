@@ -11,8 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from argnn_sim.engines.batch import simulate_batch  # noqa: E402
 from argnn_sim import simulate  # noqa: E402
+from argnn_sim.engines.batch import simulate_batch  # noqa: E402
 from prunegcrn_bridge.compare import (  # noqa: E402
     METHODS,
     CompareConfig,

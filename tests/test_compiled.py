@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from argnn_sim import Scenario, simulate
-from argnn_sim.engines import compiled as C
 from argnn_sim.config import ConfigError
+from argnn_sim.engines import compiled as C
 from argnn_sim.sweep import Grid, run_sweep
 from argnn_sim.testing import assert_same_result
 

@@ -12,6 +12,7 @@ from argnn_sim.engines.batch import simulate_batch
 from argnn_sim.engines.compiled import available
 from argnn_sim.testing import assert_same_result, result_differences
 
+pytestmark = pytest.mark.exactness
 needs_numba = pytest.mark.skipif(not available(), reason="numba is not installed (extra 'fast')")
 
 

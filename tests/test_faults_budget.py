@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from argnn_sim.config import ConfigError, Scenario
 from argnn_sim import simulate
+from argnn_sim.config import ConfigError, Scenario
 
 
 def async_scenario(**faults):

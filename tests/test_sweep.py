@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from argnn_sim.config import ConfigError, Scenario
 from argnn_sim import simulate
+from argnn_sim.config import ConfigError, Scenario
 from argnn_sim.engines.setup import reference_draws
 from argnn_sim.sweep import Grid, InlineExecutor, execute, load_records, make_executor, run_sweep
 

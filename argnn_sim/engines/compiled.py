@@ -32,12 +32,12 @@ import numpy as np
 from .. import rule
 from ..channel import KIND_NAMES, Channel
 from ..config import ConfigError, Scenario
-from ..node import INPUT, OUTPUT, Phase, Star, make_star
+from ..node import INPUT, OUTPUT, Phase
 from ..pruning import make_policy
 from ..recorder import Recorder
 from ..results import RunResult
-from ..rng import SeedLike, Streams
-from ..spectral import eigenvalues, plan_laplacian
+from ..rng import SeedLike
+from ..spectral import Star, eigenvalues, make_star, plan_laplacian
 from .setup import InputDriver, Prepared, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available"]
@@ -333,7 +333,7 @@ class _Run:
         node = _NodeView(k, self.role_names[int(S.role[k])], in_src,
                          S.in_w[i0:i0 + ni].tolist(), out_dst,
                          S.out_w[o0:o0 + no].tolist(), self.recorder, got[1])
-        edge = self.policy.check(node)  # type: ignore[arg-type]
+        edge = self.policy.check(node)
         if edge is None:
             return
         frm, to = edge

@@ -34,8 +34,8 @@ from ..config import Scenario
 from ..node import HIDDEN, INPUT, OUTPUT, Node, Phase
 from ..pruning import make_policy
 from ..recorder import Recorder
-from ..rng import SeedLike, Streams
 from ..results import RunResult
+from ..rng import SeedLike, Streams
 from ..topology import Topology
 from .setup import InputDriver, Step, prepare, run_result
 
