@@ -70,7 +70,12 @@ class Channel:
         self._buf: list[float] = []
 
     def delay(self) -> float:
-        """One delay draw (time units)."""
+        """One delay draw (time units).
+
+        Returns
+        -------
+        float
+        """
         c = self.config
         if c.delay == 0.0:
             return 0.0
@@ -92,7 +97,12 @@ class Channel:
         return self.stream.lognormal(self._mu, c.spread, size)
 
     def lost(self) -> bool:
-        """Whether one message is dropped (Bernoulli with probability ``loss``)."""
+        """Whether one message is dropped (Bernoulli with probability ``loss``; one draw).
+
+        Returns
+        -------
+        bool
+        """
         return self.config.loss > 0.0 and float(self.stream.random()) < self.config.loss
 
 
@@ -125,7 +135,16 @@ class Transport:
         self.lost = [0] * len(KIND_NAMES)
 
     def attach(self, handlers: Sequence[Callable[..., None]]) -> int:
-        """Register one receiver's handlers (indexed by message kind); returns its address."""
+        """Register one receiver's handlers (indexed by message kind).
+
+        Parameters
+        ----------
+        handlers : as :meth:`argnn_sim.node.Node.handlers` gives them.
+
+        Returns
+        -------
+        int (its address: receivers are attached in node order)
+        """
         self._handlers.append(tuple(handlers))
         self._boxes.append([])
         self.value_handlers.append(handlers[VALUE])
@@ -133,16 +152,42 @@ class Transport:
         return len(self._handlers) - 1
 
     def port(self, src: int) -> Port:
+        """Node ``src``'s way out.
+
+        Parameters
+        ----------
+        src : the node.
+
+        Returns
+        -------
+        Port
+        """
         return Port(src, self)
 
     def channel(self, src: int) -> Channel:
+        """The channel of sender ``src`` (made on first use, with its own stream).
+
+        Parameters
+        ----------
+        src : the sending node.
+
+        Returns
+        -------
+        Channel
+        """
         ch = self._channels.get(src)
         if ch is None:
             ch = self._channels[src] = Channel(self.config, self._streams.channel(src))
         return ch
 
     def send(self, src: int, dst: int, kind: int, args: tuple[Any, ...]) -> None:
-        """Send one message; ``args`` are the handler's arguments after the stamp."""
+        """Send one message.
+
+        Parameters
+        ----------
+        src, dst : sender and receiver. kind : VALUE, ERROR, HELLO, UNSUBSCRIBE or PRUNE.
+        args : the handler's arguments after the stamp.
+        """
         self.sent[kind] += 1
         handler = self._handlers[dst][kind]
         now = self.env.now
@@ -171,8 +216,14 @@ class Transport:
 
     def post(self, src: int, dsts: Sequence[int], kind: int, args: Sequence[tuple[Any, ...]]
              ) -> None:
-        """:meth:`send` of one value or error message to each of ``dsts`` (lazy delivery,
-        no loss): the same draws and the same order, without a call per message."""
+        """:meth:`send` of one value or error message to each of ``dsts`` (lazy delivery, no
+        loss): the same draws and the same order, without a call per message.
+
+        Parameters
+        ----------
+        src : the sender. dsts : the receivers. kind : VALUE or ERROR.
+        args : the handler's arguments for each receiver.
+        """
         self.sent[kind] += len(dsts)
         now = self.env.now
         ch = self.channel(src)
@@ -195,7 +246,12 @@ class Transport:
                 boxes[d].append((now + dl, kind, a, now))
 
     def deliver(self, dst: int) -> None:
-        """Hand ``dst`` every message waiting for it that has arrived by now."""
+        """Hand ``dst`` every message waiting for it that has arrived by now.
+
+        Parameters
+        ----------
+        dst : the receiver.
+        """
         box = self._boxes[dst]
         if not box:
             return
@@ -215,6 +271,12 @@ class Transport:
             self.deliver(dst)
 
     def counters(self) -> dict[str, dict[str, int]]:
+        """Messages sent and lost, by kind.
+
+        Returns
+        -------
+        dict: ``{"sent": {kind: count}, "lost": {kind: count}}``
+        """
         return {
             "sent": dict(zip(KIND_NAMES, self.sent)),
             "lost": dict(zip(KIND_NAMES, self.lost)),
@@ -232,6 +294,12 @@ class Port:
 
     @property
     def now(self) -> float:
+        """The simulation time.
+
+        Returns
+        -------
+        float
+        """
         return self._t.env.now
 
     def collect(self) -> None:
@@ -241,6 +309,12 @@ class Port:
             t.deliver(self.src)
 
     def value(self, dsts: Sequence[int], v: float) -> None:
+        """Forward: this node's value to every out-neighbour in ``dsts``, in order.
+
+        Parameters
+        ----------
+        dsts : the receivers. v : the value.
+        """
         t, src = self._t, self.src
         if t.instant:  # zero delay, no loss: deliver now, same order, same counts
             t.sent[VALUE] += len(dsts)
@@ -257,7 +331,12 @@ class Port:
             send(src, d, VALUE, (src, v))
 
     def error(self, dst: int, e: float, w: float) -> None:
-        """Backward message: this node's error and the weight of edge ``dst -> this node``."""
+        """Backward message: this node's error and the weight of edge ``dst -> this node``.
+
+        Parameters
+        ----------
+        dst : the in-neighbour. e : the error. w : the weight.
+        """
         t = self._t
         if t.instant:
             t.sent[ERROR] += 1
@@ -266,7 +345,12 @@ class Port:
         t.send(self.src, dst, ERROR, (self.src, e, w))
 
     def errors(self, dsts: Sequence[int], e: float, ws: Sequence[float]) -> None:
-        """:meth:`error` to every ``dsts[i]`` with weight ``ws[i]``, in order."""
+        """:meth:`error` to every ``dsts[i]`` with weight ``ws[i]``, in order.
+
+        Parameters
+        ----------
+        dsts : the in-neighbours. e : the error. ws : the weights of their edges to this node.
+        """
         t, src = self._t, self.src
         if t.instant:
             t.sent[ERROR] += len(dsts)
@@ -283,13 +367,28 @@ class Port:
             send(src, d, ERROR, (src, e, w))
 
     def hello(self, dst: int, w: float) -> None:
-        """Link set-up: tell in-neighbour ``dst`` the initial weight of its edge to us."""
+        """Link set-up: tell in-neighbour ``dst`` the initial weight of its edge to us.
+
+        Parameters
+        ----------
+        dst : the in-neighbour. w : the weight.
+        """
         self._t.send(self.src, dst, HELLO, (self.src, w))
 
     def unsubscribe(self, dst: int) -> None:
-        """Tell ``dst`` that its edge into this node is gone: stop sending values."""
+        """Tell ``dst`` that its edge into this node is gone: stop sending values.
+
+        Parameters
+        ----------
+        dst : the former in-neighbour.
+        """
         self._t.send(self.src, dst, UNSUBSCRIBE, (self.src,))
 
     def prune_request(self, dst: int, frm: int) -> None:
-        """Ask ``dst`` to remove its input edge from ``frm`` (reference rule, remote prune)."""
+        """Ask ``dst`` to remove its input edge from ``frm`` (reference rule, remote prune).
+
+        Parameters
+        ----------
+        dst : the edge's owner. frm : the edge's source.
+        """
         self._t.send(self.src, dst, PRUNE, (self.src, frm))

@@ -104,7 +104,21 @@ def _unavailable(why: str) -> int:
 
 
 def to_toml(scenario: Scenario) -> str:
-    """The scenario as TOML text (readable by :func:`~argnn_sim.config.load_scenario`)."""
+    """The scenario as TOML text (readable by :func:`~argnn_sim.config.load_scenario`).
+
+    Parameters
+    ----------
+    scenario : the scenario.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(to_toml(Scenario()).splitlines()[0])
+    name = "default"
+    """
     d = scenario.to_dict()
     lines = [f"name = {json.dumps(d.pop('name'))}", f"seed = {d.pop('seed')}"]
     for sec, items in d.items():
@@ -125,7 +139,23 @@ def _toml_value(v: Any) -> str:
 
 
 def summary_table(result: RunResult, out: Path | None = None) -> str:
-    """A short human-readable summary of one run."""
+    """A short human-readable summary of one run.
+
+    Parameters
+    ----------
+    result : the run. out : the folder it was written to, if any.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from argnn_sim import simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> 'error' in summary_table(r)
+    True
+    """
     sc = result.scenario
     rule = (f"{sc.pruning.policy} (mode {sc.pruning.mode}, rule {sc.pruning.rule})"
             if sc.pruning.policy == "spectral" else sc.pruning.policy)
@@ -175,6 +205,17 @@ def _write_run(result: RunResult, out: Path, plots: bool) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """``argnn run``: one scenario, its folder, its summary (``--json``: one object).
+
+    Parameters
+    ----------
+    args : the parsed options.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     scenario = load_scenario(args.scenario) if args.scenario else Scenario()
     changes = dict(parse_override(s) for s in args.set)
     if args.seed is not None:
@@ -221,7 +262,24 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``argnn`` and ``python -m argnn_sim``; returns the exit status."""
+    """Entry point of ``argnn`` and ``python -m argnn_sim``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : the arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 when runs of a sweep failed, 2 for bad input (one line on stderr).
+
+    Examples
+    --------
+    >>> main(["show-default"]) == 0  # doctest: +ELLIPSIS
+    name = "default"
+    ...
+    True
+    """
     args = _build_parser().parse_args(argv)
     try:
         if getattr(args, "handler", None) is not None:

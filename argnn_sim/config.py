@@ -468,7 +468,27 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
-        """Build a scenario from nested dicts (TOML sections); unknown keys are errors."""
+        """Build a scenario from nested dicts (TOML sections); unknown keys are errors.
+
+        Parameters
+        ----------
+        data : a mapping of section names (``task``, ``network``, ...) to mappings of keys,
+            and the top-level keys ``name`` and ``seed``. Missing keys take their defaults.
+
+        Returns
+        -------
+        Scenario
+
+        Raises
+        ------
+        ConfigError
+            One message naming the key, the bad value and what is allowed.
+
+        Examples
+        --------
+        >>> Scenario.from_dict({"task": {"gate": "and"}, "seed": 3}).task.gate
+        'AND'
+        """
         if not isinstance(data, Mapping):
             raise ConfigError(f"a scenario must be a table of sections, got {type(data).__name__}")
         kwargs: dict[str, Any] = {}
@@ -485,7 +505,18 @@ class Scenario:
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (JSON- and TOML-friendly); ``from_dict`` inverts it."""
+        """Plain nested dict (JSON- and TOML-friendly); :meth:`from_dict` inverts it.
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> d = Scenario().to_dict()
+        >>> d["network"]["hidden"], Scenario.from_dict(d) == Scenario()
+        (2, True)
+        """
         out: dict[str, Any] = {"name": self.name, "seed": self.seed}
         for sec in _SECTIONS:
             part = getattr(self, sec)
@@ -493,7 +524,21 @@ class Scenario:
         return out
 
     def replace(self, **changes: Any) -> Scenario:
-        """A copy with ``section.key`` (dotted) or top-level keys changed, validated."""
+        """A copy with ``section.key`` (dotted) or top-level keys changed, validated.
+
+        Parameters
+        ----------
+        **changes : dotted keys and their new values (``replace(**{"network.hidden": 4})``).
+
+        Returns
+        -------
+        Scenario
+
+        Examples
+        --------
+        >>> Scenario().replace(**{"network.hidden": 4, "seed": 9}).network.hidden
+        4
+        """
         return apply_overrides(self, changes)
 
 
@@ -506,16 +551,41 @@ def _plain(v: Any) -> Any:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file.
 
+    Parameters
+    ----------
+    path : the file.
+
+    Returns
+    -------
+    Scenario
+
     Raises
     ------
     ConfigError
         If the file is missing, is not valid TOML, or holds an invalid value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
+    >>> _ = p.write_text(chr(10).join(["[task]", 'gate = "AND"']))
+    >>> load_scenario(p).task.gate
+    'AND'
     """
     return Scenario.from_dict(read_toml(path, "scenario"))
 
 
 def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
-    """Parse a TOML file; a missing file or bad TOML is one :class:`ConfigError`."""
+    """Parse a TOML file; a missing file or bad TOML is one :class:`ConfigError`.
+
+    Parameters
+    ----------
+    path : the file. what : what it should be, for the message ("scenario", "grid").
+
+    Returns
+    -------
+    dict
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{what} file not found: {str(p)!r}; give the path to a .toml file")
@@ -526,7 +596,21 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """Parse ``section.key=value``; the value is read as TOML, else as a bare string."""
+    """Parse ``section.key=value``; the value is read as TOML, else as a bare string.
+
+    Parameters
+    ----------
+    text : one ``--set`` argument.
+
+    Returns
+    -------
+    (key, value)
+
+    Examples
+    --------
+    >>> parse_override("network.hidden=4"), parse_override("task.gate=AND")
+    (('network.hidden', 4), ('task.gate', 'AND'))
+    """
     if "=" not in text:
         raise ConfigError(f"--set {text!r} must look like section.key=value")
     key, raw = text.split("=", 1)
@@ -540,7 +624,27 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
-    """Return ``scenario`` with dotted-key changes applied and validated."""
+    """Return ``scenario`` with dotted-key changes applied and validated.
+
+    Parameters
+    ----------
+    scenario : the scenario to start from.
+    changes : dotted keys (``"pruning.mode"``) or top-level keys (``"seed"``) and values.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key or a value that is not allowed.
+
+    Examples
+    --------
+    >>> apply_overrides(Scenario(), {"pruning.mode": "D"}).pruning.mode
+    'D'
+    """
     data = scenario.to_dict()
     for key, value in changes.items():
         parts = key.split(".")

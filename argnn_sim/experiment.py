@@ -24,7 +24,22 @@ __all__ = ["parser", "sweep", "finish", "md_table", "write_table"]
 
 
 def parser(name: str, description: str) -> argparse.ArgumentParser:
-    """The common options of a scenario script."""
+    """The common options of a scenario script.
+
+    Parameters
+    ----------
+    name : the script's name (``paper_fig3``). description : its one-line description.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With ``--quick``, ``--out``, ``--jobs``, ``--scheduler``, ``--progress``, ``--engine``.
+
+    Examples
+    --------
+    >>> parser("demo", "A demo.").parse_args(["--quick"]).engine
+    'auto'
+    """
     p = argparse.ArgumentParser(prog=f"scenarios/{name}.py", description=description)
     p.add_argument("--quick", action="store_true",
                    help="a small version that finishes in under a minute (used by the tests)")
@@ -51,7 +66,17 @@ def out_dir(args: argparse.Namespace, name: str) -> Path:
 
 def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
           select: Callable[[RunSpec], bool] | None = None) -> SweepSummary:
-    """Run ``grid`` into ``folder`` with the executor the options name, resuming."""
+    """Run ``grid`` into ``folder`` with the executor the options name, resuming.
+
+    Parameters
+    ----------
+    grid : the grid. folder : its sweep folder. args : the script's parsed options.
+    select : run only the specs for which this is true (the grid still expands in full).
+
+    Returns
+    -------
+    SweepSummary
+    """
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, folder, executor=ex, resume=True, progress=args.progress,
                         select=select, engine=getattr(args, "engine", "auto"))
@@ -63,7 +88,24 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
 
 def md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
              formats: Mapping[str, str] | None = None) -> str:
-    """A markdown table of ``rows``."""
+    """A markdown table of ``rows``.
+
+    Parameters
+    ----------
+    rows : one mapping per row. columns : which keys, in order.
+    formats : format specs per column, for numbers.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(md_table([{"h": 2, "error": 0.12345}], ["h", "error"], {"error": ".3f"}))
+    | h | error |
+    |---|---|
+    | 2 | 0.123 |
+    """
     formats = formats or {}
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
@@ -78,7 +120,18 @@ def md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
 
 def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
            **info: Any) -> list[Path]:
-    """Write the manifest, draw the figures, write ``summary.md``; print where they are."""
+    """Write the manifest, draw the figures, write ``summary.md``; print where they are.
+
+    Parameters
+    ----------
+    folder : the scenario's results folder. kind : its kind (a key of ``FIGURES``).
+    markdown : the summary. args : the script's options. **info : kept in the manifest.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The figures written.
+    """
     write_manifest(folder, kind, quick=bool(args.quick), argv=sys.argv[1:], **info)
     paths = FIGURES[kind](folder)
     write_atomic(folder / "summary.md", markdown.rstrip() + "\n")

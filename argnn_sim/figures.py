@@ -31,7 +31,29 @@ MODE_COLORS = {"D": "tab:blue", "DW": "tab:orange", "none": "tab:gray"}
 
 
 def read_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Rows of a CSV file as dicts; numeric fields become floats (empty: NaN)."""
+    """Rows of a CSV file as dicts; numeric fields become floats (empty: NaN).
+
+    Parameters
+    ----------
+    path : the file.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the file and how to make it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text(chr(10).join(["h,error", "2,0.5", "3,"]))
+    >>> read_csv(p)
+    [{'h': 2.0, 'error': 0.5}, {'h': 3.0, 'error': nan}]
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{str(p)!r} is missing; re-run the scenario that writes it")
@@ -66,6 +88,15 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
 
     The x axis is the last axis with numeric values (else the last axis); every
     combination of the other axes is one line.
+
+    Parameters
+    ----------
+    folder : a sweep folder (``grid.json``, ``summary.csv``).
+    path : the PNG to write (default ``folder/sweep.png``).
+
+    Returns
+    -------
+    pathlib.Path
     """
     folder = Path(folder)
     grid = json.loads((folder / "grid.json").read_text(encoding="utf-8"))
@@ -294,7 +325,22 @@ def write_manifest(folder: Path, kind: str, **info: Any) -> None:
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
-    """Redraw every figure of a results folder (run, sweep or scenario); returns the PNGs."""
+    """Redraw every figure of a results folder (run, sweep or scenario); returns the PNGs.
+
+    Parameters
+    ----------
+    folder : a run folder (``summary.json``), a sweep folder (``grid.json``) or a scenario's
+        folder (``manifest.json``).
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        For a folder that is none of these.
+    """
     f = Path(folder)
     if not f.is_dir():
         raise FileNotFoundError(f"no results folder at {str(f)!r}")

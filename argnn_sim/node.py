@@ -57,30 +57,37 @@ class Observer(Protocol):
     def keeps_eigenvalues(self, node: int) -> bool:
         """Whether on_check keeps ``node``'s eigenvalues (else a check may pass None)."""
 
-    def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None: ...
+    def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
+        """A spectral check of ``node`` with its star's members and eigenvalues."""
 
-    def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None: ...
+    def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
+        """``decider``'s check removed ``frm -> to`` (``remote``: by a prune request)."""
 
-    def on_activate(self, node: int, now: float, age: float) -> None: ...
+    def on_activate(self, node: int, now: float, age: float) -> None:
+        """The mean age of the news ``node`` used when it acted at ``now``."""
 
 
 class NullObserver:
+    """An observer that keeps nothing (for nodes driven by hand)."""
+
     tracks_age = False
 
     def watches(self, node: int) -> bool:
+        """Watches nothing."""
         return False
 
     def keeps_eigenvalues(self, node: int) -> bool:
+        """Keeps nothing."""
         return False
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
-        pass
+        """Ignored."""
 
     def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
-        pass
+        """Ignored."""
 
     def on_activate(self, node: int, now: float, age: float) -> None:
-        pass
+        """Ignored."""
 
 
 @dataclass
@@ -169,11 +176,23 @@ class Node:
 
     # ----- message handlers (called by the transport on delivery) --------------------
     def handlers(self) -> tuple[Callable[..., None], ...]:
-        """Handlers indexed by message kind (value, error, hello, unsubscribe, prune)."""
+        """Handlers indexed by message kind (value, error, hello, unsubscribe, prune).
+
+        Returns
+        -------
+        tuple of callables (the transport calls them on delivery)
+        """
         return (self.on_value, self.on_error, self.on_hello, self.on_unsubscribe,
                 self.on_prune_request)
 
     def on_value(self, src: int, v: float, stamp: float) -> None:
+        """A value message from in-neighbour ``src``: its register takes ``v`` unless it holds
+        newer news (:data:`argnn_sim.rule.accepts`); lost while the node is down.
+
+        Parameters
+        ----------
+        src : the sender. v : its value. stamp : when it was sent.
+        """
         if self.down:
             self.missed += 1
             return
@@ -185,6 +204,13 @@ class Node:
             self.in_stamp[i] = stamp
 
     def on_error(self, src: int, e: float, w: float, stamp: float) -> None:
+        """An error message from out-neighbour ``src``: its error ``e`` and the weight ``w`` it
+        holds on the edge from this node (Eq. 2 and the local Laplacian need both).
+
+        Parameters
+        ----------
+        src : the sender. e : its error. w : ``W[this node, src]``. stamp : when it was sent.
+        """
         if self.down:
             self.missed += 1
             return
@@ -197,6 +223,12 @@ class Node:
             self.out_stamp[j] = stamp
 
     def on_hello(self, src: int, w: float, stamp: float) -> None:
+        """Link set-up: out-neighbour ``src`` tells the initial weight of its edge from this node.
+
+        Parameters
+        ----------
+        src : the sender. w : the weight. stamp : when it was sent.
+        """
         try:
             j = self.out_dst.index(src)
         except ValueError:
@@ -205,6 +237,12 @@ class Node:
             self.out_w[j] = w
 
     def on_unsubscribe(self, src: int, stamp: float) -> None:
+        """Out-neighbour ``src`` removed its edge from this node: stop sending to it.
+
+        Parameters
+        ----------
+        src : the sender. stamp : when it was sent.
+        """
         try:
             j = self.out_dst.index(src)
         except ValueError:
@@ -216,16 +254,32 @@ class Node:
         self._index()
 
     def on_prune_request(self, decider: int, frm: int, stamp: float) -> None:
+        """Another node's check named this node's input edge ``frm -> self`` (reference rule).
+
+        Parameters
+        ----------
+        decider : the node whose check named it. frm : the edge's source. stamp : when sent.
+        """
         if frm in self.in_src:
             self.drop_input(frm, decider=decider)
 
     # ----- the local rule -----------------------------------------------------------
     def set_target(self, y: float) -> None:
-        """The teacher's signal for the output node."""
+        """The teacher's signal for the output node.
+
+        Parameters
+        ----------
+        y : the target.
+        """
         self.y = float(y)
 
     def present(self, x: float) -> None:
-        """An input node takes its new value and sends it on."""
+        """An input node takes its new value and sends it on.
+
+        Parameters
+        ----------
+        x : the input value.
+        """
         self.port.collect()  # unsubscribes that have arrived
         self.V = float(x)
         self.port.value(self.out_dst, self.V)
@@ -236,7 +290,9 @@ class Node:
             self.port.hello(src, w)
 
     def activate(self) -> None:
-        """One activation: Eq. 1-3, then the pruning check (see the module docstring)."""
+        """One activation: Eq. 1-3 (:mod:`argnn_sim.rule`, in the node's arithmetic), the value
+        and error messages, then the pruning check (see the module docstring).
+        """
         self.activations += 1
         if self.observer.tracks_age and self.observer.watches(self.id):
             self._report_age()
@@ -313,7 +369,12 @@ class Node:
         return self._bufs
 
     def drop_input(self, frm: int, *, decider: int) -> None:
-        """Remove the input edge ``frm -> self`` and tell ``frm`` to stop sending."""
+        """Remove the input edge ``frm -> self`` and tell ``frm`` to stop sending.
+
+        Parameters
+        ----------
+        frm : the edge's source. decider : the node whose check chose the edge.
+        """
         i = self.in_src.index(frm)
         for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):
             del lst[i]
@@ -329,7 +390,12 @@ class Node:
         self.down = True
 
     def recover(self, reset: bool) -> None:
-        """Come back with the weights kept; ``reset`` also forgets the registers."""
+        """Come back with the weights kept.
+
+        Parameters
+        ----------
+        reset : also forget the registers (what neighbours last told it).
+        """
         self.port.collect()  # what arrived while it was down: missed
         self.down = False
         if reset:
@@ -341,7 +407,12 @@ class Node:
             self.out_stamp = [-math.inf] * o
 
     def star(self) -> Star:
-        """This node's star (cached until an edge changes)."""
+        """This node's star (cached until an edge changes).
+
+        Returns
+        -------
+        Star
+        """
         st = self._star
         if st is None:
             st = self._star = make_star(self.id, self.in_src, self.out_dst)
@@ -359,7 +430,16 @@ class Node:
             self.observer.on_activate(self.id, now, acc / cnt)
 
     def run(self, wake: Callable[[int], simpy.Event]) -> Generator[simpy.Event, Any, None]:
-        """The node's SimPy process: wait for the next wake, act, repeat."""
+        """The node's SimPy process: wait for the next wake, act, repeat.
+
+        Parameters
+        ----------
+        wake : gives the event of the node's next wake (the schedule's clock).
+
+        Yields
+        ------
+        simpy.Event
+        """
         if self.role == INPUT:
             while True:
                 x = yield wake(self.id)

@@ -48,6 +48,23 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
     One row per checking node: left the real parts, right the imaginary parts, one colour
     per star position (labelled by the node at that position, as the reference reads it);
     red dashed lines mark the checks at which that node's check removed an edge.
+
+    Parameters
+    ----------
+    result : a run with trace level ``full``.
+    path : where to write the PNG (``None``: do not write).
+    max_points : at most this many checks drawn per node (evenly thinned).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from argnn_sim import Scenario, simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> len(eigenvalue_traces(r).axes) == 2 * 4  # 4 checking nodes, real and imaginary
+    True
     """
     tr = result.traces
     if not tr or tr["check_node"].size == 0:
@@ -126,7 +143,23 @@ def _layout(result: RunResult, g: nx.DiGraph) -> dict[int, tuple[float, float]]:
 
 
 def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = None) -> Any:
-    """The initial graph and the final one, removed edges dashed red, width ∝ |weight|."""
+    """The initial graph and the final one, removed edges dashed red, width ∝ |weight|.
+
+    Parameters
+    ----------
+    result : a run. path : where to write the PNG (``None``: do not write).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from argnn_sim import Scenario, simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> len(graph_before_after(r).axes) >= 2
+    True
+    """
     ie = result.initial_edges
     n = len(result.labels)
     g = nx.DiGraph()
@@ -173,7 +206,24 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
 
 def training_curves(result: RunResult, path: str | os.PathLike[str] | None = None, *,
                     window: int = 50) -> Any:
-    """Training error (moving average over ``window`` inputs) and edge count over training."""
+    """Training error (moving average over ``window`` inputs) and edge count over training.
+
+    Parameters
+    ----------
+    result : a run with curves (trace level ``prunes`` or ``full``).
+    path : where to write the PNG (``None``: do not write). window : inputs averaged.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from argnn_sim import Scenario, simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> training_curves(r, window=10).axes[0].get_xlabel()
+    'training input'
+    """
     c = result.curves
     fig, ax = plt.subplots(figsize=(7, 3.2))
     if not c or c["input"].size == 0:

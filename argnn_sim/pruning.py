@@ -59,16 +59,37 @@ class NodeView(Protocol):
 
 
 class Policy(Protocol):
+    """What a pruning policy is: a ``name`` and a ``check`` of one node after its update."""
     name: str
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
-        """Return the edge ``(from, to)`` to remove, or ``None``."""
+        """The edge ``(from, to)`` to remove, or ``None``.
+
+        Parameters
+        ----------
+        node : what the policy may read of the node (:class:`NodeView`).
+
+        Returns
+        -------
+        tuple of (int, int), or None
+        """
 
 
 class NoPruning:
+    """Proposes nothing."""
     name = "none"
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """Nothing to remove.
+
+        Parameters
+        ----------
+        node : the node (not read).
+
+        Returns
+        -------
+        None
+        """
         return None
 
 
@@ -91,6 +112,17 @@ class SpectralReference(_Spectral):
     name = "spectral-reference"
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """The reference's check: eigenvalues of the star Laplacian by ``geev``, the exact
+        conjugate test (:func:`argnn_sim.rule.reference_pair`), places read as members.
+
+        Parameters
+        ----------
+        node : the checking node's view.
+
+        Returns
+        -------
+        (from, to) or None
+        """
         L = self._laplacian(node)
         lam = eigenvalues(L)
         node.observer.on_check(node.id, node.star().ids, lam)
@@ -122,6 +154,18 @@ class SpectralLocal(_Spectral):
         self.min_in_degree = min_in_degree
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """Our local rule's check: an eligible own input edge (the weaker half of a 2-cycle,
+        :func:`argnn_sim.rule.mark_eligible`) and a genuine conjugate pair
+        (:func:`argnn_sim.spectral.local_choice`).
+
+        Parameters
+        ----------
+        node : the checking node's view.
+
+        Returns
+        -------
+        (from, node.id) or None
+        """
         star = node.star()
         allowed: list[int] = []
         n_in = len(node.in_src)
@@ -160,6 +204,16 @@ class MagnitudePolicy:
         self.min_in_degree = min_in_degree
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """The smallest input weight, if below the threshold and the node may lose an input.
+
+        Parameters
+        ----------
+        node : the checking node's view.
+
+        Returns
+        -------
+        (from, node.id) or None
+        """
         if len(node.in_src) <= self.min_in_degree:
             return None
         mags = [abs(w) for w in node.in_w]
@@ -180,6 +234,16 @@ class RandomPolicy:
         self.stream = stream
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """With probability ``rate``, a uniformly chosen input edge (two draws from the stream).
+
+        Parameters
+        ----------
+        node : the checking node's view.
+
+        Returns
+        -------
+        (from, node.id) or None
+        """
         if len(node.in_src) <= self.min_in_degree:
             return None
         if self.stream.random() >= self.rate:
@@ -201,6 +265,16 @@ class Budgeted:
         self.left = budget
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
+        """The inner policy's proposal, while the budget lasts (each proposal spends one).
+
+        Parameters
+        ----------
+        node : the checking node's view.
+
+        Returns
+        -------
+        (from, to) or None
+        """
         if self.left <= 0:
             return None
         edge = self.inner.check(node)
@@ -211,7 +285,21 @@ class Budgeted:
 
 def make_policy(config: PruningConfig, stream: Stream | None = None) -> Policy:
     """The policy object ``config`` describes (one instance is shared by all nodes; it keeps
-    no per-node state, except the random policy's stream and the optional budget)."""
+    no per-node state, except the random policy's stream and the optional budget).
+
+    Parameters
+    ----------
+    config : the ``[pruning]`` section. stream : the run's pruning stream (random policy).
+
+    Returns
+    -------
+    Policy
+
+    Examples
+    --------
+    >>> make_policy(PruningConfig(rule="local")).name
+    'spectral-local'
+    """
     policy = _make_policy(config, stream)
     if config.budget > 0 and config.policy != "none":
         return Budgeted(policy, config.budget)

@@ -30,6 +30,19 @@ def watched_nodes(n: int, inputs: Sequence[int], output: int, watch: int
     otherwise the output node and ``watch - 1`` others at evenly spaced places in the
     ascending list of non-input nodes (first and last included): no random draw, so the
     same nodes in every run of a network.
+
+    Parameters
+    ----------
+    n : nodes. inputs : the input nodes. output : the output node. watch : ``record.watch``.
+
+    Returns
+    -------
+    frozenset of int, or None (every node)
+
+    Examples
+    --------
+    >>> sorted(watched_nodes(12, inputs=(0, 1), output=11, watch=4))
+    [2, 6, 10, 11]
     """
     ins = set(inputs)
     active = [k for k in range(n) if k not in ins]
@@ -70,15 +83,40 @@ class Recorder:
 
     # ----- observer interface (called by nodes) ------------------------------------
     def watches(self, node: int) -> bool:
-        """Whether ``node`` is watched: level ``full`` keeps its checks' eigenvalues and
-        (async) the age of the news each of its activations used."""
+        """Whether ``node`` is watched: level ``full`` keeps its checks' eigenvalues and (async)
+        the age of the news each of its activations used.
+
+        Parameters
+        ----------
+        node : a node number.
+
+        Returns
+        -------
+        bool
+        """
         return self.watch is None or node in self.watch
 
     def keeps_eigenvalues(self, node: int) -> bool:
-        """Whether :meth:`on_check` keeps the eigenvalues of ``node``'s checks."""
+        """Whether :meth:`on_check` keeps the eigenvalues of ``node``'s checks.
+
+        Parameters
+        ----------
+        node : a node number.
+
+        Returns
+        -------
+        bool
+        """
         return self.level == "full" and self.watches(node)
 
     def on_check(self, node: int, star: Sequence[int], eigenvalues: Any) -> None:
+        """A node's spectral check: counted always, kept at level ``full`` for watched nodes.
+
+        Parameters
+        ----------
+        node : the checking node. star : the star's members, by place.
+        eigenvalues : the star Laplacian's eigenvalues, by place (may be ``None`` when not kept).
+        """
         self.checks += 1
         if not self.keeps_eigenvalues(node):
             return
@@ -86,8 +124,13 @@ class Recorder:
 
     def add_check(self, node: int, time: float, input: int, sweep: int, star: Sequence[int],
                   eigenvalues: Any) -> None:
-        """Keep one check at level ``full`` (what :meth:`on_check` does, with the time and
-        the input given: the compiled path hands over its checks after the fact)."""
+        """Keep one check at level ``full`` (what :meth:`on_check` does, with the time and the input
+        given: the compiled engine hands over its checks after the fact).
+
+        Parameters
+        ----------
+        node, time, input, sweep : when and where. star : the members. eigenvalues : their values.
+        """
         k = self._per_node.get(node, 0)
         self._per_node[node] = k + 1
         ck = self._ck
@@ -100,22 +143,46 @@ class Recorder:
         self._values.append(eigenvalues)
 
     def on_prune(self, decider: int, frm: int, to: int, remote: bool) -> None:
+        """An edge was removed.
+
+        Parameters
+        ----------
+        decider : the node whose check chose it. frm, to : the edge.
+        remote : whether it was removed by a prune request to its owner (reference rule).
+        """
         self.prunes.append({"input": self.input, "sweep": self.sweep, "time": self.now,
                             "node": decider, "edge": [frm, to], "remote": remote})
 
     def add_ages(self, nodes: npt.NDArray[Any], times: npt.NDArray[Any],
                  ages: npt.NDArray[Any]) -> None:
-        """Ages of many activations at once, as arrays (kept as arrays: no float objects)."""
+        """Ages of many activations at once, as arrays (kept as arrays: no float objects).
+
+        Parameters
+        ----------
+        nodes, times, ages : one entry per activation.
+        """
         self._age_chunks.append((nodes.astype(np.int32), times.astype(np.float64),
                                  ages.astype(np.float64)))
 
     def on_activate(self, node: int, now: float, age: float) -> None:
+        """The mean age of the news one activation used (async, level ``full``, watched nodes).
+
+        Parameters
+        ----------
+        node, now : which node, when. age : the mean age of its registers' news.
+        """
         self._age["node"].append(node)
         self._age["time"].append(now)
         self._age["age"].append(age)
 
     # ----- engine-side observations -------------------------------------------------
     def curve_point(self, *, input: int, time: float, train_error: float, edges: int) -> None:
+        """The training curve after one input: its ``|V_out - y|`` and the edge count.
+
+        Parameters
+        ----------
+        input, time : which input and when. train_error : ``|V_out - y|``. edges : edges standing.
+        """
         c = self._curve
         c["input"].append(input)
         c["time"].append(time)
@@ -124,6 +191,12 @@ class Recorder:
 
     # ----- columnar output ----------------------------------------------------------
     def curves(self) -> dict[str, npt.NDArray[Any]]:
+        """The training curve as arrays: ``input``, ``time``, ``train_error``, ``edges``.
+
+        Returns
+        -------
+        dict of str -> array
+        """
         c = self._curve
         return {
             "input": np.asarray(c["input"], dtype=np.int64),
@@ -138,6 +211,11 @@ class Recorder:
         ``check_*`` arrays have one entry per check; the entries of check ``c`` are
         ``entry_*[check_start[c]:check_start[c + 1]]``: ``entry_member`` is the node at
         that position of the star, ``entry_real``/``entry_imag`` the eigenvalue there.
+        ``age_*``: one entry per traced activation (async).
+
+        Returns
+        -------
+        dict of str -> array
         """
         ck = self._ck
         lengths = np.fromiter((len(m) for m in self._members), dtype=np.int64,

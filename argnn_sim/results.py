@@ -57,14 +57,40 @@ class RunResult:
     engine: str = ""
 
     def final_matrix(self) -> npt.NDArray[np.float64]:
-        """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs)."""
+        """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs).
+
+        Returns
+        -------
+        float64 array, shape (n, n): ``[from, to]``, 0 where no edge stands.
+
+        Examples
+        --------
+        >>> from argnn_sim import Scenario, simulate
+        >>> r = simulate(Scenario.from_dict({"schedule": {"inputs": 5}}), 0)
+        >>> r.final_matrix().shape, int((r.final_matrix() != 0).sum()) == r.edges_after
+        ((5, 5), True)
+        """
         n = len(self.labels)
         W = np.zeros((n, n))
         W[self.final_edges["src"], self.final_edges["dst"]] = self.final_edges["weight"]
         return W
 
     def summary(self) -> dict[str, Any]:
-        """The JSON summary (the ``argnn run --json`` contract)."""
+        """The JSON summary (the ``argnn run --json`` contract).
+
+        Returns
+        -------
+        dict
+            ``name, seed, version, engine, error, per_row_errors, eval_rows, prune_events,
+            edges_before, edges_after, seconds, timings, counters, labels, scenario``.
+
+        Examples
+        --------
+        >>> from argnn_sim import Scenario, simulate
+        >>> s = simulate(Scenario.from_dict({"schedule": {"inputs": 5}}), 0).summary()
+        >>> s["engine"], s["edges_before"]
+        ('simpy', 12)
+        """
         sweep = self.scenario.schedule.kind == "sweep"
         events = []
         for ev in self.prune_events:
@@ -173,14 +199,54 @@ def write_files(result: RunResult, folder: Path) -> None:
 
 
 def save(result: RunResult, path: str | os.PathLike[str]) -> Path:
-    """Write ``result`` to the folder ``path`` atomically; returns the folder."""
+    """Write ``result`` to the folder ``path`` atomically; returns the folder.
+
+    Parameters
+    ----------
+    result : the run. path : the folder (replaced only once the new one is complete).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from argnn_sim import Scenario, simulate
+    >>> r = simulate(Scenario.from_dict({"schedule": {"inputs": 5}}), 0)
+    >>> load(save(r, tempfile.mkdtemp() + "/run")).error == r.error
+    True
+    """
     with atomic_dir(path) as tmp:
         write_files(result, tmp)
     return Path(path)
 
 
 def load(path: str | os.PathLike[str]) -> RunResult:
-    """Read a run folder written by :func:`save` back into a :class:`RunResult`."""
+    """Read a run folder written by :func:`save` back into a :class:`RunResult`.
+
+    Parameters
+    ----------
+    path : the folder.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` holds no ``summary.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from argnn_sim import Scenario, simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> back = load(save(r, tempfile.mkdtemp() + "/run"))
+    >>> back.prune_events == r.prune_events, back.summary() == r.summary()
+    (True, True)
+    """
     folder = Path(path)
     if not (folder / SUMMARY).is_file():
         raise FileNotFoundError(f"no run folder at {str(folder)!r} (missing {SUMMARY}); "

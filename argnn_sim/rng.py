@@ -41,34 +41,101 @@ class Stream:
         self._legacy = isinstance(gen, np.random.RandomState)
 
     def integers(self, high: int, size: int | None = None) -> Any:
-        """Integers in ``[0, high)``."""
+        """Integers in ``[0, high)``.
+
+        Parameters
+        ----------
+        high : the bound. size : how many (``None``: one).
+
+        Returns
+        -------
+        int or int array
+        """
         if self._legacy:
             return self._g.randint(high, size=size)
         return self._g.integers(high, size=size)
 
     def random(self, size: int | tuple[int, ...] | None = None) -> Any:
-        """Floats in ``[0, 1)``."""
+        """Floats in ``[0, 1)``.
+
+        Parameters
+        ----------
+        size : how many, or a shape (``None``: one).
+
+        Returns
+        -------
+        float or float64 array
+        """
         if self._legacy:
             return self._g.random_sample(size)
         return self._g.random(size)
 
     def shuffle(self, x: npt.NDArray[Any]) -> None:
-        """Shuffle ``x`` in place."""
+        """Shuffle ``x`` in place.
+
+        Parameters
+        ----------
+        x : a 1-D array.
+        """
         self._g.shuffle(x)
 
     def exponential(self, scale: float, size: int | None = None) -> Any:
+        """Exponential draws of mean ``scale``.
+
+        Parameters
+        ----------
+        scale : the mean. size : how many (``None``: one).
+
+        Returns
+        -------
+        float or float64 array
+        """
         return self._g.exponential(scale, size)
 
     def uniform(self, low: float, high: float, size: int | None = None) -> Any:
+        """Uniform draws in ``[low, high)``.
+
+        Parameters
+        ----------
+        low, high : the bounds. size : how many (``None``: one).
+
+        Returns
+        -------
+        float or float64 array
+        """
         return self._g.uniform(low, high, size)
 
     def lognormal(self, mean: float, sigma: float, size: int | None = None) -> Any:
+        """Lognormal draws: ``exp`` of normal draws of mean ``mean`` and deviation ``sigma``.
+
+        Parameters
+        ----------
+        mean, sigma : of the underlying normal. size : how many (``None``: one).
+
+        Returns
+        -------
+        float or float64 array
+        """
         return self._g.lognormal(mean, sigma, size)
 
 
 def state_digest(state: np.random.RandomState | tuple[Any, ...]) -> int:
-    """A 128-bit integer that identifies a legacy generator's exact state (the generator,
-    or its ``get_state()`` tuple)."""
+    """A 128-bit integer that identifies a legacy generator's exact state.
+
+    Parameters
+    ----------
+    state : a ``RandomState`` or its ``get_state()`` tuple.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> a = np.random.RandomState(1)
+    >>> state_digest(a) == state_digest(a.get_state())
+    True
+    """
     tup: Any = state.get_state(legacy=True) if isinstance(state, np.random.RandomState) else state
     _name, key, pos, has_gauss, gauss = tup
     h = hashlib.sha256(np.asarray(key, dtype=np.uint32).tobytes())
@@ -78,7 +145,21 @@ def state_digest(state: np.random.RandomState | tuple[Any, ...]) -> int:
 
 def as_seed_sequence(seed: int | np.integer | np.random.SeedSequence | np.random.Generator
                      | None) -> np.random.SeedSequence:
-    """Turn an int, a ``SeedSequence`` or a ``Generator`` into a ``SeedSequence``."""
+    """Turn an int, a ``SeedSequence`` or a ``Generator`` into a ``SeedSequence``.
+
+    Parameters
+    ----------
+    seed : the seed (``None``: fresh entropy).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+
+    Examples
+    --------
+    >>> as_seed_sequence(5).entropy
+    5
+    """
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
@@ -123,7 +204,24 @@ class Streams:
             self.schedule = Stream(np.random.default_rng(schedule))
 
     def channel(self, index: int) -> Stream:
-        """The stream of channel ``index`` (children are spawned on demand, in order)."""
+        """The stream of channel ``index`` (children are spawned on demand, in order, so a channel's
+        stream does not depend on when it is first asked for).
+
+        Parameters
+        ----------
+        index : the sending node's number.
+
+        Returns
+        -------
+        Stream
+
+        Examples
+        --------
+        >>> a, b = Streams(0), Streams(0)
+        >>> _ = b.channel(3)
+        >>> a.channel(3).random() == Streams(0).channel(3).random()
+        True
+        """
         kids = self._channel_children
         if index >= len(kids):
             kids.extend(self._channel_root.spawn(index + 1 - len(kids)))

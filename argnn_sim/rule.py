@@ -283,6 +283,14 @@ def sigmoid_reference_array(s: npt.NDArray[np.float64]) -> npt.NDArray[np.float6
     Overflow warnings are the caller's to silence (``numpy.errstate(over="ignore")``):
     the batched engine does so once per pass, not per call.
 
+    Parameters
+    ----------
+    s : float64 array, any shape.
+
+    Returns
+    -------
+    float64 array of the same shape
+
     Examples
     --------
     >>> sigmoid_reference_array(np.array([0.0, 2.0])).tolist() == [sigmoid_reference(0.0),
@@ -323,6 +331,14 @@ def column_buffer(m: int) -> npt.NDArray[np.float64]:
     places: a strided operand like the reference's ``W[:, k]`` (stride ``m``, as the
     reference's for the logic circuit, where the star is the whole network).
 
+    Parameters
+    ----------
+    m : the star's number of places.
+
+    Returns
+    -------
+    float64 array, shape (m, m)
+
     Examples
     --------
     >>> column_buffer(4)[:, 0].strides
@@ -336,6 +352,15 @@ def output_error(factor: Any, v: Any, y: Any) -> Any:
     """Eq. 2 at the output node: ``factor (V - y)`` (the learning rate folded in, no
     sigmoid derivative, as in the reference).
 
+    Parameters
+    ----------
+    factor : ``node.error_factor``. v : the output's value. y : the target.
+    (Floats, or arrays of one entry per run.)
+
+    Returns
+    -------
+    float or array
+
     Examples
     --------
     >>> output_error(0.5, 1.0, 0.0)
@@ -347,6 +372,14 @@ def output_error(factor: Any, v: Any, y: Any) -> Any:
 def hidden_error(acc: Any, v: Any) -> Any:
     """Eq. 2 at a hidden node: ``acc (V (1 - V))`` with ``acc = sum_j E_j W_kj``, grouped
     as the reference groups it.
+
+    Parameters
+    ----------
+    acc : Eq. 2's sum. v : the node's value. (Floats, or arrays of one entry per run.)
+
+    Returns
+    -------
+    float or array
 
     Examples
     --------
@@ -361,6 +394,15 @@ def update_inputs(w: MutableSequence[float], v: Sequence[float], n: int, e: floa
     """Eq. 3 for a node's first ``n`` input weights ``w``, in place, with the values ``v``
     of their sources: ``w_i <- clip(w_i - e v_i, -c, c)`` (``e v_i`` rounded first, as the
     reference's ``W[:, k] - E[k] * V * A[:, k]``).
+
+    Parameters
+    ----------
+    w : the weights (a list or an array), updated in place. v : the sources' values.
+    n : how many. e : the node's error. c : ``node.clip``.
+
+    Returns
+    -------
+    None
 
     Examples
     --------
@@ -378,6 +420,15 @@ def updated_weights(w: npt.NDArray[np.float64], e: npt.NDArray[np.float64],
                     ) -> npt.NDArray[np.float64]:
     """Eq. 3 on arrays (the batched path: one row per run): :func:`update_inputs`'s
     formula, ``clip(w - e v, -c, c)``; clipping is a selection, exact in either form.
+
+    Parameters
+    ----------
+    w : weights (B, n). e : errors (B, 1). v : values, masked by the edges (B, n).
+    c : clips (B, 1).
+
+    Returns
+    -------
+    float64 array (B, n)
 
     Examples
     --------
@@ -398,6 +449,15 @@ accepts = operator.ge
 def may_prune_inputs(is_output: bool, n_in: int, min_in_degree: int) -> bool:
     """The local rule's gate: the output keeps its read-out edges, and no node goes to or
     below ``min_in_degree`` input edges.
+
+    Parameters
+    ----------
+    is_output : whether the node is the output. n_in : its input edges.
+    min_in_degree : ``pruning.min_in_degree``.
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -513,6 +573,11 @@ def jitted(fn: Callable[..., Any]) -> Any:
     Returns
     -------
     a numba dispatcher (inlined where it is called from compiled code)
+
+    Examples
+    --------
+    >>> jitted(sigmoid)(0.0)
+    0.5
     """
     if not any(fn is c for c in COMPILED):
         raise ValueError(f"{getattr(fn, '__name__', fn)!r} is not a compiled rule function")

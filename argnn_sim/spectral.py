@@ -93,6 +93,16 @@ def star_matrices(m: int, center: int, *, in_pos: Sequence[int], in_w: Sequence[
     center : position of the centre node.
     in_pos, in_w : positions of the in-neighbours and the weights of their edges into the centre.
     out_pos, out_w : positions of the out-neighbours and the weights of the centre's edges to them.
+
+    Returns
+    -------
+    (A, M) : float64 arrays, shape (m, m); row ``i`` holds the out-edges of ``i``.
+
+    Examples
+    --------
+    >>> A, M = star_matrices(3, 1, in_pos=[0], in_w=[0.5], out_pos=[2], out_w=[2.0])
+    >>> A.tolist(), float(M[0, 1]), float(M[1, 2])
+    ([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]], 0.5, 2.0)
     """
     A = np.zeros((m, m))
     M = np.zeros((m, m))
@@ -110,6 +120,20 @@ def laplacian(A: FloatArray, M: FloatArray, mode: str) -> FloatArray:
 
     Degrees are row sums plus column sums (out- plus in-degree), summed with ``np.sum``
     over full rows and columns as the reference does, so round-off matches it.
+
+    Parameters
+    ----------
+    A : 0/1 adjacency, (m, m). M : ``A ∘ W``, (m, m). mode : ``"D"`` or ``"DW"``.
+
+    Returns
+    -------
+    float64 array, shape (m, m)
+
+    Examples
+    --------
+    >>> A, M = star_matrices(2, 0, in_pos=[1], in_w=[3.0], out_pos=[], out_w=[])
+    >>> laplacian(A, M, "DW").tolist()
+    [[3.0, 0.0], [-3.0, 3.0]]
     """
     if mode == "D":
         d = np.sum(A, axis=1) + np.sum(A, axis=0)
@@ -128,6 +152,16 @@ def numpy_sum(values: Sequence[float]) -> float:
     the tail; above that, halves (at a multiple of 8) summed recursively. Checked bit for bit
     against ``np.sum(M, axis=1)`` in the tests.
 
+    Parameters
+    ----------
+    values : the vector (a list of floats).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> numpy_sum([0.1] * 10) == float(np.sum(np.full(10, 0.1)))
     True
     """
@@ -170,6 +204,22 @@ def star_laplacian(m: int, center: int, in_pos: Sequence[int], in_w: Sequence[fl
     (``W_ki``), so their sums are exact and the degree is one addition. The centre's
     column sum is NumPy's running sum over the in-weights in position order; its row sum is
     NumPy's pairwise sum over the full row, zeros included (:func:`numpy_sum`).
+
+    Parameters
+    ----------
+    m, center, in_pos, in_w, out_pos, out_w : as for :func:`star_matrices`.
+    mode : ``"D"`` or ``"DW"``.
+
+    Returns
+    -------
+    float64 array, shape (m, m)
+
+    Examples
+    --------
+    >>> A, M = star_matrices(4, 1, in_pos=[0, 3], in_w=[0.5, -2.0], out_pos=[2], out_w=[1.5])
+    >>> bool((star_laplacian(4, 1, [0, 3], [0.5, -2.0], [2], [1.5], "DW")
+    ...       == laplacian(A, M, "DW")).all())
+    True
     """
     return plan_laplacian(laplacian_plan(m, center, in_pos, out_pos), in_w, out_w, mode)
 
@@ -180,7 +230,22 @@ def laplacian_plan(m: int, center: int, in_pos: Sequence[int], out_pos: Sequence
 
     Small stars keep an ``m * m`` list of the mode-``D`` matrix; from ``_BIG_STAR`` members
     on the plan holds only index arrays and the diagonal (a node keeps its plan for as long
-    as its star stands, so this is most of a node's memory on large networks)."""
+    as its star stands, so this is most of a node's memory on large networks).
+
+    Parameters
+    ----------
+    m, center, in_pos, out_pos : the star's shape, as for :func:`star_matrices`.
+
+    Returns
+    -------
+    tuple (opaque to callers)
+
+    Examples
+    --------
+    >>> plan = laplacian_plan(3, 1, [0], [2])
+    >>> plan_laplacian(plan, [0.5], [2.0], "D").tolist()
+    [[1.0, -0.5, 0.0], [0.0, 2.0, -2.0], [0.0, 0.0, 1.0]]
+    """
     base = center * m
     in_diag = [p * m + p for p in in_pos]
     out_diag = [p * m + p for p in out_pos]
@@ -211,7 +276,22 @@ _BIG_STAR = 10  # from this many members on, plan_laplacian fills a NumPy array
 
 def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],
                    mode: str) -> FloatArray:
-    """The star Laplacian from a :func:`laplacian_plan` and the current weights."""
+    """The star Laplacian from a :func:`laplacian_plan` and the current weights.
+
+    Parameters
+    ----------
+    plan : the star's plan. in_w, out_w : the weights of its in- and out-edges, in the
+    plan's order. mode : ``"D"`` or ``"DW"``.
+
+    Returns
+    -------
+    float64 array, shape (m, m): equal to :func:`star_laplacian`, bit for bit.
+
+    Examples
+    --------
+    >>> plan_laplacian(laplacian_plan(2, 0, [1], []), [3.0], [], "DW").tolist()
+    [[3.0, 0.0], [-3.0, 3.0]]
+    """
     if plan[0] == "np":
         return _plan_laplacian_np(plan, in_w, out_w, mode)
     m, cc, deg_d, in_diag, out_diag, in_col, out_row, out_pos = plan
@@ -294,7 +374,20 @@ def eigenvalues(L: FloatArray) -> npt.NDArray[np.complex128]:
 
     Calls NumPy's own ``eigvals`` gufunc directly: the very same LAPACK routine, without
     ``numpy.linalg``'s checks and conversions (a third of the time on an 8 × 8 matrix).
-    Input must be finite float64 (nodes reject NaN weights).
+    Works on one matrix or a stack. Input must be finite float64 (nodes reject NaN weights).
+
+    Parameters
+    ----------
+    L : float64 array, shape (..., m, m).
+
+    Returns
+    -------
+    complex128 array, shape (..., m)
+
+    Examples
+    --------
+    >>> eigenvalues(np.array([[0.0, -1.0], [1.0, 0.0]])).tolist()
+    [1j, -1j]
     """
     return _eigvals(L)
 
@@ -309,11 +402,23 @@ def local_choice(L: FloatArray, center: int, in_pos: Sequence[int], *, tol: floa
     the centre is the one removed. Round-off pairs are ignored, and only the centre's own
     input edges are ever chosen (the paper's constraint).
 
+    Parameters
+    ----------
+    L : the star Laplacian, (m, m). center : the centre's position.
+    in_pos : positions of the in-neighbours whose edges may go (the eligible ones).
+    tol : imaginary parts up to this are round-off.
+
     Returns
     -------
     position : int or None
         Position (in the star) of the in-neighbour whose edge to drop, or ``None``.
     eigenvalues : complex array, shape (m,)
+
+    Examples
+    --------
+    >>> L = np.array([[1.0, -2.0, 0.0], [3.0, 1.0, 0.0], [0.0, -0.5, 0.5]])
+    >>> local_choice(L, 1, [0])[0]
+    0
     """
     lam, vecs = _eig(L)
     if not len(in_pos):

@@ -108,7 +108,13 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        """A stable hash of everything that decides the run's result."""
+        """A stable hash of everything that decides the run's result: the scenario (without its
+        name), the seed or start state, what the run keeps and the package version.
+
+        Returns
+        -------
+        str (20 hex digits)
+        """
         sc = self.scenario.to_dict()
         sc.pop("name", None)
         payload: dict[str, Any] = {"scenario": sc, "seed": self.seed, "keep": list(self.keep),
@@ -160,7 +166,28 @@ class Grid:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, root: Path | None = None) -> Grid:
-        """Build a grid from a parsed grid file (see the module docstring)."""
+        """A grid from a mapping (a grid TOML file's contents).
+
+        Parameters
+        ----------
+        data : ``name``, ``seeds``, ``keep``, ``stream``, ``stream_seed``, ``base`` and ``axes``
+            as in the module docstring.
+        root : the folder a ``base = "file.toml"`` is relative to.
+
+        Returns
+        -------
+        Grid
+
+        Raises
+        ------
+        ConfigError
+            For an unknown key or an invalid variant (every variant is validated here).
+
+        Examples
+        --------
+        >>> Grid.from_dict({"seeds": [3, 7], "axes": {"network.hidden": [1, 2]}}).seeds
+        [3, 7]
+        """
         for k in data:
             if k not in _GRID_KEYS:
                 import difflib
@@ -220,17 +247,37 @@ class Grid:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Grid:
-        """Read a grid TOML file; errors name the file and the problem."""
+        """A grid from a TOML file (see the module docstring).
+
+        Parameters
+        ----------
+        path : the file.
+
+        Returns
+        -------
+        Grid
+        """
         return cls.from_dict(read_toml(path, "grid"), root=Path(path).parent)
 
     def to_dict(self) -> dict[str, Any]:
+        """The grid as plain data (what ``grid.json`` holds).
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name, "seeds": list(self.seeds), "keep": list(self.keep),
                 "stream": self.stream, "stream_seed": self.stream_seed,
                 "base": self.base.to_dict(),
                 "axes": {k: [[lab, ch] for lab, ch in v] for k, v in self.axes.items()}}
 
     def cells(self) -> Iterator[tuple[tuple[tuple[str, Any], ...], dict[str, Any]]]:
-        """Every cell in loop order: its labels and merged scenario changes."""
+        """Every cell in loop order: its labels and merged scenario changes.
+
+        Yields
+        ------
+        (labels, changes)
+        """
         names = list(self.axes)
 
         def rec(i: int, labels: list[tuple[str, Any]], changes: dict[str, Any]
@@ -244,7 +291,17 @@ class Grid:
         yield from rec(0, [], {})
 
     def runs(self) -> list[RunSpec]:
-        """All runs in loop order (first axis outermost, seeds innermost)."""
+        """All runs in loop order (first axis outermost, seeds innermost).
+
+        Returns
+        -------
+        list of RunSpec
+
+        Examples
+        --------
+        >>> len(Grid.from_dict({"seeds": 2, "axes": {"network.hidden": [1, 2, 3]}}).runs())
+        6
+        """
         version = _version()
         specs = []
         rs = np.random.RandomState(self.stream_seed) if self.stream == "published" else None
@@ -285,7 +342,24 @@ def execute(spec: RunSpec, engine: str = "auto") -> dict[str, Any]:
     """Run one spec and return its record (never raises: errors become records).
 
     This is the function every executor runs; it is picklable and pins BLAS to one thread.
-    ``engine`` as for :func:`argnn_sim.simulate` (the record names the engine that ran).
+
+    Parameters
+    ----------
+    spec : the run. engine : as for :func:`argnn_sim.simulate` (the record names the
+    engine that ran it).
+
+    Returns
+    -------
+    dict
+        ``{key, cell, seed, version, status: "ok", summary}`` (and ``curves`` if kept), or
+        ``status: "error"`` with the error and its traceback.
+
+    Examples
+    --------
+    >>> from argnn_sim import Scenario
+    >>> spec = Grid(base=Scenario.from_dict({"schedule": {"inputs": 5}}), seeds=[1]).runs()[0]
+    >>> execute(spec)["status"]
+    'ok'
     """
     _pin_blas()
     from .engines import simulate
@@ -412,9 +486,25 @@ class InlineExecutor(cf.Executor):
 @contextlib.contextmanager
 def make_executor(scheduler: str | None = None, jobs: int | None = None
                   ) -> Iterator[cf.Executor]:
-    """An executor by name: ``inline``, ``processes`` (default, ``jobs`` workers),
-    ``local-dask`` (a Dask ``LocalCluster``, one thread per worker) or a Dask scheduler
-    address such as ``tcp://host:8786``. Shut down on exit."""
+    """An executor by name, shut down on exit (a context manager).
+
+    Parameters
+    ----------
+    scheduler : ``inline`` (this process), ``processes`` (default, ``jobs`` workers),
+        ``local-dask`` (a Dask ``LocalCluster``, one thread per worker) or a Dask scheduler
+        address such as ``tcp://host:8786``.
+    jobs : workers (default: all cores).
+
+    Yields
+    ------
+    concurrent.futures.Executor
+
+    Examples
+    --------
+    >>> with make_executor("inline") as ex:
+    ...     ex.submit(sum, [1, 2]).result()
+    3
+    """
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs}: give at least 1 worker")
@@ -476,7 +566,20 @@ def _pinned_env() -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- storage
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsync and rename."""
+    """Write ``text`` to ``path`` through a temporary file, fsync and rename: the file is
+    complete or absent, never half-written.
+
+    Parameters
+    ----------
+    path : the file. text : its contents.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> write_atomic(p, "{}"); p.read_text()
+    '{}'
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -497,7 +600,21 @@ def _read_record(path: Path) -> dict[str, Any] | None:
 
 
 def load_records(out: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Every finished run record under ``out/runs``, by key."""
+    """Every finished run record under ``out/runs``, by key.
+
+    Parameters
+    ----------
+    out : a sweep folder (a missing folder has none).
+
+    Returns
+    -------
+    dict of key -> record
+
+    Examples
+    --------
+    >>> load_records("/nonexistent")
+    {}
+    """
     runs = Path(out) / RUNS
     found = {}
     if runs.is_dir():
@@ -524,7 +641,12 @@ class SweepSummary:
     out: Path | None = None
 
     def table(self) -> str:
-        """A plain-text table of the cells."""
+        """The cells as a fixed-width text table (what ``argnn sweep`` prints).
+
+        Returns
+        -------
+        str
+        """
         head = self.axes + ["n", "error", "pruned edges", "pruned %"]
         rows = []
         for c in self.cells:
@@ -583,7 +705,16 @@ def _mean_sd(xs: Sequence[float]) -> tuple[float, float]:
 
 def summarize(specs: Sequence[RunSpec], records: Mapping[str, dict[str, Any]],
               axes: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Tidy rows per run and per cell (mean and sample sd, ddof = 1, over seeds)."""
+    """Tidy rows per run and per cell (mean and sample sd, ddof = 1, over seeds).
+
+    Parameters
+    ----------
+    specs : the runs, in grid order. records : their records by key. axes : axis names.
+
+    Returns
+    -------
+    (runs, cells) : lists of dicts, one per run and one per cell.
+    """
     runs = [_run_row(s, records[s.key]) for s in specs if s.key in records]
     cells: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in runs:
@@ -668,6 +799,18 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
         engine, and one :class:`ConfigError` before anything runs if it cannot run one
         (see :mod:`argnn_sim.engines`). Results are identical whichever engine runs them,
         so a sweep may be resumed with another engine; each record names its engine.
+    batch_size : runs per batch.
+
+    Returns
+    -------
+    SweepSummary
+
+    Examples
+    --------
+    >>> g = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 10}}})
+    >>> s = run_sweep(g, None)
+    >>> s.executed, s.failed
+    (2, 0)
     """
     t0 = time.perf_counter()
     specs = grid.runs()

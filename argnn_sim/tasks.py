@@ -36,11 +36,43 @@ class Task:
 
     @property
     def n_rows(self) -> int:
+        """How many rows the truth table has (``2 ** n_inputs``).
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> make_task("PARITY", bits=3).n_rows
+        8
+        """
         return len(self.rows)
 
 
 def make_task(gate: str | TaskConfig = "XOR", *, bits: int = 2) -> Task:
-    """Build the truth table of a gate (2 inputs) or of ``bits``-bit parity."""
+    """Build the truth table of a gate (2 inputs) or of ``bits``-bit parity.
+
+    Parameters
+    ----------
+    gate : AND, OR, XOR, NAND, NOR, XNOR or PARITY (any case), or a ``TaskConfig``.
+    bits : inputs of PARITY.
+
+    Returns
+    -------
+    Task
+        ``rows[r] = (x_1, ..., x_n, y)`` in binary counting order.
+
+    Raises
+    ------
+    ConfigError
+        For a gate that is not known.
+
+    Examples
+    --------
+    >>> make_task("xor").rows
+    ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0))
+    """
     if isinstance(gate, TaskConfig):
         name, bits = gate.gate, gate.bits
     else:

@@ -99,10 +99,20 @@ def assert_same_result(a: RunResult, b: RunResult, *, ignore: Iterable[str] = ()
     a, b : two results of the same scenario and seed.
     ignore : field names not to compare.
 
+    Returns
+    -------
+    None
+
     Raises
     ------
     AssertionError
         Listing every field that differs.
+
+    Examples
+    --------
+    >>> from argnn_sim import Scenario, simulate
+    >>> sc = Scenario.from_dict({"schedule": {"inputs": 5}})
+    >>> assert_same_result(simulate(sc, 1), simulate(sc, 1))
     """
     diff = result_differences(a, b, ignore=ignore)
     if diff:

@@ -48,10 +48,33 @@ class Topology:
 
     @property
     def n_edges(self) -> int:
+        """How many edges the graph has.
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> from argnn_sim.rng import Streams
+        >>> logic_circuit(2, 3, Streams(0).weights).n_edges  # (h + 1)(h + 2)
+        20
+        """
         return int(self.src.size)
 
     def to_networkx(self) -> nx.DiGraph:
-        """The graph as a ``networkx.DiGraph`` with ``weight`` edge attributes."""
+        """The graph as a ``networkx.DiGraph`` with ``weight`` edge attributes.
+
+        Returns
+        -------
+        networkx.DiGraph
+
+        Examples
+        --------
+        >>> from argnn_sim.rng import Streams
+        >>> logic_circuit(2, 1, Streams(0).weights).to_networkx().number_of_edges()
+        6
+        """
         g = nx.DiGraph()
         g.add_nodes_from(range(self.n))
         g.add_weighted_edges_from(zip(self.src.tolist(), self.dst.tolist(), self.weight.tolist()))
@@ -70,6 +93,23 @@ def logic_circuit(n_inputs: int, hidden: int, weights: Stream, *, scale: float =
     """The reference circuit: every ordered pair ``i -> j`` with ``i != j``, ``j`` not an input.
 
     The weights are one ``rand(n, n)`` draw (``W = 2 r - 1``), as in the reference.
+
+    Parameters
+    ----------
+    n_inputs : input nodes (numbered first). hidden : hidden nodes (next); one output last.
+    weights : the stream the weights are drawn from.
+    scale : weights are multiplied by this (1: the reference's U(-1, 1)).
+
+    Returns
+    -------
+    Topology
+
+    Examples
+    --------
+    >>> from argnn_sim.rng import Streams
+    >>> t = logic_circuit(2, 2, Streams(0).weights)
+    >>> t.n, t.n_edges, t.output
+    (5, 12, 4)
     """
     n = n_inputs + hidden + 1
     r = np.asarray(weights.random((n, n)), dtype=np.float64)
@@ -88,6 +128,23 @@ def random_graph(n: int, mean_degree: float, n_inputs: int, weights: Stream, *,
 
     Edge endpoints are drawn uniformly (no self-loops, no duplicates, none into inputs);
     node ``n - 1`` is the output. Cost is linear in the number of edges.
+
+    Parameters
+    ----------
+    n : nodes (inputs first). mean_degree : mean in-degree of the non-input nodes.
+    n_inputs : input nodes. weights : the stream edges and weights are drawn from.
+    scale : weights are drawn from U(-scale, scale).
+
+    Returns
+    -------
+    Topology
+
+    Examples
+    --------
+    >>> from argnn_sim.rng import Streams
+    >>> t = random_graph(1000, 8.0, 2, Streams(0).weights)
+    >>> 7.5 < t.n_edges / 998 < 8.0, bool((t.dst >= 2).all())
+    (True, True)
     """
     if n <= n_inputs:
         raise ConfigError(f"network.nodes = {n} must exceed the task's {n_inputs} inputs")
@@ -106,7 +163,32 @@ def from_edges(edges: Sequence[Sequence[Any]], inputs: Sequence[Hashable],
                outputs: Sequence[Hashable], weights: Stream, *, scale: float = 1.0) -> Topology:
     """A graph from ``[from, to]`` or ``[from, to, weight]`` entries with named inputs/output.
 
-    Missing weights are drawn from U(-scale, scale) in edge order.
+    Nodes are renumbered: the inputs first, the other nodes in order of appearance, the output
+    last; ``labels`` keeps the names. Missing weights are drawn from U(-scale, scale) in edge
+    order.
+
+    Parameters
+    ----------
+    edges : the entries. inputs : names of the input nodes. outputs : the one output's name.
+    weights : the stream missing weights are drawn from. scale : their range.
+
+    Returns
+    -------
+    Topology
+
+    Raises
+    ------
+    ConfigError
+        For unknown input or output names, repeated edges, non-finite weights or edges into
+        an input.
+
+    Examples
+    --------
+    >>> from argnn_sim.rng import Streams
+    >>> t = from_edges([["a", "h", 0.5], ["b", "h"], ["h", "y", -1.0]], ["a", "b"], ["y"],
+    ...                Streams(0).weights)
+    >>> t.labels, t.weight[t.dst == 3].tolist()
+    (('a', 'b', 'h', 'y'), [-1.0])
     """
     names: list[Hashable] = []
     seen: set[Hashable] = set()
@@ -140,7 +222,25 @@ def from_edges(edges: Sequence[Sequence[Any]], inputs: Sequence[Hashable],
 
 
 def build(config: NetworkConfig, task: Task, weights: Stream) -> Topology:
-    """Build the initial graph that ``config`` describes, drawing weights from ``weights``."""
+    """Build the initial graph that ``config`` describes, drawing weights from ``weights``.
+
+    Parameters
+    ----------
+    config : the ``[network]`` section. task : the task (its number of inputs).
+    weights : the run's weight stream.
+
+    Returns
+    -------
+    Topology
+
+    Examples
+    --------
+    >>> from argnn_sim.config import NetworkConfig
+    >>> from argnn_sim.rng import Streams
+    >>> from argnn_sim.tasks import make_task
+    >>> build(NetworkConfig(hidden=1), make_task("AND"), Streams(0).weights).n_edges
+    6
+    """
     if config.kind == "logic":
         return logic_circuit(task.n_inputs, config.hidden, weights, scale=config.weight_scale)
     if config.kind == "random":
@@ -159,6 +259,18 @@ def from_networkx(graph: nx.DiGraph, inputs: Sequence[Hashable], outputs: Sequen
 
     Edges carry their ``weight`` attribute when present; otherwise weights are drawn.
 
+    Parameters
+    ----------
+    graph : the directed graph. inputs : its input nodes (as many as the task has).
+    outputs : its one output node. weight : the edge attribute holding weights (``None``:
+    draw all weights). **network_options : other ``[network]`` keys (``weight_scale``).
+
+    Returns
+    -------
+    NetworkConfig
+
+    Examples
+    --------
     >>> import networkx as nx
     >>> g = nx.DiGraph([("a", "h"), ("b", "h"), ("h", "y"), ("a", "y")])
     >>> cfg = from_networkx(g, inputs=["a", "b"], outputs=["y"])

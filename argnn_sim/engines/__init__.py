@@ -140,6 +140,14 @@ def choose_engine(sc: Scenario, engine: str = "auto") -> str:
     :class:`ConfigError` naming why), or for ``"auto"`` the first of the registry's
     single-run engines that can.
 
+    Parameters
+    ----------
+    sc : the scenario. engine : ``"auto"`` or an engine's name.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> from argnn_sim.config import Scenario
@@ -164,8 +172,25 @@ def choose_engine(sc: Scenario, engine: str = "auto") -> str:
 
 def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike],
              **options: Any) -> list[RunResult]:
-    """Run ``scenarios`` with ``seeds`` on engine ``name`` (which must cover all of them;
-    a batched engine runs them together). One result each, in order."""
+    """Run ``scenarios`` with ``seeds`` on engine ``name`` (which must cover all of them; a
+    batched engine runs them together). One result each, in order.
+
+    Parameters
+    ----------
+    name : an engine of :data:`ENGINES`. scenarios, seeds : one per run.
+    **options : engine options (``progress``, ``delivery``: SimPy); others are ignored.
+
+    Returns
+    -------
+    list of RunResult
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> sc = Scenario.from_dict({"schedule": {"inputs": 5}, "record": {"traces": "none"}})
+    >>> [r.engine for r in run_many("batch", [sc, sc], [0, 1])]
+    ['batch', 'batch']
+    """
     e = ENGINES[name]
     opts = {k: v for k, v in options.items() if k in e.options}
     return e.run(scenarios, seeds, **opts)

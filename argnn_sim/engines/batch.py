@@ -90,6 +90,14 @@ def batch_key(sc: Scenario) -> Hashable:
     """Runs with equal keys can share a batch: the same shape, loop lengths, degree mode
     and arithmetic.
 
+    Parameters
+    ----------
+    sc : a scenario the batched engine covers.
+
+    Returns
+    -------
+    a hashable key
+
     Examples
     --------
     >>> from argnn_sim.config import Scenario
@@ -157,6 +165,14 @@ def eval_schedule(sc: Scenario, seed: SeedLike) -> tuple[np.ndarray, list[int], 
     """What the evaluation of ``sc`` with ``seed`` uses: the truth table (rows, inputs then
     target), the order of the rows, and the node order of every evaluation pass
     (``(rows x eval_sweeps, active nodes)``). The same draws as every engine.
+
+    Parameters
+    ----------
+    sc : a scenario the batched engine covers. seed : its seed.
+
+    Returns
+    -------
+    (rows, order, passes) : float array (n_rows, n_inputs + 1), list of int, int array.
 
     Examples
     --------

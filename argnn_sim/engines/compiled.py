@@ -48,7 +48,11 @@ TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand
 
 
 def available() -> bool:
-    """Whether numba can be imported.
+    """Whether numba can be imported (the ``fast`` extra).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------

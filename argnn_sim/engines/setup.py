@@ -40,6 +40,10 @@ __all__ = ["Prepared", "prepare", "InputDriver", "Step", "run_result", "referenc
 def version() -> str:
     """The installed package version (``0+unknown`` when run from a source tree).
 
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> isinstance(version(), str)
@@ -112,6 +116,12 @@ class Step:
 
     @property
     def target(self) -> float:
+        """The row's target ``y``.
+
+        Returns
+        -------
+        float
+        """
         return float(self.row_values[-1])
 
 
@@ -140,8 +150,16 @@ class InputDriver:
         self.per_row: list[float] = []
 
     def steps(self, end_training: Callable[[], None] | None = None) -> Iterator[Step]:
-        """The presentations in order. ``end_training`` runs after the last training step,
-        before the evaluation order is drawn (an engine turns learning off there).
+        """The presentations in order.
+
+        Parameters
+        ----------
+        end_training : called after the last training step, before the evaluation order is
+            drawn (an engine turns learning off there).
+
+        Yields
+        ------
+        Step
 
         Examples
         --------
@@ -167,13 +185,28 @@ class InputDriver:
             yield Step(False, i, r, rows[r])
 
     def passes(self, step: Step) -> int:
-        """How many passes a step holds for in the sweep schedule."""
+        """How many passes a step holds for in the sweep schedule.
+
+        Parameters
+        ----------
+        step : a training or evaluation step.
+
+        Returns
+        -------
+        int (``schedule.sweeps`` or ``schedule.eval_sweeps``)
+        """
         s = self.scenario.schedule
         return s.sweeps if step.learn else s.eval_sweeps
 
     def record(self, step: Step, output: float, time: float, edges_removed: int) -> None:
-        """After a step: the training curve's point (``|V_out - y|`` and the edge count) or
-        the evaluation row's error."""
+        """After a step: the training curve's point (``|V_out - y|`` and the edge count) or the
+        evaluation row's error.
+
+        Parameters
+        ----------
+        step : the step just held. output : the output node's value.
+        time : the engine's time. edges_removed : edges removed so far.
+        """
         err = abs(output - step.target)
         if step.learn:
             self.recorder.curve_point(input=step.index, time=time, train_error=err,
@@ -183,7 +216,21 @@ class InputDriver:
 
 
 def seed_label(seed: Any) -> int:
-    """The seed as a result records it: the int, or -1 for a generator or state."""
+    """The seed as a result records it: the int, or -1 for a generator or state.
+
+    Parameters
+    ----------
+    seed : any seed.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> seed_label(7), seed_label(np.random.RandomState(0))
+    (7, -1)
+    """
     return int(seed) if isinstance(seed, (int, np.integer)) else -1
 
 
@@ -199,6 +246,10 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
     counters : activations, checks, messages (and faults).
     clock : (start, simulation start, end) from ``time.perf_counter``.
     engine : the engine's name, recorded in the result.
+
+    Returns
+    -------
+    RunResult
     """
     t0, t1, t2 = clock
     scenario, topo, recorder = prepared.scenario, prepared.topo, prepared.recorder
@@ -242,13 +293,19 @@ def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
     scenario : a logic-circuit scenario in the sweep schedule.
     rs : the legacy generator, advanced in place.
 
+    Returns
+    -------
+    None
+
     Examples
     --------
     >>> from argnn_sim.config import Scenario
+    >>> from argnn_sim.engines import simulate
+    >>> sc = Scenario.from_dict({"schedule": {"inputs": 5}, "rng": {"mode": "reference"},
+    ...                          "record": {"traces": "none"}})
     >>> a, b = np.random.RandomState(0), np.random.RandomState(0)
-    >>> sc = Scenario.from_dict({"schedule": {"inputs": 5}, "rng": {"mode": "reference"}})
-    >>> reference_draws(sc, a); _ = prepare(sc, b)
-    >>> bool(a.randint(10**9) != b.randint(10**9))  # b has not made the schedule's draws
+    >>> reference_draws(sc, a); _ = simulate(sc, b)
+    >>> a.randint(10**9) == b.randint(10**9)  # both made exactly the run's draws
     True
     """
     if scenario.network.kind != "logic":
