@@ -351,65 +351,76 @@ class _Batch:
         return rule.sigmoid_array(s_in), lambda: rule.running_dot(x2.T, rowW.T, n)
 
     def _steps(self, learn: bool, t: int, s: int, time_now: float, p: int) -> None:
-        B, n = self.B, self.n
-        Acf = self.Ac.reshape(B * n, n)
-        Wcf = self.Wc.reshape(B * n, n)
-        Aflat = self.Ac.reshape(-1)
-        Wflat = self.Wc.reshape(-1)
-        V, E = self.V, self.E
-        Vf, Ef = V.reshape(-1), E.reshape(-1)
+        """The activations of pass ``p``, place by place: in every run, the node its own
+        order puts there."""
         check = learn and self.mode != "none"
-        mode_d = self.mode == "D"
-        ef, y = self.ef, self.y
-        clip = self.clip[:, None]
-        colpos = self.colpos
         kidx_p, kb_p, out_p = self.kidx[p], self.kb[p], self.is_out[p]
-        Lshape = (B, n, n)
-        add_reduce, add_acc = np.add.reduce, np.add.accumulate
+        colpos = self.colpos
         for j in range(kidx_p.shape[0]):
             idx = kidx_p[j]  # b n + k: row of the column layout
             pos = colpos + kb_p[j][:, None]  # flat positions of row k of A (and W)
-            colA = Acf.take(idx, axis=0)
-            colW = Wcf.take(idx, axis=0)
-            rowA = Aflat.take(pos)
-            rowW = Wflat.take(pos)
-            # Eq. 1 and the value; Eq. 2 reads E of the other nodes (not changed by Eq. 1)
-            Vk, out_sum = self._sums(V, colA, colW, E * rowA, rowW)
-            Vf[idx] = Vk
-            Ek = np.where(out_p[j], rule.output_error(ef, Vk, y),
-                          rule.hidden_error(out_sum(), Vk))
-            Ef[idx] = Ek
-            if learn:  # Eq. 3
-                Wcf[idx] = rule.updated_weights(colW, Ek[:, None], V * colA, clip)
-            if not check:
-                continue
-            # The star's Laplacian as the reference builds it, L = diag(d) - Al * W, entry
-            # for entry: Al * W is zero off row and column k, so only those are filled.
-            colM = colA * Wcf.take(idx, axis=0)
-            rowM = rowA * rowW
-            colX, rowX = (colA, rowA) if mode_d else (colM, rowM)
-            d = colX + rowX  # off the centre a row and a column hold one entry each
-            # the centre: NumPy's pairwise sum along its row, a running sum down its column
-            d.reshape(-1)[idx] = (
-                add_reduce(rowX, axis=1) + add_acc(colX, axis=1)[:, -1])
-            L = np.zeros(Lshape)
-            Lf = L.reshape(-1)
-            Lf[pos] = 0.0 - colM
-            L.reshape(B * n, n)[idx] = 0.0 - rowM
-            L.reshape(B, n * n)[:, ::n + 1] = d
-            im = eigenvalues(L).imag
-            cand = im.max(axis=1) > 0.0  # the rule pairs nothing without a positive Im
-            if self.budgeted:  # runs whose budget is spent neither check nor propose
-                open_ = self.left > 0
-                self.checks += open_
-                cand &= open_
-            if cand.any():
-                for r in np.flatnonzero(cand).tolist():
-                    pair = rule.reference_pair(im[r].tolist())
-                    if pair is not None:
-                        a, b = pair
-                        self.left[r] -= 1
-                        self._prune(r, int(kb_p[j][r]), b, a, t, s, time_now, j)
+            colA, rowA, rowW = self._activate(idx, pos, out_p[j], learn)
+            if check:
+                im = eigenvalues(self._laplacians(idx, pos, colA, rowA, rowW)).imag
+                self._propose(im, kb_p[j], t, s, time_now, j)
+
+    def _activate(self, idx: npt.NDArray[np.int64], pos: npt.NDArray[np.int64],
+                  is_out: npt.NDArray[np.bool_], learn: bool) -> tuple[Any, Any, Any]:
+        """Eq. 1-3 of one node in every run (row ``idx`` of the column layout); returns the
+        node's column of ``A`` and its row of ``A`` and ``W`` for the check."""
+        B, n = self.B, self.n
+        Acf, Wcf = self.Ac.reshape(B * n, n), self.Wc.reshape(B * n, n)
+        V, E = self.V, self.E
+        colA = Acf.take(idx, axis=0)
+        colW = Wcf.take(idx, axis=0)
+        rowA = self.Ac.reshape(-1).take(pos)
+        rowW = self.Wc.reshape(-1).take(pos)
+        # Eq. 1 and the value; Eq. 2 reads E of the other nodes (not changed by Eq. 1)
+        Vk, out_sum = self._sums(V, colA, colW, E * rowA, rowW)
+        V.reshape(-1)[idx] = Vk
+        Ek = np.where(is_out, rule.output_error(self.ef, Vk, self.y),
+                      rule.hidden_error(out_sum(), Vk))
+        E.reshape(-1)[idx] = Ek
+        if learn:  # Eq. 3
+            Wcf[idx] = rule.updated_weights(colW, Ek[:, None], V * colA, self.clip[:, None])
+        return colA, rowA, rowW
+
+    def _laplacians(self, idx: npt.NDArray[np.int64], pos: npt.NDArray[np.int64],
+                    colA: Any, rowA: Any, rowW: Any) -> npt.NDArray[np.float64]:
+        """The star Laplacians of the node, one per run, as the reference builds them:
+        ``L = diag(d) - Al * W`` entry for entry (``Al * W`` is zero off row and column
+        ``k``, so only those are filled), with the weights after Eq. 3."""
+        B, n = self.B, self.n
+        colM = colA * self.Wc.reshape(B * n, n).take(idx, axis=0)
+        rowM = rowA * rowW
+        colX, rowX = (colA, rowA) if self.mode == "D" else (colM, rowM)
+        d = colX + rowX  # off the centre a row and a column hold one entry each
+        # the centre: NumPy's pairwise sum along its row, a running sum down its column
+        d.reshape(-1)[idx] = (np.add.reduce(rowX, axis=1)
+                              + np.add.accumulate(colX, axis=1)[:, -1])
+        L = np.zeros((B, n, n))
+        L.reshape(-1)[pos] = 0.0 - colM
+        L.reshape(B * n, n)[idx] = 0.0 - rowM
+        L.reshape(B, n * n)[:, ::n + 1] = d
+        return L
+
+    def _propose(self, im: npt.NDArray[np.float64], nodes: npt.NDArray[np.int64], t: int,
+                 s: int, time_now: float, j: int) -> None:
+        """The reference pairing of every run's eigenvalues (``rule.reference_pair``);
+        a pair names an edge for :meth:`_prune`."""
+        cand = im.max(axis=1) > 0.0  # the rule pairs nothing without a positive Im
+        if self.budgeted:  # runs whose budget is spent neither check nor propose
+            open_ = self.left > 0
+            self.checks += open_
+            cand &= open_
+        if not cand.any():
+            return
+        for r in np.flatnonzero(cand).tolist():
+            pair = rule.reference_pair(im[r].tolist())
+            if pair is not None:
+                a, b = pair
+                self.left[r] -= 1
+                self._prune(r, int(nodes[r]), b, a, t, s, time_now, j)
 
     def _prune(self, r: int, k: int, frm: int, to: int, t: int, s: int, now: float,
                step: int) -> None:
