@@ -123,13 +123,13 @@ class SpectralReference(_Spectral):
         -------
         (from, to) or None
         """
-        L = self._laplacian(node)
-        lam = eigenvalues(L)
-        node.observer.on_check(node.id, node.star().ids, lam)
+        star = node.star()
+        lam = eigenvalues(plan_laplacian(star.plan, node.in_w, node.out_w, self.mode))
+        node.observer.on_check(node.id, star.ids, lam)
         pair = rule.reference_pair(lam.imag.tolist())
         if pair is None:
             return None
-        ids = node.star().ids
+        ids = star.ids
         a, b = ids[pair[0]], ids[pair[1]]
         if a == b:
             return None

@@ -118,8 +118,8 @@ class Recorder:
         eigenvalues : the star Laplacian's eigenvalues, by place (may be ``None`` when not kept).
         """
         self.checks += 1
-        if not self.keeps_eigenvalues(node):
-            return
+        if self.level != "full" or (self.watch is not None and node not in self.watch):
+            return  # (keeps_eigenvalues, spelt out: this runs on every check)
         self.add_check(node, self.now, self.input, self.sweep, star, eigenvalues)
 
     def add_check(self, node: int, time: float, input: int, sweep: int, star: Sequence[int],

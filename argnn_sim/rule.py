@@ -2,7 +2,7 @@
 
 Every engine runs this code. The SimPy node (:mod:`argnn_sim.node`) calls it as Python;
 the compiled kernel (:mod:`argnn_sim.engines._kernel`) compiles these very functions with
-numba; the batched path (:mod:`argnn_sim.engines.batch`) applies them to its stack of runs
+numba; the batched engine (:mod:`argnn_sim.engines.batch`) applies them to its stack of runs
 (the sums below take a sequence whose items may be scalars or NumPy vectors, one entry
 per run; the sigmoid runs elementwise). Nothing here draws random numbers or holds state.
 
@@ -195,7 +195,7 @@ def blocked_sum(xy: Items, m: int) -> Any:
     accumulators over blocks of four places (places 0 and 2 of a block into the first,
     1 and 3 into the second), the tail into the first, then their sum. ``xy`` holds the
     products ``V_i W_ik`` by star place (0 at places without an in-edge); its items may be
-    floats or NumPy vectors of equal length (one entry per run: the batched path).
+    floats or NumPy vectors of equal length (one entry per run: the batched engine).
 
     Parameters
     ----------
@@ -301,7 +301,8 @@ def sigmoid_reference_array(s: npt.NDArray[np.float64]) -> npt.NDArray[np.float6
 
 
 def dot_reference(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> float:
-    """``numpy.dot(x, w)``: BLAS ``ddot``, the reference's Eq. 1 and Eq. 2 sums.
+    """``numpy.dot(x, w)``: BLAS ``ddot``, the reference's Eq. 1 and Eq. 2 sums (called as
+    ``x.dot(w)``, the same C routine without ``numpy.dot``'s dispatch layer; tested equal).
 
     The reference takes Eq. 1 with ``w`` a column of its ``n x n`` weight matrix (a
     strided operand: BLAS then runs its strided loop, whatever it is on this CPU) and
@@ -323,7 +324,7 @@ def dot_reference(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> flo
     >>> dot_reference(x, W[:, 0])
     32.0
     """
-    return float(np.dot(x, w))
+    return float(x.dot(w))  # ndarray.dot: numpy.dot's own C routine, without its dispatch
 
 
 def column_buffer(m: int) -> npt.NDArray[np.float64]:
@@ -418,7 +419,7 @@ def update_inputs(w: MutableSequence[float], v: Sequence[float], n: int, e: floa
 def updated_weights(w: npt.NDArray[np.float64], e: npt.NDArray[np.float64],
                     v: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
                     ) -> npt.NDArray[np.float64]:
-    """Eq. 3 on arrays (the batched path: one row per run): :func:`update_inputs`'s
+    """Eq. 3 on arrays (the batched engine: one row per run): :func:`update_inputs`'s
     formula, ``clip(w - e v, -c, c)``; clipping is a selection, exact in either form.
 
     Parameters

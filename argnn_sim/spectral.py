@@ -322,7 +322,7 @@ def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence
         L[i] = -w
     for i, w in zip(out_row, out_w):
         L[i] = -w
-    return np.array(L).reshape(m, m)
+    return np.fromiter(L, np.float64, m * m).reshape(m, m)
 
 
 def _plan_laplacian_np(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence[float],

@@ -22,7 +22,7 @@ Parts:
   the same runs of that checkout too, in the same invocation, and the ratio.
 * ``async``: random sparse directed networks (mean in-degree 8), exponential link delays
   (mean 0.5), the local spectral rule (DW) checking on every training activation, on the
-  SimPy engine and the compiled path (``--engines``; runs of ``--async-activations`` and
+  SimPy engine and the compiled engine (``--engines``; runs of ``--async-activations`` and
   ``--compiled-activations``), at each size and trace level: activations per second over a whole run, and in the steady
   state (the difference between a run and one half as long, so one-time costs such as a
   node's first wake drop out), the share of activations that were checks, steady-state
@@ -260,7 +260,7 @@ def main() -> None:
     ap.add_argument("--async-activations", type=int, default=100_000,
                     help="activations of an async run on the SimPy engine")
     ap.add_argument("--compiled-activations", type=int, default=1_000_000,
-                    help="activations of an async run on the compiled path")
+                    help="activations of an async run on the compiled engine")
     ap.add_argument("--engines", default="simpy,compiled",
                     help="async engines: simpy, compiled (needs numba)")
     ap.add_argument("--jobs", type=int, default=2, help="workers for the fig3 part")
