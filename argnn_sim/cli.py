@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engines import ENGINE_CHOICES, simulate
 from .results import RunResult, atomic_dir, write_files
+from .rule import resolve_arithmetic
 
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
@@ -171,6 +172,8 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
             f", wake rate {sc.schedule.wake_rate}, period {sc.schedule.input_period}")),
         ("pruning", rule),
         ("rng", f"{sc.rng.mode}, seed {result.seed}"),
+        ("engine", f"{result.engine or '?'}, arithmetic "
+         f"{resolve_arithmetic(sc.node.arithmetic, sc.rng.mode)}"),
         ("error", f"{result.error:.6f}"),
         ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
         ("edges", f"{result.edges_before} -> {result.edges_after}"),
