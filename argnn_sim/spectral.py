@@ -1,4 +1,4 @@
-"""Local Laplacians and eigenvalue pairing rules: pure NumPy, no SimPy.
+"""Stars, local Laplacians, eigenvalues and the local rule's choice: pure NumPy, no SimPy.
 
 A node ``k`` sees only its *star*: its input edges ``i -> k`` (weights it owns) and its
 output edges ``k -> j`` (weights its out-neighbours told it). The local Laplacian over the

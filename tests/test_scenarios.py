@@ -88,3 +88,37 @@ def test_fig3_cells_agree_with_their_runs(outputs):
 def test_plot_refuses_a_folder_that_is_not_results(tmp_path, capsys):
     assert argnn(["plot", str(tmp_path)]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+def _fig4(tmp_path, *extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, str(ROOT / "scenarios" / "paper_fig4.py"),
+                           "--published-stream", "--quick", "--jobs", "1", *extra],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_fig4_published_stream_reproduces_the_published_dw_runs(tmp_path):
+    """AND, h = 2 of the published timing experiment: every D_W run equals the published
+    data (every machine tried); a D_W run that differs makes the script exit 1."""
+    from .conftest import SHARED
+
+    data = SHARED / "reference" / "published_fig4_and.json"
+    out = tmp_path / "f4"
+    r = _fig4(tmp_path, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "AND DW h=2: 5 of 5 runs equal the published data" in r.stdout
+    rows = (out / "fig4_published.csv").read_text().splitlines()
+    assert rows[0].startswith("cell,mode,h,runs,equal to published")
+    runs = (out / "fig4_runs.csv").read_text().splitlines()
+    assert runs[0].startswith("gate,mode,h,seed,input,train_error,edges")
+    assert len(runs) == 1 + 10 * 1000  # AND x D, DW x 5 runs x 1000 inputs
+    # the same runs against published data with one D_W edge count changed: exit 1
+    pub = json.loads(data.read_text())
+    pub["runs"]["AND_Dw_2"]["edges"][3][500] += 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(pub))
+    r = _fig4(tmp_path, "--out", str(out), "--published-data", str(bad))
+    assert r.returncode == 1 and "a D_W cell differs" in r.stderr
+    assert "AND DW h=2: 4 of 5 runs" in r.stdout
+    r = _fig4(tmp_path, "--out", str(out), "--published-data", str(tmp_path / "none.json"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--published-data" in r.stderr
