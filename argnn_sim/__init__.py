@@ -27,4 +27,4 @@ __all__ = [
     "apply_overrides", "load_scenario", "Network", "simulate", "RunResult", "load", "save",
     "Task", "make_task", "Topology", "from_networkx",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
