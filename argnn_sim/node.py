@@ -154,10 +154,8 @@ class Node:
         self.clip = float(clip)
         self.bias = bool(bias)
         self.activations = 0
-        self.down = False  # crashed: neither wakes nor hears (see engine.Faults)
+        self.down = False  # crashed: neither wakes nor hears (see engines.simpy_engine.Faults)
         self.missed = 0  # value and error messages that arrived while down
-        self._star: Star | None = None
-        self._bufs: tuple[Any, ...] = ()
         if arithmetic not in rule.ARITHMETICS:
             raise ValueError(f"arithmetic {arithmetic!r}; choose one of {rule.ARITHMETICS}")
         self.arithmetic = arithmetic
@@ -170,7 +168,10 @@ class Node:
         self._index()
 
     def _index(self) -> None:
-        """Neighbour id -> slot, rebuilt whenever an edge goes."""
+        """Neighbour id -> slot, rebuilt whenever an edge goes; the star and the reference
+        arithmetic's buffers (laid out by the star's places) are built again on next use."""
+        self._star: Star | None = None
+        self._bufs: tuple[Any, ...] = ()
         self._in_at = {v: i for i, v in enumerate(self.in_src)}
         self._out_at = {v: j for j, v in enumerate(self.out_dst)}
 
@@ -249,8 +250,6 @@ class Node:
             return
         for lst in (self.out_dst, self.out_e, self.out_w, self.out_stamp):
             del lst[j]
-        self._star = None
-        self._bufs = ()
         self._index()
 
     def on_prune_request(self, decider: int, frm: int, stamp: float) -> None:
@@ -378,8 +377,6 @@ class Node:
         i = self.in_src.index(frm)
         for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):
             del lst[i]
-        self._star = None
-        self._bufs = ()
         self._index()
         self.port.unsubscribe(frm)
         self.observer.on_prune(decider, frm, self.id, decider != self.id)

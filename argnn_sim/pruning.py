@@ -99,8 +99,8 @@ class _Spectral:
             raise ConfigError(f"pruning.mode = {mode!r} is not allowed; choose one of 'D', 'DW'")
         self.mode = mode
 
-    def _laplacian(self, node: NodeView) -> np.ndarray:
-        return plan_laplacian(node.star().plan, node.in_w, node.out_w, self.mode)
+    def _laplacian(self, node: NodeView, star: Star) -> np.ndarray:
+        return plan_laplacian(star.plan, node.in_w, node.out_w, self.mode)
 
 
 class SpectralReference(_Spectral):
@@ -124,7 +124,7 @@ class SpectralReference(_Spectral):
         (from, to) or None
         """
         star = node.star()
-        lam = eigenvalues(plan_laplacian(star.plan, node.in_w, node.out_w, self.mode))
+        lam = eigenvalues(self._laplacian(node, star))
         node.observer.on_check(node.id, star.ids, lam)
         pair = rule.reference_pair(lam.imag.tolist())
         if pair is None:
@@ -183,10 +183,10 @@ class SpectralLocal(_Spectral):
             # gives the same values either way: its eigenvalue-only path applies the same
             # transformations to the active block; checked on 40,000 star Laplacians).
             obs = node.observer
-            lam = eigenvalues(self._laplacian(node)) if obs.keeps_eigenvalues(node.id) else None
+            lam = eigenvalues(self._laplacian(node, star)) if obs.keeps_eigenvalues(node.id) else None
             obs.on_check(node.id, star.ids, lam)
             return None
-        L = self._laplacian(node)
+        L = self._laplacian(node, star)
         pos, lam = local_choice(L, star.center, allowed, tol=self.tol)
         node.observer.on_check(node.id, star.ids, lam)
         if pos is None:

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
+from .engines.setup import reference_draws, version
 from .rng import state_digest
 
 __all__ = [
@@ -82,12 +83,6 @@ RUNS = "runs"
 GRID_FILE = "grid.json"
 KEEP_CHOICES = ("curves",)
 _GRID_KEYS = ("name", "seeds", "keep", "stream", "stream_seed", "base", "axes")
-
-
-def _version() -> str:
-    from .engines.setup import version
-
-    return version()
 
 
 # ----------------------------------------------------------------------------- grid
@@ -302,7 +297,7 @@ class Grid:
         >>> len(Grid.from_dict({"seeds": 2, "axes": {"network.hidden": [1, 2, 3]}}).runs())
         6
         """
-        version = _version()
+        ver = version()
         specs = []
         rs = np.random.RandomState(self.stream_seed) if self.stream == "published" else None
         for cell, changes in self.cells():
@@ -310,11 +305,9 @@ class Grid:
                 sc = apply_overrides(self.base, {**changes, "seed": seed})
                 state: tuple[Any, ...] | None = None
                 if rs is not None:
-                    from .engines.setup import reference_draws
-
                     state = tuple(rs.get_state(legacy=True))
                     reference_draws(sc, rs)
-                specs.append(RunSpec(cell, sc, seed, self.keep, state, version))
+                specs.append(RunSpec(cell, sc, seed, self.keep, state, ver))
         return specs
 
 

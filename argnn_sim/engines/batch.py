@@ -338,17 +338,18 @@ class _Batch:
     def _sums(self, V: npt.NDArray[np.float64], colA: npt.NDArray[np.float64],
               colW: npt.NDArray[np.float64], x2: npt.NDArray[np.float64],
               rowW: npt.NDArray[np.float64]) -> tuple[Any, Any]:
-        """Eq. 1's sum and the node's value, and a function giving Eq. 2's sum of the
-        products ``x2 * rowW`` (after the value went out), in the run's arithmetic."""
+        """The node's value (Eq. 1 and the sigmoid) and Eq. 2's sum of the products
+        ``x2 * rowW``, in the run's arithmetic. (Eq. 2 reads the errors of the other nodes,
+        which Eq. 1 does not change, so both come together.)"""
         n = self.n
         if self.reference:  # one BLAS ddot per run, strides as the reference's
             S = self.wstrided
             S[:, :, 0] = colW
             s_in = np.matmul((V * colA)[:, None, :], S[:, :, :1])[:, 0, 0]
-            Vk = rule.sigmoid_reference_array(s_in)
-            return Vk, lambda: np.matmul(x2[:, None, :], rowW[:, :, None])[:, 0, 0]
+            acc = np.matmul(x2[:, None, :], rowW[:, :, None])[:, 0, 0]
+            return rule.sigmoid_reference_array(s_in), acc
         s_in = rule.blocked_sum(((V * colA) * colW).T, n)
-        return rule.sigmoid_array(s_in), lambda: rule.running_dot(x2.T, rowW.T, n)
+        return rule.sigmoid_array(s_in), rule.running_dot(x2.T, rowW.T, n)
 
     def _steps(self, learn: bool, t: int, s: int, time_now: float, p: int) -> None:
         """The activations of pass ``p``, place by place: in every run, the node its own
@@ -375,11 +376,10 @@ class _Batch:
         colW = Wcf.take(idx, axis=0)
         rowA = self.Ac.reshape(-1).take(pos)
         rowW = self.Wc.reshape(-1).take(pos)
-        # Eq. 1 and the value; Eq. 2 reads E of the other nodes (not changed by Eq. 1)
-        Vk, out_sum = self._sums(V, colA, colW, E * rowA, rowW)
+        Vk, acc = self._sums(V, colA, colW, E * rowA, rowW)
         V.reshape(-1)[idx] = Vk
         Ek = np.where(is_out, rule.output_error(self.ef, Vk, self.y),
-                      rule.hidden_error(out_sum(), Vk))
+                      rule.hidden_error(acc, Vk))
         E.reshape(-1)[idx] = Ek
         if learn:  # Eq. 3
             Wcf[idx] = rule.updated_weights(colW, Ek[:, None], V * colA, self.clip[:, None])

@@ -156,8 +156,7 @@ class _Run:
         np.cumsum(cap, out=dptr[1:])
         self.dptr = dptr
         pool = max(POOL_MIN, POOL_PER_EDGE * E)
-        watch = np.zeros(n, dtype=np.int8)
-        watch[:] = 1 if recorder.watch is None else 0
+        watch = np.full(n, int(recorder.watch is None), dtype=np.int8)
         if recorder.watch is not None:
             watch[sorted(recorder.watch)] = 1
         self.S = K.State(

@@ -106,12 +106,11 @@ def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
 @dataclass(frozen=True)
 class Step:
     """One presentation: ``learn`` (training or evaluation), ``index`` (the training input
-    ``t``, or the place in the evaluation order) and ``row`` (index into the truth table),
-    ``row_values`` (inputs, then the target)."""
+    ``t``, or the place in the evaluation order) and ``row_values`` (the truth-table row:
+    inputs, then the target)."""
 
     learn: bool
     index: int
-    row: int
     row_values: tuple[int, ...]
 
     @property
@@ -172,7 +171,7 @@ class InputDriver:
         rec = self.recorder
         for t, r in enumerate(self.train_rows.tolist()):
             rec.input = t
-            yield Step(True, t, r, rows[r])
+            yield Step(True, t, rows[r])
         rec.input = rec.sweep = -1
         if end_training is not None:
             end_training()
@@ -182,7 +181,7 @@ class InputDriver:
         else:
             self.schedule.shuffle(self.eval_rows)
         for i, r in enumerate(self.eval_rows.tolist()):
-            yield Step(False, i, r, rows[r])
+            yield Step(False, i, rows[r])
 
     def passes(self, step: Step) -> int:
         """How many passes a step holds for in the sweep schedule.
