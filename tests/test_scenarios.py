@@ -122,3 +122,7 @@ def test_fig4_published_stream_reproduces_the_published_dw_runs(tmp_path):
     assert "AND DW h=2: 4 of 5 runs" in r.stdout
     r = _fig4(tmp_path, "--out", str(out), "--published-data", str(tmp_path / "none.json"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--published-data" in r.stderr
+    bad.write_text(json.dumps({"runs": {"AND_D_2": {"edges": [[1]]}}}))  # not that data
+    r = _fig4(tmp_path, "--out", str(out), "--published-data", str(bad))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "is not the published Fig. 4 data" in r.stderr
