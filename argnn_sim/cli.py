@@ -27,6 +27,8 @@ from typing import Any, NoReturn
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engines import ENGINE_CHOICES, simulate
+from .errors import run_cli
+from .outputs import check_output, free_folder
 from .results import RunResult, atomic_dir, write_files
 from .rule import resolve_arithmetic
 
@@ -46,7 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="seed (overrides the scenario's)")
     r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one scenario value (repeatable)")
-    r.add_argument("--out", help="output folder (default: results/<scenario name>)")
+    r.add_argument("--out", help="output folder: new or empty (default: results/<scenario "
+                                 "name>, or the first free results/<name>-2, -3, ...)")
+    r.add_argument("--force", action="store_true",
+                   help="replace --out when it holds a run argnn wrote (never anything else)")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     r.add_argument("--no-save", action="store_true", help="write no output folder")
@@ -196,10 +201,11 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _write_run(result: RunResult, out: Path, plots: bool) -> None:
+def _write_run(result: RunResult, out: Path, plots: bool, force: bool) -> None:
     from . import plots as P
 
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=force, what="--out",
+                    force_hint="pass --force to replace it") as tmp:
         write_files(result, tmp)
         if plots:
             P.eigenvalue_traces(result, tmp / "eigenvalues.png")
@@ -225,12 +231,18 @@ def run_command(args: argparse.Namespace) -> int:
         changes["seed"] = args.seed
     if changes:
         scenario = apply_overrides(scenario, changes)
+    out = None
+    if not args.no_save:  # refuse a bad --out before the run, not after it
+        if args.out is not None:
+            out = check_output(args.out, "run", existing="replace" if args.force else "refuse",
+                               what="--out", force_hint="pass --force to replace it")
+        else:
+            out = check_output(free_folder(Path("results") / scenario.name, "run"), "run",
+                               what="output folder")
     result = simulate(scenario, progress=args.progress and not args.json,
                       engine=getattr(args, "engine", "auto"))
-    out = None
-    if not args.no_save:
-        out = Path(args.out) if args.out else Path("results") / scenario.name
-        _write_run(result, out, plots=not args.no_plots)
+    if out is not None:
+        _write_run(result, out, plots=not args.no_plots, force=args.force)
     if args.json:
         json.dump(result.summary(), sys.stdout)
         sys.stdout.write("\n")
@@ -284,26 +296,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     True
     """
     args = _build_parser().parse_args(argv)
-    try:
-        if getattr(args, "handler", None) is not None:
-            return int(args.handler(args))
-        if args.command == "run":
-            return run_command(args)
-        if args.command == "sweep":
-            return sweep_command(args)
-        if args.command == "plot":
-            from .figures import redraw
+    return run_cli(lambda: _dispatch(args))
 
-            paths = redraw(args.run_dir)
-            print(f"figures written: {', '.join(str(p) for p in paths)}")
-            return 0
-        if args.command == "show-default":
-            sys.stdout.write(to_toml(Scenario()))
-            return 0
-    except (ConfigError, FileNotFoundError) as exc:
-        print(f"argnn: error: {exc}", file=sys.stderr)
-        return 2
-    return 2  # pragma: no cover
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args))
+    if args.command == "run":
+        return run_command(args)
+    if args.command == "sweep":
+        return sweep_command(args)
+    if args.command == "plot":
+        from .figures import redraw
+
+        paths = redraw(args.run_dir)
+        print(f"figures written: {', '.join(str(p) for p in paths)}")
+        return 0
+    if args.command == "show-default":
+        sys.stdout.write(to_toml(Scenario()))
+        return 0
+    return 2  # pragma: no cover - argparse requires a known command
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .errors import ArgnnError
+
 __all__ = [
     "ConfigError",
     "TaskConfig",
@@ -53,9 +55,11 @@ RULES = ("reference", "local")
 RNG_MODES = ("default", "reference")
 TRACE_LEVELS = ("full", "prunes", "none")
 ARITHMETIC_CHOICES = ("auto", "reference", "portable")
+MAX_BITS = 20  # a PARITY table of 2**20 rows; beyond, evaluation alone would take days
+MAX_NAME = 100
 
 
-class ConfigError(ValueError):
+class ConfigError(ArgnnError):
     """A scenario value is missing, unknown, of the wrong type or out of range."""
 
 
@@ -83,6 +87,59 @@ def _check_range(key: str, value: float, *, lo: float | None = None, hi: float |
         raise ConfigError(f"{key} = {value!r} is out of range; it must be {what}")
 
 
+def _as_float(v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
+def _check_node_name(key: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise ConfigError(f"{key} names node {_short(v)}; node names are strings or whole "
+                          "numbers")
+    if isinstance(v, str) and not v:
+        raise ConfigError(f"{key} names a node \"\"; node names must not be empty")
+
+
+def _check_hears(edges: list[tuple[Any, ...]], inputs: tuple[Any, ...], output: Any) -> None:
+    """The output must be reachable from an input, or it could never learn anything."""
+    into: dict[Any, list[Any]] = {}
+    for e in edges:
+        into.setdefault(e[1], []).append(e[0])
+    if output not in into:
+        raise ConfigError(f"network.outputs node {output!r} has no input edges, so it can never "
+                          "hear anything; add an edge into it to network.edges")
+    seen, todo = {output}, [output]
+    while todo:
+        for u in into.get(todo.pop(), ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    if not seen & set(inputs):
+        raise ConfigError(f"network.outputs node {output!r} cannot be reached from any input "
+                          "node, so it can never learn the task; add edges that lead from an "
+                          "input to it")
+
+
+def _check_name(name: Any) -> None:
+    """A run's name becomes a folder, ``results/<name>``: one plain path component."""
+    bad = ""
+    if not isinstance(name, str) or not name.strip():
+        bad = "is empty"
+    elif len(name) > MAX_NAME:
+        bad = f"is longer than {MAX_NAME} characters"
+    elif "/" in name or "\\" in name or name in (".", ".."):
+        bad = "is a path, not a name"
+    elif name.startswith(".") or name != name.strip():
+        bad = "starts with a dot or a space, or ends with a space"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        bad = "holds a control character"
+    if bad:
+        raise ConfigError(f"name = {_short(name)} {bad}; a scenario's name becomes its results "
+                          "folder: give a plain name such as \"xor-h2\" (letters, digits, - _ .)")
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """``[task]``: the truth table the network learns.
@@ -97,7 +154,8 @@ class TaskConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "gate", str(self.gate).upper())
         _check_choice("task.gate", self.gate, GATES)
-        _check_range("task.bits", self.bits, lo=1, what="at least 1")
+        _check_range("task.bits", self.bits, lo=1, hi=MAX_BITS,
+                     what=f"a whole number from 1 to {MAX_BITS} (the truth table has 2**bits rows)")
         if self.gate != "PARITY" and self.bits != 2:
             raise ConfigError(f"task.bits = {self.bits} only applies to gate 'PARITY'; "
                               f"gate {self.gate!r} has 2 inputs (remove task.bits)")
@@ -132,20 +190,40 @@ class NetworkConfig:
                      what="a number > 0")
         _check_range("network.weight_scale", self.weight_scale, lo=0, lo_open=True,
                      what="a number > 0")
-        edges = tuple(tuple(e) for e in self.edges)
-        for e in edges:
-            if len(e) not in (2, 3):
-                raise ConfigError(f"network.edges entry {list(e)!r} must be [from, to] or "
+        if self.kind == "random" and self.mean_degree > self.nodes - 1:
+            raise ConfigError(f"network.mean_degree = {self.mean_degree!r} exceeds what "
+                              f"{self.nodes} nodes allow (at most nodes - 1 = {self.nodes - 1} "
+                              "input edges per node)")
+        if not isinstance(self.edges, (list, tuple)):
+            raise ConfigError(f"network.edges = {_short(self.edges)} must be a list of "
+                              "[from, to] or [from, to, weight]")
+        edges = []
+        for e in self.edges:
+            if not isinstance(e, (list, tuple)) or len(e) not in (2, 3):
+                raise ConfigError(f"network.edges entry {_short(e)} must be [from, to] or "
                                   "[from, to, weight]")
+            e = tuple(e)
+            _check_node_name("network.edges", e[0])
+            _check_node_name("network.edges", e[1])
             if len(e) == 3:
                 w = e[2]
-                if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
-                    raise ConfigError(f"network.edges entry {list(e)!r} has weight {w!r}; "
-                                      "weights must be finite numbers")
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or \
+                        not math.isfinite(_as_float(w)):
+                    raise ConfigError(f"network.edges entry {_short(list(e))} has weight "
+                                      f"{_short(w)}; weights must be finite numbers")
             if e[0] == e[1]:
-                raise ConfigError(f"network.edges entry {list(e)!r} is a self-loop; "
+                raise ConfigError(f"network.edges entry {_short(list(e))} is a self-loop; "
                                   "self-loops are not allowed")
-        object.__setattr__(self, "edges", edges)
+            edges.append(e)
+        for key in ("inputs", "outputs"):
+            given = getattr(self, key)
+            if not isinstance(given, (list, tuple)):
+                raise ConfigError(f"network.{key} = {_short(given)} must be a list of node names")
+            for v in given:
+                _check_node_name(f"network.{key}", v)
+            if len(set(given)) != len(given):
+                raise ConfigError(f"network.{key} = {_short(list(given))} names a node twice")
+        object.__setattr__(self, "edges", tuple(edges))
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "outputs", tuple(self.outputs))
         if self.kind == "edges":
@@ -170,6 +248,11 @@ class NetworkConfig:
             if into_inputs:
                 raise ConfigError(f"network.edges {[list(e[:2]) for e in into_inputs][:5]!r} point "
                                   "into an input node; input nodes take no input edges")
+            both = set(self.inputs) & set(self.outputs)
+            if both:
+                raise ConfigError(f"network.outputs names input node(s) {sorted(map(str, both))}; "
+                                  "the output must be another node")
+            _check_hears(edges, self.inputs, self.outputs[0])
 
 
 @dataclass(frozen=True)
@@ -389,23 +472,40 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            raise ConfigError(f"{key} = {value!r} must be a whole number")
+            raise ConfigError(f"{key} = {_short(value)} must be a whole number")
+        if abs(value) >= 2**63:
+            raise ConfigError(f"{key} = {_short(value)} is too large; give a whole number "
+                              "below 2**63")
         return value
     if typ is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} = {value!r} must be a number")
-        if math.isnan(float(value)):
-            raise ConfigError(f"{key} = nan is not a number; give a finite value")
-        return float(value)
+            raise ConfigError(f"{key} = {_short(value)} must be a number")
+        try:
+            x = float(value)
+        except OverflowError:
+            raise ConfigError(f"{key} = {_short(value)} is too large for a float; give a "
+                              "finite number") from None
+        if not math.isfinite(x):
+            raise ConfigError(f"{key} = {value!r} is not a finite number; give a finite value")
+        return x
     if typ is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key} = {value!r} must be a string")
+            raise ConfigError(f"{key} = {_short(value)} must be a string")
         return value
     if typ is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key} = {value!r} must be a list")
+            raise ConfigError(f"{key} = {_short(value)} must be a list")
         return tuple(tuple(v) if isinstance(v, list) else v for v in value)
     return value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a value may be 400 digits long)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for repr
+        return f"<a whole number of about {value.bit_length() * 0.30103:.0f} digits>"
+    return text if len(text) <= limit else text[:limit - 5] + "[...]"
 
 
 def _unknown(key: str, section: str | None, allowed: list[str]) -> ConfigError:
@@ -452,8 +552,9 @@ class Scenario:
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
+        _check_name(self.name)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed = {self.seed!r} must be a whole number >= 0")
+            raise ConfigError(f"seed = {_short(self.seed)} must be a whole number >= 0")
         if self.rng.mode == "reference":
             if self.seed >= 2**32:
                 raise ConfigError(f"seed = {self.seed} is too large for rng.mode = 'reference' "
@@ -587,12 +688,23 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     dict
     """
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{what} file {str(p)!r} is a folder; give the path to a .toml file")
     if not p.is_file():
         raise ConfigError(f"{what} file not found: {str(p)!r}; give the path to a .toml file")
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a UTF-8 text file (byte {exc.start}); save the {what} "
+                          "as UTF-8 TOML") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"{p}: a value cannot be read ({exc})") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -620,6 +732,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ConfigError(f"--set {key}: the value cannot be read ({exc})") from None
     return key, value
 
 

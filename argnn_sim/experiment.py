@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINE_CHOICES
+from .errors import run_cli
 from .figures import FIGURES, write_manifest
+from .outputs import claim_output
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
 
 __all__ = ["parser", "sweep", "finish", "md_table", "write_table"]
@@ -58,10 +60,39 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
-def out_dir(args: argparse.Namespace, name: str) -> Path:
-    if args.out:
-        return Path(args.out)
-    return Path("results") / (f"{name}-quick" if args.quick else name)
+def out_dir(args: argparse.Namespace, name: str, kind: str | None = None) -> Path:
+    """The script's results folder (``--out``, or ``results/<name>[-quick]``), checked and
+    claimed: a new or empty folder, or one this scenario wrote before (it resumes there).
+    Anything else is refused before any work (:mod:`argnn_sim.outputs`).
+
+    Parameters
+    ----------
+    args : the parsed options. name : the default folder's name.
+    kind : the folder's kind (default ``scenario/<name>``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    folder = Path(args.out) if args.out else \
+        Path("results") / (f"{name}-quick" if args.quick else name)
+    return claim_output(folder, kind or f"scenario/{name}", existing="resume", what="--out")
+
+
+def main_guard(main: Callable[[], int], name: str) -> int:
+    """Run a scenario script's ``main`` as every argnn command runs: bad input is one line
+    on stderr and exit status 2, nothing half-written left behind (:func:`run_cli`).
+
+    Parameters
+    ----------
+    main : the script's body. name : its name, for the messages.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    return run_cli(main, prog=f"scenarios/{name}.py")
 
 
 def sweep(grid: Grid, folder: Path, args: argparse.Namespace,

@@ -319,7 +319,7 @@ FIGURES: dict[str, Callable[[Path], list[Path]]] = {
 
 def write_manifest(folder: Path, kind: str, **info: Any) -> None:
     """Name the scenario that wrote ``folder`` (and anything worth keeping about the call)."""
-    from .sweep import write_atomic
+    from .outputs import write_atomic
 
     write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
 

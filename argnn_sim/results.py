@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .config import Scenario
+from .outputs import check_output, mark_output
 
 __all__ = ["RunResult", "save", "load", "atomic_dir"]
 
@@ -134,22 +135,47 @@ def _jsonable(v: Any) -> Any:
 class atomic_dir:
     """Context manager: write into a temporary sibling folder, rename it to ``path`` on success.
 
-    An existing ``path`` is replaced only when the new folder is complete.
+    ``path`` must be new, empty or (with ``replace``) a folder of the same ``kind`` that
+    holds only files argnn writes (:func:`argnn_sim.outputs.check_output`); anything else is
+    refused before a file is written. An existing folder is replaced only once the new one is
+    complete.
+
+    Parameters
+    ----------
+    path : the folder. kind : what it holds (``run``, ``scenario/eigen_trace``).
+    replace : replace a folder of the same kind. what, force_hint : for the messages.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, kind: str = "run",
+                 replace: bool = False, what: str = "output folder",
+                 force_hint: str = "pass overwrite=True to replace it") -> None:
         self.path = Path(path)
+        self.kind = kind
+        self.replace = replace
+        self.what = what
+        self.force_hint = force_hint
+
+    def _check(self) -> None:
+        check_output(self.path, self.kind, existing="replace" if self.replace else "refuse",
+                     what=self.what, force_hint=self.force_hint)
 
     def __enter__(self) -> Path:
+        self._check()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent))
         self.tmp.chmod(0o755)  # mkdtemp makes it private; a results folder is for sharing
+        mark_output(self.tmp, self.kind)
         return self.tmp
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
+        try:
+            self._check()  # again: something may have appeared there meanwhile
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         old = None
         if self.path.exists():
             old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
@@ -198,12 +224,15 @@ def write_files(result: RunResult, folder: Path) -> None:
     np.savez_compressed(folder / "traces.npz", **arrays)  # type: ignore[arg-type]
 
 
-def save(result: RunResult, path: str | os.PathLike[str]) -> Path:
+def save(result: RunResult, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write ``result`` to the folder ``path`` atomically; returns the folder.
 
     Parameters
     ----------
-    result : the run. path : the folder (replaced only once the new one is complete).
+    result : the run. path : the folder: new, empty, or with ``overwrite`` a run folder
+        argnn wrote (replaced only once the new one is complete). A file, or a folder
+        holding anything else, is refused (:mod:`argnn_sim.outputs`).
+    overwrite : replace an existing run folder.
 
     Returns
     -------
@@ -217,7 +246,7 @@ def save(result: RunResult, path: str | os.PathLike[str]) -> Path:
     >>> load(save(r, tempfile.mkdtemp() + "/run")).error == r.error
     True
     """
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, replace=overwrite) as tmp:
         write_files(result, tmp)
     return Path(path)
 

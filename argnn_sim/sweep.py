@@ -64,6 +64,8 @@ import numpy as np
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
 from .engines.setup import reference_draws, version
+from .limits import check_resources
+from .outputs import check_output, claim_output, write_atomic
 from .rng import state_digest
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
 ]
 
 RUNS = "runs"
+MAX_RUNS = 1_000_000  # runs in one grid
 GRID_FILE = "grid.json"
 KEEP_CHOICES = ("curves",)
 _GRID_KEYS = ("name", "seeds", "keep", "stream", "stream_seed", "base", "axes")
@@ -143,6 +146,10 @@ class Grid:
         for s in self.seeds:
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
                 raise ConfigError(f"seeds contains {s!r}; seeds are whole numbers >= 0")
+        twice = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        if twice:
+            raise ConfigError(f"seeds lists {twice[:5]} more than once; a seed counted twice "
+                              "would weigh twice in the mean: give each seed once")
         for k in self.keep:
             if k not in KEEP_CHOICES:
                 raise ConfigError(f"keep = {k!r} is not allowed; choose from "
@@ -156,6 +163,11 @@ class Grid:
         for name, variants in self.axes.items():
             if not variants:
                 raise ConfigError(f"axis {name!r} has no values")
+            labels = [json.dumps(lab, sort_keys=True, default=str) for lab, _ in variants]
+            twice = sorted({lab for lab in labels if labels.count(lab) > 1})
+            if twice:
+                raise ConfigError(f"axis {name!r} lists {', '.join(twice[:5])} more than once; "
+                                  "give each value once")
             for _label, changes in variants:
                 apply_overrides(self.base, changes)
 
@@ -205,8 +217,9 @@ class Grid:
         if isinstance(seeds_raw, bool):
             raise ConfigError("seeds must be a count or a list of whole numbers")
         if isinstance(seeds_raw, int):
-            if seeds_raw < 1:
-                raise ConfigError(f"seeds = {seeds_raw}; give a count >= 1 or a list of seeds")
+            if not 1 <= seeds_raw <= MAX_RUNS:
+                raise ConfigError(f"seeds = {seeds_raw}; give a count from 1 to {MAX_RUNS:,} "
+                                  "or a list of seeds")
             seeds = list(range(seeds_raw))
         elif isinstance(seeds_raw, (list, tuple)):
             seeds = list(seeds_raw)
@@ -236,9 +249,27 @@ class Grid:
         keep = data.get("keep", ())
         if isinstance(keep, str):
             keep = (keep,)
-        return cls(base=base, axes=axes, seeds=seeds, name=str(data.get("name", "sweep")),
-                   keep=tuple(keep), stream=str(data.get("stream", "seeds")),
-                   stream_seed=int(data.get("stream_seed", 0)))
+        if not isinstance(keep, (list, tuple)) or not all(isinstance(k, str) for k in keep):
+            raise ConfigError(f"keep = {keep!r} must be a list of names, e.g. [\"traces\"]")
+        name = data.get("name", "sweep")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"name = {name!r} must be a non-empty string")
+        stream = data.get("stream", "seeds")
+        if not isinstance(stream, str):
+            raise ConfigError(f"stream = {stream!r} must be 'seeds' or 'published'")
+        stream_seed = data.get("stream_seed", 0)
+        if isinstance(stream_seed, bool) or not isinstance(stream_seed, int) or \
+                not 0 <= stream_seed < 2**32:
+            raise ConfigError(f"stream_seed = {stream_seed!r} must be a whole number in "
+                              "[0, 2**32)")
+        runs = len(seeds)
+        for variants in axes.values():
+            runs *= max(len(variants), 1)
+        if runs > MAX_RUNS:
+            raise ConfigError(f"this grid has {runs:,} runs, more than {MAX_RUNS:,}; split it "
+                              "into several sweeps")
+        return cls(base=base, axes=axes, seeds=seeds, name=name, keep=tuple(keep),
+                   stream=stream, stream_seed=stream_seed)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Grid:
@@ -498,9 +529,11 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
     ...     ex.submit(sum, [1, 2]).result()
     3
     """
-    jobs = jobs or os.cpu_count() or 1
-    if jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: give at least 1 worker")
+    cores = os.cpu_count() or 1
+    if jobs is not None and not 1 <= jobs <= max(4 * cores, 64):
+        raise ConfigError(f"--jobs {jobs}: give from 1 to {max(4 * cores, 64)} workers "
+                          f"(this machine has {cores} cores)")
+    jobs = jobs or cores
     scheduler = scheduler or "processes"
     if scheduler == "inline":
         yield InlineExecutor()
@@ -528,7 +561,12 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
         client = Client(cluster)
     elif "://" in scheduler:
         cluster = None
-        client = Client(scheduler, timeout=30)
+        try:
+            client = Client(scheduler, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"--scheduler {scheduler!r}: no Dask scheduler answers there "
+                              f"({type(exc).__name__}); start one (dask scheduler) or use "
+                              "--scheduler processes") from None
     else:
         raise ConfigError(f"--scheduler {scheduler!r} is not known; choose inline, processes, "
                           "local-dask or a Dask scheduler address (tcp://host:8786)")
@@ -558,29 +596,6 @@ def _pinned_env() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- storage
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsync and rename: the file is
-    complete or absent, never half-written.
-
-    Parameters
-    ----------
-    path : the file. text : its contents.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
-    >>> write_atomic(p, "{}"); p.read_text()
-    '{}'
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _read_record(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -810,20 +825,24 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     if select is not None:
         specs = [s for s in specs if select(s)]
     plan_chunks(specs, engine, batch_size)  # a run the engine cannot run: say so now
+    for sc in {s.scenario for s in specs}:  # too large, or never ending: before any run
+        check_resources(sc)
     axes = list(grid.axes)
     folder = Path(out) if out is not None else None
     done: dict[str, dict[str, Any]] = {}
     if folder is not None:
+        grid_text = json.dumps(grid.to_dict(), indent=1, default=str)
+        check_output(folder, "sweep", existing="resume" if resume else "refuse",
+                     what="sweep folder", force_hint="pass --resume to continue it")
+        _check_same_grid(folder, grid_text)
+        claim_output(folder, "sweep")
         runs_dir = folder / RUNS
-        existing = load_records(folder)
-        if existing and not resume:
-            raise ConfigError(f"{str(folder)!r} already holds {len(existing)} finished run(s); "
-                              "pass --resume to continue that sweep, or choose another --out")
         runs_dir.mkdir(parents=True, exist_ok=True)
         for tmp in runs_dir.glob(".*.tmp-*"):  # left by a killed sweep: never a finished run
             tmp.unlink(missing_ok=True)
-        write_atomic(folder / GRID_FILE, json.dumps(grid.to_dict(), indent=1, default=str))
-        done = existing
+        if not (folder / GRID_FILE).is_file():
+            write_atomic(folder / GRID_FILE, grid_text)
+        done = load_records(folder)
     wanted = {s.key for s in specs}
     done = {k: r for k, r in done.items() if k in wanted}
     if retry_failed:
@@ -877,6 +896,25 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
         write_table(folder / "runs.csv", runs, axes + list(RUN_COLUMNS))
         write_table(folder / "summary.csv", cells, axes + list(CELL_COLUMNS))
     return summary
+
+
+def _check_same_grid(folder: Path, grid_text: str) -> None:
+    """A resumed sweep folder must hold this very grid: never mix two grids' runs."""
+    stored = folder / GRID_FILE
+    if not stored.is_file():
+        return
+    try:
+        old = json.loads(stored.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ConfigError(f"{str(stored)!r} cannot be read, so this sweep cannot be checked "
+                          "before resuming; choose another --out") from None
+    new = json.loads(grid_text)
+    if old != new:
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) \
+            if isinstance(old, dict) else ["everything"]
+        raise ConfigError(f"sweep folder {str(folder)!r} holds a different grid (it differs in "
+                          f"{', '.join(differ)}); a resumed sweep must be the same grid: "
+                          "choose another --out for this one")
 
 
 def _bar(enabled: bool, total: int, name: str) -> Any:

@@ -66,11 +66,12 @@ from argnn_sim import rule as arith
 from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engines.batch import eval_schedule, simulate_batch
-from argnn_sim.sweep import write_atomic
+from argnn_sim.outputs import check_output, claim_output, write_atomic
 from argnn_sim.tasks import make_task
 
 from .compression.pruning import prune_global
 from .errors import BridgeConfigError
+from .threads import one_thread
 from .traffic.model import NodeMask
 
 __all__ = ["TASKS", "METHODS", "CompareConfig", "quick_config", "DenseNet", "ArgnnModule",
@@ -113,8 +114,22 @@ class CompareConfig:
             raise BridgeConfigError(f"unknown method(s) {bad}; choose from {list(METHODS)}")
         if self.mode not in ("D", "DW"):
             raise BridgeConfigError(f"mode {self.mode!r}: choose 'D' or 'DW'")
-        if any(h < 1 for h in self.hidden) or self.seeds < 1 or any(k < 1 for k in self.ks):
-            raise BridgeConfigError("hidden sizes, seeds and every k must be at least 1")
+        for name in ("tasks", "hidden", "ks", "methods"):
+            v = getattr(self, name)
+            if not v or len(set(v)) != len(v):
+                raise BridgeConfigError(f"{name} = {list(v)}: give at least one value, each "
+                                        f"once (--{name})")
+        if any(not 1 <= h <= 100 for h in self.hidden):
+            raise BridgeConfigError(f"hidden = {list(self.hidden)}: give sizes from 1 to 100")
+        if not 1 <= self.seeds <= 1000:
+            raise BridgeConfigError(f"seeds = {self.seeds}: give from 1 to 1000 (--seeds)")
+        if any(k < 1 for k in self.ks):
+            raise BridgeConfigError(f"ks = {list(self.ks)}: every k must be at least 1")
+        for name in ("inputs", "sweeps", "finetune", "epochs"):
+            v = getattr(self, name)
+            if not 1 <= v <= 10_000_000:
+                raise BridgeConfigError(f"{name} = {v}: give a whole number from 1 to "
+                                        "10,000,000")
 
 
 def quick_config() -> CompareConfig:
@@ -370,7 +385,13 @@ def _magnitude(net: DenseNet, k: int, per_node: bool) -> DenseNet:
 
 
 def run_unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
-    """Every method, k and seed for one task and hidden size; one row per evaluation."""
+    """Every method, k and seed for one task and hidden size; one row per evaluation.
+    One torch thread, in a worker or not: the same numbers whatever ``--jobs``."""
+    with one_thread():
+        return _unit(task, hidden, cfg)
+
+
+def _unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     seeds = list(range(cfg.seeds))
     n_in = make_task(TaskConfig(**TASKS[task])).n_inputs
@@ -481,15 +502,19 @@ def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
                 progress: bool = False) -> list[dict[str, Any]]:
     """Run every (task, h) unit not already under ``out/units`` (resumable: a unit is
     written atomically when done), then write the tables, plots and summary."""
-    out = Path(out)
-    (out / "units").mkdir(parents=True, exist_ok=True)
+    out = check_output(out, "compare", existing="resume", what="--out")
     cfg_file = out / "config.json"
     cfg_dict = asdict(cfg)
     if cfg_file.exists():
-        old = json.loads(cfg_file.read_text())
+        try:
+            old = json.loads(cfg_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
         if old != json.loads(json.dumps(cfg_dict)):
             raise BridgeConfigError(f"{out} holds a comparison with other settings; choose "
                                     "another --out or delete it")
+    claim_output(out, "compare", existing="resume", what="--out")
+    (out / "units").mkdir(parents=True, exist_ok=True)
     write_atomic(cfg_file, json.dumps(cfg_dict, indent=1))
     todo = [(t, h) for t in cfg.tasks for h in cfg.hidden
             if not _unit_path(out, t, h).exists()]
@@ -717,19 +742,29 @@ def register(sub: Any) -> None:
 def config_from_args(args: argparse.Namespace) -> CompareConfig:
     cfg = quick_config() if args.quick else CompareConfig()
     changes: dict[str, Any] = {}
-    if args.tasks:
+    if args.tasks is not None:
         changes["tasks"] = tuple(t.strip().upper() for t in args.tasks.split(","))
-    if args.hidden:
-        changes["hidden"] = tuple(int(x) for x in args.hidden.split(","))
-    if args.seeds:
+    if args.hidden is not None:
+        changes["hidden"] = _ints("--hidden", args.hidden)
+    if args.seeds is not None:
         changes["seeds"] = args.seeds
-    if args.inputs:
+    if args.inputs is not None:
         changes["inputs"] = args.inputs
-    if args.ks:
-        changes["ks"] = tuple(int(x) for x in args.ks.split(","))
-    if args.methods:
+    if args.ks is not None:
+        changes["ks"] = _ints("--ks", args.ks)
+    if args.methods is not None:
         changes["methods"] = tuple(m.strip() for m in args.methods.split(","))
+    if not 1 <= args.jobs <= 256:
+        raise BridgeConfigError(f"--jobs {args.jobs}: give from 1 to 256 worker processes")
     return replace(cfg, **changes)
+
+
+def _ints(option: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise BridgeConfigError(f"{option} {text!r}: give comma-separated whole numbers, "
+                                "e.g. 2,3,4") from None
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from argnn_sim.config import Scenario
-from argnn_sim.experiment import finish, md_table, out_dir, parser, sweep, write_table
+from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser, sweep, write_table
 from argnn_sim.sweep import Grid
 
 NAME = "async_robustness"
@@ -142,4 +142,4 @@ def markdown(table: list[dict[str, Any]], grid: Grid, res: Any, args: Any) -> st
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

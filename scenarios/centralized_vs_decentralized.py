@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 
-from argnn_sim.experiment import out_dir
+from argnn_sim.experiment import main_guard, out_dir
 
 NAME = "centralized_vs_decentralized"
 
@@ -39,7 +39,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int)
     p.add_argument("--inputs", type=int)
     args = p.parse_args()
-    folder = out_dir(args, NAME)
+    folder = out_dir(args, NAME, "compare")
     rows = run_compare(config_from_args(args), folder, jobs=args.jobs, progress=args.progress)
     print(markdown(rows))
     print(f"\nwritten: {folder}/summary.md, summary.csv, results.csv, error_vs_k.png, "
@@ -48,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_guard(main, NAME))

@@ -17,7 +17,7 @@ import sys
 
 from argnn_sim import simulate
 from argnn_sim.config import Scenario
-from argnn_sim.experiment import finish, md_table, out_dir, parser
+from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser
 from argnn_sim.results import atomic_dir, write_files
 
 NAME = "eigen_trace"
@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         "network": {"hidden": args.hidden}, "schedule": {"inputs": inputs},
         "pruning": {"mode": args.mode, "rule": args.rule},
         "rng": {"mode": "reference" if args.published_seed else "default"}})
-    res = simulate(sc)
     folder = out_dir(args, NAME)
-    with atomic_dir(folder) as tmp:
+    res = simulate(sc)
+    with atomic_dir(folder, kind=f"scenario/{NAME}", replace=True) as tmp:
         write_files(res, tmp)
     events = [{"input": e["input"], "pass": e["sweep"], "decided by": e["node"],
                "edge": f"{e['edge'][0]} -> {e['edge'][1]}",
@@ -61,4 +61,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

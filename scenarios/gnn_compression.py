@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from argnn_sim.experiment import md_table, out_dir, parser
-from argnn_sim.sweep import write_atomic
+from argnn_sim.experiment import main_guard, md_table, out_dir, parser
+from argnn_sim.outputs import write_atomic
 
 NAME = "gnn_compression"
 
@@ -112,4 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

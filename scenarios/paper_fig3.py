@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from argnn_sim.config import Scenario
-from argnn_sim.experiment import finish, md_table, out_dir, parser, sweep, write_table
+from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser, sweep, write_table
 from argnn_sim.sweep import CELL_COLUMNS, Grid, RunSpec
 
 NAME = "paper_fig3"
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     only = parse_only(args.only)
     if args.quick and published and only is None:
         only = {("AND", "D", 2)}  # the quick published check: one cell of 10 runs
-    folder = out_dir(args, NAME + ("-published" if published else ""))
+    folder = out_dir(args, NAME + ("-published" if published else ""), f"scenario/{NAME}")
 
     def select(s: RunSpec) -> bool:
         c = dict(s.cell)
@@ -161,4 +161,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from argnn_sim.config import ConfigError, Scenario
-from argnn_sim.experiment import finish, md_table, out_dir, parser, sweep, write_table
+from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser, sweep, write_table
 from argnn_sim.sweep import Grid, RunSpec
 
 NAME = "paper_fig4"
@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"paper_fig4: error: {exc}", file=sys.stderr)
             return 2
     grid = make_grid(args.quick, published_stream)
-    folder = out_dir(args, NAME + ("-published" if published_stream else ""))
+    folder = out_dir(args, NAME + ("-published" if published_stream else ""),
+                     f"scenario/{NAME}")
 
     def select(s: RunSpec) -> bool:
         c = dict(s.cell)
@@ -242,4 +243,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

@@ -21,8 +21,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from argnn_sim.experiment import md_table, out_dir, parser
-from argnn_sim.sweep import write_atomic
+from argnn_sim.experiment import main_guard, md_table, out_dir, parser
+from argnn_sim.outputs import write_atomic
 
 NAME = "prunegcrn_selection"
 
@@ -81,4 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from argnn_sim.config import Scenario
-from argnn_sim.experiment import finish, md_table, out_dir, parser, sweep, write_table
+from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser, sweep, write_table
 from argnn_sim.sweep import Grid
 
 NAME = "rules_compare"
@@ -133,5 +133,5 @@ def markdown(runs: list[dict[str, Any]], summary: list[dict[str, Any]], hs: list
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_guard(main, NAME))
 

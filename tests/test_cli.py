@@ -134,6 +134,11 @@ def test_failed_write_leaves_no_partial_folder(tmp_path, monkeypatch, capsys):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(P, "graph_before_after", boom)
+    assert main(["run", "--out", str(tmp_path / "o"), *FAST]) == 1  # a bug: one line, exit 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: disk full" in err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("ARGNN_TRACEBACK", "1")  # and the traceback on request
     with pytest.raises(RuntimeError):
         main(["run", "--out", str(tmp_path / "o"), *FAST])
     assert list(tmp_path.iterdir()) == []

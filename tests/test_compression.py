@@ -35,7 +35,8 @@ def test_datasets_load_from_raw_and_never_write_there(data_cache):
     assert g.x.shape[1] == sum(D.BBBP_FEATURE_SIZES) == 177
     assert torch.all(g.x.sum(1) == 9)  # one hot per atom feature
     assert {n: _listing(DATA / n) for n in before} == before
-    assert any(data_cache.glob("cora-*/Cora/processed"))
+    assert any(data_cache.glob("proteins-*/PROTEINS/processed"))
+    assert not any(data_cache.glob("cora-*"))  # Cora is read from raw each time (< 1 s)
 
 
 def test_missing_raw_file_names_path_and_content(tmp_path, data_cache, monkeypatch):
@@ -408,3 +409,74 @@ def test_gnn_compression_scenario_quick(tmp_path, data_cache):
                                         "bbbp-scaffold"}
     assert {r["method"] for r in rows} == {"dense", "fine", "global", "l2", "qat", "dq", "a2q",
                                           "ptq-int8"}
+
+
+# ------------------------------------------------------------------- safety, reproducibility
+def test_cora_reader_equals_pygs_and_a_hostile_file_runs_nothing(tmp_path):
+    import contextlib
+    import io
+    import os
+    import pickle
+    import warnings
+
+    from torch_geometric.datasets import Planetoid
+
+    from prunegcrn_bridge.compression.planetoid import read_planetoid
+
+    shutil.copytree(DATA / "Cora", tmp_path / "pyg" / "Cora")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        theirs = Planetoid(str(tmp_path / "pyg"), "Cora")[0]  # trusted: the shared files
+    ours = read_planetoid(DATA / "Cora" / "raw")
+    for k in ("x", "edge_index", "y", "train_mask", "val_mask", "test_mask"):
+        assert torch.equal(getattr(ours, k), getattr(theirs, k)), k
+
+    flag = tmp_path / "ran"
+
+    class Hostile:
+        def __reduce__(self):
+            return (os.system, (f"touch {flag}",))
+
+    for name, payload in [("ind.cora.x", Hostile()), ("ind.cora.graph", Hostile())]:
+        shutil.copytree(DATA / "Cora", tmp_path / name / "Cora")
+        (tmp_path / name / "Cora" / "raw" / name).write_bytes(pickle.dumps(payload, protocol=2))
+        with pytest.raises(DataError, match=r"names (posix|os)\.system.*refusing to read it"):
+            D.load_cora(tmp_path / name)
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "f").write_bytes(b"cbuiltins\neval\n(S'1+1'\ntR.")
+    from prunegcrn_bridge.compression.planetoid import safe_load
+
+    with pytest.raises(DataError, match="builtins.eval"):
+        safe_load(tmp_path / "eval" / "f")
+    assert not flag.exists()
+
+
+def test_every_study_unit_runs_on_one_torch_thread(monkeypatch, data_cache):
+    from prunegcrn_bridge import compare
+    from prunegcrn_bridge.compression import study
+
+    seen = []
+    torch.set_num_threads(2)
+    monkeypatch.setattr(study, "_unit_rows",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or [])
+    study.run_unit("cora-node", 0, _tiny_cfg(data_cache))
+    study.run_single("cora-node", study.Variant("dense"), cfg=_tiny_cfg(data_cache))
+    monkeypatch.setattr(compare, "_unit", lambda *a: seen.append(torch.get_num_threads()))
+    compare.run_unit("AND", 2, compare.quick_config())
+    assert seen == [1, 1, 1] and torch.get_num_threads() == 2
+
+
+@pytest.mark.slow
+def test_a_study_gives_the_same_numbers_whatever_jobs(tmp_path, data_cache):
+    from prunegcrn_bridge.compression.study import run_study
+
+    cfg = _tiny_cfg(data_cache, tasks=("bbbp",), seeds={"bbbp": (0, 1)}, methods=("dense",))
+    torch.set_num_threads(2)  # the main process would use more threads than a worker
+    inline = run_study(cfg, tmp_path / "a", jobs=1, progress=False)
+    workers = run_study(cfg, tmp_path / "b", jobs=2, progress=False)
+
+    def numbers(rows):
+        return [(r["task"], r["seed"], r["method"], r["metric"], r["metric_before_ft"],
+                 r["nonzero"]) for r in rows]
+
+    assert numbers(inline["rows"]) == numbers(workers["rows"]) and len(inline["rows"]) == 2

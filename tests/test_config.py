@@ -35,7 +35,7 @@ def test_defaults_are_the_papers_setting():
     ({"schedule": {"evaluate": "no"}}, "schedule.evaluate = 'no' must be true or false"),
     ({"channel": {"delay": -0.5}}, "channel.delay = -0.5 is out of range"),
     ({"schedule": {"wake_rate": 0.0}}, "schedule.wake_rate = 0.0 is out of range"),
-    ({"node": {"clip": math.nan}}, "node.clip = nan is not a number"),
+    ({"node": {"clip": math.nan}}, "node.clip = nan is not a finite number"),
     ({"rng": {"mode": "reference"}, "schedule": {"kind": "async"}}, "rng.mode = 'reference'"),
     ({"channel": {"delay": 0.5}}, "the sweep schedule has zero delay"),
 ])

@@ -17,12 +17,23 @@ def test_save_load_roundtrip(tmp_path, tiny_circuit):
     assert back.edges_after == r.edges_after
 
 
-def test_save_replaces_existing_folder(tmp_path, tiny_circuit):
+def test_save_replaces_its_own_folder_only_when_asked_and_never_a_users_file(tmp_path,
+                                                                            tiny_circuit):
+    import pytest
+
+    from argnn_sim.errors import OutputError
+
     r = simulate(tiny_circuit, seed=2)
     save(r, tmp_path / "run")
+    r3 = simulate(tiny_circuit, seed=3)
+    with pytest.raises(OutputError, match="already holds a run"):
+        save(r3, tmp_path / "run")
+    save(r3, tmp_path / "run", overwrite=True)
+    assert load(tmp_path / "run").seed == 3
     (tmp_path / "run" / "stale.txt").write_text("x")
-    save(r, tmp_path / "run")
-    assert not (tmp_path / "run" / "stale.txt").exists()
+    with pytest.raises(OutputError, match="stale.txt"):
+        save(r, tmp_path / "run", overwrite=True)
+    assert (tmp_path / "run" / "stale.txt").read_text() == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -14,6 +14,7 @@ import pytest
 from argnn_sim import simulate
 from argnn_sim.config import ConfigError, Scenario
 from argnn_sim.engines.setup import reference_draws
+from argnn_sim.errors import OutputError
 from argnn_sim.sweep import Grid, InlineExecutor, execute, load_records, make_executor, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def test_sweep_writes_and_summarizes(tmp_path):
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("network.hidden,mode,n")
     assert len((out / "runs.csv").read_text().splitlines()) == 9
     # A second call without --resume refuses to mix sweeps; with it, nothing runs again.
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(OutputError, match="--resume"):
         run_sweep(g, out)
     again = run_sweep(g, out, resume=True)
     assert again.executed == 0 and again.skipped == 8

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ConfigError, Scenario
+from ..limits import check_resources
 from ..results import RunResult
 from ..rng import SeedLike
 
@@ -192,6 +193,8 @@ def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike]
     ['batch', 'batch']
     """
     e = ENGINES[name]
+    for sc in set(scenarios):  # too large for this machine, or never ending: say so first
+        check_resources(sc)
     opts = {k: v for k, v in options.items() if k in e.options}
     return e.run(scenarios, seeds, **opts)
 

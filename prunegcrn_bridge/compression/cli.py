@@ -81,17 +81,11 @@ def main(args: argparse.Namespace) -> int:
     if why:
         print(f"argnn: error: {why}", file=sys.stderr)
         return 2
-    from ..errors import BridgeConfigError, DataError
-
-    try:
-        if args.compress_command == "run":
-            return _run(args)
-        if args.compress_command == "study":
-            return _study(args)
-        return _plot(args)
-    except (BridgeConfigError, DataError, FileNotFoundError) as e:
-        print(f"argnn: error: {e}", file=sys.stderr)
-        return 2
+    if args.compress_command == "run":
+        return _run(args)
+    if args.compress_command == "study":
+        return _study(args)
+    return _plot(args)
 
 
 def _cfg_kw(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,6 +93,8 @@ def _cfg_kw(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from argnn_sim.outputs import check_output, claim_output, free_folder
+
     from ..errors import BridgeConfigError
     from .data import data_root
     from .study import StudyConfig, Variant, markdown, plot_study, run_single, write_tables
@@ -120,9 +116,11 @@ def _run(args: argparse.Namespace) -> int:
                 else args.bits if m in ("qat", "dq") else None)
     cfg = StudyConfig(tasks=(args.task,), quick=args.quick, cora_split=args.cora_split,
                       model=args.model, **_cfg_kw(args))
+    out = Path(args.out) if args.out else \
+        free_folder(f"results/compress-{args.task}-{m}", "compress-run")
+    check_output(out, "compress-run", what="--out")  # before any training
     rows = run_single(args.task, v, seed=args.seed, cfg=cfg)
-    out = Path(args.out or f"results/compress-{args.task}-{m}")
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output(out, "compress-run", what="--out")
     write_tables(rows, out)
     plot_study(rows, out)
     if args.json:
@@ -134,14 +132,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    from ..errors import BridgeConfigError
     from .data import data_root
     from .study import StudyConfig, run_study
 
     data_root(args.data_root)
     kw: dict[str, Any] = _cfg_kw(args)
-    if args.tasks:
+    if args.tasks is not None:
         kw["tasks"] = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
-    if args.seeds:
+        if not kw["tasks"] or len(set(kw["tasks"])) != len(kw["tasks"]):
+            raise BridgeConfigError(f"--tasks {args.tasks!r}: give distinct task names, "
+                                    f"comma-separated, from {', '.join(TASK_NAMES)}")
+    if args.seeds is not None:
+        if not 1 <= args.seeds <= 1000:
+            raise BridgeConfigError(f"--seeds {args.seeds}: give from 1 to 1000")
         kw["seeds"] = {t: tuple(range(args.seeds)) for t in TASK_NAMES}
     cfg = (StudyConfig.quick_config if args.quick else StudyConfig)(**kw)
     res = run_study(cfg, args.out, jobs=args.jobs, scheduler=args.scheduler,

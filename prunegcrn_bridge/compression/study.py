@@ -39,9 +39,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from argnn_sim.sweep import make_executor, write_atomic
+from argnn_sim.outputs import check_output, claim_output, write_atomic
+from argnn_sim.sweep import make_executor
 
 from ..errors import BridgeConfigError
+from ..threads import one_thread
 from . import measure, pruning, quant
 from .tasks import TASKS, Task, make_task
 
@@ -239,8 +241,9 @@ def run_single(task_name: str, variant: Variant, *, seed: int = 0, cfg: StudyCon
     """Train the dense model of one task and seed and compute one variant: the rows for
     ``dense`` and for ``variant`` (the ``argnn compress run`` command)."""
     cfg = cfg or StudyConfig()
-    return _unit_rows(task_name, seed, [Variant("dense"), variant]
-                      if variant.method != "dense" else [variant], cfg)
+    with one_thread():  # the numbers of the same unit in a study
+        return _unit_rows(task_name, seed, [Variant("dense"), variant]
+                          if variant.method != "dense" else [variant], cfg)
 
 
 def _unit_rows(task_name: str, seed: int, todo: Sequence[Variant], cfg: StudyConfig
@@ -277,7 +280,7 @@ def run_unit(task_name: str, seed: int, cfg: StudyConfig) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), one_thread():  # same numbers whatever --jobs
             warnings.simplefilter("ignore", UserWarning)
             rows = _unit_rows(task_name, seed, variants(task_name, cfg), cfg)
         return {"status": "ok", "task": task_name, "seed": seed, "rows": rows,
@@ -309,7 +312,7 @@ def run_study(cfg: StudyConfig, out: str | os.PathLike[str], *, jobs: int = 1,
     Returns ``{"rows": [...], "failed": [...], "ran": n, "skipped": n}``. A folder that
     already holds a different study is refused; ``resume`` skips finished units.
     """
-    folder = Path(out)
+    folder = check_output(out, "compress-study", existing="resume", what="--out")
     units_dir = folder / "units"
     cfg_file = folder / "study.json"
     fp = _cfg_fingerprint(cfg)
@@ -321,6 +324,7 @@ def run_study(cfg: StudyConfig, out: str | os.PathLike[str], *, jobs: int = 1,
         if old != fp:
             raise BridgeConfigError(f"{folder} holds a study with other settings; choose "
                                     "another --out (or delete the folder)")
+    claim_output(folder, "compress-study", existing="resume", what="--out")
     units_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(cfg_file, json.dumps(fp, indent=1))
     todo: list[tuple[str, int]] = []

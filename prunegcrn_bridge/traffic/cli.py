@@ -88,31 +88,28 @@ def main(args: argparse.Namespace) -> int:
         print("argnn: error: argnn traffic needs the bridge extra: pip install torch==2.13.0 "
               "&& pip install 'argnn-sim[bridge]'", file=sys.stderr)
         return 2
-    from ..errors import DataError
-
-    try:
-        series = _series(args)
-        if args.traffic_command == "train":
-            return _train(args, series)
-        return _compare(args, series)
-    except (DataError, ValueError) as e:
-        print(f"argnn: error: {e}", file=sys.stderr)
-        return 2
+    series = _series(args)
+    if args.traffic_command == "train":
+        return _train(args, series)
+    return _compare(args, series)
 
 
 def _train(args: argparse.Namespace, series: Any) -> int:
-    from argnn_sim.sweep import write_atomic
+    from argnn_sim.outputs import claim_output, free_folder, write_atomic
 
+    from ..errors import BridgeConfigError
     from .data import prepare
     from .train import train
 
     if args.keep_fraction is not None and not 0 < args.keep_fraction <= 1:
-        raise ValueError(f"--keep-fraction {args.keep_fraction}: give a share in (0, 1]")
+        raise BridgeConfigError(f"--keep-fraction {args.keep_fraction}: give a share in (0, 1]")
     keep = None if args.keep_fraction is None else max(1, round(args.keep_fraction *
                                                                 series.num_nodes))
     tag = f"keep{args.keep_fraction:g}" if keep else f"gamma{args.gamma or 0.25:g}"
-    out = Path(args.out or f"results/prunegcrn-{series.name}-{tag}-s{args.seed}")
     cfg = _cfg(args, gamma=args.gamma if args.gamma is not None else 0.25)
+    out = Path(args.out) if args.out else \
+        free_folder(f"results/prunegcrn-{series.name}-{tag}-s{args.seed}", "traffic-train")
+    out = claim_output(out, "traffic-train", existing="refuse", what="--out")
     r = train(prepare(series, scaler=args.scaler), cfg=cfg, keep=keep, seed=args.seed,
               out=out)
     r.pop("log")
@@ -130,11 +127,18 @@ def _train(args: argparse.Namespace, series: Any) -> int:
 
 
 def _compare(args: argparse.Namespace, series: Any) -> int:
+    from ..errors import BridgeConfigError
     from .experiment import compare
 
-    fr = tuple(float(f) for f in args.fractions.split(","))
-    if any(not 0 < f <= 1 for f in fr):
-        raise ValueError(f"--fractions {args.fractions}: give shares in (0, 1]")
+    try:
+        fr = tuple(float(f) for f in args.fractions.split(","))
+    except ValueError:
+        raise BridgeConfigError(f"--fractions {args.fractions!r}: give comma-separated shares "
+                                "in (0, 1], e.g. 1,0.5,0.25") from None
+    if not fr or any(not 0 < f <= 1 for f in fr) or len(set(fr)) != len(fr):
+        raise BridgeConfigError(f"--fractions {args.fractions}: give distinct shares in (0, 1]")
+    if not 1 <= args.seeds <= 1000:
+        raise BridgeConfigError(f"--seeds {args.seeds}: give from 1 to 1000")
     seeds = tuple(range(2 if args.quick else args.seeds))
     cfg = _cfg(args)
     if args.quick:

@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from argnn_sim.sweep import write_atomic
+from argnn_sim.outputs import claim_output, write_atomic
 
+from ..errors import BridgeConfigError
 from .data import Series, prepare, split_lengths
 from .train import (
     TrainConfig,
@@ -114,7 +115,7 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     from tqdm import tqdm
 
     cfg = cfg or TrainConfig()
-    folder = Path(out)
+    folder = claim_output(out, "traffic-compare", existing="resume", what="--out")
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     settings = {"series": series.name, "nodes": series.num_nodes, "steps":
                 int(series.values.shape[0]), "fractions": list(fractions), "seeds":
@@ -122,8 +123,8 @@ def compare(series: Series, out: str | os.PathLike[str], *,
                 "train": asdict(replace(cfg, progress=False))}
     sfile = folder / "compare.json"
     if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
-        raise ValueError(f"{folder} holds a comparison with other settings; choose another "
-                         "folder")
+        raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
+                                "another --out")
     write_atomic(sfile, json.dumps(settings, indent=1))
     win = prepare(series, scaler=scaler)
     jobs = [("all", 1.0, s) for s in seeds if 1.0 in fractions]

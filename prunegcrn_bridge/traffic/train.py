@@ -65,10 +65,34 @@ class TrainConfig:
     progress: bool = False
     max_batches: int | None = None  # per epoch; for smoke tests
 
+    def __post_init__(self) -> None:
+        from ..errors import BridgeConfigError
+
+        for name in ("epochs", "patience", "batch_size", "embed_dim", "hidden", "layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+                raise BridgeConfigError(f"{name} = {v!r}: give a whole number from 1 to "
+                                        "1,000,000 (--" + name.replace("_", "-") + ")")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise BridgeConfigError(f"lr = {self.lr!r}: give a finite learning rate > 0")
+        if not (isinstance(self.gamma, (int, float)) and 0 <= self.gamma <= 1):
+            raise BridgeConfigError(f"gamma = {self.gamma!r}: give a share in [0, 1] (--gamma)")
+        if self.max_batches is not None and self.max_batches < 1:
+            raise BridgeConfigError(f"max_batches = {self.max_batches!r}: give at least 1")
+        if self.device is not None and str(self.device).split(":")[0] not in (
+                "cpu", "cuda", "mps", "xpu"):
+            raise BridgeConfigError(f"--device {self.device!r}: choose cpu or cuda")
+
 
 def pick_device(name: str | None = None) -> torch.device:
     if name:
-        return torch.device(name)
+        dev = torch.device(name)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            from ..errors import BridgeConfigError
+
+            raise BridgeConfigError(f"--device {name}: this machine has no CUDA device; use "
+                                    "--device cpu (or leave it out)")
+        return dev
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -226,7 +250,7 @@ def _predict(model: nn.Module, x: Tensor, cfg: TrainConfig, autocast: Any) -> Te
 
 
 def _write_log(path: Path, log: list[dict[str, float]]) -> None:
-    from argnn_sim.sweep import write_atomic
+    from argnn_sim.outputs import write_atomic
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["epoch", "train_mae", "val_mae", "kept_fraction",

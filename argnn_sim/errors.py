@@ -1,0 +1,100 @@
+"""The project's error types, and the one way every command reports them.
+
+Every problem a user can cause (a bad value, a missing file, an output folder that argnn may
+not touch, more memory than the machine has) is an :class:`ArgnnError`: its message names
+the problem and the fix. Every command line (``argnn ...``, the scripts in ``scenarios/``)
+runs through :func:`run_cli`, which turns such an error into one line on stderr and exit
+status 2, so that a user never sees a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+__all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "EXIT_BAD_INPUT"]
+
+EXIT_BAD_INPUT = 2
+
+
+class ArgnnError(ValueError):
+    """Base of every error a user's input can cause; the message says what to do."""
+
+
+class OutputError(ArgnnError):
+    """An output path argnn may not write to, or may not replace."""
+
+
+class ResourceError(ArgnnError):
+    """A run that would need more memory or time than is reasonable on this machine."""
+
+
+def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
+    """Run a command's body; every foreseeable failure becomes one line and an exit status.
+
+    Parameters
+    ----------
+    fn : the command (returns its exit status).
+    prog : the name the message starts with.
+
+    Returns
+    -------
+    int
+        ``fn``'s status; 2 for bad input (an :class:`ArgnnError`, a missing file, an OS error
+        on a user's path, not enough memory); 130 when interrupted; 1 for an internal error
+        (a bug: one line, and ``ARGNN_TRACEBACK=1`` shows the traceback).
+
+    Examples
+    --------
+    >>> def bad() -> int:
+    ...     raise ArgnnError("x = 1 is out of range")
+    >>> run_cli(bad)
+    2
+    """
+    try:
+        return int(fn())
+    except ArgnnError as exc:
+        from .outputs import discard_unused
+
+        discard_unused()  # a folder made for this command that holds no result yet
+        return _say(prog, f"error: {exc}", EXIT_BAD_INPUT)
+    except FileNotFoundError as exc:
+        return _say(prog, f"error: {_os_message(exc)}", EXIT_BAD_INPUT)
+    except BrokenPipeError:
+        # stdout went away (``argnn run --json | head``): not an error of the run.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
+    except MemoryError:
+        return _say(prog, "error: not enough memory for this run; make the network or the "
+                          "schedule smaller", EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        return _say(prog, "interrupted; finished work is kept (a sweep or study resumes with "
+                          "--resume)", 130)
+    except OSError as exc:
+        return _say(prog, f"error: {_os_message(exc)}", EXIT_BAD_INPUT)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if os.environ.get("ARGNN_TRACEBACK"):
+            raise
+        return _say(prog, f"internal error: {type(exc).__name__}: {exc} (this is a bug; "
+                          "rerun with ARGNN_TRACEBACK=1 for the traceback and report it)", 1)
+
+
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"{what}: {str(exc.filename)!r}"
+    return str(exc) or what
+
+
+def _say(prog: str, text: str, status: int) -> int:
+    line = " ".join(str(text).split())  # one line, whatever the message held
+    try:
+        print(f"{prog}: {line}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    return status
