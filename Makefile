@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/argnn run --out results/default
+	$(BIN)/argnn run --out results/default --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from . import plots as P
+from .outputs import load_json
 from .plots import plt
 
 __all__ = ["read_csv", "redraw", "sweep_figure", "FIGURES", "MANIFEST"]
@@ -99,7 +100,7 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     pathlib.Path
     """
     folder = Path(folder)
-    grid = json.loads((folder / "grid.json").read_text(encoding="utf-8"))
+    grid = load_json(folder / "grid.json", "sweep grid")
     axes = list(grid["axes"])
     rows = read_csv(folder / "summary.csv")
     out = Path(path) if path else folder / "sweep.png"
@@ -345,7 +346,8 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     if not f.is_dir():
         raise FileNotFoundError(f"no results folder at {str(f)!r}")
     if (f / MANIFEST).is_file():
-        kind = json.loads((f / MANIFEST).read_text(encoding="utf-8")).get("kind")
+        man = load_json(f / MANIFEST, "scenario manifest")
+        kind = man.get("kind") if isinstance(man, dict) else None
         if kind not in FIGURES:
             raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
                                     f"figures; known: {', '.join(FIGURES)}")

@@ -37,10 +37,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import OutputError
+from .errors import ArgnnError, OutputError
 
 __all__ = ["MARKER", "RUN_FILES", "OutputError", "check_output", "claim_output", "mark_output",
-           "output_kind", "free_folder", "write_atomic", "discard_unused"]
+           "output_kind", "free_folder", "write_atomic", "discard_unused", "load_json"]
 
 MARKER = ".argnn.json"
 # Everything argnn writes into a run folder (and into a scenario folder holding one run).
@@ -77,6 +77,25 @@ def write_atomic(path: Path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def load_json(path: str | os.PathLike[str], what: str = "file") -> Any:
+    """Parse a JSON file argnn wrote; a damaged one is one :class:`ArgnnError` naming it.
+
+    Parameters
+    ----------
+    path : the file. what : what it is, for the message ("run summary").
+
+    Returns
+    -------
+    object
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArgnnError(f"{what} {str(path)!r} is damaged (not JSON: {exc}); re-run the "
+                         "command that wrote it") from None
 
 
 def _read_json(path: Path) -> Any:

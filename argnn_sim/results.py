@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .config import Scenario
-from .outputs import check_output, mark_output
+from .errors import ArgnnError
+from .outputs import check_output, load_json, mark_output
 
 __all__ = ["RunResult", "save", "load", "atomic_dir"]
 
@@ -280,8 +281,17 @@ def load(path: str | os.PathLike[str]) -> RunResult:
     if not (folder / SUMMARY).is_file():
         raise FileNotFoundError(f"no run folder at {str(folder)!r} (missing {SUMMARY}); "
                                 "give a folder written by `argnn run --out`")
-    with open(folder / SUMMARY, encoding="utf-8") as fh:
-        s = json.load(fh)
+    try:
+        return _load(folder)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, ArgnnError):
+            raise
+        raise ArgnnError(f"run folder {str(folder)!r} is damaged ({type(exc).__name__}: "
+                         f"{exc}); re-run the scenario to write it again") from None
+
+
+def _load(folder: Path) -> RunResult:
+    s = load_json(folder / SUMMARY, "run summary")
     scenario = Scenario.from_dict(s["scenario"])
     arrays: dict[str, Any] = {}
     if (folder / "traces.npz").is_file():

@@ -79,22 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from prunegcrn_bridge.compression.data import data_root
     from prunegcrn_bridge.compression.study import StudyConfig, run_study
-    from prunegcrn_bridge.errors import BridgeConfigError, DataError
 
-    try:
-        data_root(args.data_root)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    data_root(args.data_root)  # a missing data folder: one line, before anything is written
     kw = {"root": args.data_root, "cache": args.cache}
     cfg = StudyConfig.quick_config(**kw) if args.quick else StudyConfig(**kw)
     folder = out_dir(args, NAME)
-    try:
-        res = run_study(cfg, folder / "study", jobs=args.jobs or 2, scheduler=args.scheduler,
-                        resume=True, progress=args.progress)
-    except (BridgeConfigError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    res = run_study(cfg, folder / "study", jobs=args.jobs or 2, scheduler=args.scheduler,
+                    resume=True, progress=args.progress)
     targets = check_targets(res["rows"])
     text = ("# GNN compression study: literature targets\n\n"
             + ("(quick mode: short training, so the verdicts are not meaningful)\n\n"

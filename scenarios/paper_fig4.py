@@ -134,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     published_stream = args.published_stream
     published: dict[str, Any] = {}
     if published_stream:
-        try:
-            published = load_published(args.published_data)
-        except ConfigError as exc:
-            print(f"paper_fig4: error: {exc}", file=sys.stderr)
-            return 2
+        published = load_published(args.published_data)  # missing or malformed: exit 2
     grid = make_grid(args.quick, published_stream)
     folder = out_dir(args, NAME + ("-published" if published_stream else ""),
                      f"scenario/{NAME}")

@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=None)
     p.add_argument("--data", default=None, help="comma list of synthetic, sz_taxi")
     args = p.parse_args(argv)
-    from prunegcrn_bridge.errors import DataError
     from prunegcrn_bridge.traffic import data as T
     from prunegcrn_bridge.traffic.experiment import compare, summarize
     from prunegcrn_bridge.traffic.train import TrainConfig
@@ -56,13 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["(quick mode: tiny models trained for 3 epochs; the numbers only show the "
                   "pipeline works)", ""]
     for name in names:
-        try:
-            series = (T.synthetic(24, drivers=6, steps=700, seed=0) if quick and
-                      name == "synthetic" else T.synthetic(seed=0) if name == "synthetic"
-                      else T.load_sz_taxi(args.data_root))
-        except DataError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        series = (T.synthetic(24, drivers=6, steps=700, seed=0) if quick and
+                  name == "synthetic" else T.synthetic(seed=0) if name == "synthetic"
+                  else T.load_sz_taxi(args.data_root))
         recs = compare(series, folder / name, fractions=fractions, seeds=seeds, cfg=cfg,
                        progress=args.progress)
         summ = summarize(recs, series)

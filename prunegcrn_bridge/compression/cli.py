@@ -143,6 +143,8 @@ def _study(args: argparse.Namespace) -> int:
         if not kw["tasks"] or len(set(kw["tasks"])) != len(kw["tasks"]):
             raise BridgeConfigError(f"--tasks {args.tasks!r}: give distinct task names, "
                                     f"comma-separated, from {', '.join(TASK_NAMES)}")
+    if not 1 <= args.jobs <= 256:
+        raise BridgeConfigError(f"--jobs {args.jobs}: give from 1 to 256 worker processes")
     if args.seeds is not None:
         if not 1 <= args.seeds <= 1000:
             raise BridgeConfigError(f"--seeds {args.seeds}: give from 1 to 1000")
