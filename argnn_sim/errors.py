@@ -13,9 +13,19 @@ import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "EXIT_BAD_INPUT"]
+__all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "on_bad_input",
+           "EXIT_BAD_INPUT"]
 
 EXIT_BAD_INPUT = 2
+# Called when a command stops on bad input (argnn_sim.outputs registers the removal of
+# folders it made for the command that hold no result yet).
+_ON_BAD_INPUT: list[Callable[[], object]] = []
+
+
+def on_bad_input(hook: Callable[[], object]) -> None:
+    """Run ``hook`` whenever :func:`run_cli` stops a command on bad input."""
+    if hook not in _ON_BAD_INPUT:
+        _ON_BAD_INPUT.append(hook)
 
 
 class ArgnnError(ValueError):
@@ -55,9 +65,8 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
     try:
         return int(fn())
     except ArgnnError as exc:
-        from .outputs import discard_unused
-
-        discard_unused()  # a folder made for this command that holds no result yet
+        for hook in _ON_BAD_INPUT:  # e.g. remove a folder made for this command, still empty
+            hook()
         return _say(prog, f"error: {exc}", EXIT_BAD_INPUT)
     except FileNotFoundError as exc:
         return _say(prog, f"error: {_os_message(exc)}", EXIT_BAD_INPUT)

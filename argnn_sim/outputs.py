@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ArgnnError, OutputError
+from .errors import ArgnnError, OutputError, on_bad_input
 
 __all__ = ["MARKER", "RUN_FILES", "OutputError", "check_output", "claim_output", "mark_output",
            "output_kind", "free_folder", "write_atomic", "discard_unused", "load_json"]
@@ -264,7 +264,10 @@ def claim_output(path: str | os.PathLike[str], kind: str, *, existing: Existing 
     """
     p = check_output(path, kind, existing=existing, what=what, force_hint=force_hint)
     if not p.exists():
-        _CREATED.append(p)
+        top = p
+        while not top.parent.exists() and top.parent != top:
+            top = top.parent
+        _CREATED.append(top)  # the highest folder this call creates
     p.mkdir(parents=True, exist_ok=True)
     if not (p / MARKER).is_file():
         mark_output(p, kind, **info)
@@ -295,6 +298,9 @@ def discard_unused() -> list[Path]:
         except OSError:
             pass
     return removed
+
+
+on_bad_input(discard_unused)
 
 
 def free_folder(path: str | os.PathLike[str], kind: str) -> Path:

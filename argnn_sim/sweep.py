@@ -164,9 +164,9 @@ class Grid:
             if not variants:
                 raise ConfigError(f"axis {name!r} has no values")
             labels = [json.dumps(lab, sort_keys=True, default=str) for lab, _ in variants]
-            twice = sorted({lab for lab in labels if labels.count(lab) > 1})
-            if twice:
-                raise ConfigError(f"axis {name!r} lists {', '.join(twice[:5])} more than once; "
+            again = sorted({lab for lab in labels if labels.count(lab) > 1})
+            if again:
+                raise ConfigError(f"axis {name!r} lists {', '.join(again[:5])} more than once; "
                                   "give each value once")
             for _label, changes in variants:
                 apply_overrides(self.base, changes)

@@ -416,6 +416,7 @@ def test_fuzz_grid_from_dict_only_config_errors_escape(data):
 _TOKENS = st.one_of(
     st.sampled_from(["0", "1", "-1", "2", "inf", "nan", "1e999", "0.5", "", "x", "AND,XOR",
                      "2,3", "1,,2", "D", "-5", "99999999999999999999", "FOO", "1.5"]),
+    st.sampled_from(["-1", "0", "1e999", "nan", "99999999999999999999"]),
     st.text(max_size=6))
 
 
@@ -468,7 +469,7 @@ class _Stop:
         raise _Ran
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=400, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzz_bridge_command_arguments(data, monkeypatch, capsys, tmp_path):
@@ -479,8 +480,17 @@ def test_fuzz_bridge_command_arguments(data, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(compare, "run_compare", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
     monkeypatch.setattr(study, "run_study", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
-    which = data.draw(st.sampled_from(["compare", "compress"]))
-    if which == "compare":
+    monkeypatch.setattr(study, "run_single", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
+    which = data.draw(st.sampled_from(["compare", "compress", "compress-run"]))
+    if which == "compress-run":
+        argv = data.draw(_argv(["compress", "run", "--out", "c", "--data-root",
+                                str(ROOT.parent / "shared" / "data"), "--task",
+                                data.draw(st.sampled_from(["cora-node", "bbbp"])), "--method",
+                                data.draw(st.sampled_from(["dense", "global", "l2", "qat",
+                                                           "a2q", "dq", "fine"]))],
+                               ["--sparsity", "--lam", "--bits", "--seed", "--model",
+                                "--cora-split", "--quick!", "--json!"]))
+    elif which == "compare":
         argv = data.draw(_argv(["compare", "--out", "c"], [
             "--tasks", "--hidden", "--seeds", "--inputs", "--ks", "--methods", "--jobs",
             "--quick!"]))
@@ -500,3 +510,71 @@ def test_every_error_type_of_the_project_is_an_argnn_error():
 
     for t in (ConfigError, OutputError, ResourceError, BridgeConfigError, DataError):
         assert issubclass(t, ArgnnError)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_sweep_arguments(data, monkeypatch, capsys, tmp_path):
+    from argnn_sim import sweep
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.toml").write_text(GRID % 2)
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
+    argv = data.draw(_argv(["sweep", "g.toml", "--out", "s"], [
+        "--jobs", "--batch-size", "--engine", "--resume!", "--retry-failed!", "--no-progress!",
+        "--no-plots!"]))
+    try:
+        _call(argv, capsys)
+    except _Ran:
+        pass
+    assert _files(tmp_path) == ["g.toml"]
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_traffic_arguments(data, monkeypatch, capsys, tmp_path):
+    pytest.importorskip("torch")
+    from prunegcrn_bridge.traffic import experiment, train
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train, "train", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
+    monkeypatch.setattr(experiment, "compare", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
+    which = data.draw(st.sampled_from(["train", "compare"]))
+    opts = ["--epochs", "--patience", "--hidden", "--embed-dim", "--batch-size", "--device",
+            "--seed", "--scaler", "--silence-senders!"]
+    opts += (["--keep-fraction", "--gamma"] if which == "train" else
+             ["--fractions", "--seeds", "--quick!"])
+    argv = data.draw(_argv(["traffic", which, "--data", "synthetic", "--out", "t"], opts))
+    try:
+        _call(argv, capsys)
+    except _Ran:
+        pass
+    assert not (tmp_path / "t").exists() or _files(tmp_path / "t") == [MARKER]
+
+
+def test_a_folder_made_for_a_command_that_stops_on_bad_input_is_removed(tmp_path, capsys):
+    from argnn_sim.outputs import claim_output
+
+    def stops_early():
+        claim_output(tmp_path / "new" / "sweep", "sweep")
+        (tmp_path / "new" / "sweep" / "grid.json").write_text("{}")
+        raise ConfigError("found later: x = 1 is out of range")
+
+    def stops_after_a_result():
+        claim_output(tmp_path / "kept", "sweep")
+        (tmp_path / "kept" / "runs").mkdir()
+        (tmp_path / "kept" / "runs" / "a.json").write_text("{}")
+        raise ConfigError("found later")
+
+    (tmp_path / "mine").mkdir()
+
+    def stops_in_a_users_empty_folder():
+        claim_output(tmp_path / "mine", "sweep")  # existed before: never removed
+        raise ConfigError("found later")
+
+    for fn in (stops_early, stops_after_a_result, stops_in_a_users_empty_folder):
+        assert run_cli(fn) == 2
+    assert _files(tmp_path) == ["kept", "kept/.argnn.json", "kept/runs", "kept/runs/a.json",
+                                "mine", "mine/.argnn.json"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,14 @@ def _run(args: argparse.Namespace) -> int:
         raise BridgeConfigError(f"--method {m} needs --sparsity (a fraction in (0, 1))")
     if m == "l2" and args.lam is None:
         raise BridgeConfigError("--method l2 needs --lam (e.g. 1e-3)")
+    if m == "a2q" and args.bits is not None and not 2 <= args.bits <= 16:
+        raise BridgeConfigError(f"--bits {args.bits}: a2q's target bits are 2 to 16")
     if m in ("qat", "dq") and args.bits not in (8, 4):
         raise BridgeConfigError(f"--method {m} needs --bits 8 or --bits 4")
+    if not 0 <= args.seed < 2**32:
+        raise BridgeConfigError(f"--seed {args.seed}: give a whole number in [0, 2**32)")
+    if args.lam is not None and not (math.isfinite(args.lam) and args.lam >= 0):
+        raise BridgeConfigError(f"--lam {args.lam}: give a finite number >= 0, e.g. 1e-3")
     if args.sparsity is not None and not 0.0 < args.sparsity < 1.0:
         raise BridgeConfigError(f"--sparsity {args.sparsity} is out of range; give a "
                                 "fraction in (0, 1), e.g. 0.5")

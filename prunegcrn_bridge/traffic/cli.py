@@ -88,6 +88,10 @@ def main(args: argparse.Namespace) -> int:
         print("argnn: error: argnn traffic needs the bridge extra: pip install torch==2.13.0 "
               "&& pip install 'argnn-sim[bridge]'", file=sys.stderr)
         return 2
+    from ..errors import BridgeConfigError
+
+    if not 0 <= args.seed < 2**32:
+        raise BridgeConfigError(f"--seed {args.seed}: give a whole number in [0, 2**32)")
     series = _series(args)
     if args.traffic_command == "train":
         return _train(args, series)
