@@ -1,23 +1,31 @@
-# make run   – set up .venv and run the built-in default scenario (XOR, h = 2, DW, sweep)
+# make run   – set up .venv with the simulator only (no torch) and run the built-in default
+#              scenario (XOR, h = 2, DW, sweep)
 # make test  – set up .venv and run the whole test suite (then its exactness tests again under
 #              the CPU's other NumPy/OpenBLAS kernels: tests/other_kernels.py)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+CORE   := $(VENV)/.core
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fast lint clean
 
-$(STAMP): setup.cfg pyproject.toml constraints.txt
+# the simulator alone: its pinned core dependencies (no torch, no numba, no test tools)
+$(CORE): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first, pinned: the CPU build; an unpinned torch pulled in by torch_geometric or
-	# torchao would fetch a multi-GB CUDA build
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
+	touch $(CORE)
+
+# everything the tests need: the bridge (torch first, pinned: the CPU build; an unpinned
+# torch pulled in by torch_geometric or torchao would fetch a multi-GB CUDA build), numba,
+# dask, pytest, hypothesis, nbmake
+$(STAMP): $(CORE)
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(CORE)
 	$(BIN)/argnn run --out results/default --force
 
 test: $(STAMP)

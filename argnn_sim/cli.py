@@ -11,9 +11,11 @@ success, 2 on bad input, 1 when runs of a sweep failed.
 
 Other packages add commands through the ``argnn.commands`` entry-point group: each entry
 point names a function ``register(subparsers)`` that adds its parser and sets
-``handler=fn(args) -> int`` as a default. The bridge adds ``argnn compress`` this way, so
-this module never imports torch; without the bridge installed such a command still shows
-in the help and says which extra to install.
+``handler=fn(args) -> int`` as a default. A plug-in's module is imported only when its
+command runs; for ``argnn --help`` its one-line help is read from the module's source (a
+module-level ``HELP = "..."``), so no command but the plug-in's own imports torch. The bridge
+adds ``argnn compress``, ``argnn traffic`` and ``argnn compare`` this way; without the bridge
+installed such a command still shows in the help and says which extra to install.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"argnn: error: {message}\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
+    """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser."""
     p = _Parser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario")
@@ -85,23 +88,65 @@ def _build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run_dir", metavar="DIR",
                     help="a run folder, a sweep folder or a scenario's results folder")
     sub.add_parser("show-default", help="print the built-in default scenario as TOML")
-    _add_plugins(sub)
+    _add_plugins(sub, load)
     return p
 
 
-def _add_plugins(sub: Any) -> None:
+def _plugins() -> dict[str, Any]:
     from importlib.metadata import entry_points
 
+    found: dict[str, Any] = {}
     for ep in entry_points(group="argnn.commands"):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def _plugin_help(ep: Any) -> str:
+    """A plug-in command's one-line help, read from its module's source without importing
+    it (the module's ``HELP`` string, else its docstring's first line): ``argnn --help`` and
+    the other commands never import torch."""
+    import ast
+    from importlib.util import find_spec
+
+    module = str(getattr(ep, "value", "")).split(":")[0].strip()
+    try:
+        spec = find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ImportError(module)
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    except (ImportError, OSError, SyntaxError, ValueError, AttributeError):
+        return "(a plug-in command that cannot be found: reinstall its package)"
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets) and \
+                isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node.value.value
+    doc = ast.get_docstring(tree) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ep.name
+
+
+def _add_plugins(sub: Any, load: str | None) -> None:
+    for name, ep in _plugins().items():
+        if name != load:  # listed with its help, its module not imported
+            sub.add_parser(name, help=_plugin_help(ep))
+            continue
         try:
             register = ep.load()
         except ImportError as exc:  # the extra is not installed
-            why = f"{ep.name} is unavailable ({exc}); install the extra: pip install " \
+            why = f"{name} is unavailable ({exc}); install the extra: pip install " \
                   "torch==2.13.0 && pip install 'argnn-sim[bridge]'"
-            q = sub.add_parser(ep.name, help=f"(unavailable: {exc.name or exc})")
+            q = sub.add_parser(name, help=f"(unavailable: {exc.name or exc})")
             q.set_defaults(handler=lambda args, why=why: _unavailable(why))
             continue
         register(sub)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names (its first word that is not an option)."""
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+    return None
 
 
 def _unavailable(why: str) -> int:
@@ -295,7 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...
     True
     """
-    args = _build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = _command_of(argv)
+    args = _build_parser(load=chosen if chosen in _plugins() else None).parse_args(argv)
     return run_cli(lambda: _dispatch(args))
 
 

@@ -74,6 +74,7 @@ from .errors import BridgeConfigError
 from .threads import one_thread
 from .traffic.model import NodeMask
 
+HELP = "centralized vs decentralized pruning at equal k (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["TASKS", "METHODS", "CompareConfig", "quick_config", "DenseNet", "ArgnnModule",
            "export", "import_edges", "eval_schedule", "evaluate_in_simulator",
            "finetune_in_simulator", "run_unit", "run_compare", "summarize", "register"]

@@ -198,3 +198,34 @@ def test_run_engine_compiled_gives_the_simpy_summary(capsys):
     code, _, err = _run(["run", "--no-save", "--engine", "compiled", *FAST], capsys)
     assert code == 2 and "async schedule" in err and "engine 'auto' or 'simpy'" in err
     assert err.count("\n") == 1  # one line
+
+
+def test_help_and_run_never_import_torch_or_a_plugins_module(tmp_path):
+    code = (
+        "import sys, contextlib, io\n"
+        "from argnn_sim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    main(['show-default'])\n"
+        "    main(['run', '--no-save', '--set', 'schedule.inputs=5'])\n"
+        "    main(['run', '--no-save', '--set', 'schedule.inputs=5', '--set',\n"
+        "          'schedule.kind=async'])\n"
+        "text = out.getvalue()\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "               ('torch', 'torch_geometric', 'dask') or m.endswith('.cli')\n"
+        "               and m.startswith('prunegcrn') or m == 'prunegcrn_bridge.compare')\n"
+        "print(heavy, 'GNN pruning and quantization study' in text)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[] True"
+
+
+def test_a_plugin_command_loads_its_module_when_it_runs(capsys):
+    pytest.importorskip("torch")
+    with pytest.raises(SystemExit):
+        main(["compress", "--help"])
+    assert "{run,study,plot}" in capsys.readouterr().out

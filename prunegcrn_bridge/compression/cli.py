@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+HELP = "GNN pruning and quantization study (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["register", "main"]
 
 METHODS = ("dense", "fine", "global", "l2", "qat", "dq", "a2q", "ptq-int8")

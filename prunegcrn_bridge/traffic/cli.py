@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+HELP = "PruneGCRN node pruning for traffic forecasting (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["register", "main"]
 
 
