@@ -105,10 +105,20 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     rows = read_csv(folder / "summary.csv")
     out = Path(path) if path else folder / "sweep.png"
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    bounds = {"error": (0.0, 1.0), "pruned_pct": (0.0, 100.0)}
+    ylabels = {"error": "evaluation error |V_out − y| (mean ± sd)",
+              "pruned_pct": "edges pruned, % (mean ± sd)"}
+    seeds = grid["seeds"]
+    title = (f"Sweep '{grid.get('name', '')}': {len(rows)} cell(s), {len(seeds)} seed(s) each; "
+             "bars clipped to what the quantity can take")
     if not axes:
-        for ax, col in ((a1, "error"), (a2, "pruned")):
-            ax.bar([0], [rows[0][f"{col}_mean"]], yerr=[np.nan_to_num(rows[0][f"{col}_sd"])])
-            ax.set_ylabel(col)
+        for ax, m in ((a1, "error"), (a2, "pruned_pct")):
+            mean, sd = rows[0][f"{m}_mean"], np.nan_to_num(rows[0][f"{m}_sd"])
+            ax.bar([0], [mean], yerr=_clipped([mean], [sd], bounds[m]), capsize=4)
+            ax.set_ylabel(ylabels[m])
+            ax.set_xticks([0], ["all runs"])
+            ax.set_ylim(bounds[m][0], None)
+        fig.suptitle(title, fontsize=10)
         P._save(fig, out)
         return out
     numeric = [a for a in axes if all(isinstance(r[a], float) for r in rows)]
@@ -121,22 +131,42 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
         xs = [r[x] for r in rs]
         name = ", ".join(f"{a}={_label(v)}" for a, v in zip(others, labels)) or "all"
         for ax, m in ((a1, "error"), (a2, "pruned_pct")):
-            ax.errorbar(range(len(xs)) if x not in numeric else xs,
-                        [r[f"{m}_mean"] for r in rs],
-                        yerr=[np.nan_to_num(r[f"{m}_sd"]) for r in rs],
+            means = [r[f"{m}_mean"] for r in rs]
+            ax.errorbar(range(len(xs)) if x not in numeric else xs, means,
+                        yerr=_clipped(means, [np.nan_to_num(r[f"{m}_sd"]) for r in rs],
+                                      bounds[m]),
                         marker="o", capsize=3, color=_color(i), label=name)
-    for ax, lab in ((a1, "error (mean ± sd)"), (a2, "edges pruned, % (mean ± sd)")):
-        ax.set_xlabel(x)
-        ax.set_ylabel(lab)
+    integer_x = x in numeric and all(float(r[x]).is_integer() for r in rows)
+    for ax, m in ((a1, "error"), (a2, "pruned_pct")):
+        ax.set_xlabel(_axis_label(x))
+        ax.set_ylabel(ylabels[m])
+        ax.set_ylim(bounds[m][0], None)
         ax.grid(alpha=0.3)
         if x not in numeric:
             first = next(iter(series.values()))
             ax.set_xticks(range(len(first)), [_label(r[x]) for r in first])
-    if len(series) <= 12:
-        a2.legend(fontsize=7)
-    fig.suptitle(f"sweep {grid.get('name', '')}: {len(rows)} cells, seeds {grid['seeds']}")
+        elif integer_x:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(series) <= 12 and others:
+        a2.legend(fontsize=7, title=", ".join(others), title_fontsize=7)
+    fig.suptitle(title, fontsize=10)
     P._save(fig, out)
     return out
+
+
+def _clipped(means: list[float], sds: list[float], bounds: tuple[float, float]
+             ) -> np.ndarray:
+    """Asymmetric error bars: ± sd, cut where the quantity ends (an error is never below 0)."""
+    m, sd = np.asarray(means, dtype=float), np.asarray(sds, dtype=float)
+    return np.vstack([np.minimum(sd, np.maximum(m - bounds[0], 0)),
+                      np.minimum(sd, np.maximum(bounds[1] - m, 0))])
+
+
+def _axis_label(key: str) -> str:
+    names = {"network.hidden": "hidden nodes h", "channel.delay": "mean link delay (time units)",
+             "channel.loss": "message loss probability", "schedule.inputs": "training inputs",
+             "faults.crash_rate": "crashes per node per time unit"}
+    return names.get(key, key)
 
 
 # ----------------------------------------------------------------------------- paper figures

@@ -19,6 +19,7 @@ if not os.environ.get("MPLBACKEND") and "ipykernel" not in sys.modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .results import RunResult  # noqa: E402
 from .tasks import make_task  # noqa: E402
@@ -196,11 +197,23 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
         nx.draw_networkx_edges(g, pos, edgelist=removed, ax=axes[1], style="dashed",
                                edge_color="red", width=1.4, connectionstyle="arc3,rad=0.12",
                                arrowsize=12, node_size=420 if not big else 8)
-    sc = result.scenario
-    fig.suptitle(f"{sc.task.gate}, {sc.network.kind} network, pruning {sc.pruning.policy}"
-                 f"{'/' + sc.pruning.mode + '/' + sc.pruning.rule if sc.pruning.policy == 'spectral' else ''}"
-                 f", seed {result.seed}, error {result.error:.4f}", fontsize=10)
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+
+    legend = [
+        Line2D([], [], marker="o", ls="", color="#8fd18f", markersize=9, label="input node"),
+        Line2D([], [], marker="o", ls="", color="#9ecae1", markersize=9, label="hidden node"),
+        Line2D([], [], marker="o", ls="", color="#fdae6b", markersize=9, label="output node"),
+        Line2D([], [], color="#444444", lw=0.4, label="edge, |w| ≈ 0"),
+        Line2D([], [], color="#444444", lw=1.6, label="edge, |w| ≥ 5 (width ∝ |w|)"),
+        Line2D([], [], color="red", ls="--", lw=1.4, label="removed edge"),
+    ]
+    if big:
+        legend = legend[3:]
+    fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=8,
+               frameon=False)
+    fig.suptitle(f"Graph before and after pruning: {_run_title(result)}; "
+                 f"error {result.error:.4f}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return _save(fig, path)
 
 
@@ -222,22 +235,60 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
     >>> from argnn_sim import Scenario, simulate
     >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
     >>> training_curves(r, window=10).axes[0].get_xlabel()
-    'training input'
+    'training inputs presented'
     """
     c = result.curves
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    fig.suptitle(f"Training of {_run_title(result)}", fontsize=10)
     if not c or c["input"].size == 0:
         ax.text(0.5, 0.5, "no curves recorded", ha="center", va="center")
         ax.set_axis_off()
         return _save(fig, path)
+    sweep = result.scenario.schedule.kind == "sweep"
     err = c["train_error"]
     k = max(1, min(window, err.size))
     smooth = np.convolve(err, np.ones(k) / k, mode="valid")
-    ax.plot(c["input"][k - 1:], smooth, color="C0")
-    ax.set_xlabel("training input")
-    ax.set_ylabel(f"|V_out − y| (mean of {k})", color="C0")
+    # x: training inputs presented so far (the curve is recorded after each input or period)
+    done = c["input"] + 1
+    h_err, = ax.plot(done[k - 1:], smooth, color="C0",
+                     label=f"training error (moving mean of {k})")
+    ax.set_xlabel("training inputs presented" if sweep else
+                  "training inputs presented (one per input period)")
+    ax.set_ylabel("|V_out − y|", color="C0")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, max(float(done[-1]), 1.0))
     ax2 = ax.twinx()
-    ax2.step(c["input"], c["edges"], where="post", color="C3")
-    ax2.set_ylabel("edges", color="C3")
+    xs = np.concatenate([[0], done])
+    ys = np.concatenate([[result.edges_before], c["edges"]])
+    h_edges, = ax2.step(xs, ys, where="post", color="C3",
+                        label=f"edges ({result.edges_before} -> {result.edges_after})")
+    handles = [h_err, h_edges]
+    if result.prune_events:
+        at = np.array([e["input"] + 1 if sweep else e["time"] /
+                       result.scenario.schedule.input_period for e in result.prune_events])
+        after = np.interp(at, xs, ys)
+        h_pr = ax2.scatter(at, after, marker="v", color="C3", s=22, zorder=3,
+                           label=f"prunes ({len(at)})")
+        handles.append(h_pr)
+    ax2.plot([0], [result.edges_before], marker="o", color="C3", ms=4)
+    ax2.annotate(f"{result.edges_before} at the start", (0, result.edges_before),
+                 xytext=(6, 4), textcoords="offset points", fontsize=8, color="C3")
+    ax2.set_ylabel("edges in the network", color="C3")
+    ax2.set_ylim(0, result.edges_before * 1.08 + 1)
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(handles=handles, fontsize=8, loc="center right")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _run_title(result: RunResult) -> str:
+    """One line naming a run: scenario, task, network, rule, schedule, seed."""
+    sc = result.scenario
+    net = f"h = {sc.network.hidden}" if sc.network.kind == "logic" else \
+        f"{sc.network.kind} network, {len(result.labels)} nodes"
+    rule = (f"{sc.pruning.policy} {sc.pruning.mode}/{sc.pruning.rule}"
+            if sc.pruning.policy == "spectral" else sc.pruning.policy)
+    gate = sc.task.gate + (f"-{sc.task.bits}" if sc.task.gate == "PARITY" else "")
+    return (f"'{sc.name}': {gate}, {net}, pruning {rule}, {sc.schedule.kind} schedule, "
+            f"seed {result.seed}")

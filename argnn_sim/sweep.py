@@ -857,6 +857,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     records = dict(done)
     ex = executor or InlineExecutor()
     bar = _bar(progress, len(pending), grid.name)
+    broken: BaseException | None = None
     futures: dict[cf.Future[Any], list[RunSpec]] = {}
     try:
         for name, chunk in plan_chunks(pending, engine, batch_size):
@@ -872,6 +873,8 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
             except Exception as exc:  # noqa: BLE001
                 # The executor failed (a worker died, a cluster went away), not the run:
                 # report it, but write nothing, so that --resume runs it again.
+                if isinstance(exc, cf.BrokenExecutor):
+                    broken = exc
                 for s in chunk:
                     records[s.key] = {"key": s.key, "status": "error", "traceback": "",
                                       "error": f"executor: {type(exc).__name__}: {exc}"}
@@ -895,6 +898,11 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     if folder is not None:
         write_table(folder / "runs.csv", runs, axes + list(RUN_COLUMNS))
         write_table(folder / "summary.csv", cells, axes + list(CELL_COLUMNS))
+    if broken is not None:
+        raise ConfigError(
+            f"the worker processes died ({type(broken).__name__}); finished runs are kept "
+            "(resume=True continues). In a script, start the sweep under "
+            "`if __name__ == \"__main__\":` - each worker process imports the script first")
     return summary
 
 
