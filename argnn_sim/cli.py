@@ -58,7 +58,9 @@ def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     r.add_argument("--no-save", action="store_true", help="write no output folder")
-    r.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: on when stderr is a terminal, "
+                        "off with --json)")
     r.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help="auto (default): the fastest engine that can run the scenario; "
                         "simpy, compiled (async, numba: extra 'fast') or batch (logic "
@@ -82,7 +84,8 @@ def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
                          "error saying which run it cannot run and why. Identical results")
     sw.add_argument("--batch-size", type=int, default=32,
                     help="runs per batch (engines auto and batch)")
-    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: on when stderr is a terminal)")
     sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
     pl = sub.add_parser("plot", help="redraw the figures of a results folder")
     pl.add_argument("run_dir", metavar="DIR",
@@ -284,7 +287,9 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             out = check_output(free_folder(Path("results") / scenario.name, "run"), "run",
                                what="output folder")
-    result = simulate(scenario, progress=args.progress and not args.json,
+    progress = (sys.stderr.isatty() and not args.json) if args.progress is None \
+        else args.progress
+    result = simulate(scenario, progress=progress,
                       engine=getattr(args, "engine", "auto"))
     if out is not None:
         _write_run(result, out, plots=not args.no_plots, force=args.force)
@@ -304,7 +309,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, args.out, executor=ex, resume=args.resume,
-                        progress=not args.no_progress, retry_failed=args.retry_failed,
+                        progress=sys.stderr.isatty() if args.progress is None
+                        else args.progress, retry_failed=args.retry_failed,
                         engine=args.engine, batch_size=args.batch_size)
     if not args.no_plots and res.cells:
         from .figures import sweep_figure

@@ -51,7 +51,8 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
                    help="parallel worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None,
                    help="inline, processes (default), local-dask or tcp://host:port")
-    p.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: on when stderr is a terminal)")
     p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help="auto (default): each run on the fastest engine that can run it "
                         "(runs of one shape of the logic circuit in the sweep schedule "
@@ -77,6 +78,12 @@ def out_dir(args: argparse.Namespace, name: str, kind: str | None = None) -> Pat
     folder = Path(args.out) if args.out else \
         Path("results") / (f"{name}-quick" if args.quick else name)
     return claim_output(folder, kind or f"scenario/{name}", existing="resume", what="--out")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """``--progress`` / ``--no-progress``, else a bar when stderr is a terminal."""
+    flag = getattr(args, "progress", None)
+    return sys.stderr.isatty() if flag is None else bool(flag)
 
 
 def main_guard(main: Callable[[], int], name: str) -> int:
@@ -109,7 +116,7 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
     SweepSummary
     """
     with make_executor(args.scheduler, args.jobs) as ex:
-        res = run_sweep(grid, folder, executor=ex, resume=True, progress=args.progress,
+        res = run_sweep(grid, folder, executor=ex, resume=True, progress=show_progress(args),
                         select=select, engine=getattr(args, "engine", "auto"))
     if res.failed:
         print(f"warning: {res.failed} run(s) of {grid.name} failed; see {folder}/runs.csv",

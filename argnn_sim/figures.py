@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from . import plots as P
-from .outputs import load_json
+from .outputs import load_json, output_kind
 from .plots import plt
 
 __all__ = ["read_csv", "redraw", "sweep_figure", "FIGURES", "MANIFEST"]
@@ -355,6 +355,23 @@ def write_manifest(folder: Path, kind: str, **info: Any) -> None:
     write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
 
 
+def _plugin_redraw(kind: str, folder: Path) -> list[Path] | None:
+    """Figures another package draws (entry-point group ``argnn.figures``: kind -> function
+    of the folder), e.g. the bridge's comparison and study folders; ``None`` if none."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="argnn.figures"):
+        if ep.name == kind:
+            try:
+                fn = ep.load()
+            except ImportError as exc:
+                raise FileNotFoundError(f"{str(folder)!r} ({kind}) is drawn by the bridge, which "
+                                        f"is not installed ({exc}); pip install torch==2.13.0 "
+                                        "&& pip install 'argnn-sim[bridge]'") from None
+            return list(fn(folder))
+    return None
+
+
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     """Redraw every figure of a results folder (run, sweep or scenario); returns the PNGs.
 
@@ -378,13 +395,21 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     if (f / MANIFEST).is_file():
         man = load_json(f / MANIFEST, "scenario manifest")
         kind = man.get("kind") if isinstance(man, dict) else None
-        if kind not in FIGURES:
-            raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
-                                    f"figures; known: {', '.join(FIGURES)}")
-        paths = FIGURES[kind](f)
-        if (f / "sweep" / "grid.json").is_file() and (f / "sweep" / "summary.csv").is_file():
-            paths.append(sweep_figure(f / "sweep"))
-        return paths
+        if kind in FIGURES:
+            paths = FIGURES[kind](f)
+            if (f / "sweep" / "grid.json").is_file() and (f / "sweep" / "summary.csv").is_file():
+                paths.append(sweep_figure(f / "sweep"))
+            return paths
+        drawn = _plugin_redraw(str(kind), f)
+        if drawn is not None:
+            return drawn
+        raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
+                                f"figures; known: {', '.join(FIGURES)}")
+    marker = output_kind(f)
+    if marker is not None and marker not in ("run", "sweep"):
+        drawn = _plugin_redraw(marker, f)
+        if drawn is not None:
+            return drawn
     if (f / "summary.json").is_file():
         return run_folder(f)
     if (f / "grid.json").is_file():

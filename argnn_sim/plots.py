@@ -262,7 +262,7 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
     ys = np.concatenate([[result.edges_before], c["edges"]])
     h_edges, = ax2.step(xs, ys, where="post", color="C3",
                         label=f"edges ({result.edges_before} -> {result.edges_after})")
-    handles = [h_err, h_edges]
+    handles: list[Any] = [h_err, h_edges]
     if result.prune_events:
         at = np.array([e["input"] + 1 if sweep else e["time"] /
                        result.scenario.schedule.input_period for e in result.prune_events])

@@ -500,9 +500,11 @@ def _config_from(d: Mapping[str, Any]) -> CompareConfig:
 
 
 def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
-                progress: bool = False) -> list[dict[str, Any]]:
+                progress: bool = False, scheduler: str | None = None) -> list[dict[str, Any]]:
     """Run every (task, h) unit not already under ``out/units`` (resumable: a unit is
-    written atomically when done), then write the tables, plots and summary."""
+    written atomically when done), then write the tables, plots and summary. ``scheduler``:
+    as :func:`argnn_sim.sweep.make_executor` (``jobs`` > 1 means ``processes``; a Dask
+    address spreads the units over a cluster)."""
     out = check_output(out, "compare", existing="resume", what="--out")
     cfg_file = out / "config.json"
     cfg_dict = asdict(cfg)
@@ -526,10 +528,10 @@ def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="unit", file=sys.stderr)
-    if jobs > 1 and len(todo) > 1:
-        import multiprocessing as mp
+    if (jobs > 1 and len(todo) > 1) or scheduler not in (None, "inline"):
+        from argnn_sim.sweep import make_executor
 
-        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
+        with make_executor(scheduler or "processes", jobs) as ex:
             futs = {ex.submit(_unit_job, t, h, cfg_dict): (t, h) for t, h in todo}
             for f in cf.as_completed(futs):
                 t, h = futs[f]
@@ -580,6 +582,29 @@ def write_outputs(rows: Sequence[Mapping[str, Any]], out: Path) -> None:
                                              "k_mean", "error_mean", "error_sd"))
     plot(rows, out)
     write_atomic(out / "summary.md", markdown(rows))
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """Redraw the tables and figures of a comparison folder from its units (``argnn plot``).
+
+    Parameters
+    ----------
+    folder : a folder written by :func:`run_compare`.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    from argnn_sim.outputs import load_json
+
+    f = Path(folder)
+    units = sorted((f / "units").glob("*.json"))
+    if not units:
+        raise BridgeConfigError(f"{str(f)!r} holds no finished unit of a comparison; run "
+                                "`argnn compare --out` there first")
+    rows = [r for p in units for r in load_json(p, "comparison unit")]
+    write_outputs(rows, f)
+    return [f / "error_vs_k.png", f / "spectral_budget.png"]
 
 
 def _by(rows: Sequence[Mapping[str, Any]], **match: Any) -> list[Mapping[str, Any]]:
@@ -736,7 +761,10 @@ def register(sub: Any) -> None:
     c.add_argument("--ks", help="comma-separated sweep of k (default 1,2,4,8)")
     c.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
     c.add_argument("--jobs", type=int, default=1, help="worker processes")
-    c.add_argument("--progress", action="store_true")
+    c.add_argument("--scheduler", default=None,
+                   help="inline, processes, local-dask or a Dask address tcp://host:port")
+    c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: on a terminal)")
     c.set_defaults(handler=_command)
 
 
@@ -770,7 +798,9 @@ def _ints(option: str, text: str) -> tuple[int, ...]:
 
 def _command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    rows = run_compare(cfg, args.out, jobs=args.jobs, progress=args.progress)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    rows = run_compare(cfg, args.out, jobs=args.jobs, progress=progress,
+                       scheduler=args.scheduler)
     print(markdown(rows))
     print(f"\nwritten: {args.out}/summary.csv, results.csv, summary.md, error_vs_k.png, "
           "spectral_budget.png")

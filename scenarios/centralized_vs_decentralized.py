@@ -20,8 +20,10 @@ Options ``--tasks``, ``--hidden``, ``--seeds``, ``--ks`` and ``--methods`` narro
 from __future__ import annotations
 
 import argparse
+import sys
 
 from argnn_sim.experiment import main_guard, out_dir
+from argnn_sim.figures import write_manifest
 
 NAME = "centralized_vs_decentralized"
 
@@ -33,14 +35,20 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="a small version (seconds)")
     p.add_argument("--out", help=f"results folder (default: results/{NAME}[-quick])")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    p.add_argument("--scheduler", default=None,
+                   help="inline, processes, local-dask or a Dask address tcp://host:port")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: on a terminal)")
     for opt in ("--tasks", "--hidden", "--ks", "--methods"):
         p.add_argument(opt, help="comma-separated; see argnn compare --help")
     p.add_argument("--seeds", type=int)
     p.add_argument("--inputs", type=int)
     args = p.parse_args()
     folder = out_dir(args, NAME, "compare")
-    rows = run_compare(config_from_args(args), folder, jobs=args.jobs, progress=args.progress)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    rows = run_compare(config_from_args(args), folder, jobs=args.jobs, progress=progress,
+                       scheduler=args.scheduler)
+    write_manifest(folder, NAME, quick=bool(args.quick), argv=sys.argv[1:])
     print(markdown(rows))
     print(f"\nwritten: {folder}/summary.md, summary.csv, results.csv, error_vs_k.png, "
           "spectral_budget.png")

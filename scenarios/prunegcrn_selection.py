@@ -21,7 +21,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from argnn_sim.experiment import main_guard, md_table, out_dir, parser
+from argnn_sim.experiment import main_guard, md_table, out_dir, parser, show_progress
+from argnn_sim.figures import write_manifest
 from argnn_sim.outputs import write_atomic
 
 NAME = "prunegcrn_selection"
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                   name == "synthetic" else T.synthetic(seed=0) if name == "synthetic"
                   else T.load_sz_taxi(args.data_root))
         recs = compare(series, folder / name, fractions=fractions, seeds=seeds, cfg=cfg,
-                       progress=args.progress)
+                       progress=show_progress(args))
         summ = summarize(recs, series)
         lines += [f"## {name} ({series.num_nodes} nodes)", "",
                   md_table(summ, ["method", "fraction", "n", "mae_mean", "mae_sd",
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                             "jaccard": ".2f"}), ""]
     text = "\n".join(lines)
     write_atomic(Path(folder) / "summary.md", text + "\n")
+    write_manifest(folder, NAME, quick=quick, argv=sys.argv[1:], data=names)
     print(text)
     print(f"written: {folder}/summary.md and one folder per data set")
     return 0

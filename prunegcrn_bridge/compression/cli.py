@@ -60,7 +60,8 @@ def register(sub: Any) -> None:
     s.add_argument("--resume", action="store_true", help="continue the study in --out")
     s.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASK_NAMES)}")
     s.add_argument("--seeds", type=int, help="seeds (folds for proteins) per task")
-    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: on when stderr is a terminal)")
     _common(s)
     pl = cs.add_parser("plot", help="redraw a study folder's tables and plots")
     pl.add_argument("folder")
@@ -159,7 +160,8 @@ def _study(args: argparse.Namespace) -> int:
         kw["seeds"] = {t: tuple(range(args.seeds)) for t in TASK_NAMES}
     cfg = (StudyConfig.quick_config if args.quick else StudyConfig)(**kw)
     res = run_study(cfg, args.out, jobs=args.jobs, scheduler=args.scheduler,
-                    resume=args.resume, progress=not args.no_progress)
+                    resume=args.resume,
+                    progress=sys.stderr.isatty() if args.progress is None else args.progress)
     print(Path(args.out, "summary.md").read_text() if res["rows"] else "no finished units")
     for f in res["failed"]:
         print(f"FAILED {f['task']} seed {f['seed']}: {f['error']}", file=sys.stderr)

@@ -482,6 +482,28 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 # ------------------------------------------------------------------------------- plots
+def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+    """Redraw a study folder's tables and plots from its units (``argnn plot``); a
+    ``scenarios/gnn_compression.py`` folder redraws its ``study/``.
+
+    Parameters
+    ----------
+    folder : a study folder (or a scenario folder holding one in ``study/``).
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    f = Path(folder)
+    if not (f / "units").is_dir() and (f / "study" / "units").is_dir():
+        f = f / "study"
+    rows = load_rows(f)
+    if not rows:
+        raise BridgeConfigError(f"{str(f)!r} holds no finished unit of a study")
+    write_tables(rows, f)
+    return plot_study(rows, f)
+
+
 def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """``pruning.png`` (metric vs sparsity per method, one panel per task) and
     ``quantization.png`` (metric vs weight bits per method)."""

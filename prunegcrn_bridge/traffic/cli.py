@@ -79,7 +79,8 @@ def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
     return TrainConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
                        embed_dim=args.embed_dim, batch_size=args.batch_size,
                        silence_senders=args.silence_senders, device=args.device,
-                       bf16=args.bf16, compile=args.compile, progress=True, **kw)
+                       bf16=args.bf16, compile=args.compile, progress=sys.stderr.isatty(),
+                       **kw)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -152,7 +153,7 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         cfg = replace(cfg, epochs=5, hidden=16, embed_dim=4, progress=False)
     out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
     compare(series, out, fractions=fr, seeds=seeds, cfg=cfg, scaler=args.scaler,
-            progress=True)
+            progress=sys.stderr.isatty())
     print((out / "summary.csv").read_text())
     print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
     return 0

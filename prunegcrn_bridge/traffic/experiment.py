@@ -138,10 +138,64 @@ def compare(series: Series, out: str | os.PathLike[str], *,
         rec = _one(series, win, method, f, s, cfg, folder)
         write_atomic(path, json.dumps(rec))
         records.append(rec)
-    records += _references(series, win)
+    refs = _references(series, win)
+    write_atomic(folder / "references.json", json.dumps(refs))
+    _save_graph(series, folder)
+    records += refs
     write_tables(records, folder, series)
     plot_compare(records, folder, series)
     return records
+
+
+def _save_graph(series: Series, folder: Path) -> None:
+    """What the figures need of the series (its graph, planted drivers), for ``argnn plot``."""
+    arrays: dict[str, Any] = {"nodes": np.array(series.num_nodes)}
+    if series.adjacency is not None:
+        arrays["adjacency"] = series.adjacency
+    if series.drivers is not None:
+        arrays["drivers"] = np.asarray(series.drivers)
+    tmp = folder / ".graph.tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, folder / "graph.npz")
+
+
+def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+    """Redraw the tables and figures of a comparison folder from its records (``argnn plot``).
+
+    Parameters
+    ----------
+    folder : a folder written by :func:`compare`.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    from argnn_sim.outputs import load_json
+
+    f = Path(folder)
+    if not (f / "graph.npz").is_file() or not (f / "references.json").is_file():
+        raise BridgeConfigError(f"{str(f)!r} holds no finished comparison (graph.npz and "
+                                "references.json are written at its end); run it to the end")
+    settings = load_json(f / "compare.json", "comparison settings")
+    records = [load_json(p, "run record") for p in sorted((f / "runs").glob("*.json"))]
+    records += load_json(f / "references.json", "reference forecasts")
+    with np.load(f / "graph.npz") as z:
+        n = int(z["nodes"])
+        series = Series(name=str(settings["series"]), values=np.zeros((1, n)),
+                        adjacency=z["adjacency"] if "adjacency" in z.files else None,
+                        drivers=z["drivers"] if "drivers" in z.files else None)
+    write_tables(records, f, series)
+    plot_compare(records, f, series)
+    return [p for p in (f / "mae_vs_kept.png", f / "kept_nodes.png") if p.is_file()]
+
+
+def redraw_selection(folder: str | os.PathLike[str]) -> list[Path]:
+    """``argnn plot`` of a ``scenarios/prunegcrn_selection.py`` folder: each data set's."""
+    paths: list[Path] = []
+    for sub in sorted(Path(folder).iterdir()):
+        if (sub / "compare.json").is_file():
+            paths += redraw(sub)
+    return paths
 
 
 def _precision(rec: dict[str, Any], series: Series) -> float:
