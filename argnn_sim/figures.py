@@ -100,10 +100,26 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     pathlib.Path
     """
     folder = Path(folder)
+    out = Path(path) if path else folder / "sweep.png"
+    P._save(draw_sweep(folder), out)
+    return out
+
+
+def draw_sweep(folder: str | os.PathLike[str]) -> Any:
+    """The figure of :func:`sweep_figure`, not yet saved (a matplotlib ``Figure``).
+
+    Parameters
+    ----------
+    folder : a sweep folder.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    folder = Path(folder)
     grid = load_json(folder / "grid.json", "sweep grid")
     axes = list(grid["axes"])
     rows = read_csv(folder / "summary.csv")
-    out = Path(path) if path else folder / "sweep.png"
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     bounds = {"error": (0.0, 1.0), "pruned_pct": (0.0, 100.0)}
     ylabels = {"error": "evaluation error |V_out − y| (mean ± sd)",
@@ -119,8 +135,7 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
             ax.set_xticks([0], ["all runs"])
             ax.set_ylim(bounds[m][0], None)
         fig.suptitle(title, fontsize=10)
-        P._save(fig, out)
-        return out
+        return fig
     numeric = [a for a in axes if all(isinstance(r[a], float) for r in rows)]
     x = numeric[-1] if numeric else axes[-1]
     others = [a for a in axes if a != x]
@@ -150,8 +165,7 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     if len(series) <= 12 and others:
         a2.legend(fontsize=7, title=", ".join(others), title_fontsize=7)
     fig.suptitle(title, fontsize=10)
-    P._save(fig, out)
-    return out
+    return fig
 
 
 def _clipped(means: list[float], sds: list[float], bounds: tuple[float, float]

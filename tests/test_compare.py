@@ -146,8 +146,16 @@ def test_scenario_quick(tmp_path):
                                               "centralized_vs_decentralized.py"),
                           "--quick", "--out", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no warnings from a clean run
     assert (tmp_path / "summary.md").is_file() and (tmp_path / "error_vs_k.png").is_file()
     assert "spectral-reference against each method" in out.stdout
+    assert json.loads((tmp_path / "manifest.json").read_text())["kind"] == \
+        "centralized_vs_decentralized"
+    (tmp_path / "error_vs_k.png").unlink()
+    from argnn_sim.cli import main
+
+    assert main(["plot", str(tmp_path)]) == 0  # argnn plot redraws it from the units
+    assert (tmp_path / "error_vs_k.png").stat().st_size > 0
 
 
 def test_paired_differences_have_the_right_sign():

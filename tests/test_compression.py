@@ -409,6 +409,14 @@ def test_gnn_compression_scenario_quick(tmp_path, data_cache):
                                         "bbbp-scaffold"}
     assert {r["method"] for r in rows} == {"dense", "fine", "global", "l2", "qat", "dq", "a2q",
                                           "ptq-int8"}
+    assert r.stderr == ""  # no warnings (PyG's torch.jit deprecation is silenced)
+    assert json.loads((tmp_path / "q" / "manifest.json").read_text())["kind"] == \
+        "gnn_compression"
+    (tmp_path / "q" / "study" / "pruning.png").unlink()
+    from argnn_sim.cli import main
+
+    assert main(["plot", str(tmp_path / "q")]) == 0
+    assert (tmp_path / "q" / "study" / "pruning.png").stat().st_size > 0
 
 
 # ------------------------------------------------------------------- safety, reproducibility

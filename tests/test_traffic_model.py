@@ -152,3 +152,9 @@ def test_prunegcrn_selection_scenario_quick_and_resume(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0
     assert {p.name: p.stat().st_mtime_ns for p in (folder / "runs").iterdir()} == stamps
+    assert r.stderr == ""  # no warnings from a clean run
+    (folder / "kept_nodes.png").unlink()
+    from argnn_sim.cli import main
+
+    assert main(["plot", str(tmp_path / "q")]) == 0  # from the manifest, via the bridge
+    assert (folder / "kept_nodes.png").stat().st_size > 0
