@@ -209,8 +209,13 @@ def check_output(path: str | os.PathLike[str], kind: str, *, existing: Existing 
         if parent.exists() and not parent.is_dir():
             raise OutputError(f"{what} {str(p)!r} lies under {str(parent)!r}, which is a file; "
                               "choose another folder")
+        if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{what} {str(p)!r}: cannot create it, {str(parent)!r} is not "
+                              "writable; choose a folder you can write to")
         return p
     names = [e.name for e in p.iterdir()]
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {str(p)!r} is not writable; choose a folder you can write to")
     if not names:
         return p
     found = output_kind(p)

@@ -578,3 +578,12 @@ def test_a_folder_made_for_a_command_that_stops_on_bad_input_is_removed(tmp_path
         assert run_cli(fn) == 2
     assert _files(tmp_path) == ["kept", "kept/.argnn.json", "kept/runs", "kept/runs/a.json",
                                 "mine", "mine/.argnn.json"]
+
+
+def test_an_unwritable_place_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    import argnn_sim.outputs as O
+
+    monkeypatch.setattr(O.os, "access", lambda *a, **k: False)
+    assert main(["run", *FAST, "--out", str(tmp_path / "x" / "run")]) == 2
+    _one_line_2(capsys, "is not writable")
+    assert _files(tmp_path) == []
