@@ -57,6 +57,7 @@ TRACE_LEVELS = ("full", "prunes", "none")
 ARITHMETIC_CHOICES = ("auto", "reference", "portable")
 MAX_BITS = 20  # a PARITY table of 2**20 rows; beyond, evaluation alone would take days
 MAX_NAME = 100
+MAX_LOG_SPREAD = 10.0  # lognormal delays: exp(10 z) already spans 1e-40 .. 1e40
 
 
 class ConfigError(ArgnnError):
@@ -309,6 +310,11 @@ class ChannelConfig:
         _check_range("channel.spread", self.spread, lo=0, what="a number >= 0")
         _check_range("channel.loss", self.loss, lo=0, hi=1, hi_open=True,
                      what="a probability in [0, 1)")
+        if self.model == "lognormal" and self.spread > MAX_LOG_SPREAD:
+            raise ConfigError(f"channel.spread = {self.spread!r} is out of range for a lognormal "
+                              f"delay; give a log-standard-deviation of at most "
+                              f"{MAX_LOG_SPREAD:g} (delays then already span over 40 orders "
+                              "of magnitude)")
         if self.model == "uniform" and self.spread > self.delay:
             raise ConfigError(f"channel.spread = {self.spread!r} is larger than channel.delay = "
                               f"{self.delay!r}; a uniform delay needs spread <= delay")

@@ -169,6 +169,8 @@ BAD_RUNS = [
     (["--set", f"schedule.inputs={'9' * 5000}"], "cannot be read"),
     (["--set", "channel.delay=inf", "--set", "schedule.kind=async"], "not a finite number"),
     (["--set", "node.error_factor=inf"], "not a finite number"),
+    (["--set", "schedule.kind=async", "--set", "channel.model=lognormal", "--set",
+      "channel.delay=1", "--set", "channel.spread=1e300"], "log-standard-deviation"),
     (["--set", "faults.downtime=inf"], "not a finite number"),
     (["--set", "network.hidden=1000000000"], "of memory"),
     (["--set", "network.hidden=100000"], "of memory"),

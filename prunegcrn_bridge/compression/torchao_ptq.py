@@ -20,6 +20,9 @@ __all__ = ["int8_ptq"]
 
 
 def _import_torchao():  # type: ignore[no-untyped-def]
+    # torchao registers an Enum with torch's pytree, which logs a deprecation notice (not a
+    # Python warning) at import or at first use, in whichever process: keep it off for good.
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
     quiet = logging.getLogger("torchao")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -39,11 +42,5 @@ def int8_ptq(model: nn.Module) -> nn.Module:
     quantize_, config = _import_torchao()
     make_permanent(model)
     model.eval()
-    pytree = logging.getLogger("torch.utils._pytree")  # a deprecation notice on first use
-    level = pytree.level
-    pytree.setLevel(logging.ERROR)
-    try:
-        quantize_(model, config())
-    finally:
-        pytree.setLevel(level)
+    quantize_(model, config())
     return model
