@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from . import plots as P
+from .errors import ArgnnError
 from .outputs import load_json, output_kind
 from .plots import plt
 
@@ -406,6 +407,21 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     f = Path(folder)
     if not f.is_dir():
         raise FileNotFoundError(f"no results folder at {str(f)!r}")
+    marker = output_kind(f)
+    if marker is None:  # never draw into a folder argnn did not write
+        raise FileNotFoundError(f"{str(f)!r} is not a results folder argnn wrote (it holds no "
+                                ".argnn.json, summary.json of a run, grid.json of a sweep or "
+                                "manifest.json of a scenario)")
+    try:
+        return _redraw(f, marker)
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        if isinstance(exc, ArgnnError):
+            raise
+        raise ArgnnError(f"{str(f)!r} is damaged: a file in it lacks what its figures need "
+                         f"({type(exc).__name__}: {exc}); re-run what wrote it") from None
+
+
+def _redraw(f: Path, marker: str) -> list[Path]:
     if (f / MANIFEST).is_file():
         man = load_json(f / MANIFEST, "scenario manifest")
         kind = man.get("kind") if isinstance(man, dict) else None
@@ -419,8 +435,7 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
             return drawn
         raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
                                 f"figures; known: {', '.join(FIGURES)}")
-    marker = output_kind(f)
-    if marker is not None and marker not in ("run", "sweep"):
+    if marker not in ("run", "sweep"):
         drawn = _plugin_redraw(marker, f)
         if drawn is not None:
             return drawn

@@ -589,3 +589,25 @@ def test_an_unwritable_place_is_refused_before_the_run(tmp_path, monkeypatch, ca
     assert main(["run", *FAST, "--out", str(tmp_path / "x" / "run")]) == 2
     _one_line_2(capsys, "is not writable")
     assert _files(tmp_path) == []
+
+
+def test_plot_draws_only_into_argnn_folders_and_a_damaged_one_is_one_line(tmp_path, capsys):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "grid.json").write_text('{"axes": 1}')  # a user's own grid.json
+    assert main(["plot", str(user)]) == 2
+    _one_line_2(capsys, "not a results folder argnn wrote")
+    assert _files(user) == ["grid.json"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / MARKER).write_text('{"kind": "sweep"}')
+    (bad / "grid.json").write_text('{"x": 1}')
+    (bad / "summary.csv").write_text("a,b\n")
+    assert main(["plot", str(bad)]) == 2
+    _one_line_2(capsys, "is damaged")
+    run = tmp_path / "run"
+    assert main(["run", *FAST, "--out", str(run)]) == 0
+    (run / "summary.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["plot", str(run)]) == 2
+    _one_line_2(capsys, "is damaged (not JSON")
