@@ -160,6 +160,9 @@ def read_planetoid(raw: str | os.PathLike[str], prefix: str = "cora") -> Any:
         raise DataError(f"ind.{prefix}.test.index: not a list of whole numbers ({exc})") from None
     feats = np.concatenate([allx, tx]).astype(np.float32)
     labels = np.concatenate([ally, ty])
+    if not (np.isfinite(feats).all() and np.isfinite(labels.astype(float)).all()):
+        raise DataError(f"ind.{prefix}.*: features or labels hold NaN or infinite values; "
+                        "use the original files")
     n = feats.shape[0]
     if labels.shape[0] != n or test_index.size == 0 or test_index.min() < 0 or \
             test_index.max() >= n:
