@@ -145,7 +145,8 @@ def draw_sweep(folder: str | os.PathLike[str]) -> Any:
         series.setdefault(tuple(r[a] for a in others), []).append(r)
     for i, (labels, rs) in enumerate(series.items()):
         xs = [r[x] for r in rs]
-        name = ", ".join(f"{a}={_label(v)}" for a, v in zip(others, labels)) or "all"
+        name = (_label(labels[0]) if len(others) == 1 else
+                ", ".join(f"{a}={_label(v)}" for a, v in zip(others, labels))) or "all"
         for ax, m in ((a1, "error"), (a2, "pruned_pct")):
             means = [r[f"{m}_mean"] for r in rs]
             ax.errorbar(range(len(xs)) if x not in numeric else xs, means,
