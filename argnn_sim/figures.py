@@ -199,16 +199,21 @@ def fig3(folder: Path) -> list[Path]:
                         key=lambda r: r["h"])
             h = [r["h"] for r in rs]
             for i, m in enumerate(("error", "pruned", "pruned_pct")):
-                axes[i, j].errorbar(h, [r[f"{m}_mean"] for r in rs],
-                                    yerr=[np.nan_to_num(r[f"{m}_sd"]) for r in rs],
+                means = [r[f"{m}_mean"] for r in rs]
+                top = {"error": 1.0, "pruned": math.inf, "pruned_pct": 100.0}[m]
+                axes[i, j].errorbar(h, means,
+                                    yerr=_clipped(means, [np.nan_to_num(r[f"{m}_sd"])
+                                                          for r in rs], (0.0, top)),
                                     marker="o", capsize=3, label=mode,
                                     color=MODE_COLORS.get(mode))
         axes[0, j].set_title(g)
         axes[2, j].set_xlabel("hidden nodes h")
-    for i, lab in enumerate(("error", "edges pruned", "edges pruned (%)")):
-        axes[i, 0].set_ylabel(lab + "\n(mean ± sd)")
+    for i, lab in enumerate(("evaluation error |V_out − y|", "edges pruned",
+                             "edges pruned (%)")):
+        axes[i, 0].set_ylabel(lab + "\n(mean ± sd, cut at 0)")
         for ax in axes[i]:
             ax.grid(alpha=0.3)
+            ax.set_ylim(bottom=0)
     axes[0, 0].legend(title="degree")
     axes[2, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     n = int(max(r["n"] for r in rows)) if rows else 0
@@ -273,15 +278,19 @@ def rules(folder: Path) -> list[Path]:
                         key=lambda r: r["pruned"])
             if not rs:
                 continue
-            ax.errorbar([r["pruned"] for r in rs], [r["error_mean"] for r in rs],
-                        yerr=[np.nan_to_num(r["error_sd"]) for r in rs], marker="o", ms=4,
+            means = [r["error_mean"] for r in rs]
+            ax.errorbar([r["pruned"] for r in rs], means,
+                        yerr=_clipped(means, [np.nan_to_num(r["error_sd"]) for r in rs],
+                                      (0.0, 1.0)), marker="o", ms=4,
                         capsize=2, color=_color(i), label=name,
                         ls="-" if name.startswith(("magnitude", "random")) else "none")
         ax.axvline(h, color="k", ls=":", lw=1)
         ax.set_title(f"h = {_label(h)}  (dotted: reference cap k = h)", fontsize=9)
         ax.set_xlabel("edges removed k")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("error (mean ± sd over runs with that k)")
+    axes[0, 0].set_ylabel("evaluation error (mean ± sd over\nruns with that k, cut at 0)")
     axes[0, 0].legend(fontsize=7)
     ax = axes[0, -1]
     runs = read_csv(folder / "rules_runs.csv")
@@ -296,10 +305,12 @@ def rules(folder: Path) -> list[Path]:
                     marker="o", capsize=3, color=_color(i), label=name)
     ax.plot(hs, hs, "k:", label="k = h (reference cap)")
     ax.set_xlabel("hidden nodes h")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("edges removed (mean, bars: min-max)")
     ax.set_title("spectral rules: edges removed", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
+    fig.suptitle("Pruning rules at equal numbers of removed edges (rules_compare)", fontsize=10)
     out = folder / "rules_compare.png"
     P._save(fig, out)
     return [out]
