@@ -270,7 +270,8 @@ def rules(folder: Path) -> list[Path]:
     hs = sorted({r["h"] for r in rows})
     names = list(dict.fromkeys(r["rule"] for r in rows))
     ncol = len(hs) + 1
-    fig, axes = plt.subplots(1, ncol, figsize=(3.6 * ncol, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, ncol, figsize=(3.8 * ncol, 3.9), squeeze=False,
+                             layout="constrained")
     for j, h in enumerate(hs):
         ax = axes[0, j]
         for i, name in enumerate(names):
