@@ -25,11 +25,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engines import ENGINE_CHOICES, simulate
-from .errors import run_cli
+from .errors import OneLineParser, run_cli
 from .outputs import check_output, free_folder
 from .results import RunResult, atomic_dir, write_files
 from .rule import resolve_arithmetic
@@ -37,14 +37,9 @@ from .rule import resolve_arithmetic
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2
-        self.exit(2, f"argnn: error: {message}\n")
-
-
 def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
     """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser."""
-    p = _Parser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
+    p = OneLineParser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in XOR/DW)")

@@ -9,12 +9,14 @@ status 2, so that a user never sees a traceback for bad input.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 __all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "on_bad_input",
-           "EXIT_BAD_INPUT"]
+           "OneLineParser", "workers", "EXIT_BAD_INPUT"]
 
 EXIT_BAD_INPUT = 2
 # Called when a command stops on bad input (argnn_sim.outputs registers the removal of
@@ -38,6 +40,24 @@ class OutputError(ArgnnError):
 
 class ResourceError(ArgnnError):
     """A run that would need more memory or time than is reasonable on this machine."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def workers(text: str) -> int:
+    """An ``argparse`` type for ``--jobs``: a whole number of worker processes >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: give at least 1 worker")
+    return n
 
 
 def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINE_CHOICES
-from .errors import run_cli
+from .errors import OneLineParser, run_cli, workers
 from .figures import FIGURES, write_manifest
 from .outputs import claim_output
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
@@ -42,12 +42,12 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     >>> parser("demo", "A demo.").parse_args(["--quick"]).engine
     'auto'
     """
-    p = argparse.ArgumentParser(prog=f"scenarios/{name}.py", description=description)
+    p = OneLineParser(prog=f"scenarios/{name}.py", description=description)
     p.add_argument("--quick", action="store_true",
                    help="a small version that finishes in under a minute (used by the tests)")
     p.add_argument("--out", help=f"results folder (default: results/{name}, or "
                                  f"results/{name}-quick with --quick)")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=workers, default=None,
                    help="parallel worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None,
                    help="inline, processes (default), local-dask or tcp://host:port")

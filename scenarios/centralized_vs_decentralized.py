@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from argnn_sim.errors import OneLineParser, workers
 from argnn_sim.experiment import main_guard, out_dir
 from argnn_sim.figures import write_manifest
 
@@ -31,10 +32,10 @@ NAME = "centralized_vs_decentralized"
 def main() -> int:
     from prunegcrn_bridge.compare import config_from_args, markdown, run_compare
 
-    p = argparse.ArgumentParser(prog=f"scenarios/{NAME}.py", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog=f"scenarios/{NAME}.py", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a small version (seconds)")
     p.add_argument("--out", help=f"results folder (default: results/{NAME}[-quick])")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--jobs", type=workers, default=1, help="worker processes")
     p.add_argument("--scheduler", default=None,
                    help="inline, processes, local-dask or a Dask address tcp://host:port")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -611,3 +611,27 @@ def test_plot_draws_only_into_argnn_folders_and_a_damaged_one_is_one_line(tmp_pa
     capsys.readouterr()
     assert main(["plot", str(run)]) == 2
     _one_line_2(capsys, "is damaged (not JSON")
+
+
+SCRIPTS = sorted(p.name for p in (ROOT / "scenarios").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tmp_path):
+    if script in ("centralized_vs_decentralized.py", "gnn_compression.py",
+                  "prunegcrn_selection.py"):
+        pytest.importorskip("torch")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("k")
+    env = {**os.environ, "ARGNN_DATA": str(ROOT.parent / "shared" / "data"),
+           "MPLBACKEND": "Agg"}
+    for extra, words in ((["--out", str(mine)], "did not write (keep.txt)"),
+                         (["--out", str(tmp_path / "new"), "--jobs", "0"], "--jobs")):
+        p = subprocess.run([sys.executable, str(ROOT / "scenarios" / script), "--quick",
+                            *extra], capture_output=True, text=True, cwd=tmp_path, env=env,
+                           timeout=300)
+        assert p.returncode == 2, (script, extra, p.stderr[-2000:])
+        assert p.stderr.count("\n") == 1 and words in p.stderr, (script, p.stderr)
+        assert "Traceback" not in p.stderr and "worker" in p.stderr or "keep.txt" in p.stderr
+    assert _files(tmp_path) == ["mine", "mine/keep.txt"]
