@@ -635,3 +635,36 @@ def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tm
         assert p.stderr.count("\n") == 1 and words in p.stderr, (script, p.stderr)
         assert "Traceback" not in p.stderr and "worker" in p.stderr or "keep.txt" in p.stderr
     assert _files(tmp_path) == ["mine", "mine/keep.txt"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["traffic", "train", "--data", "synthetic", "--epochs", "0", "--out", "t"], "epochs = 0"),
+    (["traffic", "train", "--data", "synthetic", "--seed", "-1", "--out", "t"], "--seed -1"),
+    (["traffic", "train", "--data", "nope.npz", "--out", "t"], "not found"),
+    (["compare", "--seeds", "0", "--out", "t"], "seeds = 0"),
+    (["compare", "--tasks", "FOO", "--out", "t"], "unknown task"),
+    (["compare", "--hidden", "-1", "--out", "t"], "hidden = [-1]"),
+    (["compress", "study", "--seeds", "0", "--out", "t"], "--seeds 0"),
+    (["compress", "study", "--jobs", "0", "--out", "t"], "--jobs 0"),
+])
+def test_bridge_commands_refuse_the_issues_examples(argv, words, tmp_path, monkeypatch,
+                                                     capsys):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARGNN_DATA", str(ROOT.parent / "shared" / "data"))
+    assert main(argv) == 2
+    _one_line_2(capsys, words)
+    assert _files(tmp_path) == []
+
+
+def test_compare_refuses_another_comparisons_folder(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from prunegcrn_bridge.compare import quick_config, run_compare
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / MARKER).write_text('{"kind": "compare"}')
+    (tmp_path / "c" / "config.json").write_text('{"seeds": 99}')
+    assert main(["compare", "--quick", "--out", str(tmp_path / "c")]) == 2
+    _one_line_2(capsys, "holds a comparison with other settings")
+    assert _files(tmp_path / "c") == [MARKER, "config.json"]
+    assert callable(run_compare) and quick_config().seeds == 2
