@@ -79,6 +79,21 @@ class Stream:
         """
         self._g.shuffle(x)
 
+    def shuffle_rows(self, x: npt.NDArray[Any]) -> None:
+        """Shuffle each row of the 2-D ``x`` in place, first row first: the same draws, in
+        the same order, as :meth:`shuffle` on each row in turn (``Generator.permuted`` runs
+        the same Fisher-Yates pass row by row; the tests check the equality), in one call.
+
+        Parameters
+        ----------
+        x : a 2-D array.
+        """
+        if self._legacy:
+            for row in x:
+                self._g.shuffle(row)
+        else:
+            self._g.permuted(x, axis=1, out=x)
+
     def exponential(self, scale: float, size: int | None = None) -> Any:
         """Exponential draws of mean ``scale``.
 

@@ -68,3 +68,17 @@ def test_stream_wraps_both_generator_kinds():
         s.shuffle(x)
         assert sorted(x.tolist()) == list(range(6))
         assert s.exponential(2.0, 3).shape == (3,)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_shuffle_rows_draws_as_shuffling_each_row_in_turn(legacy):
+    def make():
+        return Stream(np.random.RandomState(7) if legacy else np.random.default_rng(7))
+
+    a, b = make(), make()
+    x = np.tile(np.arange(9), (50, 1))
+    y = x.copy()
+    for row in x:
+        a.shuffle(row)
+    b.shuffle_rows(y)
+    assert np.array_equal(x, y) and a.random() == b.random()

@@ -292,17 +292,16 @@ class _Batch:
         (:class:`InputDriver`: the evaluation order is drawn after the training passes)."""
         driver = InputDriver(prep)
         active = np.arange(self.n_in, self.n)
-        shuffle = prep.streams.schedule.shuffle
+        shuffle_rows = prep.streams.schedule.shuffle_rows
         p = 0
         steps = []
         for step in driver.steps():
             passes = driver.passes(step)
             steps.append((step.learn, passes))
-            for _ in range(passes):
-                o = active.copy()
-                shuffle(o)
-                out[p] = o
-                p += 1
+            block = out[p:p + passes]  # this input's passes: one shuffle per row, in order
+            block[:] = active
+            shuffle_rows(block)
+            p += passes
         self.eval_rows[b] = driver.eval_rows
         if b == 0:
             self.steps = steps
