@@ -476,9 +476,9 @@ def _coerce(key: str, value: Any, typ: type) -> Any:
         raise ConfigError(f"{key} = {value!r} must be true or false")
     if typ is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"{key} = {_short(value)} must be a whole number")
+            if not (isinstance(value, float) and value.is_integer()):
+                raise ConfigError(f"{key} = {_short(value)} must be a whole number")
+            value = int(value)
         if abs(value) >= 2**63:
             raise ConfigError(f"{key} = {_short(value)} is too large; give a whole number "
                               "below 2**63")

@@ -4,9 +4,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from argnn_sim import Scenario
 from argnn_sim.config import ScheduleConfig
+
+# Property-based tests draw the same examples on every run ("ci": the suite never fails by
+# chance); HYPOTHESIS_PROFILE=explore draws new ones each time, to look for new failures.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GOLDEN = SHARED / "reference" / "golden_runs.json"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from argnn_sim import cli
@@ -380,6 +380,8 @@ def _scenario_dicts(draw):
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_scenario_dicts())
+@example({"seed": 9.223372036854776e+18})  # found by this test: 2**63 written as a float
+@example({"network": {"hidden": 1e300}, "schedule": {"inputs": -0.0}})
 def test_fuzz_scenario_from_dict_only_config_errors_escape(data):
     try:
         sc = Scenario.from_dict(data)
