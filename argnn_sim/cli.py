@@ -29,7 +29,7 @@ from typing import Any
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engines import ENGINE_CHOICES, simulate
-from .errors import OneLineParser, run_cli
+from .errors import OneLineParser, run_cli, show_progress
 from .outputs import check_output, free_folder
 from .results import RunResult, atomic_dir, write_files
 from .rule import resolve_arithmetic
@@ -37,8 +37,10 @@ from .rule import resolve_arithmetic
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
 
-def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
-    """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser."""
+def _build_parser(load: str | None = None,
+                  plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser.
+    ``plugins``: the entry points (default: read them)."""
     p = OneLineParser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario")
@@ -86,7 +88,7 @@ def _build_parser(load: str | None = None) -> argparse.ArgumentParser:
     pl.add_argument("run_dir", metavar="DIR",
                     help="a run folder, a sweep folder or a scenario's results folder")
     sub.add_parser("show-default", help="print the built-in default scenario as TOML")
-    _add_plugins(sub, load)
+    _add_plugins(sub, load, _plugins() if plugins is None else plugins)
     return p
 
 
@@ -123,8 +125,8 @@ def _plugin_help(ep: Any) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ep.name
 
 
-def _add_plugins(sub: Any, load: str | None) -> None:
-    for name, ep in _plugins().items():
+def _add_plugins(sub: Any, load: str | None, plugins: dict[str, Any]) -> None:
+    for name, ep in plugins.items():
         if name != load:  # listed with its help, its module not imported
             sub.add_parser(name, help=_plugin_help(ep))
             continue
@@ -282,8 +284,7 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             out = check_output(free_folder(Path("results") / scenario.name, "run"), "run",
                                what="output folder")
-    progress = (sys.stderr.isatty() and not args.json) if args.progress is None \
-        else args.progress
+    progress = False if args.json and args.progress is None else show_progress(args.progress)
     result = simulate(scenario, progress=progress,
                       engine=getattr(args, "engine", "auto"))
     if out is not None:
@@ -304,8 +305,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, args.out, executor=ex, resume=args.resume,
-                        progress=sys.stderr.isatty() if args.progress is None
-                        else args.progress, retry_failed=args.retry_failed,
+                        progress=show_progress(args.progress), retry_failed=args.retry_failed,
                         engine=args.engine, batch_size=args.batch_size)
     if not args.no_plots and res.cells:
         from .figures import sweep_figure
@@ -343,7 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = _command_of(argv)
-    args = _build_parser(load=chosen if chosen in _plugins() else None).parse_args(argv)
+    plugins = _plugins()
+    args = _build_parser(load=chosen if chosen in plugins else None,
+                         plugins=plugins).parse_args(argv)
     return run_cli(lambda: _dispatch(args))
 
 

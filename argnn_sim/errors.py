@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "on_bad_input",
-           "OneLineParser", "workers", "EXIT_BAD_INPUT"]
+           "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT"]
 
 EXIT_BAD_INPUT = 2
 # Called when a command stops on bad input (argnn_sim.outputs registers the removal of
@@ -58,6 +58,12 @@ def workers(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n}: give at least 1 worker")
     return n
+
+
+def show_progress(flag: bool | None) -> bool:
+    """A command's ``--progress`` / ``--no-progress``; when neither was given, a bar only if
+    stderr is a terminal (a log file gets no bar)."""
+    return sys.stderr.isatty() if flag is None else bool(flag)
 
 
 def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINE_CHOICES
-from .errors import OneLineParser, run_cli, workers
+from .errors import OneLineParser, run_cli, show_progress, workers
 from .figures import FIGURES, write_manifest
 from .outputs import claim_output
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
@@ -80,12 +80,6 @@ def out_dir(args: argparse.Namespace, name: str, kind: str | None = None) -> Pat
     return claim_output(folder, kind or f"scenario/{name}", existing="resume", what="--out")
 
 
-def show_progress(args: argparse.Namespace) -> bool:
-    """``--progress`` / ``--no-progress``, else a bar when stderr is a terminal."""
-    flag = getattr(args, "progress", None)
-    return sys.stderr.isatty() if flag is None else bool(flag)
-
-
 def main_guard(main: Callable[[], int], name: str) -> int:
     """Run a scenario script's ``main`` as every argnn command runs: bad input is one line
     on stderr and exit status 2, nothing half-written left behind (:func:`run_cli`).
@@ -116,7 +110,7 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
     SweepSummary
     """
     with make_executor(args.scheduler, args.jobs) as ex:
-        res = run_sweep(grid, folder, executor=ex, resume=True, progress=show_progress(args),
+        res = run_sweep(grid, folder, executor=ex, resume=True, progress=show_progress(args.progress),
                         select=select, engine=getattr(args, "engine", "auto"))
     if res.failed:
         print(f"warning: {res.failed} run(s) of {grid.name} failed; see {folder}/runs.csv",

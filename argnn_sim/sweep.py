@@ -76,6 +76,7 @@ __all__ = [
     "execute",
     "run_sweep",
     "make_executor",
+    "check_jobs",
     "load_records",
     "summarize",
     "write_atomic",
@@ -507,6 +508,29 @@ class InlineExecutor(cf.Executor):
         return fut
 
 
+def check_jobs(jobs: int | None) -> int:
+    """The number of worker processes: ``jobs``, or every core when ``None``.
+
+    Parameters
+    ----------
+    jobs : the ``--jobs`` given (``None``: all cores).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        Below 1, or above ``max(4 x cores, 64)`` (more only slows the machine down).
+    """
+    cores = os.cpu_count() or 1
+    if jobs is not None and not 1 <= jobs <= max(4 * cores, 64):
+        raise ConfigError(f"--jobs {jobs}: give from 1 to {max(4 * cores, 64)} workers "
+                          f"(this machine has {cores} cores)")
+    return jobs or cores
+
+
 @contextlib.contextmanager
 def make_executor(scheduler: str | None = None, jobs: int | None = None
                   ) -> Iterator[cf.Executor]:
@@ -529,11 +553,7 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
     ...     ex.submit(sum, [1, 2]).result()
     3
     """
-    cores = os.cpu_count() or 1
-    if jobs is not None and not 1 <= jobs <= max(4 * cores, 64):
-        raise ConfigError(f"--jobs {jobs}: give from 1 to {max(4 * cores, 64)} workers "
-                          f"(this machine has {cores} cores)")
-    jobs = jobs or cores
+    jobs = check_jobs(jobs)
     scheduler = scheduler or "processes"
     if scheduler == "inline":
         yield InlineExecutor()

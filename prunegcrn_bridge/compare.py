@@ -66,7 +66,9 @@ from argnn_sim import rule as arith
 from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engines.batch import eval_schedule, simulate_batch
+from argnn_sim.errors import show_progress
 from argnn_sim.outputs import check_output, claim_output, write_atomic
+from argnn_sim.sweep import check_jobs
 from argnn_sim.tasks import make_task
 
 from .compression.pruning import prune_global
@@ -490,8 +492,7 @@ def _unit_path(out: Path, task: str, h: int) -> Path:
 def _unit_job(task: str, hidden: int, cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
     from argnn_sim.sweep import _pin_blas
 
-    _pin_blas()
-    torch.set_num_threads(1)
+    _pin_blas()  # BLAS threads; run_unit pins torch's (one_thread)
     return run_unit(task, hidden, _config_from(cfg_dict))
 
 
@@ -783,8 +784,7 @@ def config_from_args(args: argparse.Namespace) -> CompareConfig:
         changes["ks"] = _ints("--ks", args.ks)
     if args.methods is not None:
         changes["methods"] = tuple(m.strip() for m in args.methods.split(","))
-    if not 1 <= args.jobs <= 256:
-        raise BridgeConfigError(f"--jobs {args.jobs}: give from 1 to 256 worker processes")
+    check_jobs(args.jobs)  # the bound every command's --jobs has
     return replace(cfg, **changes)
 
 
@@ -798,8 +798,7 @@ def _ints(option: str, text: str) -> tuple[int, ...]:
 
 def _command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    rows = run_compare(cfg, args.out, jobs=args.jobs, progress=progress,
+    rows = run_compare(cfg, args.out, jobs=args.jobs, progress=show_progress(args.progress),
                        scheduler=args.scheduler)
     print(markdown(rows))
     print(f"\nwritten: {args.out}/summary.csv, results.csv, summary.md, error_vs_k.png, "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from argnn_sim.errors import OneLineParser, workers
+from argnn_sim.errors import OneLineParser, show_progress, workers
 from argnn_sim.experiment import main_guard, out_dir
 from argnn_sim.figures import write_manifest
 
@@ -46,8 +46,8 @@ def main() -> int:
     p.add_argument("--inputs", type=int)
     args = p.parse_args()
     folder = out_dir(args, NAME, "compare")
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    rows = run_compare(config_from_args(args), folder, jobs=args.jobs, progress=progress,
+    rows = run_compare(config_from_args(args), folder, jobs=args.jobs,
+                       progress=show_progress(args.progress),
                        scheduler=args.scheduler)
     write_manifest(folder, NAME, quick=bool(args.quick), argv=sys.argv[1:])
     print(markdown(rows))

@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from argnn_sim.experiment import main_guard, md_table, out_dir, parser, show_progress
+from argnn_sim.errors import show_progress
+from argnn_sim.experiment import main_guard, md_table, out_dir, parser
 from argnn_sim.figures import write_manifest
 from argnn_sim.outputs import write_atomic
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = StudyConfig.quick_config(**kw) if args.quick else StudyConfig(**kw)
     folder = out_dir(args, NAME)
     res = run_study(cfg, folder / "study", jobs=args.jobs or 2, scheduler=args.scheduler,
-                    resume=True, progress=show_progress(args))
+                    resume=True, progress=show_progress(args.progress))
     write_manifest(folder, NAME, quick=bool(args.quick), argv=sys.argv[1:])
     targets = check_targets(res["rows"])
     text = ("# GNN compression study: literature targets\n\n"

@@ -21,7 +21,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from argnn_sim.experiment import main_guard, md_table, out_dir, parser, show_progress
+from argnn_sim.errors import show_progress
+from argnn_sim.experiment import main_guard, md_table, out_dir, parser
 from argnn_sim.figures import write_manifest
 from argnn_sim.outputs import write_atomic
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                   name == "synthetic" else T.synthetic(seed=0) if name == "synthetic"
                   else T.load_sz_taxi(args.data_root))
         recs = compare(series, folder / name, fractions=fractions, seeds=seeds, cfg=cfg,
-                       progress=show_progress(args))
+                       progress=show_progress(args.progress))
         summ = summarize(recs, series)
         lines += [f"## {name} ({series.num_nodes} nodes)", "",
                   md_table(summ, ["method", "fraction", "n", "mae_mean", "mae_sd",

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from argnn_sim.errors import show_progress
+
 HELP = "GNN pruning and quantization study (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["register", "main"]
 
@@ -141,6 +143,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    from argnn_sim.sweep import check_jobs
+
     from ..errors import BridgeConfigError
     from .data import data_root
     from .study import StudyConfig, run_study
@@ -152,8 +156,7 @@ def _study(args: argparse.Namespace) -> int:
         if not kw["tasks"] or len(set(kw["tasks"])) != len(kw["tasks"]):
             raise BridgeConfigError(f"--tasks {args.tasks!r}: give distinct task names, "
                                     f"comma-separated, from {', '.join(TASK_NAMES)}")
-    if not 1 <= args.jobs <= 256:
-        raise BridgeConfigError(f"--jobs {args.jobs}: give from 1 to 256 worker processes")
+    check_jobs(args.jobs)  # before run_study clamps it to the number of units
     if args.seeds is not None:
         if not 1 <= args.seeds <= 1000:
             raise BridgeConfigError(f"--seeds {args.seeds}: give from 1 to 1000")
@@ -161,7 +164,7 @@ def _study(args: argparse.Namespace) -> int:
     cfg = (StudyConfig.quick_config if args.quick else StudyConfig)(**kw)
     res = run_study(cfg, args.out, jobs=args.jobs, scheduler=args.scheduler,
                     resume=args.resume,
-                    progress=sys.stderr.isatty() if args.progress is None else args.progress)
+                    progress=show_progress(args.progress))
     print(Path(args.out, "summary.md").read_text() if res["rows"] else "no finished units")
     for f in res["failed"]:
         print(f"FAILED {f['task']} seed {f['seed']}: {f['error']}", file=sys.stderr)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy._core.multiarray import _reconstruct
 
 from ..errors import DataError
 
@@ -67,16 +68,10 @@ class _SparseRecord:
         return np.asarray(m.toarray())
 
 
-def _reconstruct(*args: Any) -> Any:
-    from numpy._core.multiarray import _reconstruct as numpy_reconstruct
-
-    return numpy_reconstruct(*args)
-
-
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # Python 2 files name the old path
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("scipy.sparse.csr", "csr_matrix"): _SparseRecord,
     ("scipy.sparse._csr", "csr_matrix"): _SparseRecord,

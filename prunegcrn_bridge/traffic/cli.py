@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from argnn_sim.errors import show_progress
+
 HELP = "PruneGCRN node pruning for traffic forecasting (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["register", "main"]
 
@@ -79,7 +81,7 @@ def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
     return TrainConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
                        embed_dim=args.embed_dim, batch_size=args.batch_size,
                        silence_senders=args.silence_senders, device=args.device,
-                       bf16=args.bf16, compile=args.compile, progress=sys.stderr.isatty(),
+                       bf16=args.bf16, compile=args.compile, progress=show_progress(None),
                        **kw)
 
 
@@ -153,7 +155,7 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         cfg = replace(cfg, epochs=5, hidden=16, embed_dim=4, progress=False)
     out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
     compare(series, out, fractions=fr, seeds=seeds, cfg=cfg, scaler=args.scaler,
-            progress=sys.stderr.isatty())
+            progress=show_progress(None))
     print((out / "summary.csv").read_text())
     print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
     return 0
