@@ -7,9 +7,11 @@ scenario that needs more memory than the machine has available, or so much work 
 would run for days (an infinite-looking rate, a huge network, a 40-bit parity table): such a
 run would otherwise die of a memory error after a long wait, or never end.
 
-The per-edge and per-node costs are measured (``argnn_sim`` 0.2, CPython 3.12, trace level
-``prunes``): about 400 bytes per edge on the logic circuit and 900 on a sparse random graph
-with the SimPy engine, 600 with the compiled one; the estimate uses 1,100 bytes per edge.
+The per-edge cost is measured by ``python bench/memory.py`` (peak memory of one run in a
+fresh process, trace level ``prunes``): about 390-440 bytes per edge on the logic circuit
+and 900-920 on a sparse random graph with the SimPy engine, 470 with the compiled one. The
+estimate uses 1,100 bytes per edge, plus 4 KB per node and the interpreter's 200 MB, so it
+stays above every measured case.
 
 Examples
 --------
