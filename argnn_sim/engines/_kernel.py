@@ -27,20 +27,27 @@ import numpy as np
 from numba import njit
 
 from .. import rule
+from . import _draws
 
 VALUE, ERROR, HELLO, UNSUB = 0, 1, 2, 3
 
 # run() status
-DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK = range(6)
+DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
 
 # I: int64 scalars
 (I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
- I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL) = range(22)
-N_I = 22
+ I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_LOSSY, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
+ I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG) = range(32)
+N_I = 32
 # F: float64 scalars
-F_NOW, F_Y, F_EF, F_CLIP = range(4)
-N_F = 4
+F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START = range(11)
+N_F = 11
+# I[I_DMODEL]: how a lossy channel draws a delay (F_DELAY itself; exponential; uniform)
+D_FIXED, D_EXP, D_UNIFORM = range(3)
+# fault process of a node: its next event ends the start wait, the up-time, the down-time
+# (or the process has ended)
+FP_START, FP_UP, FP_DOWN, FP_DONE = range(4)
 
 # roles
 INPUT, HIDDEN, OUTPUT = 0, 1, 2
@@ -71,7 +78,13 @@ class State(NamedTuple):
     channel's delays; ``msg``, ``free``: the pool of messages in flight; ``h_t``, ``h_s``,
     ``h_k``: the wake heap; ``sbuf``: wake intervals; ``xy``, ``flags``: scratch of a
     star's size; ``a_*`` (ages), ``c_*`` (checks), ``s_*`` (star snapshots): trace
-    buffers of level ``full``; ``I``, ``F``: the integer and float scalars.
+    buffers of level ``full``; ``rng``: the PCG64 states of the streams the kernel draws
+    from itself (row ``k``: node ``k``'s channel when links are lossy; row ``n``: the fault
+    stream; :mod:`argnn_sim.engines._draws`) and ``zke``, ``zwe``, ``zfe``, the
+    ziggurat's tables; ``down``, ``fphase``, ``f_row`` (per node: crashed, its fault
+    process's next event, its open row of the fault log) and ``f_node``, ``f_t0``,
+    ``f_t1`` (the fault log: node, down at, up at); ``I``, ``F``: the integer and float
+    scalars.
     """
 
     role: np.ndarray
@@ -112,6 +125,16 @@ class State(NamedTuple):
     s_ids: np.ndarray
     s_w: np.ndarray
     watch: np.ndarray
+    rng: np.ndarray
+    zke: np.ndarray
+    zwe: np.ndarray
+    zfe: np.ndarray
+    down: np.ndarray
+    fphase: np.ndarray
+    f_row: np.ndarray
+    f_node: np.ndarray
+    f_t0: np.ndarray
+    f_t1: np.ndarray
     I: np.ndarray
     F: np.ndarray
 
@@ -150,6 +173,9 @@ def _delete_slot(i, stop, ids, x, y, z):
 @_inline
 def _apply(S, dst, kind, src, a, b, stamp):
     """One message's handler (Node.on_value / on_error / on_hello / on_unsubscribe)."""
+    if kind <= ERROR and S.down[dst] != 0:  # a crashed node misses what arrives
+        S.I[I_MISSED] += 1
+        return
     if kind == VALUE:
         i = _find(S.in_src, S.in_ptr[dst], S.in_len[dst], src)
         if i >= 0 and _accepts(stamp, S.in_stamp[i]):
@@ -197,10 +223,29 @@ def _collect(S, k, now):
 
 
 @_inline
+def _delay(S, k):
+    """Channel.delay on a lossy link: one draw from node ``k``'s stream."""
+    model = S.I[I_DMODEL]
+    if model == D_EXP:
+        return S.F[F_DELAY] * _draws.standard_exponential(S.rng, k, S.zke, S.zwe, S.zfe)
+    if model == D_UNIFORM:
+        return S.F[F_ULO] + S.F[F_URANGE] * _draws.next_double(S.rng, k)
+    return S.F[F_DELAY]
+
+
+@_inline
 def _post(S, k, dst, kind, a, b, now):
-    """Send one message from ``k``: a delay from ``k``'s buffer; zero delay delivers now."""
-    d = S.dbuf[S.dpos[k]]
-    S.dpos[k] += 1
+    """Send one message from ``k`` (Transport.send): a delay from ``k``'s buffer, or on a
+    lossy link first the loss draw (value and error messages) and then the delay, drawn
+    here from ``k``'s stream; zero delay delivers now."""
+    if S.I[I_LOSSY] != 0:
+        if kind <= ERROR and _draws.next_double(S.rng, k) < S.F[F_LOSS]:
+            S.I[I_LOST_V + kind] += 1
+            return
+        d = _delay(S, k)
+    else:
+        d = S.dbuf[S.dpos[k]]
+        S.dpos[k] += 1
     if d == 0.0:
         _apply(S, dst, kind, k, a, b, now)
         return
@@ -437,6 +482,93 @@ def _has_eligible(S, k):
                                S.out_dst[b0:b0 + nb], S.out_w[b0:b0 + nb], nb, S.flags) > 0)
 
 
+@_inline
+def _fault_draw(S, scale):
+    """One exponential draw of mean ``scale`` from the fault stream (row ``n``)."""
+    return scale * _draws.standard_exponential(S.rng, S.I[I_N], S.zke, S.zwe, S.zfe)
+
+
+@_inline
+def _fault_push(S, k, t):
+    """Node ``k``'s fault process waits until ``t`` (a SimPy timeout: one event number)."""
+    I = S.I
+    _heap_push(S.h_t, S.h_s, S.h_k, I, t, I[I_SEQ], I[I_N] + k)
+    I[I_SEQ] += 1
+
+
+@_inline
+def _recover(S, k, now):
+    """Node.recover: what arrived while down is missed; the registers are forgotten when
+    faults reset them."""
+    _collect(S, k, now)
+    S.down[k] = 0
+    if S.I[I_RESET] != 0:
+        a0, b0 = S.in_ptr[k], S.out_ptr[k]
+        for i in range(a0, a0 + S.in_len[k]):
+            S.in_v[i] = 0.0
+            S.in_stamp[i] = -np.inf
+        for q in range(b0, b0 + S.out_len[k]):
+            S.out_e[q] = 0.0
+            S.out_w[q] = 0.0
+            S.out_stamp[q] = -np.inf
+
+
+@_jit
+def fault_start(S, k):
+    """Faults._life of node ``k`` at time 0: wait for ``faults.start``, or draw the first
+    up-time."""
+    if S.F[F_START] > 0:
+        S.fphase[k] = FP_START
+        _fault_push(S, k, S.F[F_NOW] + S.F[F_START])
+    else:
+        S.fphase[k] = FP_UP
+        _fault_push(S, k, S.F[F_NOW] + _fault_draw(S, S.F[F_UP]))
+
+
+@_inline
+def _fault_event(S, k, now):
+    """The next step of node ``k``'s fault process (Faults._life), at ``now``."""
+    I = S.I
+    ph = S.fphase[k]
+    if ph == FP_START:
+        S.fphase[k] = FP_UP
+        _fault_push(S, k, now + _fault_draw(S, S.F[F_UP]))
+    elif ph == FP_UP:
+        if I[I_FACTIVE] == 0:
+            S.fphase[k] = FP_DONE
+            return
+        _collect(S, k, now)  # Node.crash: what arrived while it was up
+        S.down[k] = 1
+        r = I[I_NLOG]
+        S.f_node[r] = k
+        S.f_t0[r] = now
+        S.f_t1[r] = np.inf
+        S.f_row[k] = r
+        I[I_NLOG] = r + 1
+        S.fphase[k] = FP_DOWN
+        _fault_push(S, k, now + _fault_draw(S, S.F[F_DOWN]))
+    elif ph == FP_DOWN:
+        if S.down[k] == 0:  # brought back by stop_faults
+            S.fphase[k] = FP_DONE
+            return
+        _recover(S, k, now)
+        S.f_t1[S.f_row[k]] = now
+        S.fphase[k] = FP_UP
+        _fault_push(S, k, now + _fault_draw(S, S.F[F_UP]))
+
+
+@_jit
+def stop_faults(S):
+    """Faults.stop: no more crashes; every node that is down comes back now, in log order."""
+    I = S.I
+    I[I_FACTIVE] = 0
+    now = S.F[F_NOW]
+    for r in range(I[I_NLOG]):
+        if S.f_t1[r] == np.inf:
+            _recover(S, S.f_node[r], now)
+            S.f_t1[r] = now
+
+
 @_jit
 def run(S, t_stop, s_stop):
     """Process wakes in ``(time, sequence)`` order up to ``(t_stop, s_stop)``.
@@ -462,11 +594,19 @@ def run(S, t_stop, s_stop):
         if t > t_stop or (t == t_stop and s > s_stop):
             return DONE
         k = h_k[0]
+        if k >= I[I_N]:  # a fault process's event
+            I[I_NODE] = k - I[I_N]
+            if I[I_NLOG] >= S.f_node.size:
+                return NEED_FLOG
+            _heap_pop(h_t, h_s, h_k, I)
+            S.F[F_NOW] = t
+            _fault_event(S, k - I[I_N], t)
+            continue
         na = S.in_len[k]
         nb = S.out_len[k]
         need = na + nb + 1
         I[I_NODE] = k
-        if S.dpos[k] + need > S.dend[k]:
+        if I[I_LOSSY] == 0 and S.dpos[k] + need > S.dend[k]:
             return NEED_DRAWS
         if I[I_NFREE] < need:
             return NEED_POOL
@@ -476,6 +616,11 @@ def run(S, t_stop, s_stop):
         _heap_pop(h_t, h_s, h_k, I)
         now = t
         S.F[F_NOW] = now
+        if S.down[k] != 0:  # a crashed node sleeps through its wake, and waits for the next
+            if not schedule_wake(S, k):
+                I[I_PENDING] = k
+                return NEED_SCHED
+            continue
         _collect(S, k, now)
         S.acts[k] += 1
         if full and S.watch[k] != 0:

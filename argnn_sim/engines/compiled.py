@@ -38,7 +38,7 @@ from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike
 from ..spectral import Star, eigenvalues, make_star, plan_laplacian
-from .setup import InputDriver, Prepared, prepare, run_result
+from .setup import InputDriver, Prepared, fault_counters, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available"]
 
@@ -91,10 +91,10 @@ def compiled_reason(sc: Scenario) -> str | None:
     if rule.resolve_arithmetic(sc.node.arithmetic, sc.rng.mode) == "reference":
         return ("node.arithmetic = 'reference' uses NumPy's exp ufunc and BLAS, which "
                 "compiled code cannot call (use 'portable')")
-    if sc.faults.crash_rate > 0:
-        return "node faults (faults.crash_rate > 0) run on the SimPy engine only"
-    if sc.channel.loss > 0:
-        return "lossy links (channel.loss > 0) run on the SimPy engine only"
+    c = sc.channel
+    if c.loss > 0 and c.model == "lognormal" and c.delay > 0:
+        return ("lossy links with lognormal delays (channel.loss > 0, channel.model = "
+                "'lognormal') run on the SimPy engine only")
     p = sc.pruning
     if p.policy not in ("spectral", "none") or (p.policy == "spectral" and p.rule != "local"):
         return ('the compiled engine covers pruning.policy = "spectral" with rule "local", '
@@ -159,6 +159,20 @@ class _Run:
         watch = np.full(n, int(recorder.watch is None), dtype=np.int8)
         if recorder.watch is not None:
             watch[sorted(recorder.watch)] = 1
+        c = scenario.channel
+        faults = scenario.faults
+        self.lossy = c.loss > 0
+        self.faulty = faults.crash_rate > 0
+        n_heap = 2 * n if self.faulty else n  # wakes, and the fault processes' events
+        rng = np.zeros((n + 1, 4), dtype=np.uint64)
+        from . import _draws
+
+        if self.lossy:  # every draw of a lossy link is made in the kernel, in send order
+            for k in np.flatnonzero(in_len + out_len).tolist():
+                _draws.load(prep.streams.channel(k)._g, rng, k)
+        if self.faulty:
+            _draws.load(prep.streams.faults._g, rng, n)
+        n_log = 256 if self.faulty else 0
         self.S = K.State(
             role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
             in_w=np.asarray(topo.weight, dtype=np.float64).copy(),
@@ -169,13 +183,18 @@ class _Run:
             dbuf=np.zeros(int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
             head=np.full(n, -1, dtype=np.int64), msg=np.zeros((pool, K.M_COLS)),
             free=np.arange(pool, dtype=np.int64),
-            h_t=np.zeros(n), h_s=np.zeros(n, dtype=np.int64), h_k=np.zeros(n, dtype=np.int64),
+            h_t=np.zeros(n_heap), h_s=np.zeros(n_heap, dtype=np.int64),
+            h_k=np.zeros(n_heap, dtype=np.int64),
             sbuf=np.zeros(SCHED_BLOCK), xy=np.zeros(int(deg.max()) if n else 1),
             flags=np.zeros(int(in_len.max()) if n else 1, dtype=np.int64),
             a_node=np.zeros(0, dtype=np.int64), a_time=np.zeros(0), a_val=np.zeros(0),
             c_node=np.zeros(0, dtype=np.int64), c_time=np.zeros(0),
             c_input=np.zeros(0, dtype=np.int64), c_off=np.zeros(1, dtype=np.int64),
             s_ids=np.zeros(0, dtype=np.int64), s_w=np.zeros(0), watch=watch,
+            rng=rng, zke=_draws.ZIG_KE, zwe=_draws.ZIG_WE, zfe=_draws.ZIG_FE,
+            down=np.zeros(n, dtype=np.int8), fphase=np.full(n, K.FP_DONE, dtype=np.int8),
+            f_row=np.zeros(n, dtype=np.int64), f_node=np.zeros(n_log, dtype=np.int64),
+            f_t0=np.zeros(n_log), f_t1=np.zeros(n_log),
             I=np.zeros(K.N_I, dtype=np.int64), F=np.zeros(K.N_F))
         I, F = self.S.I, self.S.F
         full = scenario.record.traces == "full"
@@ -191,6 +210,25 @@ class _Run:
         I[K.I_BIAS] = int(nc.bias)
         F[K.F_EF] = nc.error_factor
         F[K.F_CLIP] = nc.clip
+        I[K.I_N] = n
+        I[K.I_LOSSY] = int(self.lossy)
+        F[K.F_LOSS] = c.loss
+        F[K.F_DELAY] = c.delay
+        if c.delay == 0.0 or c.model == "constant":
+            I[K.I_DMODEL] = K.D_FIXED
+        elif c.model == "exponential":
+            I[K.I_DMODEL] = K.D_EXP
+        else:  # uniform (Generator.uniform: low + (high - low) * random())
+            I[K.I_DMODEL] = K.D_UNIFORM
+            lo, hi = c.delay - c.spread, c.delay + c.spread
+            F[K.F_ULO], F[K.F_URANGE] = lo, hi - lo
+        I[K.I_FAULTS] = int(self.faulty)
+        I[K.I_FACTIVE] = int(self.faulty)
+        I[K.I_RESET] = int(faults.reset)
+        if self.faulty:
+            F[K.F_UP] = 1.0 / faults.crash_rate
+            F[K.F_DOWN] = faults.downtime
+            F[K.F_START] = faults.start
         if full:
             self._grow_bufs(*TRACE_BUF)
         self.channels: dict[int, Channel] = {}
@@ -224,7 +262,7 @@ class _Run:
         S.dend[k] = stop
 
     def ensure_draws(self, k: int, need: int) -> None:
-        if self.S.dend[k] - self.S.dpos[k] < need:
+        if not self.lossy and self.S.dend[k] - self.S.dpos[k] < need:
             self.refill(k)
 
     def refill_sched(self) -> None:
@@ -260,6 +298,23 @@ class _Run:
         free[nfree:nfree + new - old] = np.arange(old, new)
         S.I[self.K.I_NFREE] = nfree + new - old
         self.S = S._replace(msg=msg, free=free)
+
+    def grow_fault_log(self) -> None:
+        S = self.S
+        m = S.f_node.size
+        grown = {}
+        for key in ("f_node", "f_t0", "f_t1"):
+            arr = np.zeros(2 * m, dtype=getattr(S, key).dtype)
+            arr[:m] = getattr(S, key)
+            grown[key] = arr
+        self.S = S._replace(**grown)
+
+    def fault_log(self) -> list[list[float]]:
+        """The crashes, as :class:`~argnn_sim.engines.simpy_engine.Faults` logs them."""
+        S = self.S
+        m = int(S.I[self.K.I_NLOG])
+        return [[float(k), t0, t1] for k, t0, t1 in
+                zip(S.f_node[:m].tolist(), S.f_t0[:m].tolist(), S.f_t1[:m].tolist())]
 
     def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int) -> None:
         S = self.S
@@ -361,6 +416,8 @@ class _Run:
                 self.grow_bufs()
             elif st == K.CHECK:
                 self.check(k)
+            elif st == K.NEED_FLOG:
+                self.grow_fault_log()
             else:  # pragma: no cover
                 raise RuntimeError(f"compiled kernel: unknown status {st}")
 
@@ -451,24 +508,35 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     # Every channel's first block of delays, now rather than at its node's first wake: a
     # channel's stream is its own, so when it is drawn changes nothing, and the run's
     # steady state then holds no one-time costs.
-    for k in np.flatnonzero(S.in_len + S.out_len).tolist():
-        R.refill(k)
+    if not R.lossy:
+        for k in np.flatnonzero(S.in_len + S.out_len).tolist():
+            R.refill(k)
     # Network.__init__: every node says hello to its in-neighbours, in node order.
     for k in range(topo.n):
         need = int(R.S.in_len[k])
         if need:
             R.make_room(k, need)
             K.announce(R.S, k)
-    # t = 0: each node's process starts in node order; active nodes draw a first wake.
-    R.seq(topo.n + 1)  # the processes' start events (nodes, then the driver)
-    for k in range(topo.n):
-        if k not in input_set:
-            R.schedule_wake(k)
+    # t = 0: the processes start in the order they were made: the fault processes (each
+    # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
+    # first wake), the driver.
+    active = [k for k in range(topo.n) if k not in input_set]
+    R.seq((len(active) if R.faulty else 0) + topo.n + 1)  # their start events
+    if R.faulty:
+        for k in active:
+            K.fault_start(R.S, k)
+    for k in active:
+        R.schedule_wake(k)
     driver = InputDriver(prep)
+
+    train_end = [float("inf")]
 
     def end_training() -> None:
         R.S.I[K.I_LEARN] = 0
         R.phase.learning = False
+        train_end[0] = float(R.S.F[K.F_NOW])
+        if R.faulty and not scenario.faults.during_eval:
+            K.stop_faults(R.S)
         R.rewind_sched()  # the evaluation order is drawn next, from the schedule stream
 
     t1 = time.perf_counter()
@@ -499,8 +567,11 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     activations = int(S.acts.sum())
     I = S.I
     sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]), 0]
+    lost = [int(I[K.I_LOST_V]), int(I[K.I_LOST_E]), 0, 0, 0]
     counters: dict[str, Any] = {
         "activations": activations, "checks": recorder.checks,
-        "messages": {"sent": dict(zip(KIND_NAMES, sent)),
-                     "lost": dict(zip(KIND_NAMES, [0] * len(KIND_NAMES)))}}
+        "messages": {"sent": dict(zip(KIND_NAMES, sent)), "lost": dict(zip(KIND_NAMES, lost))}}
+    if R.faulty:
+        counters["faults"] = fault_counters(R.fault_log(), float(S.F[K.F_NOW]), train_end[0])
+        counters["faults"]["messages_missed"] = int(I[K.I_MISSED])
     return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")

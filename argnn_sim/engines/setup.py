@@ -33,7 +33,7 @@ from ..rule import resolve_arithmetic
 from ..tasks import Task, make_task
 from ..topology import Topology, build
 
-__all__ = ["Prepared", "prepare", "InputDriver", "Step", "run_result", "reference_draws",
+__all__ = ["Prepared", "prepare", "InputDriver", "Step", "run_result", "reference_draws", "fault_counters",
            "version", "seed_label"]
 
 
@@ -321,3 +321,22 @@ def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
         rs.shuffle(np.arange(task.n_rows))
         for _ in range(task.n_rows * sched.eval_sweeps):
             rs.shuffle(active)
+
+
+def fault_counters(log: list[list[float]], end: float, train_end: float) -> dict[str, float]:
+    """What a run reports of its crashes: how many, the node time spent down by ``end``, and
+    how many began in evaluation (at or after ``train_end``).
+
+    Parameters
+    ----------
+    log : ``(node, down_at, up_at)`` rows, in crash order (``up_at`` is ``inf`` while down).
+    end : the run's end. train_end : when training ended.
+
+    Returns
+    -------
+    dict
+    """
+    down = sum(min(up, end) - t for _k, t, up in log)
+    in_eval = sum(1 for _k, t, _up in log if t >= train_end)
+    return {"crashes": len(log), "node_time_down": down, "crashes_during_eval": in_eval}
+

@@ -37,7 +37,7 @@ from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike, Streams
 from ..topology import Topology
-from .setup import InputDriver, Step, prepare, run_result
+from .setup import InputDriver, Step, fault_counters, prepare, run_result
 
 __all__ = ["run_simpy", "Network", "Faults", "Triggers", "PoissonClock"]
 
@@ -123,9 +123,7 @@ class Faults:
                 row[2] = now
 
     def counters(self, end: float) -> dict[str, float]:
-        down = sum(min(up, end) - t for _k, t, up in self.log)
-        in_eval = sum(1 for _k, t, _up in self.log if t >= self.train_end)
-        return {"crashes": len(self.log), "node_time_down": down, "crashes_during_eval": in_eval}
+        return fault_counters(self.log, end, self.train_end)
 
 
 class Network:
