@@ -49,6 +49,22 @@ def test_tiny_buffers_change_nothing(monkeypatch):
     assert slow.prune_events
 
 
+def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
+    """Many crashes of a lossy network: the fault log grows many times mid-run, the pool
+    too, and the loss and fault draws stay in the SimPy engine's order."""
+    sc = _sc(n=80, inputs=40, channel={"loss": 0.1},
+             faults={"crash_rate": 0.05, "downtime": 1.0, "reset": True})
+    slow = simulate(sc, 3, engine="simpy")
+    monkeypatch.setattr(C, "FAULT_LOG", 1)
+    monkeypatch.setattr(C, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    fast = C.simulate_compiled(sc, 3)
+    assert_same(fast, slow)
+    f = slow.counters["faults"]
+    assert f["crashes"] > 100 and f["messages_missed"] > 0
+    assert slow.counters["messages"]["lost"]["value"] > 0
+
+
 def test_seeds_differ_and_repeat():
     sc = _sc()
     a, b, c = (C.simulate_compiled(sc, s) for s in (1, 1, 2))
@@ -63,16 +79,15 @@ def test_simulate_engine_option_and_errors():
         simulate(sc, 0, engine="turbo")
     with pytest.raises(ConfigError, match="async schedule"):
         C.simulate_compiled(Scenario(), 0)  # the default is the sweep schedule
-    lossy = _sc(channel={"loss": 0.1})
-    with pytest.raises(ConfigError, match="lossy links.*use engine 'auto' or 'simpy'"):
+    lossy = _sc(channel={"loss": 0.1, "model": "lognormal", "spread": 0.5})
+    with pytest.raises(ConfigError, match="lognormal delays.*use engine 'auto' or 'simpy'"):
         simulate(lossy, 0, engine="compiled")
     with pytest.raises(ConfigError, match="arithmetic = 'reference'.*compiled code cannot"):
         simulate(_sc(node={"arithmetic": "reference"}), 0, engine="compiled")
 
 
 @pytest.mark.parametrize("extra, words", [
-    ({"faults": {"crash_rate": 0.1}}, "faults"),
-    ({"channel": {"loss": 0.2}}, "lossy"),
+    ({"channel": {"loss": 0.2, "model": "lognormal", "spread": 0.4}}, "lossy"),
     ({"pruning": {"rule": "reference"}}, "rule"),
     ({"pruning": {"policy": "magnitude"}}, "policy"),
     ({"pruning": {"budget": 3}}, "budget"),
@@ -102,9 +117,9 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
     grid = Grid.from_dict({
         "name": "g", "seeds": [0, 1],
         "base": _sc(n=80, inputs=10).to_dict(),
-        "axes": {"pruning.mode": ["D", "DW"], "channel.loss": [0.0, 0.1]},  # lossy: SimPy
+        "axes": {"pruning.mode": ["D", "DW"], "pruning.rule": ["local", "reference"]},
     })
-    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*lossy links"):
+    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*rule"):
         run_sweep(grid, tmp_path / "c", engine="compiled")  # named: it must run every run
     a = run_sweep(grid, tmp_path / "a", engine="auto")
     b = run_sweep(grid, tmp_path / "b", engine="simpy")

@@ -78,7 +78,24 @@ MATRIX = {
     "async-logic-AND-h5": (network(network={"kind": "logic", "hidden": 5}, task={"gate": "AND"},
                                    schedule={"inputs": 150}), 14),
     "async-lossy": (network(channel={"loss": 0.1}), 15),
+    "async-lossy-full": (network(traces="full", channel={"loss": 0.3}), 19),
+    "async-lossy-none-traces": (network(traces="none", channel={"loss": 0.05}), 20),
+    "async-lossy-uniform": (network(channel={"loss": 0.2, "model": "uniform", "delay": 0.4,
+                                             "spread": 0.3}), 21),
+    "async-lossy-constant": (network(channel={"loss": 0.1, "model": "constant"}), 22),
+    "async-lossy-zero-delay": (network(channel={"loss": 0.1, "delay": 0.0}), 23),
+    "async-lossy-lognormal": (network(channel={"loss": 0.1, "model": "lognormal",
+                                               "spread": 0.5}), 24),
     "async-faults": (network(faults={"crash_rate": 0.01, "downtime": 2.0}), 16),
+    "async-faults-reset-full": (network(traces="full", faults={"crash_rate": 0.02,
+                                                               "downtime": 3.0, "reset": True}),
+                                25),
+    "async-faults-start-eval": (network(faults={"crash_rate": 0.03, "downtime": 1.0,
+                                                "start": 5.0, "during_eval": True}), 26),
+    "async-faults-lossy-logic": (network(network={"kind": "logic", "hidden": 4},
+                                         schedule={"inputs": 120, "input_period": 10.0},
+                                         channel={"loss": 0.2},
+                                         faults={"crash_rate": 0.004, "downtime": 50.0}), 27),
     "async-reference-rule": (network(network={"kind": "logic", "hidden": 4},
                                      pruning={"rule": "reference"}), 17),
     "async-reference-arith": (network(node={"arithmetic": "reference"}), 18),
@@ -118,11 +135,15 @@ def test_the_matrix_is_not_vacuous():
     # every scenario runs on some engine besides SimPy, or is one only SimPy covers
     only_simpy = {c for c in MATRIX} - {c for c, _e in PAIRS}
     assert only_simpy == {"sweep-traces-full", "sweep-local-rule", "sweep-magnitude",
-                          "sweep-bias", "async-lossy", "async-faults", "async-reference-rule",
+                          "sweep-bias", "async-lossy-lognormal", "async-reference-rule",
                           "async-reference-arith"}
+    # lossy links and faults are compared on the compiled engine, at every trace level
+    assert {"async-lossy", "async-lossy-full", "async-lossy-none-traces", "async-faults",
+            "async-faults-reset-full", "async-faults-lossy-logic"} <= set(by_engine["compiled"])
 
 
-@pytest.mark.parametrize("case", ["sweep-traces-full", "async-lossy", "async-reference-arith",
+@pytest.mark.parametrize("case", ["sweep-traces-full", "async-lossy-lognormal",
+                                  "async-reference-arith",
                                   "sweep-local-rule"])
 def test_an_engine_that_cannot_run_says_why(case):
     sc, seed = MATRIX[case]
@@ -137,7 +158,9 @@ def test_an_engine_that_cannot_run_says_why(case):
 @needs_numba
 def test_auto_picks_the_fastest_engine_that_can():
     assert choose_engine(MATRIX["async-exponential"][0]) == "compiled"
-    assert choose_engine(MATRIX["async-lossy"][0]) == "simpy"
+    assert choose_engine(MATRIX["async-lossy"][0]) == "compiled"
+    assert choose_engine(MATRIX["async-faults"][0]) == "compiled"
+    assert choose_engine(MATRIX["async-reference-rule"][0]) == "simpy"
     assert choose_engine(MATRIX["sweep-ref-D-h0"][0]) == "simpy"  # one run: SimPy beats batch
     r = simulate(*MATRIX["async-exponential"])
     assert r.engine == "compiled" and r.summary()["engine"] == "compiled"

@@ -45,6 +45,7 @@ __all__ = ["simulate_compiled", "compiled_reason", "available"]
 SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
+FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
 
 
 def available() -> bool:
@@ -172,7 +173,7 @@ class _Run:
                 _draws.load(prep.streams.channel(k)._g, rng, k)
         if self.faulty:
             _draws.load(prep.streams.faults._g, rng, n)
-        n_log = 256 if self.faulty else 0
+        n_log = FAULT_LOG if self.faulty else 0
         self.S = K.State(
             role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
             in_w=np.asarray(topo.weight, dtype=np.float64).copy(),
