@@ -223,7 +223,8 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
         ("pruning", rule),
         ("rng", f"{sc.rng.mode}, seed {result.seed}"),
         ("engine", f"{result.engine or '?'}, arithmetic "
-         f"{resolve_arithmetic(sc.node.arithmetic, sc.rng.mode)}"),
+         f"{resolve_arithmetic(sc.node.arithmetic, sc.rng.mode)}"
+         + (f" (not the fastest: {result.engine_note})" if result.engine_note else "")),
         ("error", f"{result.error:.6f}"),
         ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
         ("edges", f"{result.edges_before} -> {result.edges_after}"),

@@ -57,6 +57,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""
     engine: str = ""
+    engine_note: str = ""
 
     def final_matrix(self) -> npt.NDArray[np.float64]:
         """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs).
@@ -83,7 +84,8 @@ class RunResult:
         Returns
         -------
         dict
-            ``name, seed, version, engine, error, per_row_errors, eval_rows, prune_events,
+            ``name, seed, version, engine, engine_note`` (empty, or why a faster engine did
+            not run it), ``error, per_row_errors, eval_rows, prune_events,
             edges_before, edges_after, seconds, timings, counters, labels, scenario``.
 
         Examples
@@ -111,6 +113,7 @@ class RunResult:
             "seed": self.seed,
             "version": self.version,
             "engine": self.engine,
+            "engine_note": self.engine_note,
             "error": self.error,
             "per_row_errors": list(self.per_row_errors),
             "eval_rows": list(self.eval_rows),
@@ -315,4 +318,5 @@ def _load(folder: Path) -> RunResult:
         initial_edges=pick("initial_"), final_edges=pick("final_"), curves=pick("curve_"),
         traces=pick("trace_"), counters=s.get("counters", {}), timings=s.get("timings", {}),
         version=s.get("version", ""), engine=s.get("engine", ""),
+        engine_note=s.get("engine_note", ""),
     )

@@ -387,11 +387,17 @@ def execute(spec: RunSpec, engine: str = "auto") -> dict[str, Any]:
     'ok'
     """
     _pin_blas()
-    from .engines import simulate
+    from .engines import engine_reason, simulate
 
     t0 = time.perf_counter()
     try:
-        return _record(spec, simulate(spec.scenario, _seed_of(spec), engine=engine))
+        res = simulate(spec.scenario, _seed_of(spec), engine=engine)
+        if (not res.engine_note and res.engine == "simpy"
+                and spec.scenario.schedule.kind == "sweep"):
+            why = engine_reason("batch", spec.scenario)  # among many runs, batch is faster
+            if why is not None:
+                res.engine_note = f"batch: {why}"
+        return _record(spec, res)
     except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
         return _error_record(spec, exc, time.perf_counter() - t0)
 
@@ -405,8 +411,13 @@ def execute_batch(specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
 
     try:
         results = simulate_batch([s.scenario for s in specs], [_seed_of(s) for s in specs])
-    except Exception:  # noqa: BLE001
-        return [execute(s, "simpy") for s in specs]
+    except Exception as exc:  # noqa: BLE001
+        records = [execute(s, "simpy") for s in specs]
+        for rec in records:
+            if rec["status"] == "ok":
+                rec["summary"]["engine_note"] = (f"batch: its batch failed ({type(exc).__name__}:"
+                                                 f" {exc}); run again alone")
+        return records
     return [_record(s, r) for s, r in zip(specs, results)]
 
 

@@ -127,10 +127,16 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
     rb = {r["key"]: r["summary"] for r in b.records}
     engines = sorted(r.pop("engine") for r in ra.values())
     assert engines == ["compiled"] * 4 + ["simpy"] * 4  # auto: each run's fastest engine
+    notes = sorted(r.pop("engine_note") for r in ra.values())
+    assert notes[:4] == [""] * 4 and all(n.startswith("compiled: ") and "rule" in n
+                                         for n in notes[4:])  # why not compiled, each
+    assert {r["engine_note"] for r in rb.values() if r["scenario"]["pruning"]["rule"]
+            == "local"} == {"engine 'simpy' was asked for; 'compiled' covers this run"}
     for r in (*ra.values(), *rb.values()):
         r.pop("seconds", None)
         r.pop("timings", None)
         r.pop("engine", None)
+        r.pop("engine_note", None)
     assert ra == rb and len(ra) == 8
 
 

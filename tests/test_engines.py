@@ -10,6 +10,7 @@ from argnn_sim.config import ConfigError
 from argnn_sim.engines import ENGINES, choose_engine, engine_reason
 from argnn_sim.engines.batch import simulate_batch
 from argnn_sim.engines.compiled import available
+from argnn_sim.sweep import Grid, run_sweep
 from argnn_sim.testing import assert_same_result, result_differences
 
 pytestmark = pytest.mark.exactness
@@ -165,6 +166,24 @@ def test_auto_picks_the_fastest_engine_that_can():
     r = simulate(*MATRIX["async-exponential"])
     assert r.engine == "compiled" and r.summary()["engine"] == "compiled"
     assert simulate(*MATRIX["async-exponential"], delivery="eager").engine == "simpy"
+
+
+def test_every_run_says_why_a_faster_engine_did_not_run_it(tmp_path):
+    """No silent fallback: a run the fastest engine of its setting did not run names why,
+    in the result, its summary and a sweep's record; a run on the fastest says nothing."""
+    ref = MATRIX["async-reference-rule"][0]
+    r = simulate(ref, 1)
+    assert r.engine == "simpy" and r.engine_note.startswith("compiled: ")
+    assert "rule" in r.summary()["engine_note"]
+    assert simulate(*MATRIX["async-exponential"]).engine_note == ""
+    assert simulate(*MATRIX["sweep-ref-D-h0"]).engine_note == ""  # alone, SimPy is fastest
+    asked = simulate(*MATRIX["async-lossy"], engine="simpy")
+    assert asked.engine_note == "engine 'simpy' was asked for; 'compiled' covers this run"
+    # in a sweep, runs of the sweep schedule the batched engine cannot take say why
+    grid = Grid(base=MATRIX["sweep-local-rule"][0], seeds=[0, 1])
+    recs = run_sweep(grid, tmp_path / "s").records
+    assert {x["summary"]["engine"] for x in recs} == {"simpy"}
+    assert all(x["summary"]["engine_note"].startswith("batch: pruning policy") for x in recs)
 
 
 def test_unknown_engine():

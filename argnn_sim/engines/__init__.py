@@ -20,7 +20,9 @@ run a scenario and, if not, why (networkx's ``can_run`` idea):
 it; sweeps (:mod:`argnn_sim.sweep`) also put runs of one shape together on ``batch``. An
 engine asked for by name that cannot run a scenario raises one :class:`ConfigError`
 naming the reason, everywhere. The result records which engine ran it
-(``RunResult.engine``).
+(``RunResult.engine``) and, when a faster engine exists for its setting (``compiled``
+for the async schedule, ``batch`` for sweeps of the sweep schedule) but did not run it,
+why not (``RunResult.engine_note``, :func:`engine_note`): no run falls back silently.
 
 >>> from argnn_sim.config import Scenario
 >>> sc = Scenario.from_dict({"schedule": {"inputs": 20}, "record": {"traces": "prunes"}})
@@ -42,7 +44,7 @@ from ..results import RunResult
 from ..rng import SeedLike
 
 __all__ = ["Engine", "ENGINES", "ENGINE_CHOICES", "simulate", "engine_reason",
-           "choose_engine", "run_many"]
+           "choose_engine", "run_many", "engine_note"]
 
 
 def _compiled_reason(sc: Scenario) -> str | None:
@@ -171,14 +173,47 @@ def choose_engine(sc: Scenario, engine: str = "auto") -> str:
     return "simpy"  # pragma: no cover - simpy runs everything
 
 
+def engine_note(name: str, sc: Scenario, asked: str = "auto", *, alone: bool = True) -> str:
+    """Why engine ``name``, which runs ``sc``, is not the fastest one for its setting (empty
+    when it is). The fastest: ``compiled`` for the async schedule; for the sweep schedule,
+    ``batch`` when many runs of one shape go together, ``simpy`` for a run alone.
+
+    Parameters
+    ----------
+    name : the engine that runs it. sc : the scenario. asked : what ``engine=`` said.
+    alone : the run goes alone (not among many of its shape).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from argnn_sim.config import Scenario
+    >>> engine_note("simpy", Scenario())
+    ''
+    >>> print(engine_note("simpy", Scenario.from_dict({"schedule": {"kind": "async"},
+    ...                                                "pruning": {"rule": "reference"}})))
+    compiled: the compiled engine covers pruning.policy = "spectral" with rule "local", and "none"
+    """
+    fastest = "compiled" if sc.schedule.kind == "async" else ("simpy" if alone else "batch")
+    if name == fastest:
+        return ""
+    why = ENGINES[fastest].reason(sc)
+    if why is None:
+        return f"engine {asked!r} was asked for; {fastest!r} covers this run"
+    return f"{fastest}: {why}"
+
+
 def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike],
-             **options: Any) -> list[RunResult]:
+             asked: str = "auto", **options: Any) -> list[RunResult]:
     """Run ``scenarios`` with ``seeds`` on engine ``name`` (which must cover all of them; a
     batched engine runs them together). One result each, in order.
 
     Parameters
     ----------
     name : an engine of :data:`ENGINES`. scenarios, seeds : one per run.
+    asked : what ``engine=`` said (for :func:`engine_note`, recorded in each result).
     **options : engine options (``progress``, ``delivery``: SimPy); others are ignored.
 
     Returns
@@ -196,7 +231,13 @@ def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike]
     for sc in set(scenarios):  # too large for this machine, or never ending: say so first
         check_resources(sc)
     opts = {k: v for k, v in options.items() if k in e.options}
-    return e.run(scenarios, seeds, **opts)
+    results = e.run(scenarios, seeds, **opts)
+    alone = len(results) == 1
+    for sc, r in zip(scenarios, results):
+        r.engine_note = engine_note(name, sc, asked, alone=alone)
+        if options.get("delivery", "lazy") != "lazy" and r.engine_note:
+            r.engine_note = "delivery = 'eager' runs on the SimPy engine only"
+    return results
 
 
 def simulate(scenario: Scenario, seed: SeedLike = None, *, engine: str = "auto",
@@ -228,8 +269,9 @@ def simulate(scenario: Scenario, seed: SeedLike = None, *, engine: str = "auto",
     >>> r.edges_before, 0.0 <= r.error <= 1.0
     (12, True)
     """
+    asked = engine
     if engine == "auto" and delivery != "lazy":
         engine = "simpy"  # only the SimPy engine has another way to deliver
     name = choose_engine(scenario, engine)
-    [result] = run_many(name, [scenario], [seed], progress=progress, delivery=delivery)
+    [result] = run_many(name, [scenario], [seed], asked, progress=progress, delivery=delivery)
     return result
