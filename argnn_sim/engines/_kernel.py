@@ -29,7 +29,7 @@ from numba import njit
 from .. import rule
 from . import _draws
 
-VALUE, ERROR, HELLO, UNSUB = 0, 1, 2, 3
+VALUE, ERROR, HELLO, UNSUB, PRUNE = 0, 1, 2, 3, 4
 
 # run() status
 DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
@@ -37,13 +37,13 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
 # I: int64 scalars
 (I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
- I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_LOSSY, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
- I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG) = range(32)
-N_I = 32
+ I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
+ I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P) = range(36)
+N_I = 36
 # F: float64 scalars
 F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START = range(11)
 N_F = 11
-# I[I_DMODEL]: how a lossy channel draws a delay (F_DELAY itself; exponential; uniform)
+# I[I_DMODEL]: how the kernel draws a delay (F_DELAY itself; exponential; uniform)
 D_FIXED, D_EXP, D_UNIFORM = range(3)
 # fault process of a node: its next event ends the start wait, the up-time, the down-time
 # (or the process has ended)
@@ -79,12 +79,20 @@ class State(NamedTuple):
     ``h_k``: the wake heap; ``sbuf``: wake intervals; ``xy``, ``flags``: scratch of a
     star's size; ``a_*`` (ages), ``c_*`` (checks), ``s_*`` (star snapshots): trace
     buffers of level ``full``; ``rng``: the PCG64 states of the streams the kernel draws
-    from itself (row ``k``: node ``k``'s channel when links are lossy; row ``n``: the fault
+    from itself (row ``k``: node ``k``'s channel when links are lossy or the reference rule
+    runs; row ``n``: the fault
     stream; :mod:`argnn_sim.engines._draws`) and ``zke``, ``zwe``, ``zfe``, the
     ziggurat's tables; ``down``, ``fphase``, ``f_row`` (per node: crashed, its fault
     process's next event, its open row of the fault log) and ``f_node``, ``f_t0``,
-    ``f_t1`` (the fault log: node, down at, up at); ``I``, ``F``: the integer and float
-    scalars.
+    ``f_t1`` (the fault log: node, down at, up at); ``p_*``: prunes made in the kernel
+    (decider, edge, time, input, by request or not) not yet handed to the recorder;
+    ``pr_frm``, ``pr_to`` (per node) the reference rule's predicted outcome of its next
+    check (an edge ``frm -> to``, or ``to = -1``), and ``c_pfrm``, ``c_pto`` the prediction
+    each kept check ran with; ``I``, ``F``: the integer and float scalars.
+
+    The wake heap holds three kinds of entry, by ``h_k``: ``k < n``, node ``k``'s wake;
+    ``n + k``, the next event of node ``k``'s fault process; ``2 n + m``, the arrival of the
+    prune request in row ``m`` of the message pool.
     """
 
     role: np.ndarray
@@ -135,6 +143,16 @@ class State(NamedTuple):
     f_node: np.ndarray
     f_t0: np.ndarray
     f_t1: np.ndarray
+    p_node: np.ndarray
+    p_frm: np.ndarray
+    p_to: np.ndarray
+    p_time: np.ndarray
+    p_input: np.ndarray
+    p_remote: np.ndarray
+    pr_frm: np.ndarray
+    pr_to: np.ndarray
+    c_pfrm: np.ndarray
+    c_pto: np.ndarray
     I: np.ndarray
     F: np.ndarray
 
@@ -238,8 +256,9 @@ def _post(S, k, dst, kind, a, b, now):
     """Send one message from ``k`` (Transport.send): a delay from ``k``'s buffer, or on a
     lossy link first the loss draw (value and error messages) and then the delay, drawn
     here from ``k``'s stream; zero delay delivers now."""
-    if S.I[I_LOSSY] != 0:
-        if kind <= ERROR and _draws.next_double(S.rng, k) < S.F[F_LOSS]:
+    if S.I[I_KDRAW] != 0:
+        loss = S.F[F_LOSS]
+        if kind <= ERROR and loss > 0.0 and _draws.next_double(S.rng, k) < loss:
             S.I[I_LOST_V + kind] += 1
             return
         d = _delay(S, k)
@@ -261,6 +280,34 @@ def _post(S, k, dst, kind, a, b, now):
     row[M_KIND] = kind
     row[M_NEXT] = S.head[dst]
     S.head[dst] = m
+
+
+@_inline
+def _prune_arrives(S, dst, decider, frm, now):
+    """Node.on_prune_request at ``dst``: drop the input edge from ``frm`` if it still stands
+    (Node.drop_input: the unsubscribe, then the prune, kept for the recorder)."""
+    i = _find(S.in_src, S.in_ptr[dst], S.in_len[dst], frm)
+    if i < 0:
+        return
+    _delete_slot(i, S.in_ptr[dst] + S.in_len[dst], S.in_src, S.in_w, S.in_v, S.in_stamp)
+    S.in_len[dst] -= 1
+    I = S.I
+    I[I_SENT_U] += 1
+    _post(S, dst, frm, UNSUB, 0.0, 0.0, now)
+    _keep_prune(S, decider, frm, dst, now, 1)
+
+
+@_inline
+def _keep_prune(S, decider, frm, to, now, remote):
+    I = S.I
+    r = I[I_NPR]
+    S.p_node[r] = decider
+    S.p_frm[r] = frm
+    S.p_to[r] = to
+    S.p_time[r] = now
+    S.p_input[r] = I[I_INPUT]
+    S.p_remote[r] = remote
+    I[I_NPR] = r + 1
 
 
 @_inline
@@ -388,6 +435,55 @@ def drop_input(S, k, frm):
     S.I[I_SENT_U] += 1
     _post(S, k, frm, UNSUB, 0.0, 0.0, S.F[F_NOW])
     return True
+
+
+@_inline
+def _send_prune(S, k, to, frm, now):
+    """Port.prune_request: node ``k`` asks ``to`` to remove its input edge from ``frm`` (a
+    control message: no loss draw, one delay draw; zero delay acts at once, otherwise its
+    arrival is an event, as in the SimPy engine)."""
+    I = S.I
+    I[I_SENT_P] += 1
+    d = _delay(S, k)
+    if d == 0.0:
+        _prune_arrives(S, to, k, frm, now)
+        return
+    I[I_NFREE] -= 1
+    m = S.free[I[I_NFREE]]
+    row = S.msg[m]
+    row[M_ARR] = now + d
+    row[M_STAMP] = now
+    row[M_A] = frm
+    row[M_B] = to
+    row[M_SRC] = k
+    row[M_KIND] = PRUNE
+    _heap_push(S.h_t, S.h_s, S.h_k, I, now + d, I[I_SEQ], 2 * I[I_N] + m)
+    I[I_SEQ] += 1
+
+
+@_jit
+def send_prune(S, k, to, frm):
+    """:func:`_send_prune` now, for the host (which ensured room for two messages and one
+    prune record)."""
+    _send_prune(S, k, to, frm, S.F[F_NOW])
+
+
+@_inline
+def _act(S, k, frm, to, now):
+    """What Node.activate does with a check's edge ``frm -> to`` (``to = -1``: none)."""
+    if to < 0:
+        return
+    if to != k:
+        _send_prune(S, k, to, frm, now)
+        return
+    i = _find(S.in_src, S.in_ptr[k], S.in_len[k], frm)
+    if i < 0:
+        return
+    _delete_slot(i, S.in_ptr[k] + S.in_len[k], S.in_src, S.in_w, S.in_v, S.in_stamp)
+    S.in_len[k] -= 1
+    S.I[I_SENT_U] += 1
+    _post(S, k, frm, UNSUB, 0.0, 0.0, now)
+    _keep_prune(S, k, frm, k, now, 0)
 
 
 @_jit
@@ -587,6 +683,7 @@ def run(S, t_stop, s_stop):
     checking = learn and I[I_PRUNE] != 0
     full = I[I_FULL] != 0
     local = I[I_LOCAL] != 0
+    ref = I[I_REF] != 0
     h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
     while I[I_HEAP] > 0:
         t = h_t[0]
@@ -594,6 +691,24 @@ def run(S, t_stop, s_stop):
         if t > t_stop or (t == t_stop and s > s_stop):
             return DONE
         k = h_k[0]
+        if k >= 2 * I[I_N]:  # a prune request arrives
+            I[I_NODE] = k
+            if I[I_NFREE] < 1:
+                return NEED_POOL
+            if I[I_NPR] >= S.p_node.size:
+                return NEED_BUF
+            _heap_pop(h_t, h_s, h_k, I)
+            S.F[F_NOW] = t
+            m = k - 2 * I[I_N]
+            row = S.msg[m]
+            decider = np.int64(row[M_SRC])
+            frm = np.int64(row[M_A])
+            dst = np.int64(row[M_B])
+            S.free[I[I_NFREE]] = m
+            I[I_NFREE] += 1
+            _collect(S, dst, t)  # what arrived before it first (Transport.send's arrive)
+            _prune_arrives(S, dst, decider, frm, t)
+            continue
         if k >= I[I_N]:  # a fault process's event
             I[I_NODE] = k - I[I_N]
             if I[I_NLOG] >= S.f_node.size:
@@ -604,14 +719,16 @@ def run(S, t_stop, s_stop):
             continue
         na = S.in_len[k]
         nb = S.out_len[k]
-        need = na + nb + 1
+        need = na + nb + 1 + ref  # the messages of an activation and of what it prunes
         I[I_NODE] = k
-        if I[I_LOSSY] == 0 and S.dpos[k] + need > S.dend[k]:
+        if ref and I[I_NPR] + 1 >= S.p_node.size:
+            return NEED_BUF
+        if I[I_KDRAW] == 0 and S.dpos[k] + need > S.dend[k]:
             return NEED_DRAWS
         if I[I_NFREE] < need:
             return NEED_POOL
-        if full and (I[I_NAGE] >= S.a_node.size or I[I_NCK] >= S.c_node.size
-                     or I[I_NSNAP] + na + nb >= S.s_ids.size):
+        if (full and I[I_NAGE] >= S.a_node.size) or ((full or ref) and (
+                I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)):
             return NEED_BUF
         _heap_pop(h_t, h_s, h_k, I)
         now = t
@@ -626,7 +743,16 @@ def run(S, t_stop, s_stop):
         if full and S.watch[k] != 0:
             _report_age(S, k, now)
         _activate(S, k, now, learn)
-        if checking:
+        if checking and ref:  # kept for the host, which checks the prediction after the fact
+            j = I[I_NCK]
+            S.c_pfrm[j] = S.pr_frm[k]
+            S.c_pto[j] = S.pr_to[k]
+            _keep_check(S, k, now)
+            if I[I_NCK] >= I[I_CKLIMIT]:  # the host decides this one itself
+                I[I_PENDING] = k
+                return CHECK
+            _act(S, k, S.pr_frm[k], S.pr_to[k], now)
+        elif checking:
             if local and _has_eligible(S, k):
                 I[I_PENDING] = k
                 return CHECK

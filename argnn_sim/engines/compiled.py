@@ -45,6 +45,14 @@ __all__ = ["simulate_compiled", "compiled_reason", "available"]
 SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
+PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
+SPECULATE = (256, 8, 4096)  # reference rule: checks run ahead at first, at least, at most
+# what a run of the kernel may change, saved before it runs ahead of the reference rule's
+# checks (the trace and prune buffers only grow, and their counts are in I)
+MUTABLE = ("in_src", "in_w", "in_v", "in_stamp", "in_len", "out_len", "out_dst", "out_e",
+           "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "head", "msg", "free",
+           "h_t", "h_s", "h_k", "rng", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
+           "I", "F")
 FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
 
 
@@ -93,16 +101,35 @@ def compiled_reason(sc: Scenario) -> str | None:
         return ("node.arithmetic = 'reference' uses NumPy's exp ufunc and BLAS, which "
                 "compiled code cannot call (use 'portable')")
     c = sc.channel
-    if c.loss > 0 and c.model == "lognormal" and c.delay > 0:
-        return ("lossy links with lognormal delays (channel.loss > 0, channel.model = "
-                "'lognormal') run on the SimPy engine only")
     p = sc.pruning
-    if p.policy not in ("spectral", "none") or (p.policy == "spectral" and p.rule != "local"):
-        return ('the compiled engine covers pruning.policy = "spectral" with rule "local", '
-                'and "none"')
+    if p.policy not in ("spectral", "none"):
+        return ('the compiled engine covers pruning.policy = "spectral" (rules "local" and '
+                '"reference") and "none"')
+    if c.model == "lognormal" and c.delay > 0 and _kernel_draws(sc):
+        return ("lognormal delays with lossy links or the reference rule run on the SimPy "
+                "engine only (the kernel draws exponential, uniform and constant delays)")
     if p.budget > 0 and p.policy != "none":
         return "a pruning budget runs on the SimPy engine only"
     return None
+
+
+def _effect(k: int, frm: int, to: int, ins: Any) -> tuple[int, int]:
+    """What node ``k`` does with a check's edge ``frm -> to`` (Node.activate): a prune
+    request, or dropping its own input edge if it stands, or nothing (``(-1, -1)``)."""
+    if to < 0 or (to == k and frm not in ins):
+        return (-1, -1)
+    return (frm, to)
+
+
+def _reference(sc: Scenario) -> bool:
+    return sc.pruning.policy == "spectral" and sc.pruning.rule == "reference"
+
+
+def _kernel_draws(sc: Scenario) -> bool:
+    """Whether the kernel draws the channels' delays itself: when which draw comes next
+    depends on the run (loss), or when a check's outcome is decided after the fact (the
+    reference rule: the host may take the kernel back to an earlier state)."""
+    return sc.channel.loss > 0 or _reference(sc)
 
 
 def _kernel() -> Any:
@@ -162,9 +189,9 @@ class _Run:
             watch[sorted(recorder.watch)] = 1
         c = scenario.channel
         faults = scenario.faults
-        self.lossy = c.loss > 0
+        self.lossy = _kernel_draws(scenario)  # the kernel draws every delay itself
         self.faulty = faults.crash_rate > 0
-        n_heap = 2 * n if self.faulty else n  # wakes, and the fault processes' events
+        self.ref = _reference(scenario)
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         from . import _draws
 
@@ -174,6 +201,8 @@ class _Run:
         if self.faulty:
             _draws.load(prep.streams.faults._g, rng, n)
         n_log = FAULT_LOG if self.faulty else 0
+        n_heap = 2 * n + pool  # wakes, fault processes' events, prune requests in flight
+        n_pr = PRUNE_BUF if self.ref else 0
         self.S = K.State(
             role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
             in_w=np.asarray(topo.weight, dtype=np.float64).copy(),
@@ -196,6 +225,11 @@ class _Run:
             down=np.zeros(n, dtype=np.int8), fphase=np.full(n, K.FP_DONE, dtype=np.int8),
             f_row=np.zeros(n, dtype=np.int64), f_node=np.zeros(n_log, dtype=np.int64),
             f_t0=np.zeros(n_log), f_t1=np.zeros(n_log),
+            p_node=np.zeros(n_pr, dtype=np.int64), p_frm=np.zeros(n_pr, dtype=np.int64),
+            p_to=np.zeros(n_pr, dtype=np.int64), p_time=np.zeros(n_pr),
+            p_input=np.zeros(n_pr, dtype=np.int64), p_remote=np.zeros(n_pr, dtype=np.int8),
+            pr_frm=np.full(n, -1, dtype=np.int64), pr_to=np.full(n, -1, dtype=np.int64),
+            c_pfrm=np.zeros(0, dtype=np.int64), c_pto=np.zeros(0, dtype=np.int64),
             I=np.zeros(K.N_I, dtype=np.int64), F=np.zeros(K.N_F))
         I, F = self.S.I, self.S.F
         full = scenario.record.traces == "full"
@@ -212,7 +246,7 @@ class _Run:
         F[K.F_EF] = nc.error_factor
         F[K.F_CLIP] = nc.clip
         I[K.I_N] = n
-        I[K.I_LOSSY] = int(self.lossy)
+        I[K.I_KDRAW] = int(self.lossy)
         F[K.F_LOSS] = c.loss
         F[K.F_DELAY] = c.delay
         if c.delay == 0.0 or c.model == "constant":
@@ -230,10 +264,15 @@ class _Run:
             F[K.F_UP] = 1.0 / faults.crash_rate
             F[K.F_DOWN] = faults.downtime
             F[K.F_START] = faults.start
-        if full:
+        I[K.I_REF] = int(self.ref)
+        self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
+        I[K.I_CKLIMIT] = self.cap
+        if full or self.ref:
             self._grow_bufs(*TRACE_BUF)
+        self._snap: dict[str, np.ndarray] = {}
         self.channels: dict[int, Channel] = {}
         self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
+        self._ref_stars: dict[tuple[int, ...], tuple[Star, int]] = {}
         self.policy = make_policy(scenario.pruning, prep.streams.pruning)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         self.sched = prep.streams.schedule
@@ -298,7 +337,13 @@ class _Run:
         free[:nfree] = S.free[:nfree]
         free[nfree:nfree + new - old] = np.arange(old, new)
         S.I[self.K.I_NFREE] = nfree + new - old
-        self.S = S._replace(msg=msg, free=free)
+        heap = {}
+        for key in ("h_t", "h_s", "h_k"):  # room for a prune request per pool row
+            arr = getattr(S, key)
+            grown = np.zeros(arr.size + new - old, dtype=arr.dtype)
+            grown[:arr.size] = arr
+            heap[key] = grown
+        self.S = S._replace(msg=msg, free=free, **heap)
 
     def grow_fault_log(self) -> None:
         S = self.S
@@ -321,7 +366,7 @@ class _Run:
         S = self.S
         sizes = {"a_node": n_age, "a_time": n_age, "a_val": n_age, "c_node": n_ck,
                  "c_time": n_ck, "c_input": n_ck, "c_off": n_ck + 1, "s_ids": n_snap,
-                 "s_w": n_snap}
+                 "s_w": n_snap, "c_pfrm": n_ck, "c_pto": n_ck}
         grown = {}
         for key, size in sizes.items():
             old = getattr(S, key)
@@ -334,6 +379,7 @@ class _Run:
         S = self.S
         self.flush_ages()
         self.flush_checks()
+        self.flush_prunes()
         need = int(S.xy.size)
         self._grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
                         max(S.s_ids.size, TRACE_BUF[2], 2 * need))
@@ -344,6 +390,153 @@ class _Run:
         if m:
             self.recorder.add_ages(S.a_node[:m].copy(), S.a_time[:m].copy(), S.a_val[:m].copy())
             S.I[K.I_NAGE] = 0
+
+    def flush_prunes(self) -> None:
+        """Hand the recorder the prunes the kernel made (by prune requests, and the reference
+        rule's predicted own prunes), in order."""
+        S, K = self.S, self.K
+        m = int(S.I[K.I_NPR])
+        if not m:
+            return
+        sweep = self.recorder.sweep
+        self.recorder.prunes.extend(
+            {"input": i, "sweep": sweep, "time": t, "node": d, "edge": [f, to],
+             "remote": bool(r)}
+            for d, f, to, t, i, r in zip(S.p_node[:m].tolist(), S.p_frm[:m].tolist(),
+                                         S.p_to[:m].tolist(), S.p_time[:m].tolist(),
+                                         S.p_input[:m].tolist(), S.p_remote[:m].tolist()))
+        S.I[K.I_NPR] = 0
+
+    # ----- the reference rule: the kernel runs ahead, the host decides after the fact ----
+    def checkpoint(self) -> None:
+        """Save what the kernel may change (see :data:`MUTABLE`)."""
+        S, snap = self.S, self._snap
+        for key in MUTABLE:
+            a = getattr(S, key)
+            b = snap.get(key)
+            if b is None or b.shape != a.shape:
+                snap[key] = a.copy()
+            else:
+                np.copyto(b, a)
+
+    def restore(self) -> None:
+        S = self.S
+        for key in MUTABLE:
+            np.copyto(getattr(S, key), self._snap[key])
+
+    def outcomes(self, m: int) -> tuple[list[Any], list[tuple[int, int]], list[bool]]:
+        """The first ``m`` kept checks after the fact: their eigenvalues (NumPy's ``eigvals``
+        on stacks of the star Laplacians, built by :func:`plan_laplacian` as
+        SpectralReference builds them), the edge each names (``(frm, to)``, ``to = -1``:
+        none), and whether the kernel's prediction for it had the same effect."""
+        S = self.S
+        mode = self.sc.pruning.mode
+        nodes = S.c_node[:m].tolist()
+        off = S.c_off[:m + 1].tolist()
+        ids_all = S.s_ids[:off[-1]].tolist()
+        w_all = S.s_w[:off[-1]].tolist()
+        pfrm = S.c_pfrm[:m].tolist()
+        pto = S.c_pto[:m].tolist()
+        stars = self._ref_stars
+        lams: list[Any] = [None] * m
+        todo: dict[int, list[tuple[int, np.ndarray]]] = {}
+        keys: list[tuple[int, ...]] = []
+        for c in range(m):
+            k = nodes[c]
+            ids = ids_all[off[c]:off[c + 1]]  # in-neighbours, then -1 - out-neighbour
+            key = (k, *ids)
+            keys.append(key)
+            st = stars.get(key)
+            if st is None:
+                n_in = 0
+                while n_in < len(ids) and ids[n_in] >= 0:
+                    n_in += 1
+                st = stars[key] = (make_star(k, ids[:n_in], [-1 - x for x in ids[n_in:]]),
+                                   n_in)
+            star, n_in = st
+            ws = w_all[off[c]:off[c + 1]]
+            L = plan_laplacian(star.plan, ws[:n_in], ws[n_in:], mode)
+            todo.setdefault(L.shape[0], []).append((c, L))
+        for group in todo.values():
+            lam = eigenvalues(np.stack([L for _c, L in group]))
+            for (c, _L), row in zip(group, lam):
+                lams[c] = row
+        edges: list[tuple[int, int]] = []
+        same: list[bool] = []
+        for c in range(m):
+            k = nodes[c]
+            star, n_in = stars[keys[c]]
+            ins = keys[c][1:1 + n_in]
+            frm, to = -1, -1
+            pair = rule.reference_pair(lams[c].imag.tolist())
+            if pair is not None:
+                a, b = star.ids[pair[0]], star.ids[pair[1]]
+                if a != b:
+                    frm, to = b, a
+            edges.append((frm, to))
+            same.append(_effect(k, frm, to, ins) == _effect(k, pfrm[c], pto[c], ins))
+        return lams, edges, same
+
+    def commit(self, m: int, lams: list[Any]) -> None:
+        """The first ``m`` kept checks are settled: count them, keep the watched ones' traces."""
+        S, K = self.S, self.K
+        rec = self.recorder
+        rec.checks += m
+        if self.sc.record.traces == "full":
+            nodes = S.c_node[:m].tolist()
+            times = S.c_time[:m].tolist()
+            inputs = S.c_input[:m].tolist()
+            off = S.c_off[:m + 1].tolist()
+            ids_all = S.s_ids[:off[-1]].tolist()
+            for c in range(m):
+                k = nodes[c]
+                if rec.watches(k):
+                    key = (k, *ids_all[off[c]:off[c + 1]])
+                    rec.add_check(k, times[c], inputs[c], -1, self._ref_stars[key][0].ids,
+                                  lams[c])
+        S.I[K.I_NCK] = 0
+        S.I[K.I_NSNAP] = 0
+
+    def settle(self, st: int, t: float, s: int) -> bool:
+        """Check the kernel's predictions for the checks it kept (status ``st``). At the
+        first check whose prediction had another effect than its outcome, take the kernel
+        back to the checkpoint and run it again to just before that check's action; then
+        act on the outcome as the node would. Returns whether it went back."""
+        K = self.K
+        S = self.S
+        m = int(S.I[K.I_NCK])
+        lams, edges, same = self.outcomes(m)
+        applied = m - 1 if st == K.CHECK else m  # a stop at a check leaves it to the host
+        bad = next((c for c in range(applied) if not same[c]), None)
+        if bad is not None:
+            self.restore()
+            S.I[K.I_CKLIMIT] = bad + 1
+            again = K.run(S, t, s)
+            if again != K.CHECK or S.I[K.I_NCK] != bad + 1:  # pragma: no cover - a bug
+                raise RuntimeError("compiled kernel: a rerun from the checkpoint diverged")
+            m = bad + 1
+            self.cap = max(SPECULATE[1], self.cap // 4)
+        elif st != K.CHECK:
+            self.cap = min(2 * self.cap, SPECULATE[2])
+        last = m - 1 if (bad is not None or st == K.CHECK) else -1
+        nodes = S.c_node[:m].tolist()
+        self.commit(m, lams)
+        for c in range(m):  # each node's next prediction: its latest outcome
+            S.pr_frm[nodes[c]], S.pr_to[nodes[c]] = edges[c]
+        S.I[K.I_CKLIMIT] = self.cap
+        if last >= 0:
+            frm, to = edges[last]
+            k = nodes[last]
+            if to == k:
+                self.flush_prunes()
+                if K.drop_input(S, k, frm):
+                    self.recorder.on_prune(k, frm, k, False)
+            elif to >= 0:
+                self.make_room(k, 2)
+                if S.I[K.I_NPR] + 1 >= S.p_node.size:
+                    self.flush_prunes()
+                K.send_prune(S, k, to, frm)
+        return bad is not None
 
     def flush_checks(self) -> None:
         """Hand the recorder the checks the kernel kept, with their eigenvalues, in order."""
@@ -402,8 +595,13 @@ class _Run:
     # ----- driving ----------------------------------------------------------------------
     def run_until(self, t: float, s: int) -> None:
         K = self.K
+        ref = self.ref
         while True:
+            if ref:
+                self.checkpoint()
             st = K.run(self.S, t, s)
+            if ref and self.S.I[K.I_NCK] and self.settle(st, t, s):
+                continue  # an edge went (or a request left) after a check: on from there
             if st == K.DONE:
                 return
             k = int(self.S.I[K.I_NODE])
@@ -416,7 +614,8 @@ class _Run:
             elif st == K.NEED_BUF:
                 self.grow_bufs()
             elif st == K.CHECK:
-                self.check(k)
+                if not ref:
+                    self.check(k)
             elif st == K.NEED_FLOG:
                 self.grow_fault_log()
             else:  # pragma: no cover
@@ -554,10 +753,12 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
         now = now + sched.input_period
         R.run_until(now, s_next)
         R.S.F[K.F_NOW] = now
+        R.flush_prunes()
         driver.record(step, float(R.S.V[out]), now, len(recorder.prunes))
     K.collect_all(R.S)
     R.flush_ages()
     R.flush_checks()
+    R.flush_prunes()
     t2 = time.perf_counter()
     S = R.S
     recorder.checks += int(S.I[K.I_CHECKS])
@@ -567,7 +768,8 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     final = {"src": S.in_src[keep].copy(), "dst": owner[keep], "weight": S.in_w[keep].copy()}
     activations = int(S.acts.sum())
     I = S.I
-    sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]), 0]
+    sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]),
+            int(I[K.I_SENT_P])]
     lost = [int(I[K.I_LOST_V]), int(I[K.I_LOST_E]), 0, 0, 0]
     counters: dict[str, Any] = {
         "activations": activations, "checks": recorder.checks,
