@@ -38,8 +38,9 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
 (I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
  I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
- I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P) = range(36)
-N_I = 36
+ I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
+ I_DW) = range(38)
+N_I = 38
 # F: float64 scalars
 F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START = range(11)
 N_F = 11
@@ -153,6 +154,9 @@ class State(NamedTuple):
     pr_to: np.ndarray
     c_pfrm: np.ndarray
     c_pto: np.ndarray
+    c_loff: np.ndarray
+    s_in: np.ndarray
+    l_buf: np.ndarray
     I: np.ndarray
     F: np.ndarray
 
@@ -513,6 +517,199 @@ def _report_age(S, k, now):
 
 
 @_inline
+def _leaf_sum(v, i0, n):
+    """spectral.numpy_sum of ``v[i0:i0 + n]`` for ``n <= 128`` (NumPy's order for a
+    contiguous vector: one running sum under 8 entries, else eight accumulators)."""
+    if n < 8:
+        r = 0.0
+        for i in range(i0, i0 + n):
+            r += v[i]
+        return r
+    r0, r1, r2, r3 = v[i0], v[i0 + 1], v[i0 + 2], v[i0 + 3]
+    r4, r5, r6, r7 = v[i0 + 4], v[i0 + 5], v[i0 + 6], v[i0 + 7]
+    i = i0 + 8
+    end = i0 + n - n % 8
+    while i < end:
+        r0 += v[i]
+        r1 += v[i + 1]
+        r2 += v[i + 2]
+        r3 += v[i + 3]
+        r4 += v[i + 4]
+        r5 += v[i + 5]
+        r6 += v[i + 6]
+        r7 += v[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < i0 + n:
+        res += v[i]
+        i += 1
+    return res
+
+
+# Above 128 entries NumPy sums the two halves (split at a multiple of 8) recursively. numba
+# segfaults when a recursive function is loaded from its cache (numba issue 6061), so the
+# recursion is written out to a fixed depth: _sum5 covers PAIRWISE_MAX entries (checked
+# by the host against the largest star).
+@_inline
+def _split(n):
+    h = n // 2
+    return h - h % 8
+
+
+@_inline
+def _sum1(v, i0, n):
+    if n <= 128:
+        return _leaf_sum(v, i0, n)
+    h = _split(n)
+    return _leaf_sum(v, i0, h) + _leaf_sum(v, i0 + h, n - h)
+
+
+@_inline
+def _sum2(v, i0, n):
+    if n <= 128:
+        return _leaf_sum(v, i0, n)
+    h = _split(n)
+    return _sum1(v, i0, h) + _sum1(v, i0 + h, n - h)
+
+
+@_jit
+def _sum3(v, i0, n):
+    if n <= 128:
+        return _leaf_sum(v, i0, n)
+    h = _split(n)
+    return _sum2(v, i0, h) + _sum2(v, i0 + h, n - h)
+
+
+@_jit
+def _sum4(v, i0, n):
+    if n <= 128:
+        return _leaf_sum(v, i0, n)
+    h = _split(n)
+    return _sum3(v, i0, h) + _sum3(v, i0 + h, n - h)
+
+
+@_jit
+def _pairwise_sum(v, i0, n):
+    """spectral.numpy_sum of ``v[i0:i0 + n]``, for ``n <= PAIRWISE_MAX``."""
+    if n <= 128:
+        return _leaf_sum(v, i0, n)
+    h = _split(n)
+    return _sum4(v, i0, h) + _sum4(v, i0 + h, n - h)
+
+
+def _covered(depth: int) -> int:
+    """The largest ``n`` the written-out recursion of ``depth`` levels sums exactly."""
+    if depth == 0:
+        return 128
+    child = _covered(depth - 1)
+    n = child
+    while True:
+        h = (n + 1) // 2 - ((n + 1) // 2) % 8
+        if n + 1 - h > child:
+            return n
+        n += 1
+
+
+PAIRWISE_MAX = _covered(5)
+
+
+@_inline
+def _keep_ref_check(S, k, now):
+    """Keep a reference-rule check for the host: the star's members by place (the merge
+    of in_src, out_dst and k, all ascending), which are in-neighbours, and its Laplacian,
+    entry for entry as spectral.plan_laplacian computes it."""
+    I = S.I
+    j = I[I_NCK]
+    S.c_node[j] = k
+    S.c_time[j] = now
+    S.c_input[j] = I[I_INPUT]
+    S.c_pfrm[j] = -1
+    S.c_pto[j] = -1
+    pto = S.pr_to[k]
+    if pto >= 0:  # the prediction's effect (Node.activate: an own edge only if it stands)
+        pfrm = S.pr_frm[k]
+        if pto != k or _find(S.in_src, S.in_ptr[k], S.in_len[k], pfrm) >= 0:
+            S.c_pfrm[j] = pfrm
+            S.c_pto[j] = pto
+    in_src, out_dst = S.in_src, S.out_dst
+    a0 = S.in_ptr[k]
+    na = S.in_len[k]
+    b0 = S.out_ptr[k]
+    nb = S.out_len[k]
+    z = I[I_NSNAP]
+    S.c_off[j] = z
+    # the members by place; xy holds each place's out-weight (0 elsewhere), for the row sum
+    ia = 0
+    ib = 0
+    self_done = False
+    m = 0
+    cc = 0
+    while ia < na or ib < nb or not self_done:
+        x = np.int64(1) << 62
+        if ia < na and in_src[a0 + ia] < x:
+            x = in_src[a0 + ia]
+        if ib < nb and out_dst[b0 + ib] < x:
+            x = out_dst[b0 + ib]
+        if not self_done and k < x:
+            x = k
+        S.s_ids[z + m] = x
+        S.s_in[z + m] = 0
+        S.xy[m] = 0.0
+        if ia < na and in_src[a0 + ia] == x:
+            S.s_in[z + m] = 1
+            ia += 1
+        if ib < nb and out_dst[b0 + ib] == x:
+            ib += 1
+        if not self_done and k == x:
+            self_done = True
+            cc = m
+        m += 1
+    I[I_NSNAP] = z + m
+    S.c_off[j + 1] = z + m
+    lo = I[I_NL]
+    S.c_loff[j] = lo
+    L = S.l_buf
+    for q in range(lo, lo + m * m):
+        L[q] = 0.0
+    dw = I[I_DW] != 0
+    # walk the places again, now with the weights (in_w by in_src, out_w by out_dst)
+    ia = 0
+    ib = 0
+    col = 0.0
+    n_in = 0
+    n_out = 0
+    for p in range(m):
+        x = S.s_ids[z + p]
+        if p == cc:
+            continue
+        d = lo + p * m + p
+        if ia < na and in_src[a0 + ia] == x:
+            w = S.in_w[a0 + ia]
+            L[d] = w if dw else 1.0
+            col += w
+            L[lo + p * m + cc] = -w
+            n_in += 1
+            ia += 1
+        if ib < nb and out_dst[b0 + ib] == x:
+            w = S.out_w[b0 + ib]
+            if dw:
+                L[d] += w
+            else:
+                L[d] += 1.0
+            S.xy[p] = w
+            L[lo + cc * m + p] = -w
+            n_out += 1
+            ib += 1
+    if dw:
+        L[lo + cc * m + cc] = _pairwise_sum(S.xy, 0, m) + col
+    else:
+        L[lo + cc * m + cc] = np.float64(n_in + n_out)
+    I[I_NL] = lo + m * m
+    S.c_loff[j + 1] = lo + m * m
+    I[I_NCK] = j + 1
+
+
+@_inline
 def _keep_check(S, k, now):
     """Keep what a check's eigenvalues need (the host computes them): the star's members
     and weights, out-neighbours stored as ``-1 - id``."""
@@ -728,7 +925,8 @@ def run(S, t_stop, s_stop):
         if I[I_NFREE] < need:
             return NEED_POOL
         if (full and I[I_NAGE] >= S.a_node.size) or ((full or ref) and (
-                I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)):
+                I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)) or (
+                ref and I[I_NL] + (need * need) >= S.l_buf.size):
             return NEED_BUF
         _heap_pop(h_t, h_s, h_k, I)
         now = t
@@ -744,10 +942,7 @@ def run(S, t_stop, s_stop):
             _report_age(S, k, now)
         _activate(S, k, now, learn)
         if checking and ref:  # kept for the host, which checks the prediction after the fact
-            j = I[I_NCK]
-            S.c_pfrm[j] = S.pr_frm[k]
-            S.c_pto[j] = S.pr_to[k]
-            _keep_check(S, k, now)
+            _keep_ref_check(S, k, now)
             if I[I_NCK] >= I[I_CKLIMIT]:  # the host decides this one itself
                 I[I_PENDING] = k
                 return CHECK

@@ -113,14 +113,6 @@ def compiled_reason(sc: Scenario) -> str | None:
     return None
 
 
-def _effect(k: int, frm: int, to: int, ins: Any) -> tuple[int, int]:
-    """What node ``k`` does with a check's edge ``frm -> to`` (Node.activate): a prune
-    request, or dropping its own input edge if it stands, or nothing (``(-1, -1)``)."""
-    if to < 0 or (to == k and frm not in ins):
-        return (-1, -1)
-    return (frm, to)
-
-
 def _reference(sc: Scenario) -> bool:
     return sc.pruning.policy == "spectral" and sc.pruning.rule == "reference"
 
@@ -189,6 +181,11 @@ class _Run:
             watch[sorted(recorder.watch)] = 1
         c = scenario.channel
         faults = scenario.faults
+        if _reference(scenario) and n and int(deg.max()) > K.PAIRWISE_MAX:
+            raise ConfigError(
+                f"engine 'compiled' runs the reference rule on stars of up to "
+                f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
+                f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
         self.lossy = _kernel_draws(scenario)  # the kernel draws every delay itself
         self.faulty = faults.crash_rate > 0
         self.ref = _reference(scenario)
@@ -230,6 +227,8 @@ class _Run:
             p_input=np.zeros(n_pr, dtype=np.int64), p_remote=np.zeros(n_pr, dtype=np.int8),
             pr_frm=np.full(n, -1, dtype=np.int64), pr_to=np.full(n, -1, dtype=np.int64),
             c_pfrm=np.zeros(0, dtype=np.int64), c_pto=np.zeros(0, dtype=np.int64),
+            c_loff=np.zeros(1, dtype=np.int64), s_in=np.zeros(0, dtype=np.int8),
+            l_buf=np.zeros(0),
             I=np.zeros(K.N_I, dtype=np.int64), F=np.zeros(K.N_F))
         I, F = self.S.I, self.S.F
         full = scenario.record.traces == "full"
@@ -265,14 +264,14 @@ class _Run:
             F[K.F_DOWN] = faults.downtime
             F[K.F_START] = faults.start
         I[K.I_REF] = int(self.ref)
+        I[K.I_DW] = int(scenario.pruning.mode == "DW")
         self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
         I[K.I_CKLIMIT] = self.cap
         if full or self.ref:
-            self._grow_bufs(*TRACE_BUF)
+            self._grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.ref else 0)
         self._snap: dict[str, np.ndarray] = {}
         self.channels: dict[int, Channel] = {}
         self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
-        self._ref_stars: dict[tuple[int, ...], tuple[Star, int]] = {}
         self.policy = make_policy(scenario.pruning, prep.streams.pruning)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         self.sched = prep.streams.schedule
@@ -362,11 +361,12 @@ class _Run:
         return [[float(k), t0, t1] for k, t0, t1 in
                 zip(S.f_node[:m].tolist(), S.f_t0[:m].tolist(), S.f_t1[:m].tolist())]
 
-    def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int) -> None:
+    def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int, n_l: int = 0) -> None:
         S = self.S
         sizes = {"a_node": n_age, "a_time": n_age, "a_val": n_age, "c_node": n_ck,
                  "c_time": n_ck, "c_input": n_ck, "c_off": n_ck + 1, "s_ids": n_snap,
-                 "s_w": n_snap, "c_pfrm": n_ck, "c_pto": n_ck}
+                 "s_w": n_snap, "c_pfrm": n_ck, "c_pto": n_ck, "c_loff": n_ck + 1,
+                 "s_in": n_snap, "l_buf": n_l}
         grown = {}
         for key, size in sizes.items():
             old = getattr(S, key)
@@ -382,7 +382,8 @@ class _Run:
         self.flush_prunes()
         need = int(S.xy.size)
         self._grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
-                        max(S.s_ids.size, TRACE_BUF[2], 2 * need))
+                        max(S.s_ids.size, TRACE_BUF[2], 2 * need),
+                        max(S.l_buf.size, 2 * (need + 1) ** 2) if self.ref else 0)
 
     def flush_ages(self) -> None:
         S, K = self.S, self.K
@@ -424,58 +425,47 @@ class _Run:
         for key in MUTABLE:
             np.copyto(getattr(S, key), self._snap[key])
 
-    def outcomes(self, m: int) -> tuple[list[Any], list[tuple[int, int]], list[bool]]:
-        """The first ``m`` kept checks after the fact: their eigenvalues (NumPy's ``eigvals``
-        on stacks of the star Laplacians, built by :func:`plan_laplacian` as
-        SpectralReference builds them), the edge each names (``(frm, to)``, ``to = -1``:
-        none), and whether the kernel's prediction for it had the same effect."""
+    def outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``m`` kept checks after the fact, as SpectralReference decides them:
+        the eigenvalues of each star Laplacian the kernel built (NumPy's ``eigvals``
+        gufunc on a stack per size: LAPACK's ``geev`` on each matrix), the edge each names
+        (``frm``, ``to``; ``to = -1``: none, :func:`argnn_sim.rule.reference_pair`, vectorised)
+        and whether the kernel's prediction for it had the same effect."""
         S = self.S
-        mode = self.sc.pruning.mode
-        nodes = S.c_node[:m].tolist()
-        off = S.c_off[:m + 1].tolist()
-        ids_all = S.s_ids[:off[-1]].tolist()
-        w_all = S.s_w[:off[-1]].tolist()
-        pfrm = S.c_pfrm[:m].tolist()
-        pto = S.c_pto[:m].tolist()
-        stars = self._ref_stars
+        off = S.c_off[:m + 1]
+        loff = S.c_loff[:m + 1]
+        sizes = np.diff(off)
         lams: list[Any] = [None] * m
-        todo: dict[int, list[tuple[int, np.ndarray]]] = {}
-        keys: list[tuple[int, ...]] = []
-        for c in range(m):
-            k = nodes[c]
-            ids = ids_all[off[c]:off[c + 1]]  # in-neighbours, then -1 - out-neighbour
-            key = (k, *ids)
-            keys.append(key)
-            st = stars.get(key)
-            if st is None:
-                n_in = 0
-                while n_in < len(ids) and ids[n_in] >= 0:
-                    n_in += 1
-                st = stars[key] = (make_star(k, ids[:n_in], [-1 - x for x in ids[n_in:]]),
-                                   n_in)
-            star, n_in = st
-            ws = w_all[off[c]:off[c + 1]]
-            L = plan_laplacian(star.plan, ws[:n_in], ws[n_in:], mode)
-            todo.setdefault(L.shape[0], []).append((c, L))
-        for group in todo.values():
-            lam = eigenvalues(np.stack([L for _c, L in group]))
-            for (c, _L), row in zip(group, lam):
-                lams[c] = row
-        edges: list[tuple[int, int]] = []
-        same: list[bool] = []
-        for c in range(m):
-            k = nodes[c]
-            star, n_in = stars[keys[c]]
-            ins = keys[c][1:1 + n_in]
-            frm, to = -1, -1
-            pair = rule.reference_pair(lams[c].imag.tolist())
-            if pair is not None:
-                a, b = star.ids[pair[0]], star.ids[pair[1]]
-                if a != b:
-                    frm, to = b, a
-            edges.append((frm, to))
-            same.append(_effect(k, frm, to, ins) == _effect(k, pfrm[c], pto[c], ins))
-        return lams, edges, same
+        frm = np.full(m, -1, dtype=np.int64)
+        to = np.full(m, -1, dtype=np.int64)
+        eff_to = np.full(m, -1, dtype=np.int64)
+        for size in np.unique(sizes).tolist():
+            cs = np.flatnonzero(sizes == size)
+            starts = loff[cs]
+            Ls = S.l_buf[starts[:, None] + np.arange(size * size)].reshape(-1, size, size)
+            self._decide(cs, eigenvalues(Ls), lams, frm, to, eff_to)
+        same = (eff_to == S.c_pto[:m]) & ((eff_to < 0) | (frm == S.c_pfrm[:m]))
+        return lams, frm, to, same
+
+    def _decide(self, cs: np.ndarray, lam: np.ndarray, lams: list[Any], frm: np.ndarray,
+                to: np.ndarray, eff_to: np.ndarray) -> None:
+        """reference_pair on each row of ``lam`` (checks ``cs``), and what the node does."""
+        S = self.S
+        im = lam.imag
+        hi = im.max(axis=1)
+        lo = im.min(axis=1)
+        a_pos = im.argmax(axis=1)  # first occurrences, as the reference's loops find them
+        b_pos = im.argmin(axis=1)
+        base = S.c_off[cs]
+        a = S.s_ids[base + a_pos]
+        b = S.s_ids[base + b_pos]
+        ok = ~((hi == 0.0) & (lo == 0.0)) & (lo == -hi) & (a != b)
+        frm[cs] = np.where(ok, b, -1)
+        to[cs] = np.where(ok, a, -1)
+        own_gone = (a == S.c_node[cs]) & (S.s_in[base + b_pos] == 0)
+        eff_to[cs] = np.where(ok & ~own_gone, a, -1)
+        for c, row in zip(cs.tolist(), lam):
+            lams[c] = row
 
     def commit(self, m: int, lams: list[Any]) -> None:
         """The first ``m`` kept checks are settled: count them, keep the watched ones' traces."""
@@ -487,15 +477,14 @@ class _Run:
             times = S.c_time[:m].tolist()
             inputs = S.c_input[:m].tolist()
             off = S.c_off[:m + 1].tolist()
-            ids_all = S.s_ids[:off[-1]].tolist()
             for c in range(m):
                 k = nodes[c]
                 if rec.watches(k):
-                    key = (k, *ids_all[off[c]:off[c + 1]])
-                    rec.add_check(k, times[c], inputs[c], -1, self._ref_stars[key][0].ids,
-                                  lams[c])
+                    rec.add_check(k, times[c], inputs[c], -1,
+                                  S.s_ids[off[c]:off[c + 1]].tolist(), lams[c])
         S.I[K.I_NCK] = 0
         S.I[K.I_NSNAP] = 0
+        S.I[K.I_NL] = 0
 
     def settle(self, st: int, t: float, s: int) -> bool:
         """Check the kernel's predictions for the checks it kept (status ``st``). At the
@@ -505,9 +494,10 @@ class _Run:
         K = self.K
         S = self.S
         m = int(S.I[K.I_NCK])
-        lams, edges, same = self.outcomes(m)
+        lams, frm_all, to_all, same = self.outcomes(m)
         applied = m - 1 if st == K.CHECK else m  # a stop at a check leaves it to the host
-        bad = next((c for c in range(applied) if not same[c]), None)
+        wrong = np.flatnonzero(~same[:applied])
+        bad = int(wrong[0]) if wrong.size else None
         if bad is not None:
             self.restore()
             S.I[K.I_CKLIMIT] = bad + 1
@@ -519,14 +509,17 @@ class _Run:
         elif st != K.CHECK:
             self.cap = min(2 * self.cap, SPECULATE[2])
         last = m - 1 if (bad is not None or st == K.CHECK) else -1
-        nodes = S.c_node[:m].tolist()
+        nodes = S.c_node[:m].copy()
+        # each node's next prediction: the outcome of its latest check
+        who, first_rev = np.unique(nodes[::-1], return_index=True)
+        latest = m - 1 - first_rev
+        S.pr_frm[who] = frm_all[latest]
+        S.pr_to[who] = to_all[latest]
+        k = int(nodes[last]) if last >= 0 else -1
+        frm, to = (int(frm_all[last]), int(to_all[last])) if last >= 0 else (-1, -1)
         self.commit(m, lams)
-        for c in range(m):  # each node's next prediction: its latest outcome
-            S.pr_frm[nodes[c]], S.pr_to[nodes[c]] = edges[c]
         S.I[K.I_CKLIMIT] = self.cap
         if last >= 0:
-            frm, to = edges[last]
-            k = nodes[last]
             if to == k:
                 self.flush_prunes()
                 if K.drop_input(S, k, frm):
