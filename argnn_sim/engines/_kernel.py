@@ -958,3 +958,113 @@ def run(S, t_stop, s_stop):
             I[I_PENDING] = k
             return NEED_SCHED
     return DONE
+
+
+@_jit
+def decide(S, m, im, frm, to, same):
+    """The reference rule's outcome of the first ``m`` kept checks, given the imaginary
+    parts of their eigenvalues (``im``, laid out as the members in ``s_ids``): the edge
+    ``frm -> to`` each names (``to = -1``: none; rule.reference_pair, then the star's
+    members by place), and whether the prediction the kernel ran with had the same effect
+    (Node.activate: an own edge is dropped only if it stands). Returns the first check
+    whose prediction was wrong among the first ``applied``, or -1."""
+    bad = -1
+    for c in range(m):
+        z0 = S.c_off[c]
+        n = S.c_off[c + 1] - z0
+        hi = im[z0]
+        lo = im[z0]
+        ia = 0
+        ib = 0
+        for p in range(1, n):  # max and min, first occurrences (reference_pair's loops)
+            v = im[z0 + p]
+            if v > hi:
+                hi = v
+                ia = p
+            if v < lo:
+                lo = v
+                ib = p
+        f = -1
+        t = -1
+        e = -1
+        if not (hi == 0.0 and lo == 0.0) and lo == -hi:
+            a = S.s_ids[z0 + ia]
+            b = S.s_ids[z0 + ib]
+            if a != b:
+                f = b
+                t = a
+                if a != S.c_node[c] or S.s_in[z0 + ib] != 0:
+                    e = a
+        frm[c] = f
+        to[c] = t
+        ok = e == S.c_pto[c] and (e < 0 or f == S.c_pfrm[c])
+        same[c] = ok
+        if not ok and bad < 0:
+            bad = c
+    return bad
+
+
+@_jit
+def predict(S, m, frm, to):
+    """Each node's next prediction: the outcome of its latest check among the first ``m``."""
+    for c in range(m):
+        k = S.c_node[c]
+        S.pr_frm[k] = frm[c]
+        S.pr_to[k] = to[c]
+
+
+#: what a run of the kernel may change (copy_state copies exactly these)
+CHECKPOINTED = ("in_src", "in_w", "in_v", "in_stamp", "in_len", "out_len", "out_dst", "out_e",
+                "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "head", "free",
+                "h_t", "h_s", "h_k", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
+                "I", "F", "msg", "rng")
+
+
+@_inline
+def _copy(a, b):
+    for i in range(a.size):
+        b[i] = a[i]
+
+
+@_inline
+def _copy2(a, b):
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            b[i, j] = a[i, j]
+
+
+@_jit
+def copy_state(A, B):
+    """Copy what a run of the kernel may change from ``A`` into ``B`` (arrays of the same
+    shapes): the reference rule's checkpoint, and going back to it. The trace and prune
+    buffers only grow (their counts are in ``I``), so they are not copied."""
+    _copy(A.in_src, B.in_src)
+    _copy(A.in_w, B.in_w)
+    _copy(A.in_v, B.in_v)
+    _copy(A.in_stamp, B.in_stamp)
+    _copy(A.in_len, B.in_len)
+    _copy(A.out_len, B.out_len)
+    _copy(A.out_dst, B.out_dst)
+    _copy(A.out_e, B.out_e)
+    _copy(A.out_w, B.out_w)
+    _copy(A.out_stamp, B.out_stamp)
+    _copy(A.V, B.V)
+    _copy(A.b_arr, B.b_arr)
+    _copy(A.acts, B.acts)
+    _copy(A.dpos, B.dpos)
+    _copy(A.dend, B.dend)
+    _copy(A.head, B.head)
+    _copy(A.free, B.free)
+    _copy(A.h_t, B.h_t)
+    _copy(A.h_s, B.h_s)
+    _copy(A.h_k, B.h_k)
+    _copy(A.down, B.down)
+    _copy(A.fphase, B.fphase)
+    _copy(A.f_row, B.f_row)
+    _copy(A.f_t1, B.f_t1)
+    _copy(A.pr_frm, B.pr_frm)
+    _copy(A.pr_to, B.pr_to)
+    _copy(A.I, B.I)
+    _copy(A.F, B.F)
+    _copy2(A.msg, B.msg)
+    _copy2(A.rng, B.rng)

@@ -47,12 +47,6 @@ POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubl
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
 PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
 SPECULATE = (256, 8, 4096)  # reference rule: checks run ahead at first, at least, at most
-# what a run of the kernel may change, saved before it runs ahead of the reference rule's
-# checks (the trace and prune buffers only grow, and their counts are in I)
-MUTABLE = ("in_src", "in_w", "in_v", "in_stamp", "in_len", "out_len", "out_dst", "out_e",
-           "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "head", "msg", "free",
-           "h_t", "h_s", "h_k", "rng", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
-           "I", "F")
 FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
 
 
@@ -269,7 +263,9 @@ class _Run:
         I[K.I_CKLIMIT] = self.cap
         if full or self.ref:
             self._grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.ref else 0)
-        self._snap: dict[str, np.ndarray] = {}
+        self._im = np.zeros(1024)  # imaginary parts of the kept checks' eigenvalues
+        self.full = full
+        self._snap: Any = None  # the checkpoint: a State whose CHECKPOINTED arrays are copies
         self.channels: dict[int, Channel] = {}
         self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
         self.policy = make_policy(scenario.pruning, prep.streams.pruning)
@@ -343,6 +339,7 @@ class _Run:
             grown[:arr.size] = arr
             heap[key] = grown
         self.S = S._replace(msg=msg, free=free, **heap)
+        self._snap = None
 
     def grow_fault_log(self) -> None:
         S = self.S
@@ -353,6 +350,7 @@ class _Run:
             arr[:m] = getattr(S, key)
             grown[key] = arr
         self.S = S._replace(**grown)
+        self._snap = None
 
     def fault_log(self) -> list[list[float]]:
         """The crashes, as :class:`~argnn_sim.engines.simpy_engine.Faults` logs them."""
@@ -374,6 +372,7 @@ class _Run:
             arr[:min(old.size, size)] = old[:size]
             grown[key] = arr
         self.S = S._replace(**grown)
+        self._snap = None
 
     def grow_bufs(self) -> None:
         S = self.S
@@ -410,62 +409,47 @@ class _Run:
 
     # ----- the reference rule: the kernel runs ahead, the host decides after the fact ----
     def checkpoint(self) -> None:
-        """Save what the kernel may change (see :data:`MUTABLE`)."""
-        S, snap = self.S, self._snap
-        for key in MUTABLE:
-            a = getattr(S, key)
-            b = snap.get(key)
-            if b is None or b.shape != a.shape:
-                snap[key] = a.copy()
-            else:
-                np.copyto(b, a)
+        """Save what the kernel may change (``CHECKPOINTED``, copied by
+        :func:`~argnn_sim.engines._kernel.copy_state`)."""
+        S = self.S
+        T = self._snap
+        if T is None:  # made again after arrays grow (grow_pool)
+            T = self._snap = S._replace(**{f: getattr(S, f).copy()
+                                           for f in self.K.CHECKPOINTED})
+        self.K.copy_state(S, T)
 
     def restore(self) -> None:
-        S = self.S
-        for key in MUTABLE:
-            np.copyto(getattr(S, key), self._snap[key])
+        assert self._snap is not None
+        self.K.copy_state(self._snap, self.S)
 
     def outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
         """The first ``m`` kept checks after the fact, as SpectralReference decides them:
         the eigenvalues of each star Laplacian the kernel built (NumPy's ``eigvals``
         gufunc on a stack per size: LAPACK's ``geev`` on each matrix), the edge each names
-        (``frm``, ``to``; ``to = -1``: none, :func:`argnn_sim.rule.reference_pair`, vectorised)
-        and whether the kernel's prediction for it had the same effect."""
+        (``frm``, ``to``; ``to = -1``: none) and whether the kernel's prediction for it had
+        the same effect (:func:`~argnn_sim.engines._kernel.decide`)."""
         S = self.S
         off = S.c_off[:m + 1]
         loff = S.c_loff[:m + 1]
         sizes = np.diff(off)
         lams: list[Any] = [None] * m
-        frm = np.full(m, -1, dtype=np.int64)
-        to = np.full(m, -1, dtype=np.int64)
-        eff_to = np.full(m, -1, dtype=np.int64)
-        for size in np.unique(sizes).tolist():
-            cs = np.flatnonzero(sizes == size)
-            starts = loff[cs]
-            Ls = S.l_buf[starts[:, None] + np.arange(size * size)].reshape(-1, size, size)
-            self._decide(cs, eigenvalues(Ls), lams, frm, to, eff_to)
-        same = (eff_to == S.c_pto[:m]) & ((eff_to < 0) | (frm == S.c_pfrm[:m]))
+        im = self._im
+        if im.size < off[-1]:
+            im = self._im = np.zeros(max(2 * im.size, int(off[-1])))
+        uniq = np.unique(sizes)
+        for size in uniq.tolist():
+            cs = np.arange(m) if uniq.size == 1 else np.flatnonzero(sizes == size)
+            Ls = S.l_buf[loff[cs][:, None] + np.arange(size * size)].reshape(-1, size, size)
+            lam = eigenvalues(Ls)
+            im[off[cs][:, None] + np.arange(size)] = lam.imag
+            if self.full:
+                for c, row in zip(cs.tolist(), lam):
+                    lams[c] = row
+        frm = np.empty(m, dtype=np.int64)
+        to = np.empty(m, dtype=np.int64)
+        same = np.empty(m, dtype=np.bool_)
+        self.K.decide(S, m, im, frm, to, same)
         return lams, frm, to, same
-
-    def _decide(self, cs: np.ndarray, lam: np.ndarray, lams: list[Any], frm: np.ndarray,
-                to: np.ndarray, eff_to: np.ndarray) -> None:
-        """reference_pair on each row of ``lam`` (checks ``cs``), and what the node does."""
-        S = self.S
-        im = lam.imag
-        hi = im.max(axis=1)
-        lo = im.min(axis=1)
-        a_pos = im.argmax(axis=1)  # first occurrences, as the reference's loops find them
-        b_pos = im.argmin(axis=1)
-        base = S.c_off[cs]
-        a = S.s_ids[base + a_pos]
-        b = S.s_ids[base + b_pos]
-        ok = ~((hi == 0.0) & (lo == 0.0)) & (lo == -hi) & (a != b)
-        frm[cs] = np.where(ok, b, -1)
-        to[cs] = np.where(ok, a, -1)
-        own_gone = (a == S.c_node[cs]) & (S.s_in[base + b_pos] == 0)
-        eff_to[cs] = np.where(ok & ~own_gone, a, -1)
-        for c, row in zip(cs.tolist(), lam):
-            lams[c] = row
 
     def commit(self, m: int, lams: list[Any]) -> None:
         """The first ``m`` kept checks are settled: count them, keep the watched ones' traces."""
@@ -509,13 +493,8 @@ class _Run:
         elif st != K.CHECK:
             self.cap = min(2 * self.cap, SPECULATE[2])
         last = m - 1 if (bad is not None or st == K.CHECK) else -1
-        nodes = S.c_node[:m].copy()
-        # each node's next prediction: the outcome of its latest check
-        who, first_rev = np.unique(nodes[::-1], return_index=True)
-        latest = m - 1 - first_rev
-        S.pr_frm[who] = frm_all[latest]
-        S.pr_to[who] = to_all[latest]
-        k = int(nodes[last]) if last >= 0 else -1
+        K.predict(S, m, frm_all, to_all)  # each node's next prediction: its latest outcome
+        k = int(S.c_node[last]) if last >= 0 else -1
         frm, to = (int(frm_all[last]), int(to_all[last])) if last >= 0 else (-1, -1)
         self.commit(m, lams)
         S.I[K.I_CKLIMIT] = self.cap
@@ -591,6 +570,11 @@ class _Run:
         ref = self.ref
         while True:
             if ref:
+                S = self.S
+                I = S.I
+                if I[K.I_PENDING] < 0 and (I[K.I_HEAP] == 0 or S.h_t[0] > t or (
+                        S.h_t[0] == t and S.h_s[0] > s)):
+                    return  # nothing due: no checkpoint needed
                 self.checkpoint()
             st = K.run(self.S, t, s)
             if ref and self.S.I[K.I_NCK] and self.settle(st, t, s):
