@@ -65,6 +65,38 @@ def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
     assert slow.counters["messages"]["lost"]["value"] > 0
 
 
+def test_reference_rule_reruns_from_checkpoints(monkeypatch):
+    """The reference rule with small speculation windows and tiny buffers: every wrong
+    prediction goes back to a checkpoint, every buffer grows mid-run, and the result is
+    still the SimPy engine's (remote prunes included)."""
+    sc = _sc(network={"kind": "logic", "hidden": 4}, inputs=100, period=10.0,
+             pruning={"rule": "reference", "mode": "D"},
+             channel={"model": "uniform", "delay": 0.4, "spread": 0.3}, traces="full")
+    slow = simulate(sc, 4, engine="simpy")
+    restores = []
+    real = C._Run.restore
+    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
+    monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
+    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    monkeypatch.setattr(C, "PRUNE_BUF", 2)
+    monkeypatch.setattr(C, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    fast = C.simulate_compiled(sc, 4)
+    assert_same(fast, slow)
+    assert sum(ev["remote"] for ev in slow.prune_events) >= 1
+    assert slow.counters["messages"]["sent"]["prune_request"] > 10
+    assert len(restores) > 5  # wrong predictions went back, many times
+
+
+def test_a_hub_too_large_for_the_reference_rules_kernel_says_so():
+    fan = [f"m{i}" for i in range(C._kernel().PAIRWISE_MAX)]
+    hub = {"kind": "edges", "inputs": ["a", "b"], "outputs": ["out"],
+           "edges": [["a", "h"], ["b", "h"]] + [["h", m] for m in fan] + [[m, "out"] for m in fan]}
+    sc = _sc(network=hub, pruning={"rule": "reference"}, inputs=1)
+    with pytest.raises(ConfigError, match="stars of up to .* members.*use engine 'simpy'"):
+        C.simulate_compiled(sc, 0)
+
+
 def test_seeds_differ_and_repeat():
     sc = _sc()
     a, b, c = (C.simulate_compiled(sc, s) for s in (1, 1, 2))
@@ -88,7 +120,8 @@ def test_simulate_engine_option_and_errors():
 
 @pytest.mark.parametrize("extra, words", [
     ({"channel": {"loss": 0.2, "model": "lognormal", "spread": 0.4}}, "lossy"),
-    ({"pruning": {"rule": "reference"}}, "rule"),
+    ({"channel": {"model": "lognormal", "spread": 0.4}, "pruning": {"rule": "reference"}},
+     "reference rule"),
     ({"pruning": {"policy": "magnitude"}}, "policy"),
     ({"pruning": {"budget": 3}}, "budget"),
     ({"node": {"arithmetic": "reference"}}, "arithmetic"),
@@ -117,9 +150,9 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
     grid = Grid.from_dict({
         "name": "g", "seeds": [0, 1],
         "base": _sc(n=80, inputs=10).to_dict(),
-        "axes": {"pruning.mode": ["D", "DW"], "pruning.rule": ["local", "reference"]},
+        "axes": {"pruning.mode": ["D", "DW"], "pruning.policy": ["spectral", "magnitude"]},
     })
-    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*rule"):
+    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*policy"):
         run_sweep(grid, tmp_path / "c", engine="compiled")  # named: it must run every run
     a = run_sweep(grid, tmp_path / "a", engine="auto")
     b = run_sweep(grid, tmp_path / "b", engine="simpy")
@@ -128,10 +161,10 @@ def test_sweep_with_compiled_engine_matches_simpy(tmp_path):
     engines = sorted(r.pop("engine") for r in ra.values())
     assert engines == ["compiled"] * 4 + ["simpy"] * 4  # auto: each run's fastest engine
     notes = sorted(r.pop("engine_note") for r in ra.values())
-    assert notes[:4] == [""] * 4 and all(n.startswith("compiled: ") and "rule" in n
+    assert notes[:4] == [""] * 4 and all(n.startswith("compiled: ") and "policy" in n
                                          for n in notes[4:])  # why not compiled, each
-    assert {r["engine_note"] for r in rb.values() if r["scenario"]["pruning"]["rule"]
-            == "local"} == {"engine 'simpy' was asked for; 'compiled' covers this run"}
+    assert {r["engine_note"] for r in rb.values() if r["scenario"]["pruning"]["policy"]
+            == "spectral"} == {"engine 'simpy' was asked for; 'compiled' covers this run"}
     for r in (*ra.values(), *rb.values()):
         r.pop("seconds", None)
         r.pop("timings", None)

@@ -99,6 +99,23 @@ MATRIX = {
                                          faults={"crash_rate": 0.004, "downtime": 50.0}), 27),
     "async-reference-rule": (network(network={"kind": "logic", "hidden": 4},
                                      pruning={"rule": "reference"}), 17),
+    "async-reference-D-h5-full": (network(traces="full", network={"kind": "logic", "hidden": 5},
+                                          schedule={"inputs": 150, "input_period": 10.0},
+                                          pruning={"rule": "reference", "mode": "D"}), 28),
+    "async-reference-zero-delay": (network(network={"kind": "logic", "hidden": 3},
+                                           channel={"delay": 0.0},
+                                           schedule={"inputs": 150, "input_period": 10.0},
+                                           pruning={"rule": "reference"}), 29),
+    "async-reference-lossy-faults": (network(network={"kind": "logic", "hidden": 3},
+                                             schedule={"inputs": 200, "input_period": 10.0},
+                                             channel={"loss": 0.1, "model": "uniform",
+                                                      "spread": 0.3},
+                                             faults={"crash_rate": 0.004, "downtime": 50.0},
+                                             pruning={"rule": "reference"}), 30),
+    "async-reference-random": (network(pruning={"rule": "reference"}), 31),
+    "async-reference-lognormal": (network(network={"kind": "logic", "hidden": 3},
+                                          channel={"model": "lognormal", "spread": 0.5},
+                                          pruning={"rule": "reference"}), 32),
     "async-reference-arith": (network(node={"arithmetic": "reference"}), 18),
 }
 PAIRS = [(case, e) for case, (sc, _s) in MATRIX.items() for e in ENGINES
@@ -136,11 +153,15 @@ def test_the_matrix_is_not_vacuous():
     # every scenario runs on some engine besides SimPy, or is one only SimPy covers
     only_simpy = {c for c in MATRIX} - {c for c, _e in PAIRS}
     assert only_simpy == {"sweep-traces-full", "sweep-local-rule", "sweep-magnitude",
-                          "sweep-bias", "async-lossy-lognormal", "async-reference-rule",
+                          "sweep-bias", "async-lossy-lognormal", "async-reference-lognormal",
                           "async-reference-arith"}
     # lossy links and faults are compared on the compiled engine, at every trace level
     assert {"async-lossy", "async-lossy-full", "async-lossy-none-traces", "async-faults",
             "async-faults-reset-full", "async-faults-lossy-logic"} <= set(by_engine["compiled"])
+    # the reference rule too, with remote prunes, on the logic circuit and a random network
+    ref = [c for c in by_engine["compiled"] if c.startswith("async-reference")]
+    assert len(ref) >= 5
+    assert all(any(ev["remote"] for ev in _simpy(c).prune_events) for c in ref)
 
 
 @pytest.mark.parametrize("case", ["sweep-traces-full", "async-lossy-lognormal",
@@ -161,7 +182,8 @@ def test_auto_picks_the_fastest_engine_that_can():
     assert choose_engine(MATRIX["async-exponential"][0]) == "compiled"
     assert choose_engine(MATRIX["async-lossy"][0]) == "compiled"
     assert choose_engine(MATRIX["async-faults"][0]) == "compiled"
-    assert choose_engine(MATRIX["async-reference-rule"][0]) == "simpy"
+    assert choose_engine(MATRIX["async-reference-rule"][0]) == "compiled"
+    assert choose_engine(MATRIX["async-reference-lognormal"][0]) == "simpy"
     assert choose_engine(MATRIX["sweep-ref-D-h0"][0]) == "simpy"  # one run: SimPy beats batch
     r = simulate(*MATRIX["async-exponential"])
     assert r.engine == "compiled" and r.summary()["engine"] == "compiled"
@@ -171,10 +193,10 @@ def test_auto_picks_the_fastest_engine_that_can():
 def test_every_run_says_why_a_faster_engine_did_not_run_it(tmp_path):
     """No silent fallback: a run the fastest engine of its setting did not run names why,
     in the result, its summary and a sweep's record; a run on the fastest says nothing."""
-    ref = MATRIX["async-reference-rule"][0]
+    ref = MATRIX["async-reference-lognormal"][0]
     r = simulate(ref, 1)
     assert r.engine == "simpy" and r.engine_note.startswith("compiled: ")
-    assert "rule" in r.summary()["engine_note"]
+    assert "lognormal" in r.summary()["engine_note"]
     assert simulate(*MATRIX["async-exponential"]).engine_note == ""
     assert simulate(*MATRIX["sweep-ref-D-h0"]).engine_note == ""  # alone, SimPy is fastest
     asked = simulate(*MATRIX["async-lossy"], engine="simpy")
