@@ -6,6 +6,8 @@ of trace recording; the full Fig. 3 grid. Prints tables and writes JSON.
     python bench/engine.py --sizes 1000,10000     # async network sizes
     python bench/engine.py --only fig3 --jobs 2   # the Fig. 3 grid, batched and SimPy
     python bench/engine.py --only single,fig3 --baseline ../old   # before and after, one run
+    python bench/engine.py --only reference                  # reference rule, async
+    python bench/engine.py --only study --baseline ../old    # async_robustness, both trees
 
 Parts:
 
@@ -29,6 +31,14 @@ Parts:
   cost per activation relative to the smallest size, and memory per edge (tracemalloc
   peak of building plus running a shorter run, divided by the edge count, traces at that
   level included).
+  Each condition of ``--kinds``: ``plain`` (ideal links) and ``lossy-faults`` (5 % loss,
+  crashes at 0.004 per node and time unit with recovery after 25 on average).
+* ``reference``: the reference rule (DW) in the async schedule, XOR with h = 2..5, input
+  period 10, exponential delays of mean 0.5 (remote prunes travel as messages): SimPy
+  and compiled engine, results checked identical, activations per second and the ratio.
+* ``study``: ``scenarios/async_robustness.py --seeds N --jobs J`` (672 runs at 2 seeds):
+  wall seconds, the engines that ran the runs; with ``--baseline`` that checkout too, the
+  ratio, and whether every run's row is identical.
 * ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
   one async run of 1,000 nodes per engine, best of three.
 * ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (540 runs) with
@@ -93,9 +103,17 @@ def sweep_part(inputs: int, hs: list[int], batch: int) -> list[dict[str, Any]]:
     return rows
 
 
-def async_scenario(n: int, duration: float, traces: str) -> Scenario:
+#: the async part's conditions: ideal links, and the issue's lossy and crashing network
+ASYNC_KINDS = {
+    "plain": {},
+    "lossy-faults": {"channel": {"model": "exponential", "delay": 0.5, "loss": 0.05},
+                     "faults": {"crash_rate": 0.004, "downtime": 25.0}},
+}
+
+
+def async_scenario(n: int, duration: float, traces: str, kind: str = "plain") -> Scenario:
     # 40 inputs over `duration`: evaluation (4 rows x one input period) is a tenth of it
-    return Scenario.from_dict({
+    d: dict[str, Any] = {
         "task": {"gate": "XOR"},
         "network": {"kind": "random", "nodes": n, "mean_degree": 8.0},
         "schedule": {"kind": "async", "inputs": 40, "input_period": duration / 40,
@@ -103,21 +121,33 @@ def async_scenario(n: int, duration: float, traces: str) -> Scenario:
         "channel": {"model": "exponential", "delay": 0.5},
         "pruning": {"policy": "spectral", "rule": "local", "mode": "DW"},
         "record": {"traces": traces},
-    })
+    }
+    d.update(ASYNC_KINDS[kind])
+    return Scenario.from_dict(d)
 
 
 def async_part(sizes: list[int], activations: int, levels: list[str], engines: list[str],
-               compiled_activations: int) -> list[dict[str, Any]]:
+               compiled_activations: int, kinds: list[str]) -> list[dict[str, Any]]:
     rows = []
     if "compiled" in engines:  # compile (or load from numba's cache) before timing
-        simulate(async_scenario(50, 2.0, "full"), 0, engine="compiled")
+        for kind in kinds:
+            simulate(async_scenario(50, 2.0, "full", kind), 0, engine="compiled")
+    for kind in kinds:
+        rows += _async_kind(sizes, activations, levels, engines, compiled_activations, kind)
+    return rows
+
+
+def _async_kind(sizes: list[int], activations: int, levels: list[str], engines: list[str],
+                compiled_activations: int, kind: str) -> list[dict[str, Any]]:
+    rows = []
     for engine in engines:
         total = compiled_activations if engine == "compiled" else activations
         for level in levels:
             for n in sizes:
                 duration = max(0.4, total / n / 1.1)  # about `total` wakes in all
-                short = simulate(async_scenario(n, duration, level), 0, engine=engine)
-                r = simulate(async_scenario(n, 2 * duration, level), 0, engine=engine)
+                short = simulate(async_scenario(n, duration, level, kind), 0, engine=engine)
+                r = simulate(async_scenario(n, 2 * duration, level, kind), 0, engine=engine)
+                assert r.engine == engine
                 acts = r.counters["activations"]
                 edges = r.edges_before
                 # steady state: the second half's cost per activation (the difference of the
@@ -128,10 +158,11 @@ def async_part(sizes: list[int], activations: int, levels: list[str], engines: l
                 # Memory: a shorter run of the same network under tracemalloc (it slows
                 # Python; NumPy's arrays are counted too).
                 tracemalloc.start()
-                simulate(async_scenario(n, duration / 2, level), 0, engine=engine)
+                simulate(async_scenario(n, duration / 2, level, kind), 0, engine=engine)
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
-                rows.append({"part": "async", "engine": engine, "traces": level, "nodes": n,
+                rows.append({"part": "async", "kind": kind, "engine": engine, "traces": level,
+                             "nodes": n,
                              "edges": edges, "activations": acts,
                              "checks_share": r.counters["checks"] / acts,
                              "seconds": r.timings["simulate"],
@@ -152,6 +183,73 @@ def async_part(sizes: list[int], activations: int, levels: list[str], engines: l
                         and r["traces"] == row["traces"]]
                 if twin:
                     row["vs_simpy"] = row["steady_per_s"] / twin[0]["steady_per_s"]
+    return rows
+
+
+def reference_scenario(h: int, inputs: int) -> Scenario:
+    return Scenario.from_dict({
+        "task": {"gate": "XOR"}, "network": {"hidden": h},
+        "schedule": {"kind": "async", "inputs": inputs, "input_period": 10.0, "wake_rate": 1.0},
+        "channel": {"model": "exponential", "delay": 0.5},
+        "pruning": {"policy": "spectral", "rule": "reference", "mode": "DW"},
+        "record": {"traces": "prunes"}})
+
+
+def reference_part(inputs: int, hs: list[int]) -> list[dict[str, Any]]:
+    """The reference rule in the async schedule (remote prunes are messages): the logic
+    circuit, exponential delays, on both engines; results checked identical."""
+    from argnn_sim.testing import assert_same_result
+
+    simulate(reference_scenario(2, 20), 0, engine="compiled")  # compile or load the cache
+    rows = []
+    for h in hs:
+        sc = reference_scenario(h, inputs)
+        slow = simulate(sc, 0, engine="simpy")
+        fast = simulate(sc, 0, engine="compiled")
+        assert_same_result(fast, slow, ignore=("engine", "engine_note"))
+        acts = slow.counters["activations"]
+        row = {"part": "reference", "h": h, "activations": acts,
+               "prune_requests": slow.counters["messages"]["sent"]["prune_request"],
+               "simpy_per_s": acts / slow.timings["simulate"],
+               "compiled_per_s": acts / fast.timings["simulate"]}
+        row["ratio"] = row["compiled_per_s"] / row["simpy_per_s"]
+        rows.append(row)
+    return rows
+
+
+def study_part(jobs: int, seeds: int, baseline: str | None) -> list[dict[str, Any]]:
+    """``scenarios/async_robustness.py --seeds N --jobs J``: wall time of this checkout (and
+    of the baseline's), whether every run was identical, and which engines ran them."""
+    import csv
+
+    rows = []
+    got: dict[str, Any] = {}
+    warm = ("from argnn_sim import Scenario, simulate\n"
+            "for rule in ('local', 'reference'):\n"
+            "    simulate(Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 3},"
+            " 'pruning': {'rule': rule}, 'channel': {'delay': 0.5, 'loss': 0.1},"
+            " 'faults': {'crash_rate': 0.01}}), 0)")
+    for label, root in _trees(baseline):
+        _in_tree(root, [sys.executable, "-c", warm])  # numba's cache, outside the timing
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            proc = _in_tree(root, [sys.executable, str(root / "scenarios" / "async_robustness.py"),
+                                   "--seeds", str(seeds), "--jobs", str(jobs), "--out", tmp])
+            secs = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
+            with open(Path(tmp) / "async_runs.csv", encoding="utf-8") as fh:
+                runs = sorted(tuple(sorted(r.items())) for r in csv.DictReader(fh))
+            engines: dict[str, int] = {}
+            for rec in Path(tmp, "sweep", "runs").rglob("*.json"):
+                e = json.loads(rec.read_text()).get("summary", {}).get("engine", "?")
+                engines[e] = engines.get(e, 0) + 1
+        got[label] = (secs, runs)
+        rows.append({"part": "study", "tree": label, "runs": len(runs), "jobs": jobs,
+                     "seconds": secs, "engines": json.dumps(engines, sort_keys=True)})
+    if "baseline" in got:
+        rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
+        rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
     return rows
 
 
@@ -267,6 +365,12 @@ def main() -> None:
     ap.add_argument("--baseline", help="another checkout to time beside this one (parts "
                                        "single and fig3)")
     ap.add_argument("--fig3-engines", default="batch,simpy", help="engines of the fig3 part")
+    ap.add_argument("--kinds", default="plain,lossy-faults",
+                    help="async conditions: plain (ideal links), lossy-faults (5 %% loss, "
+                         "crashes at 0.004 per node and time unit, downtime 25)")
+    ap.add_argument("--reference-inputs", type=int, default=2000,
+                    help="inputs per run of the reference part")
+    ap.add_argument("--study-seeds", type=int, default=2, help="seeds of the study part")
     ap.add_argument("--out", default=str(HERE / "engine.json"))
     args = ap.parse_args()
     parts = args.only.split(",")
@@ -276,7 +380,11 @@ def main() -> None:
     if "async" in parts:
         rows += async_part([int(x) for x in args.sizes.split(",")], args.async_activations,
                            args.levels.split(","), args.engines.split(","),
-                           args.compiled_activations)
+                           args.compiled_activations, args.kinds.split(","))
+    if "reference" in parts:
+        rows += reference_part(args.reference_inputs, [2, 3, 4, 5])
+    if "study" in parts:
+        rows += study_part(args.jobs, args.study_seeds, args.baseline)
     if "traces" in parts:
         rows += traces_part(args.inputs, args.engines.split(","))
     if "single" in parts:
