@@ -226,9 +226,10 @@ def study_part(jobs: int, seeds: int, baseline: str | None) -> list[dict[str, An
     got: dict[str, Any] = {}
     warm = ("from argnn_sim import Scenario, simulate\n"
             "for rule in ('local', 'reference'):\n"
-            "    simulate(Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 3},"
-            " 'pruning': {'rule': rule}, 'channel': {'delay': 0.5, 'loss': 0.1},"
-            " 'faults': {'crash_rate': 0.01}}), 0)")
+            "    for loss, crash in ((0.0, 0.0), (0.1, 0.01)):\n"
+            "        simulate(Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 3},"
+            " 'pruning': {'rule': rule}, 'channel': {'delay': 0.5, 'loss': loss},"
+            " 'faults': {'crash_rate': crash}}), 0)")
     for label, root in _trees(baseline):
         _in_tree(root, [sys.executable, "-c", warm])  # numba's cache, outside the timing
         with tempfile.TemporaryDirectory() as tmp:
