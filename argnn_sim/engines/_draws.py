@@ -79,7 +79,7 @@ def store(gen: np.random.Generator, rows: np.ndarray, j: int) -> None:
     gen : a ``Generator`` on a ``PCG64`` bit generator.
     rows : the stream states. j : the row.
     """
-    st = gen.bit_generator.state
+    st = dict(gen.bit_generator.state)
     hi, lo, ihi, ilo = (int(x) for x in rows[j])
     st["state"] = {"state": (hi << 64) | lo, "inc": (ihi << 64) | ilo}
     gen.bit_generator.state = st

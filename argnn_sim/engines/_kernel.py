@@ -5,10 +5,12 @@ Everything here mirrors the SimPy engine operation for operation (see
 :mod:`argnn_sim.node` and :mod:`argnn_sim.channel`), and the arithmetic is not mirrored
 but shared: the kernel calls :mod:`argnn_sim.rule`'s own functions, compiled by numba
 (:func:`argnn_sim.rule.jitted`), in the ``portable`` arithmetic. The tests compare whole
-runs. The kernel never draws random numbers: the host fills each channel's buffer of
-delays and the buffer of wake intervals from the run's own streams, in order, and the
-kernel returns whenever one runs short, or a node needs what only Python does (a spectral
-check with an eligible edge).
+runs. The host fills each ideal channel's buffer of delays and the buffer of wake
+intervals from the run's own streams, in order, and the kernel returns whenever one runs
+short, or a node needs what only Python does (a spectral check with an eligible edge; the
+reference rule's checks, decided afterwards). Lossy links, links under the reference rule
+and the fault processes draw in the kernel, from the streams' own PCG64 states
+(:mod:`argnn_sim.engines._draws`), in the order the SimPy engine draws.
 
 State is one named tuple of arrays, :class:`State`; ``I`` and ``F`` hold the scalars
 (indices below). A node's input edges live in ``in_*[in_ptr[k] : in_ptr[k] + in_len[k]]``

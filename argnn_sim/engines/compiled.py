@@ -6,16 +6,36 @@ a tuple posted to an inbox and handed over later, and a SimPy event per wake (se
 ``bench/PROFILE.md``). Here the same run goes through a compiled kernel
 (:mod:`argnn_sim.engines._kernel`): registers, inboxes and the wake queue are arrays, and
 a node's activation (collect, Eq. 1-3, messages, the local rule's eligibility test, all
-from :mod:`argnn_sim.rule` compiled) is one loop iteration. What stays in Python is what is rare or not the core: random draws (each
-channel's delays and the wake intervals are drawn from the run's own streams, in blocks,
-exactly as the SimPy engine draws them), the input driver, and the spectral check of a
-node that has an eligible edge (it runs the very policy object the SimPy engine runs). At
-trace level ``full`` the eigenvalues of the other checks are computed afterwards, from
-snapshots of the stars, in stacks (the same LAPACK ``geev`` per matrix).
+from :mod:`argnn_sim.rule` compiled) is one loop iteration.
+
+Random draws come from the run's own streams in the SimPy engine's order. Where the
+order is fixed in advance the host draws in blocks: each channel's delays on ideal links,
+the wake intervals. Where the run decides what is drawn next, the kernel draws itself
+from the streams' PCG64 states (:mod:`argnn_sim.engines._draws`): a lossy link draws a
+loss decision per value or error message and a delay only for a message that goes; the
+fault processes draw up- and down-times from one shared stream as their events happen.
+Crashes, recoveries and their log are kernel events beside the wakes, in SimPy's
+``(time, scheduling order)``.
+
+Spectral checks. The local rule needs a spectrum only when a node has an eligible edge;
+the kernel then stops and the host runs the very policy object the SimPy engine runs. The
+reference rule needs one at every check, and may name another node's edge (a prune
+request, an event at its arrival). There the kernel runs ahead: it builds each check's
+star Laplacian (as :func:`~argnn_sim.spectral.plan_laplacian` does) and acts on a
+prediction, each node's previous outcome; afterwards the host computes the eigenvalues on
+stacks (NumPy's ``eigvals``: LAPACK's ``geev`` on each matrix, as one call per check
+would) and checks every prediction. At the first wrong one it restores the checkpoint taken
+before the kernel ran, runs it again to just before that check's action, and acts on the
+true outcome. At trace level ``full`` the eigenvalues of the watched nodes' other checks
+are computed afterwards too, from snapshots of the stars.
 
 Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
-delivery, no loss, no faults, the ``local`` spectral rule or no pruning, no budget, the
-``portable`` arithmetic. numba is an optional dependency (``pip install 'argnn-sim[fast]'``).
+delivery, delays of every model, loss, crashes (with or without reset, from a start time,
+during evaluation), the ``local`` and ``reference`` spectral rules or no pruning, the
+``portable`` arithmetic. Not: budgets, the magnitude and random policies, the
+``reference`` arithmetic (NumPy's ``exp`` and BLAS), and lognormal delays where the kernel
+draws (with loss or the reference rule). numba is an optional dependency
+(``pip install 'argnn-sim[fast]'``).
 
 >>> from argnn_sim.config import Scenario
 >>> print(compiled_reason(Scenario()))
