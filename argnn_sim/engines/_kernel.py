@@ -44,8 +44,9 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
  I_DW) = range(38)
 N_I = 38
 # F: float64 scalars
-F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START = range(11)
-N_F = 11
+(F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
+ F_HOLD) = range(12)
+N_F = 12
 # I[I_DMODEL]: how the kernel draws a delay (F_DELAY itself; exponential; uniform)
 D_FIXED, D_EXP, D_UNIFORM = range(3)
 # fault process of a node: its next event ends the start wait, the up-time, the down-time
@@ -87,7 +88,8 @@ class State(NamedTuple):
     stream; :mod:`argnn_sim.engines._draws`) and ``zke``, ``zwe``, ``zfe``, the
     ziggurat's tables; ``down``, ``fphase``, ``f_row`` (per node: crashed, its fault
     process's next event, its open row of the fault log) and ``f_node``, ``f_t0``,
-    ``f_t1`` (the fault log: node, down at, up at); ``p_*``: prunes made in the kernel
+    ``f_t1`` (the fault log: node, down at, up at); ``f_upat`` (per node: when its
+    recovery is due, while down); ``p_*``: prunes made in the kernel
     (decider, edge, time, input, by request or not) not yet handed to the recorder;
     ``pr_frm``, ``pr_to`` (per node) the reference rule's predicted outcome of its next
     check (an edge ``frm -> to``, or ``to = -1``), and ``c_pfrm``, ``c_pto`` the prediction
@@ -143,6 +145,7 @@ class State(NamedTuple):
     down: np.ndarray
     fphase: np.ndarray
     f_row: np.ndarray
+    f_upat: np.ndarray
     f_node: np.ndarray
     f_t0: np.ndarray
     f_t1: np.ndarray
@@ -275,6 +278,14 @@ def _post(S, k, dst, kind, a, b, now):
         _apply(S, dst, kind, k, a, b, now)
         return
     I = S.I
+    if kind <= ERROR and S.down[dst] != 0:
+        arr = now + d
+        if arr <= S.f_upat[dst] and arr <= S.F[F_HOLD]:
+            # It reaches a crashed node before the node's recovery (or before the faults
+            # stop, or the run ends): missed when handed over at the recovery, whatever
+            # it holds. Counted now instead of held in the inbox until then.
+            I[I_MISSED] += 1
+            return
     I[I_NFREE] -= 1
     m = S.free[I[I_NFREE]]
     row = S.msg[m]
@@ -841,7 +852,9 @@ def _fault_event(S, k, now):
         S.f_row[k] = r
         I[I_NLOG] = r + 1
         S.fphase[k] = FP_DOWN
-        _fault_push(S, k, now + _fault_draw(S, S.F[F_DOWN]))
+        up = now + _fault_draw(S, S.F[F_DOWN])
+        S.f_upat[k] = up
+        _fault_push(S, k, up)
     elif ph == FP_DOWN:
         if S.down[k] == 0:  # brought back by stop_faults
             S.fphase[k] = FP_DONE
@@ -1019,7 +1032,7 @@ def predict(S, m, frm, to):
 CHECKPOINTED = ("in_src", "in_w", "in_v", "in_stamp", "in_len", "out_len", "out_dst", "out_e",
                 "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "head", "free",
                 "h_t", "h_s", "h_k", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
-                "I", "F", "msg", "rng")
+                "I", "F", "msg", "rng", "f_upat")
 
 
 @_inline
@@ -1070,3 +1083,4 @@ def copy_state(A, B):
     _copy(A.F, B.F)
     _copy2(A.msg, B.msg)
     _copy2(A.rng, B.rng)
+    _copy(A.f_upat, B.f_upat)

@@ -212,7 +212,8 @@ class _Run:
         if self.faulty:
             _draws.load(prep.streams.faults._g, rng, n)
         n_log = FAULT_LOG if self.faulty else 0
-        n_heap = 2 * n + pool  # wakes, fault processes' events, prune requests in flight
+        # wakes; the fault processes' events; prune requests in flight (one per pool row)
+        n_heap = n + (n if self.faulty else 0) + (pool if self.ref else 0)
         n_pr = PRUNE_BUF if self.ref else 0
         self.S = K.State(
             role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
@@ -234,7 +235,7 @@ class _Run:
             s_ids=np.zeros(0, dtype=np.int64), s_w=np.zeros(0), watch=watch,
             rng=rng, zke=_draws.ZIG_KE, zwe=_draws.ZIG_WE, zfe=_draws.ZIG_FE,
             down=np.zeros(n, dtype=np.int8), fphase=np.full(n, K.FP_DONE, dtype=np.int8),
-            f_row=np.zeros(n, dtype=np.int64), f_node=np.zeros(n_log, dtype=np.int64),
+            f_row=np.zeros(n, dtype=np.int64), f_upat=np.zeros(n), f_node=np.zeros(n_log, dtype=np.int64),
             f_t0=np.zeros(n_log), f_t1=np.zeros(n_log),
             p_node=np.zeros(n_pr, dtype=np.int64), p_frm=np.zeros(n_pr, dtype=np.int64),
             p_to=np.zeros(n_pr, dtype=np.int64), p_time=np.zeros(n_pr),
@@ -277,6 +278,17 @@ class _Run:
             F[K.F_UP] = 1.0 / faults.crash_rate
             F[K.F_DOWN] = faults.downtime
             F[K.F_START] = faults.start
+            # Until when a message to a crashed node is missed whatever happens: the end of
+            # training when the faults stop there, else the end of the run (the teacher's
+            # clock: one input period per step, summed as the run sums it).
+            sched = scenario.schedule
+            steps = sched.inputs
+            if faults.during_eval:
+                steps += prep.task.n_rows if sched.evaluate else 0
+            hold = 0.0
+            for _ in range(steps):
+                hold = hold + sched.input_period
+            F[K.F_HOLD] = hold
         I[K.I_REF] = int(self.ref)
         I[K.I_DW] = int(scenario.pruning.mode == "DW")
         self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
@@ -353,7 +365,7 @@ class _Run:
         free[nfree:nfree + new - old] = np.arange(old, new)
         S.I[self.K.I_NFREE] = nfree + new - old
         heap = {}
-        for key in ("h_t", "h_s", "h_k"):  # room for a prune request per pool row
+        for key in ("h_t", "h_s", "h_k") if self.ref else ():  # a prune request per pool row
             arr = getattr(S, key)
             grown = np.zeros(arr.size + new - old, dtype=arr.dtype)
             grown[:arr.size] = arr
