@@ -193,8 +193,8 @@ def engine_note(name: str, sc: Scenario, asked: str = "auto", *, alone: bool = T
     >>> engine_note("simpy", Scenario())
     ''
     >>> print(engine_note("simpy", Scenario.from_dict({"schedule": {"kind": "async"},
-    ...                                                "pruning": {"rule": "reference"}})))
-    compiled: the compiled engine covers pruning.policy = "spectral" with rule "local", and "none"
+    ...                                                "pruning": {"policy": "magnitude"}})))
+    compiled: the compiled engine covers pruning.policy = "spectral" (rules "local" and "reference") and "none"
     """
     fastest = "compiled" if sc.schedule.kind == "async" else ("simpy" if alone else "batch")
     if name == fastest:
