@@ -546,10 +546,55 @@ def reference_pair(im: Sequence[float]) -> tuple[int, int] | None:
     return a, b
 
 
+
+def pairwise_block(v: Items, i0: int, n: int) -> Any:
+    """NumPy's sum of a contiguous float64 run ``v[i0:i0 + n]`` for ``n <= 128`` (one block
+    of its pairwise reduction): under 8 entries one running sum; otherwise eight interleaved
+    accumulators combined as ``((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))``, then the tail.
+    Longer runs are split in halves first (:func:`argnn_sim.spectral.numpy_sum`).
+
+    Parameters
+    ----------
+    v : the values (a list or a float64 array). i0 : the first place. n : how many.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> pairwise_block([0.1] * 10, 0, 10) == float(np.sum(np.full(10, 0.1)))
+    True
+    """
+    if n < 8:
+        r = 0.0
+        for i in range(i0, i0 + n):
+            r += v[i]
+        return r
+    r0, r1, r2, r3 = v[i0], v[i0 + 1], v[i0 + 2], v[i0 + 3]
+    r4, r5, r6, r7 = v[i0 + 4], v[i0 + 5], v[i0 + 6], v[i0 + 7]
+    i = i0 + 8
+    end = i0 + n - n % 8
+    while i < end:
+        r0 += v[i]
+        r1 += v[i + 1]
+        r2 += v[i + 2]
+        r3 += v[i + 3]
+        r4 += v[i + 4]
+        r5 += v[i + 5]
+        r6 += v[i + 6]
+        r7 += v[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < i0 + n:
+        res += v[i]
+        i += 1
+    return res
+
 #: the functions numba compiles (the kernel, :func:`sigmoid_array`): no NumPy calls here
 COMPILED: tuple[Callable[..., Any], ...] = (
     sigmoid, blocked_sum, running_dot, output_error, hidden_error, update_inputs,
-    may_prune_inputs, mark_eligible)
+    may_prune_inputs, mark_eligible, pairwise_block)
 _JITTED: dict[Callable[..., Any], Any] = {}
 
 

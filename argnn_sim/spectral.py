@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .rule import pairwise_block
+
 __all__ = [
     "Star",
     "make_star",
@@ -149,8 +151,9 @@ def numpy_sum(values: Sequence[float]) -> float:
 
     NumPy reduces a contiguous run pairwise: under 8 entries one running sum; up to 128,
     eight interleaved accumulators combined as ``((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))``, then
-    the tail; above that, halves (at a multiple of 8) summed recursively. Checked bit for bit
-    against ``np.sum(M, axis=1)`` in the tests.
+    the tail (:func:`argnn_sim.rule.pairwise_block`, which the compiled kernel runs too);
+    above that, halves (at a multiple of 8) summed recursively. Checked bit for bit against
+    ``np.sum(M, axis=1)`` in the tests.
 
     Parameters
     ----------
@@ -166,30 +169,8 @@ def numpy_sum(values: Sequence[float]) -> float:
     True
     """
     n = len(values)
-    if n < 8:
-        r = 0.0
-        for v in values:
-            r += v
-        return r
     if n <= 128:
-        r0, r1, r2, r3, r4, r5, r6, r7 = values[:8]
-        i = 8
-        end = n - n % 8
-        while i < end:
-            r0 += values[i]
-            r1 += values[i + 1]
-            r2 += values[i + 2]
-            r3 += values[i + 3]
-            r4 += values[i + 4]
-            r5 += values[i + 5]
-            r6 += values[i + 6]
-            r7 += values[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += values[i]
-            i += 1
-        return res
+        return pairwise_block(values, 0, n)
     half = n // 2
     half -= half % 8
     return numpy_sum(values[:half]) + numpy_sum(values[half:])

@@ -40,9 +40,9 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
 (I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
  I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
- I_N, I_FAULTS, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
- I_DW) = range(38)
-N_I = 38
+ I_N, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
+ I_DW) = range(37)
+N_I = 37
 # F: float64 scalars
 (F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
  F_HOLD) = range(12)
@@ -176,6 +176,7 @@ _update_inputs = rule.jitted(rule.update_inputs)
 _accepts = rule.accepts  # operator.ge: numba compiles it as the comparison
 _may_prune_inputs = rule.jitted(rule.may_prune_inputs)
 _mark_eligible = rule.jitted(rule.mark_eligible)
+_leaf_sum = rule.jitted(rule.pairwise_block)  # spectral.numpy_sum's blocks of up to 128
 
 
 @_inline
@@ -261,6 +262,22 @@ def _delay(S, k):
 
 
 @_inline
+def _take_row(S, arrival, stamp, a, b, src, kind):
+    """A row of the message pool, filled (the host or the run's pre-check ensured room)."""
+    I = S.I
+    I[I_NFREE] -= 1
+    m = S.free[I[I_NFREE]]
+    row = S.msg[m]
+    row[M_ARR] = arrival
+    row[M_STAMP] = stamp
+    row[M_A] = a
+    row[M_B] = b
+    row[M_SRC] = src
+    row[M_KIND] = kind
+    return m
+
+
+@_inline
 def _post(S, k, dst, kind, a, b, now):
     """Send one message from ``k`` (Transport.send): a delay from ``k``'s buffer, or on a
     lossy link first the loss draw (value and error messages) and then the delay, drawn
@@ -286,32 +303,31 @@ def _post(S, k, dst, kind, a, b, now):
             # it holds. Counted now instead of held in the inbox until then.
             I[I_MISSED] += 1
             return
-    I[I_NFREE] -= 1
-    m = S.free[I[I_NFREE]]
-    row = S.msg[m]
-    row[M_ARR] = now + d
-    row[M_STAMP] = now
-    row[M_A] = a
-    row[M_B] = b
-    row[M_SRC] = k
-    row[M_KIND] = kind
-    row[M_NEXT] = S.head[dst]
+    m = _take_row(S, now + d, now, a, b, k, kind)
+    S.msg[m, M_NEXT] = S.head[dst]
     S.head[dst] = m
+
+
+@_inline
+def _drop_input(S, k, frm, now):
+    """Node.drop_input: remove ``frm -> k`` if it stands and unsubscribe from ``frm``.
+    Returns whether it stood."""
+    i = _find(S.in_src, S.in_ptr[k], S.in_len[k], frm)
+    if i < 0:
+        return False
+    _delete_slot(i, S.in_ptr[k] + S.in_len[k], S.in_src, S.in_w, S.in_v, S.in_stamp)
+    S.in_len[k] -= 1
+    S.I[I_SENT_U] += 1
+    _post(S, k, frm, UNSUB, 0.0, 0.0, now)
+    return True
 
 
 @_inline
 def _prune_arrives(S, dst, decider, frm, now):
     """Node.on_prune_request at ``dst``: drop the input edge from ``frm`` if it still stands
-    (Node.drop_input: the unsubscribe, then the prune, kept for the recorder)."""
-    i = _find(S.in_src, S.in_ptr[dst], S.in_len[dst], frm)
-    if i < 0:
-        return
-    _delete_slot(i, S.in_ptr[dst] + S.in_len[dst], S.in_src, S.in_w, S.in_v, S.in_stamp)
-    S.in_len[dst] -= 1
-    I = S.I
-    I[I_SENT_U] += 1
-    _post(S, dst, frm, UNSUB, 0.0, 0.0, now)
-    _keep_prune(S, decider, frm, dst, now, 1)
+    (the unsubscribe, then the prune, kept for the recorder)."""
+    if _drop_input(S, dst, frm, now):
+        _keep_prune(S, decider, frm, dst, now, 1)
 
 
 @_inline
@@ -443,15 +459,8 @@ def announce(S, k):
 
 @_jit
 def drop_input(S, k, frm):
-    """Node.drop_input: remove ``frm -> k`` and unsubscribe from ``frm``."""
-    i = _find(S.in_src, S.in_ptr[k], S.in_len[k], frm)
-    if i < 0:
-        return False
-    _delete_slot(i, S.in_ptr[k] + S.in_len[k], S.in_src, S.in_w, S.in_v, S.in_stamp)
-    S.in_len[k] -= 1
-    S.I[I_SENT_U] += 1
-    _post(S, k, frm, UNSUB, 0.0, 0.0, S.F[F_NOW])
-    return True
+    """Node.drop_input now, for the host: remove ``frm -> k`` and unsubscribe from ``frm``."""
+    return _drop_input(S, k, frm, S.F[F_NOW])
 
 
 @_inline
@@ -465,15 +474,7 @@ def _send_prune(S, k, to, frm, now):
     if d == 0.0:
         _prune_arrives(S, to, k, frm, now)
         return
-    I[I_NFREE] -= 1
-    m = S.free[I[I_NFREE]]
-    row = S.msg[m]
-    row[M_ARR] = now + d
-    row[M_STAMP] = now
-    row[M_A] = frm
-    row[M_B] = to
-    row[M_SRC] = k
-    row[M_KIND] = PRUNE
+    m = _take_row(S, now + d, now, frm, to, k, PRUNE)
     _heap_push(S.h_t, S.h_s, S.h_k, I, now + d, I[I_SEQ], 2 * I[I_N] + m)
     I[I_SEQ] += 1
 
@@ -492,15 +493,8 @@ def _act(S, k, frm, to, now):
         return
     if to != k:
         _send_prune(S, k, to, frm, now)
-        return
-    i = _find(S.in_src, S.in_ptr[k], S.in_len[k], frm)
-    if i < 0:
-        return
-    _delete_slot(i, S.in_ptr[k] + S.in_len[k], S.in_src, S.in_w, S.in_v, S.in_stamp)
-    S.in_len[k] -= 1
-    S.I[I_SENT_U] += 1
-    _post(S, k, frm, UNSUB, 0.0, 0.0, now)
-    _keep_prune(S, k, frm, k, now, 0)
+    elif _drop_input(S, k, frm, now):
+        _keep_prune(S, k, frm, k, now, 0)
 
 
 @_jit
@@ -529,39 +523,9 @@ def _report_age(S, k, now):
         I[I_NAGE] = j + 1
 
 
-@_inline
-def _leaf_sum(v, i0, n):
-    """spectral.numpy_sum of ``v[i0:i0 + n]`` for ``n <= 128`` (NumPy's order for a
-    contiguous vector: one running sum under 8 entries, else eight accumulators)."""
-    if n < 8:
-        r = 0.0
-        for i in range(i0, i0 + n):
-            r += v[i]
-        return r
-    r0, r1, r2, r3 = v[i0], v[i0 + 1], v[i0 + 2], v[i0 + 3]
-    r4, r5, r6, r7 = v[i0 + 4], v[i0 + 5], v[i0 + 6], v[i0 + 7]
-    i = i0 + 8
-    end = i0 + n - n % 8
-    while i < end:
-        r0 += v[i]
-        r1 += v[i + 1]
-        r2 += v[i + 2]
-        r3 += v[i + 3]
-        r4 += v[i + 4]
-        r5 += v[i + 5]
-        r6 += v[i + 6]
-        r7 += v[i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < i0 + n:
-        res += v[i]
-        i += 1
-    return res
-
-
 # Above 128 entries NumPy sums the two halves (split at a multiple of 8) recursively. numba
 # segfaults when a recursive function is loaded from its cache (numba issue 6061), so the
-# recursion is written out to a fixed depth: _sum5 covers PAIRWISE_MAX entries (checked
+# recursion is written out to a fixed depth: _pairwise_sum covers PAIRWISE_MAX entries (checked
 # by the host against the largest star).
 @_inline
 def _split(n):

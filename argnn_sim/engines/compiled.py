@@ -200,13 +200,13 @@ class _Run:
                 f"engine 'compiled' runs the reference rule on stars of up to "
                 f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
                 f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
-        self.lossy = _kernel_draws(scenario)  # the kernel draws every delay itself
+        self.kdraw = _kernel_draws(scenario)  # the kernel draws every delay itself
         self.faulty = faults.crash_rate > 0
         self.ref = _reference(scenario)
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         from . import _draws
 
-        if self.lossy:  # every draw of a lossy link is made in the kernel, in send order
+        if self.kdraw:  # lossy links, the reference rule: the kernel draws, in send order
             for k in np.flatnonzero(in_len + out_len).tolist():
                 _draws.load(prep.streams.channel(k)._g, rng, k)
         if self.faulty:
@@ -260,7 +260,7 @@ class _Run:
         F[K.F_EF] = nc.error_factor
         F[K.F_CLIP] = nc.clip
         I[K.I_N] = n
-        I[K.I_KDRAW] = int(self.lossy)
+        I[K.I_KDRAW] = int(self.kdraw)
         F[K.F_LOSS] = c.loss
         F[K.F_DELAY] = c.delay
         if c.delay == 0.0 or c.model == "constant":
@@ -271,7 +271,6 @@ class _Run:
             I[K.I_DMODEL] = K.D_UNIFORM
             lo, hi = c.delay - c.spread, c.delay + c.spread
             F[K.F_ULO], F[K.F_URANGE] = lo, hi - lo
-        I[K.I_FAULTS] = int(self.faulty)
         I[K.I_FACTIVE] = int(self.faulty)
         I[K.I_RESET] = int(faults.reset)
         if self.faulty:
@@ -329,7 +328,7 @@ class _Run:
         S.dend[k] = stop
 
     def ensure_draws(self, k: int, need: int) -> None:
-        if not self.lossy and self.S.dend[k] - self.S.dpos[k] < need:
+        if not self.kdraw and self.S.dend[k] - self.S.dpos[k] < need:
             self.refill(k)
 
     def refill_sched(self) -> None:
@@ -488,7 +487,7 @@ class _Run:
         S, K = self.S, self.K
         rec = self.recorder
         rec.checks += m
-        if self.sc.record.traces == "full":
+        if self.full:
             nodes = S.c_node[:m].tolist()
             times = S.c_time[:m].tolist()
             inputs = S.c_input[:m].tolist()
@@ -717,7 +716,7 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     # Every channel's first block of delays, now rather than at its node's first wake: a
     # channel's stream is its own, so when it is drawn changes nothing, and the run's
     # steady state then holds no one-time costs.
-    if not R.lossy:
+    if not R.kdraw:
         for k in np.flatnonzero(S.in_len + S.out_len).tolist():
             R.refill(k)
     # Network.__init__: every node says hello to its in-neighbours, in node order.
