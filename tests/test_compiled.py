@@ -95,6 +95,10 @@ def test_a_hub_too_large_for_the_reference_rules_kernel_says_so():
     sc = _sc(network=hub, pruning={"rule": "reference"}, inputs=1)
     with pytest.raises(ConfigError, match="stars of up to .* members.*use engine 'simpy'"):
         C.simulate_compiled(sc, 0)
+    with pytest.raises(ConfigError, match="stars of up to .* members.*use engine 'simpy'"):
+        simulate(sc, 0, engine="compiled")  # asked for by name: one clear error
+    r = simulate(sc, 0)  # auto: runs on SimPy and says why
+    assert r.engine == "simpy" and r.engine_note.startswith("compiled: engine 'compiled' runs")
 
 
 def test_seeds_differ_and_repeat():

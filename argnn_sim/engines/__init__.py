@@ -231,12 +231,24 @@ def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike]
     for sc in set(scenarios):  # too large for this machine, or never ending: say so first
         check_resources(sc)
     opts = {k: v for k, v in options.items() if k in e.options}
-    results = e.run(scenarios, seeds, **opts)
+    from .compiled import TooLarge
+
+    too_large = ""
+    try:
+        results = e.run(scenarios, seeds, **opts)
+    except TooLarge as exc:
+        if asked != "auto":
+            raise
+        too_large = f"compiled: {exc}"  # seen only once the network was built
+        name, e = "simpy", ENGINES["simpy"]
+        results = e.run(scenarios, seeds, **{k: v for k, v in options.items()
+                                             if k in e.options})
     alone = len(results) == 1
     for sc, r in zip(scenarios, results):
         r.engine_note = engine_note(name, sc, asked, alone=alone)
         if options.get("delivery", "lazy") != "lazy" and r.engine_note:
             r.engine_note = "delivery = 'eager' runs on the SimPy engine only"
+        r.engine_note = too_large or r.engine_note
     return results
 
 

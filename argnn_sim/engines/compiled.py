@@ -60,7 +60,7 @@ from ..rng import SeedLike
 from ..spectral import Star, eigenvalues, make_star, plan_laplacian
 from .setup import InputDriver, Prepared, fault_counters, prepare, run_result
 
-__all__ = ["simulate_compiled", "compiled_reason", "available"]
+__all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
 SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
@@ -125,6 +125,11 @@ def compiled_reason(sc: Scenario) -> str | None:
     if p.budget > 0 and p.policy != "none":
         return "a pruning budget runs on the SimPy engine only"
     return None
+
+
+class TooLarge(ConfigError):
+    """A scenario the compiled engine covers but this network exceeds (seen only once the
+    network is built): ``engine="auto"`` then runs it on the SimPy engine and says why."""
 
 
 def _reference(sc: Scenario) -> bool:
@@ -196,7 +201,7 @@ class _Run:
         c = scenario.channel
         faults = scenario.faults
         if _reference(scenario) and n and int(deg.max()) > K.PAIRWISE_MAX:
-            raise ConfigError(
+            raise TooLarge(
                 f"engine 'compiled' runs the reference rule on stars of up to "
                 f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
                 f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
