@@ -1,47 +1,114 @@
-"""PruneGCRN training and inference benchmark on a PeMSD4-sized synthetic series.
+"""PruneGCRN training speed: today's model against the pre-rewrite one and the original
+AGCRN code's layout, in one process, on the same parameters and data.
 
-    python bench/prunegcrn_train.py                    # CPU (and every GPU variant if CUDA)
-    python bench/prunegcrn_train.py --batches 20 --device cuda
+    python bench/prunegcrn_train.py                      # SZ-taxi and PeMSD4 sizes, CPU
+    python bench/prunegcrn_train.py --sizes sz_taxi --steps 5 --check-steps 50
+    python bench/prunegcrn_train.py --dry-run            # toy size, seconds (tests)
 
-Training: N = 307 nodes, T = 16992 steps (PeMSD4's shape), 12-in / 12-out windows, the
-6:2:2 split (10,173 training and 3,375 validation windows, as AGCRN's PeMSD4), batch 64,
-the AGCRN recipe (hidden 64, 2 layers, d = 10). For each device and variant (fp32 or bf16
-autocast, eager or ``torch.compile``) it times ``--batches`` training steps after
-``--warmup`` steps and reports samples/s, the implied epoch time (training plus one pass
-over the validation windows) and peak memory (CUDA: ``max_memory_allocated``; CPU: the
-process's peak resident set, ``ru_maxrss``). Data live on the device as one tensor; a batch
-is an index into it (no per-batch host copies).
+Sizes: ``sz_taxi`` (N = 156, 1763 training and 572 validation windows) and ``pems04``
+(N = 307, 10,173 and 3,375), batch 64, the full backbone (hidden 64, 2 layers, d = 10),
+12-in / 12-out windows of a synthetic series of that width (speed does not depend on the
+values). For each formulation it times ``--steps`` training steps (Adam, the PruneGCRN loss)
+after one untimed step and one validation pass, and reports seconds per step, the implied
+epoch time (training steps plus the validation pass) and the model GFLOP/s reached, next
+to a plain large matrix product's GFLOP/s on the same machine (the ceiling).
 
-Inference: a compact variant that physically drops pruned nodes (an AGCRN over the kept
-nodes only, predicting them) at kept 100/50/25/10 %, median time of one forward pass over
-a batch of 64 windows and its peak memory.
+Formulations (rows):
 
-Anchor (from the issue): the original AGCRN code, fp32 eager, trains one PeMSD4 epoch in
-about 16.5 s on an H100. Prints a table and writes ``bench/prunegcrn_train.json``.
+``before``
+    the einsum forward the project had before the node-major rewrite
+    (``bench/agcrn_baselines.py``), run as ``train()`` ran it then:
+    ``torch.use_deterministic_algorithms(True)``, which by default also fills every new
+    tensor's memory, data resident. This is the baseline of the speed ratio.
+``original``
+    the original AGCRN code's layout (``agcrn_baselines.original_layout``): supports and
+    node weights recomputed in every graph convolution, one ``einsum('bnki,nkio->bno')``,
+    each batch copied from a host tensor per step as its data loader does.
+``ours``
+    :class:`prunegcrn_bridge.traffic.model.PruneGCRN` as ``train()`` runs it now
+    (deterministic algorithms, no fill of fresh memory), fp32; ``ours-bf16`` the same under
+    bfloat16 autocast, where the CPU has native bf16 arithmetic (AVX512-BF16 or AMX) or on
+    a GPU; ``--compile`` adds ``torch.compile`` rows.
+
+Checks (``--check-steps``, default 50): from one initial state and one batch order,
+``before`` and ``ours`` train side by side; the largest relative difference of their
+losses over the steps must stay within float tolerance (``--rtol``, default 1e-3); the
+bf16 trace's largest relative difference from fp32 is reported, not checked.
+
+Prints a table and writes JSON (``--out``, default ``bench/prunegcrn_train.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import resource
+import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from agcrn_baselines import before, original_layout  # noqa: E402
 from prunegcrn_bridge.traffic.data import prepare, synthetic  # noqa: E402
-from prunegcrn_bridge.traffic.model import AGCRN, PruneGCRN  # noqa: E402
-from prunegcrn_bridge.traffic.train import pick_device  # noqa: E402
+from prunegcrn_bridge.traffic.model import PruneGCRN, prune_loss  # noqa: E402
 
-TRAIN_WINDOWS, VAL_WINDOWS = 10_173, 3_375
+SIZES = {  # nodes, training windows, validation windows, steps per day
+    "sz_taxi": (156, 1763, 572, 96),
+    "pems04": (307, 10_173, 3_375, 288),
+    "toy": (12, 64, 32, 96),
+}
+
+
+def model_flops(n: int, batch: int, hidden: int = 64, layers: int = 2, t: int = 12,
+                c_in: int = 1, horizon: int = 12) -> float:
+    """Floating-point operations of one training step (forward x 3) of the AGCRN math.
+
+    Per layer: the support products ``S x``, ``S h`` and ``S (z h)`` (2 N^2 per column), and
+    each node's transform of ``[x, S x, h, S h]`` to the gate's 2 H and the candidate's H
+    outputs; the head's linear map. Backward costs twice the forward.
+    """
+    fwd = 0.0
+    c = c_in
+    for _ in range(layers):
+        fwd += 2 * n * n * t * batch * (c + 2 * hidden)
+        fwd += 2 * n * t * batch * (2 * c + 2 * hidden) * 3 * hidden
+        c = hidden
+    fwd += 2 * n * batch * hidden * horizon
+    return 3 * fwd
+
+
+def gemm_gflops(dtype: torch.dtype, device: torch.device, size: int = 2048) -> float:
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    a @ b
+    _sync(device)
+    reps = 10
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    _sync(device)
+    return 2 * size ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def bf16_native(device: torch.device) -> bool:
+    """Native bf16 arithmetic: a GPU, or a CPU with AVX512-BF16 or AMX."""
+    if device.type == "cuda":
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _sync(device: torch.device) -> None:
@@ -49,129 +116,224 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _peak(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+@contextlib.contextmanager
+def determinism(fill: bool) -> Iterator[None]:
+    prev = (torch.are_deterministic_algorithms_enabled(),
+            torch.utils.deterministic.fill_uninitialized_memory)  # type: ignore[attr-defined]
+    torch.use_deterministic_algorithms(True)
+    torch.utils.deterministic.fill_uninitialized_memory = fill  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev[0])
+        torch.utils.deterministic.fill_uninitialized_memory = prev[1]  # type: ignore
 
 
-def train_variant(x: torch.Tensor, y: torch.Tensor, device: torch.device, *, bf16: bool,
-                  compiled: bool, batches: int, warmup: int) -> dict[str, Any]:
-    torch.manual_seed(0)
-    model = PruneGCRN(x.shape[2], embed_dim=10, hidden=64).to(device)
-    fwd = torch.compile(model) if compiled else model
-    opt = torch.optim.Adam(model.parameters(), lr=0.003)
-    gen = torch.Generator(device="cpu").manual_seed(0)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+FORWARDS: dict[str, Callable[[PruneGCRN, torch.Tensor], torch.Tensor]] = {
+    "before": lambda m, x: before(m.backbone, m.mask.fill(x, m.mask())),
+    "original": lambda m, x: original_layout(m.backbone, m.mask.fill(x, m.mask())),
+    "ours": lambda m, x: m(x)[0],
+}
 
-    def step() -> None:
-        idx = torch.randint(x.shape[0], (64,), generator=gen).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            pred, mask = fwd(x[idx])
-            loss = (pred.float() - y[idx]).abs().mean() * (1 + mask.mean() - 0.25)
-        opt.zero_grad(set_to_none=True)
+
+class Trainer:
+    """One model, its optimizer and a formulation; ``step(idx)`` is one training step."""
+
+    def __init__(self, n: int, form: str, device: torch.device, *, bf16: bool = False,
+                 compiled: bool = False, state: dict[str, torch.Tensor] | None = None) -> None:
+        torch.manual_seed(0)
+        self.model = PruneGCRN(n, embed_dim=10, hidden=64).to(device)
+        if state is not None:
+            self.model.load_state_dict(state)
+        self.form, self.bf16, self.device = form, bf16, device
+        base = FORWARDS[form]
+        fwd = (lambda x: base(self.model, x))
+        self.fwd = torch.compile(fwd) if compiled else fwd
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=0.003)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            pred = self.fwd(x)
+            mae = (pred.float() - y).abs().mean()
+        return prune_loss(mae, self.model.mask(), 0.25)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        loss = self.loss(x, y)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        self.opt.step()
+        return float(loss.detach())
 
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(batches):
-        step()
-    _sync(device)
-    dt = (time.perf_counter() - t0) / batches
-    # validation pass cost per window, measured on a few batches of 256
-    model.eval()
-    with torch.no_grad():
-        xv = x[:256]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            fwd(xv)
-            _sync(device)
-            t1 = time.perf_counter()
-            for _ in range(3):
-                fwd(xv)
-            _sync(device)
-    val_per_window = (time.perf_counter() - t1) / (3 * 256)
-    epoch = dt * TRAIN_WINDOWS / 64 + val_per_window * VAL_WINDOWS
-    return {"samples_per_s": 64 / dt, "step_ms": 1e3 * dt, "epoch_s": epoch,
-            "peak_mib": _peak(device)}
+    @torch.no_grad()
+    def validate(self, x: torch.Tensor, batch: int = 256) -> None:
+        for i in range(0, x.shape[0], batch):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                self.fwd(x[i:i + batch])
 
 
-def compact_inference(x: torch.Tensor, device: torch.device, fraction: float,
-                      repeats: int) -> dict[str, Any]:
-    n = x.shape[2]
-    k = max(1, round(fraction * n))
-    torch.manual_seed(0)
-    model = AGCRN(k, embed_dim=10, hidden=64).to(device).eval()
-    xb = x[:64, :, :k].contiguous()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    with torch.no_grad():
-        model(xb)
-        for _ in range(repeats):
-            _sync(device)
+def _data(size: str, device: torch.device, host: bool) -> dict[str, Any]:
+    n, n_train, n_val, per_day = SIZES[size]
+    steps = n_train + n_val + 2 * 23 + 400
+    win = prepare(synthetic(n, drivers=max(2, n // 5), steps=steps, steps_per_day=per_day,
+                            seed=0))
+    where = torch.device("cpu") if host else device
+    return {"n": n, "n_train": n_train, "n_val": n_val,
+            "x": torch.as_tensor(win.x["train"], dtype=torch.float32, device=where),
+            "y": torch.as_tensor(win.y["train"], dtype=torch.float32, device=where)}
+
+
+def time_variant(size: str, form: str, device: torch.device, *, bf16: bool, compiled: bool,
+                 steps: int, batch: int) -> dict[str, Any]:
+    host = form == "original"
+    d = _data(size, device, host)
+    gen = torch.Generator().manual_seed(0)
+    fill = form == "before"
+    with determinism(fill):
+        tr = Trainer(d["n"], form, device, bf16=bf16, compiled=compiled)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+
+        def one() -> None:
+            idx = torch.randint(d["x"].shape[0], (batch,), generator=gen)
+            x, y = d["x"][idx], d["y"][idx]
+            if host:  # the original's loader hands over host batches
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            else:
+                idx = idx.to(device)
+            tr.step(x, y)
+
+        t_first = time.perf_counter()
+        one()
+        _sync(device)
+        first = time.perf_counter() - t_first
+        times = []
+        for _ in range(steps):
             t0 = time.perf_counter()
-            model(xb)
+            one()
             _sync(device)
             times.append(time.perf_counter() - t0)
-    return {"kept": fraction, "nodes": k, "infer_ms": 1e3 * statistics.median(times),
-            "peak_mib": _peak(device)}
+        xv = d["x"][:min(256, d["x"].shape[0])].to(device)
+        tr.validate(xv)
+        _sync(device)
+        t0 = time.perf_counter()
+        tr.validate(xv)
+        _sync(device)
+        per_val = (time.perf_counter() - t0) / xv.shape[0]
+    step = statistics.median(times)
+    batches = -(-d["n_train"] // batch)
+    flops = model_flops(d["n"], batch)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {"size": size, "nodes": d["n"], "form": form, "precision": "bf16" if bf16 else
+            "fp32", "mode": "compiled" if compiled else "eager", "device": _name(device),
+            "step_s": step, "step_s_all": times, "first_step_s": first,
+            "epoch_s": step * batches + per_val * d["n_val"], "gflops": flops / step / 1e9,
+            "peak_mib": peak}
+
+
+def check_losses(size: str, device: torch.device, steps: int, batch: int, bf16: bool
+                 ) -> dict[str, Any]:
+    """``before``, ``ours`` (and ``ours`` in bf16) from one state over one batch order."""
+    d = _data(size, device, host=False)
+    torch.manual_seed(0)
+    state = {k: v.clone() for k, v in PruneGCRN(d["n"], embed_dim=10, hidden=64)
+             .to(device).state_dict().items()}
+    order = torch.randint(d["x"].shape[0], (steps, batch),
+                          generator=torch.Generator().manual_seed(1)).to(device)
+    traces: dict[str, list[float]] = {}
+    runs = [("before", False), ("ours", False)] + ([("ours", True)] if bf16 else [])
+    with determinism(False):
+        for form, low in runs:
+            tr = Trainer(d["n"], form, device, bf16=low, state=state)
+            traces[form + ("-bf16" if low else "")] = [tr.step(d["x"][i], d["y"][i])
+                                                       for i in order]
+    a, b = np.array(traces["before"]), np.array(traces["ours"])
+    out: dict[str, Any] = {"size": size, "steps": steps, "traces": traces,
+                           "max_rel_diff": float(np.max(np.abs(a - b) / np.abs(a))),
+                           "first_loss": float(a[0]), "last_loss": float(a[-1])}
+    if bf16:
+        c = np.array(traces["ours-bf16"])
+        out["bf16_max_rel_diff"] = float(np.max(np.abs(c - b) / np.abs(b)))
+    return out
+
+
+def _name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} " \
+           "threads)"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", help="cpu or cuda (default: both when CUDA is there)")
-    p.add_argument("--batches", type=int, default=None, help="timed steps (CPU 3, GPU 50)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed steps (CPU 1, GPU 10)")
-    p.add_argument("--steps", type=int, default=16992, help="series length (PeMSD4: 16992)")
-    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--sizes", default="sz_taxi,pems04",
+                   help="comma-separated: sz_taxi, pems04, toy (default: sz_taxi,pems04)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--steps", type=int, default=4, help="timed steps per row (default 4)")
+    p.add_argument("--check-steps", type=int, default=50,
+                   help="steps of the loss-equality check (0: skip; default 50)")
+    p.add_argument("--rtol", type=float, default=1e-3)
+    p.add_argument("--forms", default="before,original,ours",
+                   help="formulations to time (default: before,original,ours)")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile rows")
+    p.add_argument("--dry-run", action="store_true",
+                   help="toy size, 2 timed steps, a 5-step check: proves the script runs")
     p.add_argument("--out", default=str(HERE / "prunegcrn_train.json"))
     args = p.parse_args(argv)
-    devices = [torch.device(args.device)] if args.device else (
-        [torch.device("cpu"), pick_device()] if torch.cuda.is_available()
-        else [torch.device("cpu")])
-    series = synthetic(307, drivers=60, steps=args.steps, steps_per_day=288, seed=0)
-    win = prepare(series)
+    if args.dry_run:
+        args.sizes, args.steps, args.check_steps = "toy", 2, 5
+    device = torch.device(args.device)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if any(s not in SIZES for s in sizes):
+        p.error(f"--sizes {args.sizes}: choose from {', '.join(SIZES)}")
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    if any(f not in FORWARDS for f in forms) or "before" not in forms:
+        p.error(f"--forms {args.forms}: choose from {', '.join(FORWARDS)}; 'before' is the "
+                "baseline")
+    bf16 = bf16_native(device)
+    batch = 64
+    ceiling = {"fp32": gemm_gflops(torch.float32, device)}
+    if bf16:
+        ceiling["bf16"] = gemm_gflops(torch.bfloat16, device)
+    print(f"device {_name(device)}; torch {torch.__version__}; plain 2048^3 matrix product: "
+          + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in ceiling.items()), flush=True)
     rows: list[dict[str, Any]] = []
-    for dev in devices:
-        gpu = dev.type == "cuda"
-        x = torch.as_tensor(win.x["train"], device=dev)
-        y = torch.as_tensor(win.y["train"], device=dev)
-        variants = [(False, False)]
-        if gpu:
-            variants += [(True, False)] + ([] if args.no_compile else [(False, True),
-                                                                       (True, True)])
-        for bf16, comp in variants:
-            r = train_variant(x, y, dev, bf16=bf16, compiled=comp,
-                              batches=args.batches or (50 if gpu else 3),
-                              warmup=args.warmup if args.warmup is not None else
-                              (10 if gpu else 1))
-            rows.append({"part": "train", "device": _name(dev), "precision":
-                         "bf16" if bf16 else "fp32", "mode": "compiled" if comp else "eager",
-                         **r})
-            print(f"train {rows[-1]['device']:>24} {rows[-1]['precision']} "
-                  f"{rows[-1]['mode']:>8}: {r['samples_per_s']:8.1f} samples/s, "
-                  f"epoch {r['epoch_s']:8.1f} s, peak {r['peak_mib']:8.0f} MiB", flush=True)
-        for f in (1.0, 0.5, 0.25, 0.1):
-            r = compact_inference(x, dev, f, repeats=20 if gpu else 3)
-            rows.append({"part": "compact-inference", "device": _name(dev), **r})
-            print(f"infer {rows[-1]['device']:>24} kept {100 * f:5.1f} % ({r['nodes']:3d} "
-                  f"nodes): {r['infer_ms']:8.2f} ms / batch of 64, peak {r['peak_mib']:7.0f} "
-                  "MiB", flush=True)
-    Path(args.out).write_text(json.dumps({"rows": rows, "torch": torch.__version__,
-                                          "anchor_original_agcrn_h100_epoch_s": 16.5},
-                                         indent=1))
+    checks: list[dict[str, Any]] = []
+    for size in sizes:
+        variants = [(f, False, False) for f in forms]
+        if bf16:
+            variants.append(("ours", True, False))
+        if args.compile:
+            variants += [("ours", False, True)] + ([("ours", True, True)] if bf16 else [])
+        for form, low, comp in variants:
+            r = time_variant(size, form, device, bf16=low, compiled=comp, steps=args.steps,
+                             batch=batch)
+            rows.append(r)
+        base = next(r for r in rows if r["size"] == size and r["form"] == "before")
+        print(f"\n{size} (N = {base['nodes']}), batch {batch}, {args.steps} timed steps")
+        print(f"{'formulation':<22}{'s/step':>8}{'epoch s':>9}{'GFLOP/s':>9}{'x before':>9}")
+        for r in rows:
+            if r["size"] != size:
+                continue
+            r["speedup"] = base["step_s"] / r["step_s"]
+            label = r["form"] + ("" if r["precision"] == "fp32" else "-" + r["precision"]) + \
+                ("" if r["mode"] == "eager" else " (compiled)")
+            print(f"{label:<22}{r['step_s']:8.3f}{r['epoch_s']:9.1f}{r['gflops']:9.1f}"
+                  f"{r['speedup']:9.2f}", flush=True)
+        if args.check_steps:
+            c = check_losses(size, device, args.check_steps, batch, bf16)
+            c["ok"] = c["max_rel_diff"] <= args.rtol
+            checks.append(c)
+            print(f"loss check, {args.check_steps} steps from one state: before vs ours max "
+                  f"relative difference {c['max_rel_diff']:.2e} ({'ok' if c['ok'] else 'FAIL'}"
+                  f" at rtol {args.rtol:g})" + (f"; bf16 vs fp32 {c['bf16_max_rel_diff']:.2e}"
+                                                 if bf16 else ""), flush=True)
+    Path(args.out).write_text(json.dumps({
+        "rows": rows, "checks": checks, "gemm_gflops": ceiling, "torch": torch.__version__,
+        "device": _name(device), "threads": torch.get_num_threads(),
+        "model_flops_note": "model_flops(): forward x 3 of the AGCRN math"}, indent=1))
     print(f"written: {args.out}")
-    return 0
-
-
-def _name(dev: torch.device) -> str:
-    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    return 0 if all(c["ok"] for c in checks) else 1
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     sys.exit(main())

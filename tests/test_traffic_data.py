@@ -22,6 +22,7 @@ def test_sz_taxi_windows_match_the_published_counts():
     np.testing.assert_allclose(w.inverse(w.y["val"][0, :, :, 0]), s.values[1786 + 12:1786 + 24],
                                rtol=1e-5, atol=1e-4)
     assert T.prepare(s, scaler="all").mean == pytest.approx(s.values.mean())
+    assert s.mape_threshold == 1.0 and w.mape_threshold == 1.0  # MAPE over speeds > 1 km/h
 
 
 def test_missing_or_wrong_files_are_clear_errors(tmp_path):

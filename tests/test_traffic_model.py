@@ -158,3 +158,120 @@ def test_prunegcrn_selection_scenario_quick_and_resume(tmp_path):
 
     assert main(["plot", str(tmp_path / "q")]) == 0  # from the manifest, via the bridge
     assert (folder / "kept_nodes.png").stat().st_size > 0
+
+
+# ----------------------------------------------------- the node-major forward, options
+def _bench_baselines():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import agcrn_baselines
+
+    return agcrn_baselines
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_node_major_forward_equals_the_einsum_and_original_formulations(layers):
+    base = _bench_baselines()
+    torch.manual_seed(3)
+    m = PruneGCRN(9, embed_dim=3, hidden=5, layers=layers, silence_senders=True)
+    with torch.no_grad():
+        m.mask.raw.copy_(torch.tensor([1.0, 0.2, 0.9, 0.0, 0.7, 0.4, 1.0, 1.0, 0.6]))
+        m.mask.graph_bias.normal_()
+    x = torch.randn(3, 12, 9, 1, dtype=torch.float64)
+    m = m.double()
+    mask = m.mask()
+    y = m(x)[0]
+    filled = m.mask.fill(x, mask)
+    ref = base.before(m.backbone, filled, mask)
+    assert torch.allclose(y, ref, rtol=1e-12, atol=1e-12)
+    m.silence_senders = False
+    assert torch.allclose(m(x)[0], base.original_layout(m.backbone, filled), rtol=1e-12,
+                          atol=1e-12)
+    # and the gradients agree too
+    g1 = torch.autograd.grad(m(x)[0].sum(), list(m.backbone.parameters()))
+    g2 = torch.autograd.grad(base.original_layout(m.backbone, m.mask.fill(x, m.mask())).sum(),
+                             list(m.backbone.parameters()))
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_bf16_autocast_runs_on_the_cpu_and_stays_close_to_fp32():
+    torch.manual_seed(0)
+    m = PruneGCRN(10, embed_dim=3, hidden=8)
+    x = torch.randn(4, 12, 10, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = m(x)[0]
+    assert low.dtype == torch.bfloat16
+    assert torch.allclose(low.float(), m(x)[0], atol=0.05)
+
+
+def test_mask_options_start_value_threshold_and_own_learning_rate(tmp_path):
+    from prunegcrn_bridge.errors import BridgeConfigError
+    from prunegcrn_bridge.traffic.train import TrainConfig, train
+
+    m = PruneGCRN(5, mask_init=0.6, threshold=0.55, embed_dim=2, hidden=4)
+    assert m.mask.raw.tolist() == pytest.approx([0.6] * 5) and m.mask.threshold == 0.55
+    assert m.kept().tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(BridgeConfigError, match="mask_init"):
+        TrainConfig(mask_init=0.4)  # would start with every node pruned
+    with pytest.raises(BridgeConfigError, match="threshold"):
+        TrainConfig(threshold=1.5)
+    with pytest.raises(BridgeConfigError, match="mask_lr"):
+        TrainConfig(mask_lr=float("nan"))
+    # a large mask learning rate moves the raw mask further in the same steps
+    w = _tiny()
+    moved = []
+    for lr in (None, 0.1):
+        cfg = TrainConfig(epochs=1, hidden=8, embed_dim=3, max_batches=3, mask_lr=lr,
+                          gamma=0.1)
+        r = train(w, cfg=cfg, seed=0)
+        moved.append(abs(1.0 - min(r["raw_mask"])))
+    assert moved[1] > 5 * moved[0]
+
+
+def test_mape_threshold_leaves_out_small_targets_only_for_mape():
+    import numpy as np
+
+    from prunegcrn_bridge.traffic.train import evaluate, masked_metrics
+
+    true = np.array([0.0, 0.5, 2.0, 4.0])
+    pred = np.array([5.0, 1.5, 3.0, 2.0])
+    m = masked_metrics(pred, true, mape_threshold=1.0)
+    assert m["mae"] == pytest.approx((1 + 1 + 2) / 3)
+    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2)
+    assert masked_metrics(pred, true)["mape"] == pytest.approx((2 + 0.5 + 0.5) / 3)
+    e = evaluate(pred.reshape(1, 4, 1, 1), true.reshape(1, 4, 1, 1), mape_threshold=1.0)
+    assert e["mape_threshold"] == 1.0 and e["mape"] == pytest.approx(0.5)
+
+
+def test_training_bench_dry_run(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "b.json"
+    r = subprocess.run([sys.executable, str(root / "bench" / "prunegcrn_train.py"),
+                        "--dry-run", "--out", str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    data = json.loads(out.read_text())
+    forms = {row["form"] for row in data["rows"]}
+    assert {"before", "original", "ours"} <= forms
+    assert data["checks"][0]["ok"] and data["checks"][0]["max_rel_diff"] < 1e-4
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5])
+def test_the_hand_written_backward_of_the_recurrence_passes_gradcheck(steps):
+    from prunegcrn_bridge.traffic.model import _GRUScan
+
+    torch.manual_seed(steps)
+    n, b, h = 4, 3, 2
+    kw = {"dtype": torch.float64, "requires_grad": True}
+    args = (torch.randn(n, steps, b, 2 * h, **kw), torch.randn(n, steps, b, h, **kw),
+            torch.rand(n, n, **kw), torch.randn(n, 2 * h, 2 * h, **kw),
+            torch.randn(n, 2 * h, h, **kw))
+    assert torch.autograd.gradcheck(_GRUScan.apply, args)

@@ -102,7 +102,8 @@ def _references(series: Series, win: Any) -> list[dict[str, Any]]:
     out = []
     for name, pred in (("historical-average", ha), ("last-value", lv)):
         out.append({"method": name, "fraction": 1.0, "seed": 0, "k": series.num_nodes,
-                    "metrics": evaluate(pred, true), "kept": list(range(series.num_nodes)),
+                    "metrics": evaluate(pred, true, mape_threshold=win.mape_threshold),
+                    "kept": list(range(series.num_nodes)),
                     "kept_fraction": 1.0})
     return out
 

@@ -59,6 +59,9 @@ class TrainConfig:
     hidden: int = 64
     layers: int = 2
     silence_senders: bool = False
+    mask_init: float = 1.0
+    mask_lr: float | None = None
+    threshold: float = 0.5
     bf16: bool = False
     compile: bool = False
     device: str | None = None
@@ -77,6 +80,18 @@ class TrainConfig:
             raise BridgeConfigError(f"lr = {self.lr!r}: give a finite learning rate > 0")
         if not (isinstance(self.gamma, (int, float)) and 0 <= self.gamma <= 1):
             raise BridgeConfigError(f"gamma = {self.gamma!r}: give a share in [0, 1] (--gamma)")
+        if not (isinstance(self.threshold, (int, float)) and 0 < self.threshold < 1):
+            raise BridgeConfigError(f"threshold = {self.threshold!r}: give the clamp threshold "
+                                    "in (0, 1) (--threshold)")
+        if not (isinstance(self.mask_init, (int, float)) and math.isfinite(self.mask_init)
+                and self.mask_init >= self.threshold):
+            raise BridgeConfigError(f"mask_init = {self.mask_init!r}: give a finite start value"
+                                    f" >= the clamp threshold {self.threshold:g} (every node "
+                                    "starts kept; --mask-init)")
+        if self.mask_lr is not None and not (isinstance(self.mask_lr, (int, float)) and
+                                             math.isfinite(self.mask_lr) and self.mask_lr > 0):
+            raise BridgeConfigError(f"mask_lr = {self.mask_lr!r}: give a finite learning rate "
+                                    "> 0 for the raw mask (--mask-lr), or leave it out")
         if self.max_batches is not None and self.max_batches < 1:
             raise BridgeConfigError(f"max_batches = {self.max_batches!r}: give at least 1")
         if self.device is not None and str(self.device).split(":")[0] not in (
@@ -98,15 +113,24 @@ def pick_device(name: str | None = None) -> torch.device:
 
 @contextlib.contextmanager
 def _deterministic(seed: int, device: torch.device) -> Iterator[None]:
-    prev = torch.are_deterministic_algorithms_enabled()
+    """Seeded, and on the CPU deterministic algorithms only.
+
+    ``use_deterministic_algorithms`` also fills every new tensor's memory by default (a
+    guard against reading uninitialised memory, not a source of determinism); that fill
+    cost 20-40 % of a training step, so it is off for the run.
+    """
+    det = torch.utils.deterministic  # type: ignore[attr-defined]
+    prev = torch.are_deterministic_algorithms_enabled(), det.fill_uninitialized_memory
     with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
         torch.manual_seed(seed)
         if device.type == "cpu":
             torch.use_deterministic_algorithms(True)
+            det.fill_uninitialized_memory = False
         try:
             yield
         finally:
-            torch.use_deterministic_algorithms(prev)
+            torch.use_deterministic_algorithms(prev[0])
+            det.fill_uninitialized_memory = prev[1]
 
 
 def _batches(n: int, size: int, gen: torch.Generator | None) -> list[Tensor]:
@@ -114,30 +138,33 @@ def _batches(n: int, size: int, gen: torch.Generator | None) -> list[Tensor]:
     return list(order.split(size))
 
 
-def masked_metrics(pred: np.ndarray, true: np.ndarray, axis: Any = None
-                   ) -> dict[str, np.ndarray | float]:
-    """MAE, RMSE, MAPE over entries with ``true != 0`` (zeros are missing readings)."""
+def masked_metrics(pred: np.ndarray, true: np.ndarray, axis: Any = None,
+                   mape_threshold: float = 0.0) -> dict[str, np.ndarray | float]:
+    """MAE, RMSE over entries with ``true != 0`` (zeros are missing readings); MAPE over
+    entries with ``|true| > mape_threshold`` (and non-zero)."""
     mask = true != 0
     err = np.where(mask, pred - true, 0.0)
     cnt = mask.sum(axis=axis)
+    big = mask & (np.abs(true) > mape_threshold)
     with np.errstate(invalid="ignore", divide="ignore"):
         mae = np.abs(err).sum(axis=axis) / cnt
         rmse = np.sqrt((err ** 2).sum(axis=axis) / cnt)
-        mape = (np.abs(err) / np.where(mask, np.abs(true), 1.0)).sum(axis=axis) / cnt
+        rel = np.abs(np.where(big, pred - true, 0.0)) / np.where(big, np.abs(true), 1.0)
+        mape = rel.sum(axis=axis) / big.sum(axis=axis)
     return {"mae": mae, "rmse": rmse, "mape": mape}
 
 
-def evaluate(pred: np.ndarray, true: np.ndarray, kept: Sequence[int] | None = None
-             ) -> dict[str, Any]:
+def evaluate(pred: np.ndarray, true: np.ndarray, kept: Sequence[int] | None = None,
+             mape_threshold: float = 0.0) -> dict[str, Any]:
     """Metrics on the original scale: averaged and per horizon (``*_h``), all nodes and,
     when ``kept`` is given, the kept nodes (``kept_*``). Arrays are (S, H, N, 1)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"mape_threshold": mape_threshold}
     for prefix, sel in (("", slice(None)), ("kept_", kept)):
         if sel is None:
             continue
         p, t = pred[:, :, sel], true[:, :, sel]
-        avg = masked_metrics(p, t)
-        per_h = masked_metrics(p, t, axis=(0, 2, 3))
+        avg = masked_metrics(p, t, mape_threshold=mape_threshold)
+        per_h = masked_metrics(p, t, axis=(0, 2, 3), mape_threshold=mape_threshold)
         for k in ("mae", "rmse", "mape"):
             out[f"{prefix}{k}"] = float(avg[k])
             out[f"{prefix}{k}_h"] = [float(v) for v in np.asarray(per_h[k])]
@@ -164,7 +191,8 @@ def train(win: Windows, *, cfg: TrainConfig = TrainConfig(), mode: str = "learne
     with _deterministic(seed, device):
         model = PruneGCRN(n, keep=keep if mode == "learned" else None,
                           silence_senders=cfg.silence_senders, embed_dim=cfg.embed_dim,
-                          hidden=cfg.hidden, layers=cfg.layers).to(device)
+                          hidden=cfg.hidden, layers=cfg.layers, mask_init=cfg.mask_init,
+                          threshold=cfg.threshold).to(device)
         if mode == "fixed":
             fixed = torch.zeros(n, device=device)
             fixed[torch.as_tensor(list(range(n)) if nodes is None else list(nodes),
@@ -181,8 +209,12 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     data = {k: (torch.as_tensor(win.x[k], device=device), torch.as_tensor(win.y[k],
                                                                           device=device))
             for k in ("train", "val", "test")}
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    raw = model.mask.raw
+    rest = [p for p in model.parameters() if p.requires_grad and p is not raw]
+    groups: list[dict[str, Any]] = [{"params": rest}]
+    if raw.requires_grad:
+        groups.append({"params": [raw], "lr": cfg.mask_lr or cfg.lr})
+    opt = torch.optim.Adam(groups, lr=cfg.lr)
     fwd = torch.compile(model) if cfg.compile else model
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.bf16
                 else contextlib.nullcontext())
@@ -230,7 +262,7 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     test = _predict(model, data["test"][0], cfg, autocast).float().cpu().numpy()
     true = data["test"][1].cpu().numpy()
     kept_nodes = model.kept().cpu().tolist()
-    metrics = evaluate(win.inverse(test), win.inverse(true), kept_nodes)
+    metrics = evaluate(win.inverse(test), win.inverse(true), kept_nodes, win.mape_threshold)
     raw = model.mask.raw.detach().cpu().numpy()
     return {"metrics": metrics, "kept": kept_nodes, "kept_fraction": len(kept_nodes) /
             raw.size, "ranking": np.argsort(-raw, kind="stable").tolist(),
