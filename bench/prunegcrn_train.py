@@ -57,8 +57,8 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
 from agcrn_baselines import before, original_layout  # noqa: E402
+
 from prunegcrn_bridge.traffic.data import prepare, synthetic  # noqa: E402
 from prunegcrn_bridge.traffic.model import PruneGCRN, prune_loss  # noqa: E402
 
@@ -147,7 +147,10 @@ class Trainer:
             self.model.load_state_dict(state)
         self.form, self.bf16, self.device = form, bf16, device
         base = FORWARDS[form]
-        fwd = (lambda x: base(self.model, x))
+
+        def fwd(x: torch.Tensor) -> torch.Tensor:
+            return base(self.model, x)
+
         self.fwd = torch.compile(fwd) if compiled else fwd
         self.opt = torch.optim.Adam(self.model.parameters(), lr=0.003)
 

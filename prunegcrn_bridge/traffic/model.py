@@ -100,7 +100,7 @@ class _GRUScan(torch.autograd.Function):
                 wu: Tensor) -> Tensor:
         n, t, b, hid2 = xg.shape
         hid = hid2 // 2
-        kw = {"dtype": xg.dtype, "device": xg.device}
+        kw: dict[str, Any] = {"dtype": xg.dtype, "device": xg.device}
         hs = torch.empty(t, n, b, 2 * hid, **kw)    # [h_{t-1} | S h_{t-1}]
         zr = torch.empty(t, n, b, 2 * hid, **kw)    # [z | r]
         zs = torch.empty(t, n, b, 2 * hid, **kw)    # [z h | S z h]
