@@ -62,10 +62,10 @@ from agcrn_baselines import before, original_layout  # noqa: E402
 from prunegcrn_bridge.traffic.data import prepare, synthetic  # noqa: E402
 from prunegcrn_bridge.traffic.model import PruneGCRN, prune_loss  # noqa: E402
 
-SIZES = {  # nodes, training windows, validation windows, steps per day
-    "sz_taxi": (156, 1763, 572, 96),
-    "pems04": (307, 10_173, 3_375, 288),
-    "toy": (12, 64, 32, 96),
+SIZES = {  # nodes, training windows, validation windows, steps per day, series length
+    "sz_taxi": (156, 1763, 572, 96, 2976),
+    "pems04": (307, 10_173, 3_375, 288, 16_992),
+    "toy": (12, 97, 17, 96, 200),
 }
 
 
@@ -168,6 +168,16 @@ class Trainer:
         return float(loss.detach())
 
     @torch.no_grad()
+    def val_mae(self, x: torch.Tensor, y: torch.Tensor, batch: int = 256) -> float:
+        """Mean absolute error over ``x``, ``y`` (scaled units)."""
+        tot = 0.0
+        for i in range(0, x.shape[0], batch):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                pred = self.fwd(x[i:i + batch]).float()
+            tot += float((pred - y[i:i + batch]).abs().sum())
+        return tot / y.numel()
+
+    @torch.no_grad()
     def validate(self, x: torch.Tensor, batch: int = 256) -> None:
         for i in range(0, x.shape[0], batch):
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -175,14 +185,14 @@ class Trainer:
 
 
 def _data(size: str, device: torch.device, host: bool) -> dict[str, Any]:
-    n, n_train, n_val, per_day = SIZES[size]
-    steps = n_train + n_val + 2 * 23 + 400
+    n, n_train, n_val, per_day, steps = SIZES[size]
     win = prepare(synthetic(n, drivers=max(2, n // 5), steps=steps, steps_per_day=per_day,
                             seed=0))
     where = torch.device("cpu") if host else device
-    return {"n": n, "n_train": n_train, "n_val": n_val,
-            "x": torch.as_tensor(win.x["train"], dtype=torch.float32, device=where),
-            "y": torch.as_tensor(win.y["train"], dtype=torch.float32, device=where)}
+    return {"n": n, "n_train": n_train, "n_val": n_val, "std": win.std,
+            "x": torch.as_tensor(win.x["train"][:n_train], dtype=torch.float32, device=where),
+            "y": torch.as_tensor(win.y["train"][:n_train], dtype=torch.float32, device=where),
+            "xv": win.x["val"][:n_val], "yv": win.y["val"][:n_val]}
 
 
 def time_variant(size: str, form: str, device: torch.device, *, bf16: bool, compiled: bool,

@@ -80,10 +80,12 @@ def test_training_lowers_validation_mae_and_is_deterministic(tmp_path):
     r = train(_tiny(), cfg=cfg, seed=0, out=tmp_path)
     vals = [row["val_mae"] for row in r["log"]]
     assert min(vals[1:]) < vals[0]
-    assert r["best_val_mae"] == min(vals)
+    scores = [row["val_score"] for row in r["log"]]
+    assert r["best_val_score"] == min(scores) and r["best_epoch"] == scores.index(min(scores))
+    assert r["best_val_mae"] == vals[r["best_epoch"]]
     assert (tmp_path / "best.pt").is_file()
     log = (tmp_path / "log.csv").read_text().splitlines()
-    assert log[0] == "epoch,train_mae,val_mae,kept_fraction,seconds" and len(log) == 5
+    assert log[0] == "epoch,train_mae,val_mae,kept_fraction,val_score,seconds" and len(log) == 5
     again = train(_tiny(), cfg=cfg, seed=0)
     assert again["metrics"] == r["metrics"]
 
@@ -275,3 +277,25 @@ def test_the_hand_written_backward_of_the_recurrence_passes_gradcheck(steps):
             torch.rand(n, n, **kw), torch.randn(n, 2 * h, 2 * h, **kw),
             torch.randn(n, 2 * h, h, **kw))
     assert torch.autograd.gradcheck(_GRUScan.apply, args)
+
+
+def test_gpu_session_script_dry_run_on_the_cpu(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "bench" / "gpu_run.py"), "--dry-run",
+                        "--device", "cpu", "--out", str(tmp_path / "g")],
+                       capture_output=True, text=True, timeout=600,
+                       env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = json.loads((tmp_path / "g" / "gpu_run.json").read_text())
+    assert [row["variant"] for row in res["epochs"]] == [
+        "original fp32 eager", "ours fp32 eager", "ours bf16 eager"]
+    assert all(row["val_mae"] > 0 for row in res["epochs"])
+    assert [row["kept"] for row in res["inference"]] == [1.0, 0.5, 0.25, 0.1]
+    methods = {s["method"] for s in res["table"]["summary"]}
+    assert {"all", "prunegcrn", "random", "correlation", "last-value"} <= methods
+    assert "| original fp32 eager |" in (tmp_path / "g" / "gpu_run.md").read_text()

@@ -61,6 +61,7 @@ class TrainConfig:
     silence_senders: bool = False
     mask_init: float = 1.0
     mask_lr: float | None = None
+    mask_optimizer: str = "adam"
     threshold: float = 0.5
     bf16: bool = False
     compile: bool = False
@@ -92,11 +93,17 @@ class TrainConfig:
                                              math.isfinite(self.mask_lr) and self.mask_lr > 0):
             raise BridgeConfigError(f"mask_lr = {self.mask_lr!r}: give a finite learning rate "
                                     "> 0 for the raw mask (--mask-lr), or leave it out")
+        if self.mask_optimizer not in ("adam", "sgd"):
+            raise BridgeConfigError(f"mask_optimizer = {self.mask_optimizer!r}: choose adam or "
+                                    "sgd (--mask-optimizer)")
         if self.max_batches is not None and self.max_batches < 1:
             raise BridgeConfigError(f"max_batches = {self.max_batches!r}: give at least 1")
         if self.device is not None and str(self.device).split(":")[0] not in (
                 "cpu", "cuda", "mps", "xpu"):
             raise BridgeConfigError(f"--device {self.device!r}: choose cpu or cuda")
+
+
+SGD_MASK_LR = 5.0  # the raw mask's SGD step when --mask-lr is not given
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -212,9 +219,13 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     raw = model.mask.raw
     rest = [p for p in model.parameters() if p.requires_grad and p is not raw]
     groups: list[dict[str, Any]] = [{"params": rest}]
-    if raw.requires_grad:
+    mask_opt = None
+    if raw.requires_grad and cfg.mask_optimizer == "sgd":
+        mask_opt = torch.optim.SGD([raw], lr=cfg.mask_lr or SGD_MASK_LR)
+    elif raw.requires_grad:
         groups.append({"params": [raw], "lr": cfg.mask_lr or cfg.lr})
     opt = torch.optim.Adam(groups, lr=cfg.lr)
+    soft = mode == "learned" and model.mask.keep is None
     fwd = torch.compile(model) if cfg.compile else model
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.bf16
                 else contextlib.nullcontext())
@@ -238,19 +249,26 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
                 mae = (pred.float() - y).abs().mean()
                 loss = prune_loss(mae, mask, cfg.gamma) if mode == "learned" else mae
             opt.zero_grad(set_to_none=True)
+            if mask_opt is not None:
+                mask_opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if mask_opt is not None:
+                mask_opt.step()
             tot += float(mae.detach()) * len(idx)
             cnt += len(idx)
         val = _predict(fwd, data["val"][0], cfg, autocast)
         val_mae = float((val - data["val"][1]).abs().mean()) * std
         kept = float(model.mask().detach().mean())
+        # the soft loss selects on its own objective: MAE x (1 + kept - gamma)
+        score = val_mae * (1 + kept - cfg.gamma) if soft else val_mae
         row = {"epoch": epoch, "train_mae": tot / max(cnt, 1) * std, "val_mae": val_mae,
-               "kept_fraction": kept, "seconds": time.perf_counter() - t0}
+               "kept_fraction": kept, "val_score": score,
+               "seconds": time.perf_counter() - t0}
         log.append(row)
         bar.set_postfix(val_mae=f"{val_mae:.3f}", kept=f"{kept:.2f}")
-        if val_mae < best:
-            best, best_epoch, bad = val_mae, epoch, 0
+        if score < best:
+            best, best_epoch, bad = score, epoch, 0
             torch.save(model.state_dict(), ckpt)
         else:
             bad += 1
@@ -266,7 +284,8 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     raw = model.mask.raw.detach().cpu().numpy()
     return {"metrics": metrics, "kept": kept_nodes, "kept_fraction": len(kept_nodes) /
             raw.size, "ranking": np.argsort(-raw, kind="stable").tolist(),
-            "raw_mask": raw.tolist(), "best_epoch": best_epoch, "best_val_mae": best,
+            "raw_mask": raw.tolist(), "best_epoch": best_epoch,
+            "best_val_mae": log[best_epoch]["val_mae"], "best_val_score": best,
             "epochs_run": len(log), "log": log,
             "epoch_seconds": float(np.mean([r["seconds"] for r in log]))}
 
@@ -286,7 +305,7 @@ def _write_log(path: Path, log: list[dict[str, float]]) -> None:
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["epoch", "train_mae", "val_mae", "kept_fraction",
-                                        "seconds"])
+                                        "val_score", "seconds"])
     w.writeheader()
     w.writerows(log)
     write_atomic(path, buf.getvalue())
