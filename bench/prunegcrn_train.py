@@ -269,6 +269,30 @@ def check_losses(size: str, device: torch.device, steps: int, batch: int, bf16: 
     return out
 
 
+def accuracy(device: torch.device, epochs: int, data_root: str | None) -> dict[str, Any]:
+    """fp32 and bf16 ``train()`` of the whole network on SZ-taxi: the validation MAE each
+    reaches after ``epochs`` epochs (same seed, no early stop), and their ratio."""
+    from prunegcrn_bridge.traffic.data import load_sz_taxi
+    from prunegcrn_bridge.traffic.train import TrainConfig, train
+
+    win = prepare(load_sz_taxi(data_root))
+    out: dict[str, Any] = {"data": "sz_taxi", "epochs": epochs}
+    for low in (False, True):
+        cfg = TrainConfig(epochs=epochs, patience=epochs, bf16=low, device=device.type)
+        r = train(win, cfg=cfg, mode="fixed", seed=0)
+        key = "bf16" if low else "fp32"
+        out[key] = {"best_val_mae": r["best_val_mae"], "test_mae": r["metrics"]["mae"],
+                    "epoch_s": r["epoch_seconds"],
+                    "val_mae_per_epoch": [row["val_mae"] for row in r["log"]]}
+        print(f"accuracy {key}: best validation MAE {r['best_val_mae']:.4f} after {epochs} "
+              f"epochs, {r['epoch_seconds']:.1f} s per epoch", flush=True)
+    out["bf16_over_fp32"] = out["bf16"]["best_val_mae"] / out["fp32"]["best_val_mae"]
+    out["epoch_speedup"] = out["fp32"]["epoch_s"] / out["bf16"]["epoch_s"]
+    print(f"bf16 / fp32 validation MAE: {out['bf16_over_fp32']:.4f}; bf16 epochs "
+          f"{out['epoch_speedup']:.2f}x faster", flush=True)
+    return out
+
+
 def _name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
@@ -288,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--forms", default="before,original,ours",
                    help="formulations to time (default: before,original,ours)")
     p.add_argument("--compile", action="store_true", help="also time torch.compile rows")
+    p.add_argument("--accuracy-epochs", type=int, default=0,
+                   help="also train fp32 and bf16 on SZ-taxi for this many epochs and "
+                        "compare their validation MAE (0: skip; needs --data-root)")
+    p.add_argument("--data-root", default=str(HERE.parent.parent / "shared" / "data"),
+                   help="folder holding SZ_TAXI/ (for --accuracy-epochs)")
     p.add_argument("--dry-run", action="store_true",
                    help="toy size, 2 timed steps, a 5-step check: proves the script runs")
     p.add_argument("--out", default=str(HERE / "prunegcrn_train.json"))
@@ -340,8 +369,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"relative difference {c['max_rel_diff']:.2e} ({'ok' if c['ok'] else 'FAIL'}"
                   f" at rtol {args.rtol:g})" + (f"; bf16 vs fp32 {c['bf16_max_rel_diff']:.2e}"
                                                  if bf16 else ""), flush=True)
+    acc = accuracy(device, args.accuracy_epochs, args.data_root) if (
+        args.accuracy_epochs and bf16) else None
     Path(args.out).write_text(json.dumps({
-        "rows": rows, "checks": checks, "gemm_gflops": ceiling, "torch": torch.__version__,
+        "rows": rows, "checks": checks, "accuracy": acc, "gemm_gflops": ceiling,
+        "torch": torch.__version__,
         "device": _name(device), "threads": torch.get_num_threads(),
         "model_flops_note": "model_flops(): forward x 3 of the AGCRN math"}, indent=1))
     print(f"written: {args.out}")

@@ -12,11 +12,15 @@ hidden 64). That is about 90 models per data set: hours on a GPU, far more on a 
 Writes ``<out>/<data>/`` per data set (``runs/`` one JSON per model, so a killed run
 resumes; ``runs.csv``, ``summary.csv``, ``mae_vs_kept.png``, ``kept_nodes.png``) and
 ``<out>/summary.md``: MAE against kept fraction per method, the planted-driver precision
-and the Jaccard similarity of kept sets across seeds.
+and the Jaccard similarity of kept sets across seeds; on planted data also a linear
+yardstick (``yardstick.json``): the test MAE of an exactly fitted ridge forecaster from the
+best planted drivers, from a greedy set over all nodes and from random sets, at each
+budget, so a learned selection can be judged against what the budget allows.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from prunegcrn_bridge.traffic import data as T
     from prunegcrn_bridge.traffic.experiment import compare, summarize
+    from prunegcrn_bridge.traffic.oracle import yardstick
     from prunegcrn_bridge.traffic.train import TrainConfig
 
     quick = bool(args.quick)
@@ -63,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         recs = compare(series, folder / name, fractions=fractions, seeds=seeds, cfg=cfg,
                        progress=show_progress(args.progress))
         summ = summarize(recs, series)
+        if series.drivers is not None:
+            stick = yardstick(series, [f for f in fractions if f < 1], draws=10 if quick
+                              else 30)
+            write_atomic(Path(folder) / name / "yardstick.json", json.dumps(stick, indent=1))
         lines += [f"## {name} ({series.num_nodes} nodes)", "",
                   md_table(summ, ["method", "fraction", "n", "mae_mean", "mae_sd",
                                   "kept_mae_mean", "kept_fraction", "driver_precision",
@@ -70,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
                            {"mae_mean": ".3f", "mae_sd": ".3f", "kept_mae_mean": ".3f",
                             "kept_fraction": ".2f", "driver_precision": ".2f",
                             "jaccard": ".2f"}), ""]
+        if series.drivers is not None:
+            lines += ["Linear yardstick (ridge regression from the kept nodes' last 12 "
+                      "readings to every node's next 12, fitted exactly; "
+                      "`prunegcrn_bridge.traffic.oracle`): is the planted driver set the "
+                      "ideal selection at each budget?", "",
+                      md_table(stick, ["selection", "k", "mae", "mae_sd", "precision"],
+                               {"mae": ".3f", "mae_sd": ".3f", "precision": ".2f"}), ""]
     text = "\n".join(lines)
     write_atomic(Path(folder) / "summary.md", text + "\n")
     write_manifest(folder, NAME, quick=quick, argv=sys.argv[1:], data=names)

@@ -266,19 +266,6 @@ def test_training_bench_dry_run(tmp_path):
     assert data["checks"][0]["ok"] and data["checks"][0]["max_rel_diff"] < 1e-4
 
 
-@pytest.mark.parametrize("steps", [1, 2, 5])
-def test_the_hand_written_backward_of_the_recurrence_passes_gradcheck(steps):
-    from prunegcrn_bridge.traffic.model import _GRUScan
-
-    torch.manual_seed(steps)
-    n, b, h = 4, 3, 2
-    kw = {"dtype": torch.float64, "requires_grad": True}
-    args = (torch.randn(n, steps, b, 2 * h, **kw), torch.randn(n, steps, b, h, **kw),
-            torch.rand(n, n, **kw), torch.randn(n, 2 * h, 2 * h, **kw),
-            torch.randn(n, 2 * h, h, **kw))
-    assert torch.autograd.gradcheck(_GRUScan.apply, args)
-
-
 def test_gpu_session_script_dry_run_on_the_cpu(tmp_path):
     import json
     import subprocess

@@ -5,6 +5,9 @@
     ``kept_nodes.json`` (kept set and raw-mask ranking) under ``results/<run>/``.
 ``argnn traffic compare --data ... [--fractions 1,0.75,0.5,0.25,0.1] [--seeds 3]``
     the comparison with random and correlation selection and the references, resumable.
+``argnn traffic gammas --data ... [--gammas 0.75,0.5,0.25,0.1]``
+    the paper's soft loss alone per gamma: the kept fraction it reaches, and random and
+    correlation selection trained at that fraction; resumable.
 
 ``--data-root`` (or ``ARGNN_DATA``) is the folder holding ``SZ_TAXI/``; a PeMS file is
 given by path (``--distance`` for its ``distance.csv``). Torch is imported only inside the
@@ -72,6 +75,13 @@ def register(sub: Any) -> None:
     c.add_argument("--quick", action="store_true",
                    help="a smoke run in under a minute: 100 and 25 %% kept, 2 seeds, 2 epochs "
                         "of 10 batches, hidden 8 (the numbers only show the pipeline works)")
+    gm = ts.add_parser("gammas", help="the soft loss alone per gamma: the fraction it keeps, "
+                                      "and random/correlation at that fraction")
+    _common(gm)
+    gm.add_argument("--gammas", default="0.75,0.5,0.25,0.1")
+    gm.add_argument("--seeds", type=int, default=1, help="soft models per gamma (default 1)")
+    gm.add_argument("--random-seeds", type=int, default=3,
+                    help="random selections per reached k (default 3)")
     t.set_defaults(handler=main)
 
 
@@ -111,7 +121,33 @@ def main(args: argparse.Namespace) -> int:
     series = _series(args)
     if args.traffic_command == "train":
         return _train(args, series)
+    if args.traffic_command == "gammas":
+        return _gammas(args, series)
     return _compare(args, series)
+
+
+def _gammas(args: argparse.Namespace, series: Any) -> int:
+    from ..errors import BridgeConfigError
+    from .experiment import gamma_study
+
+    try:
+        gs = tuple(float(g) for g in args.gammas.split(","))
+    except ValueError:
+        raise BridgeConfigError(f"--gammas {args.gammas!r}: give comma-separated shares in "
+                                "[0, 1], e.g. 0.75,0.5") from None
+    if not gs or any(not 0 <= g <= 1 for g in gs) or len(set(gs)) != len(gs):
+        raise BridgeConfigError(f"--gammas {args.gammas}: give distinct shares in [0, 1]")
+    for name in ("seeds", "random_seeds"):
+        if not 1 <= getattr(args, name) <= 100:
+            raise BridgeConfigError(f"--{name.replace('_', '-')} {getattr(args, name)}: give "
+                                    "from 1 to 100")
+    out = Path(args.out or f"results/prunegcrn-gammas-{series.name}")
+    rows = gamma_study(series, out, gammas=gs, seeds=tuple(range(args.seeds)),
+                       random_seeds=tuple(range(args.random_seeds)), cfg=_cfg(args),
+                       scaler=args.scaler, progress=show_progress(None))
+    print((out / "gamma.csv").read_text())
+    print(f"written: {out}/ (gamma.csv, runs/)")
+    return 0 if rows else 1
 
 
 def _train(args: argparse.Namespace, series: Any) -> int:
