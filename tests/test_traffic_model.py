@@ -286,3 +286,38 @@ def test_gpu_session_script_dry_run_on_the_cpu(tmp_path):
     methods = {s["method"] for s in res["table"]["summary"]}
     assert {"all", "prunegcrn", "random", "correlation", "last-value"} <= methods
     assert "| original fp32 eager |" in (tmp_path / "g" / "gpu_run.md").read_text()
+
+
+def test_linear_yardstick_prefers_the_planted_drivers():
+    from prunegcrn_bridge.traffic import data as T
+    from prunegcrn_bridge.traffic.oracle import greedy, linear_mae, yardstick
+
+    s = T.synthetic(24, drivers=4, steps=700, seed=1)
+    drv = s.drivers.tolist()
+    # every node predicts at least as well as the drivers alone on the training fit's test
+    assert linear_mae(s, drv) < linear_mae(s, [i for i in range(24) if i not in drv][:4])
+    assert len(greedy(s, 3)) == 3 and set(greedy(s, 2, candidates=drv)) <= set(drv)
+    rows = yardstick(s, [4 / 24], draws=5)
+    by = {r["selection"]: r for r in rows}
+    assert by["best drivers"]["mae"] < by["random (5 draws)"]["mae"]
+    assert by["best drivers"]["precision"] == 1.0 and by["all nodes"]["k"] == 24
+
+
+def test_gamma_study_trains_baselines_at_the_reached_size_and_resumes(tmp_path):
+    from prunegcrn_bridge.traffic import data as T
+    from prunegcrn_bridge.traffic.experiment import gamma_study
+    from prunegcrn_bridge.traffic.train import TrainConfig
+
+    s = T.synthetic(12, drivers=3, steps=400, seed=0)
+    cfg = TrainConfig(epochs=2, hidden=4, embed_dim=2, max_batches=3, mask_lr=0.3)
+    rows = gamma_study(s, tmp_path / "g", gammas=(0.5,), random_seeds=(0, 1), cfg=cfg)
+    (row,) = rows
+    assert row["kept"] < 12  # the soft loss alone moved the mask
+    k = max(1, row["kept"])  # a soft run may prune every node
+    runs = sorted(p.name for p in (tmp_path / "g" / "runs").iterdir())
+    assert runs == [f"correlation-k{k}.json", f"random-k{k}-s0.json", f"random-k{k}-s1.json",
+                    "soft-g0.5-s0.json"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "g" / "runs").iterdir()}
+    assert gamma_study(s, tmp_path / "g", gammas=(0.5,), random_seeds=(0, 1), cfg=cfg) == rows
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "g" / "runs").iterdir()} == stamps
+    assert (tmp_path / "g" / "gamma.csv").read_text().startswith("gamma,seed,kept,")

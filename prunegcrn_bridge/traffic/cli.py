@@ -72,6 +72,8 @@ def register(sub: Any) -> None:
     c.add_argument("--fractions", default=None,
                    help="kept shares (default 1,0.75,0.5,0.25,0.1; --quick: 1,0.25)")
     c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--methods", default="prunegcrn,prunegcrn-soft,random,correlation",
+                   help="selection methods at each fraction below 1 (default: all four)")
     c.add_argument("--quick", action="store_true",
                    help="a smoke run in under a minute: 100 and 25 %% kept, 2 seeds, 2 epochs "
                         "of 10 batches, hidden 8 (the numbers only show the pipeline works)")
@@ -197,6 +199,13 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         raise BridgeConfigError(f"--fractions {args.fractions}: give distinct shares in (0, 1]")
     if not 1 <= args.seeds <= 1000:
         raise BridgeConfigError(f"--seeds {args.seeds}: give from 1 to 1000")
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    from .experiment import METHODS
+
+    if not methods or any(m not in METHODS for m in methods) or len(set(methods)) != len(
+            methods):
+        raise BridgeConfigError(f"--methods {args.methods!r}: choose distinct names from "
+                                f"{', '.join(METHODS)}")
     seeds = tuple(range(2 if args.quick else args.seeds))
     cfg = _cfg(args)
     if args.quick:
@@ -204,8 +213,8 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
 
         cfg = replace(cfg, epochs=2, hidden=8, embed_dim=3, max_batches=10, progress=False)
     out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
-    compare(series, out, fractions=fr, seeds=seeds, cfg=cfg, scaler=args.scaler,
-            progress=show_progress(None))
+    compare(series, out, fractions=fr, seeds=seeds, methods=methods, cfg=cfg,
+            scaler=args.scaler, progress=show_progress(None))
     print((out / "summary.csv").read_text())
     print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
     return 0
