@@ -76,7 +76,8 @@ def register(sub: Any) -> None:
                    help="selection methods at each fraction below 1 (default: all four)")
     c.add_argument("--quick", action="store_true",
                    help="a smoke run in under a minute: 100 and 25 %% kept, 2 seeds, 2 epochs "
-                        "of 10 batches, hidden 8 (the numbers only show the pipeline works)")
+                        "of 5 batches, hidden 8, one thread (the numbers only show the "
+                        "pipeline works)")
     gm = ts.add_parser("gammas", help="the soft loss alone per gamma: the fraction it keeps, "
                                       "and random/correlation at that fraction")
     _common(gm)
@@ -211,7 +212,10 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
     if args.quick:
         from dataclasses import replace
 
-        cfg = replace(cfg, epochs=2, hidden=8, embed_dim=3, max_batches=10, progress=False)
+        cfg = replace(cfg, epochs=2, hidden=8, embed_dim=3, max_batches=5, progress=False)
+        import torch
+
+        torch.set_num_threads(1)  # products this small only lose time to a second thread
     out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
     compare(series, out, fractions=fr, seeds=seeds, methods=methods, cfg=cfg,
             scaler=args.scaler, progress=show_progress(None))
