@@ -545,11 +545,15 @@ def test_fuzz_traffic_arguments(data, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(train, "train", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
     monkeypatch.setattr(experiment, "compare", lambda *a, **k: (_ for _ in ()).throw(_Ran()))
-    which = data.draw(st.sampled_from(["train", "compare"]))
+    monkeypatch.setattr(experiment, "gamma_study",
+                        lambda *a, **k: (_ for _ in ()).throw(_Ran()))
+    which = data.draw(st.sampled_from(["train", "compare", "gammas"]))
     opts = ["--epochs", "--patience", "--hidden", "--embed-dim", "--batch-size", "--device",
-            "--seed", "--scaler", "--silence-senders!"]
-    opts += (["--keep-fraction", "--gamma"] if which == "train" else
-             ["--fractions", "--seeds", "--quick!"])
+            "--seed", "--scaler", "--silence-senders!", "--mask-init", "--mask-lr",
+            "--threshold", "--mask-optimizer"]
+    opts += {"train": ["--keep-fraction", "--gamma"],
+             "compare": ["--fractions", "--seeds", "--quick!", "--methods"],
+             "gammas": ["--gammas", "--seeds", "--random-seeds"]}[which]
     argv = data.draw(_argv(["traffic", which, "--data", "synthetic", "--out", "t"], opts))
     try:
         _call(argv, capsys)
@@ -643,6 +647,12 @@ def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tm
     (["traffic", "train", "--data", "synthetic", "--epochs", "0", "--out", "t"], "epochs = 0"),
     (["traffic", "train", "--data", "synthetic", "--seed", "-1", "--out", "t"], "--seed -1"),
     (["traffic", "train", "--data", "nope.npz", "--out", "t"], "not found"),
+    (["traffic", "train", "--data", "synthetic", "--mask-init", "0.2", "--out", "t"],
+     "mask_init = 0.2"),
+    (["traffic", "compare", "--data", "synthetic", "--methods", "lasso", "--out", "t"],
+     "--methods 'lasso'"),
+    (["traffic", "gammas", "--data", "synthetic", "--gammas", "1.5", "--out", "t"],
+     "--gammas 1.5"),
     (["compare", "--seeds", "0", "--out", "t"], "seeds = 0"),
     (["compare", "--tasks", "FOO", "--out", "t"], "unknown task"),
     (["compare", "--hidden", "-1", "--out", "t"], "hidden = [-1]"),

@@ -47,6 +47,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="start value of every raw mask entry (default 1.0; >= --threshold)")
     p.add_argument("--mask-lr", type=float, default=None,
                    help="Adam learning rate of the raw mask (default: the model's, 0.003)")
+    p.add_argument("--mask-optimizer", default="adam", choices=("adam", "sgd"),
+                   help="optimizer of the raw mask (default adam; sgd: --mask-lr default 5)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="binary clamp threshold: a node is kept while raw >= it (default 0.5)")
     p.add_argument("--bf16", action="store_true",
@@ -105,6 +107,7 @@ def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
                        embed_dim=args.embed_dim, batch_size=args.batch_size,
                        silence_senders=args.silence_senders, device=args.device,
                        mask_init=args.mask_init, mask_lr=args.mask_lr,
+                       mask_optimizer=args.mask_optimizer,
                        threshold=args.threshold,
                        bf16=args.bf16, compile=args.compile, progress=show_progress(None),
                        **kw)
@@ -213,12 +216,15 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         from dataclasses import replace
 
         cfg = replace(cfg, epochs=2, hidden=8, embed_dim=3, max_batches=5, progress=False)
-        import torch
-
-        torch.set_num_threads(1)  # products this small only lose time to a second thread
     out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
-    compare(series, out, fractions=fr, seeds=seeds, methods=methods, cfg=cfg,
-            scaler=args.scaler, progress=show_progress(None))
+    from contextlib import nullcontext
+
+    from ..threads import one_thread
+
+    # --quick: products this small only lose time to a second thread
+    with one_thread() if args.quick else nullcontext():
+        compare(series, out, fractions=fr, seeds=seeds, methods=methods, cfg=cfg,
+                scaler=args.scaler, progress=show_progress(None))
     print((out / "summary.csv").read_text())
     print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
     return 0
