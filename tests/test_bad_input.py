@@ -550,7 +550,7 @@ def test_fuzz_traffic_arguments(data, monkeypatch, capsys, tmp_path):
     which = data.draw(st.sampled_from(["train", "compare", "gammas"]))
     opts = ["--epochs", "--patience", "--hidden", "--embed-dim", "--batch-size", "--device",
             "--seed", "--scaler", "--silence-senders!", "--mask-init", "--mask-lr",
-            "--threshold", "--mask-optimizer"]
+            "--threshold", "--mask-optimizer", "--soft-loss"]
     opts += {"train": ["--keep-fraction", "--gamma"],
              "compare": ["--fractions", "--seeds", "--quick!", "--methods"],
              "gammas": ["--gammas", "--seeds", "--random-seeds"]}[which]

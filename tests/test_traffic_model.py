@@ -50,6 +50,13 @@ def test_masked_inputs_equal_the_graph_bias_and_senders_can_be_silenced():
 def test_loss_formula_and_clamp():
     mae, mask = torch.tensor(2.0), torch.tensor([1.0, 0.0, 1.0, 1.0])
     assert float(prune_loss(mae, mask, 0.25)) == pytest.approx(2.0 * (1 + 0.75 - 0.25))
+    assert float(prune_loss(mae, mask, 0.25, "hinge")) == pytest.approx(2.0 * 1.5)
+    assert float(prune_loss(mae, mask, 0.9, "hinge")) == pytest.approx(2.0)
+    raw = torch.tensor([0.9, 0.9, 0.1, 0.1], requires_grad=True)  # half kept, gamma above it
+    prune_loss(mae, binary_clamp(raw), 0.75, "hinge").backward()
+    assert raw.grad.tolist() == [0.0] * 4  # no push below the allowed share
+    with pytest.raises(ValueError, match="form"):
+        prune_loss(mae, mask, 0.5, "square")
     r = torch.tensor([0.49, 0.5, 1.3, -0.2], requires_grad=True)
     out = binary_clamp(r)
     assert out.tolist() == [0.0, 1.0, 1.0, 0.0]

@@ -49,6 +49,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="Adam learning rate of the raw mask (default: the model's, 0.003)")
     p.add_argument("--mask-optimizer", default="adam", choices=("adam", "sgd"),
                    help="optimizer of the raw mask (default adam; sgd: --mask-lr default 5)")
+    p.add_argument("--soft-loss", default="linear", choices=("linear", "hinge"),
+                   help="linear: MAE x (1 + kept - gamma), the paper's formula (default); "
+                        "hinge: MAE x (1 + max(0, kept - gamma))")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="binary clamp threshold: a node is kept while raw >= it (default 0.5)")
     p.add_argument("--bf16", action="store_true",
@@ -107,7 +110,7 @@ def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
                        embed_dim=args.embed_dim, batch_size=args.batch_size,
                        silence_senders=args.silence_senders, device=args.device,
                        mask_init=args.mask_init, mask_lr=args.mask_lr,
-                       mask_optimizer=args.mask_optimizer,
+                       mask_optimizer=args.mask_optimizer, soft_loss=args.soft_loss,
                        threshold=args.threshold,
                        bf16=args.bf16, compile=args.compile, progress=show_progress(None),
                        **kw)

@@ -21,7 +21,8 @@ a learned graph bias ``b`` (N x C_in), not by zero: ``x~ = m x + (1 - m) b``. Op
 graph convolution); ``keep`` imposes a hard budget, keeping exactly the ``keep`` nodes with
 the largest raw-mask values (the straight-through gradient still reaches every ``r``).
 The loss ``MAE x (1 + mean(m) - gamma)`` (:func:`prune_loss`) does not bound the kept
-fraction by itself, so the training log records it.
+fraction by itself (on SZ-taxi its minimum is "keep nothing"), so the training log records
+it; ``form="hinge"`` is the variant that stops pushing once the kept share is below gamma.
 
 Our choices where the paper is silent, each an option: ``r`` starts at ``mask_init``
 (default 1: every node kept); the clamp threshold is ``threshold`` (default 0.5); the
@@ -229,6 +230,17 @@ class PruneGCRN(nn.Module):
             return self.mask().nonzero().view(-1)
 
 
-def prune_loss(mae: Tensor, mask: Tensor, gamma: float) -> Tensor:
-    """PruneGCRN's loss ``MAE x (1 + mean(mask) - gamma)``."""
-    return mae * (1 + mask.mean() - gamma)
+def prune_loss(mae: Tensor, mask: Tensor, gamma: float, form: str = "linear") -> Tensor:
+    """PruneGCRN's loss ``MAE x (1 + mean(mask) - gamma)`` (``form="linear"``, the paper's
+    formula as written), or ``MAE x (1 + max(0, mean(mask) - gamma))`` (``"hinge"``: our
+    reading of gamma as the allowed share of nodes; no push below it).
+
+    The linear form pushes every raw mask down by ``MAE / N`` per node whatever the kept
+    share, so its minimum is at "keep nothing" unless pruning every node raises the MAE by
+    more than ``(2 - gamma) / (1 - gamma)`` times (at least 2x).
+    """
+    if form == "linear":
+        return mae * (1 + mask.mean() - gamma)
+    if form == "hinge":
+        return mae * (1 + torch.clamp(mask.mean() - gamma, min=0.0))
+    raise ValueError(f"form={form!r}; allowed: linear, hinge")

@@ -62,6 +62,7 @@ class TrainConfig:
     mask_init: float = 1.0
     mask_lr: float | None = None
     mask_optimizer: str = "adam"
+    soft_loss: str = "linear"
     threshold: float = 0.5
     bf16: bool = False
     compile: bool = False
@@ -96,6 +97,9 @@ class TrainConfig:
         if self.mask_optimizer not in ("adam", "sgd"):
             raise BridgeConfigError(f"mask_optimizer = {self.mask_optimizer!r}: choose adam or "
                                     "sgd (--mask-optimizer)")
+        if self.soft_loss not in ("linear", "hinge"):
+            raise BridgeConfigError(f"soft_loss = {self.soft_loss!r}: choose linear or hinge "
+                                    "(--soft-loss)")
         if self.max_batches is not None and self.max_batches < 1:
             raise BridgeConfigError(f"max_batches = {self.max_batches!r}: give at least 1")
         if self.device is not None and str(self.device).split(":")[0] not in (
@@ -247,7 +251,8 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
             with autocast:
                 pred, mask = fwd(x)
                 mae = (pred.float() - y).abs().mean()
-                loss = prune_loss(mae, mask, cfg.gamma) if mode == "learned" else mae
+                loss = (prune_loss(mae, mask, cfg.gamma, cfg.soft_loss) if mode == "learned"
+                        else mae)
             opt.zero_grad(set_to_none=True)
             if mask_opt is not None:
                 mask_opt.zero_grad(set_to_none=True)
@@ -261,7 +266,8 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
         val_mae = float((val - data["val"][1]).abs().mean()) * std
         kept = float(model.mask().detach().mean())
         # the soft loss selects on its own objective: MAE x (1 + kept - gamma)
-        score = val_mae * (1 + kept - cfg.gamma) if soft else val_mae
+        score = (val_mae * (1 + (kept - cfg.gamma if cfg.soft_loss == "linear" else
+                                 max(0.0, kept - cfg.gamma))) if soft else val_mae)
         row = {"epoch": epoch, "train_mae": tot / max(cnt, 1) * std, "val_mae": val_mae,
                "kept_fraction": kept, "val_score": score,
                "seconds": time.perf_counter() - t0}
