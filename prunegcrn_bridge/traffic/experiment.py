@@ -278,6 +278,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
             ax.axhline(s["mae_mean"], ls="--", lw=1, color="grey" if s["method"] ==
                        "last-value" else "k", label=s["method"])
     ax.set_xlabel("nodes kept (%)")
+    ax.set_xlim(0, 102)  # the whole range, also when one fraction was run
     ax.set_ylabel("test MAE, all nodes")
     ax.set_title(f"{series.name}: predicting the whole network from the kept sensors",
                  fontsize=9)
