@@ -328,3 +328,7 @@ def test_gamma_study_trains_baselines_at_the_reached_size_and_resumes(tmp_path):
     assert gamma_study(s, tmp_path / "g", gammas=(0.5,), random_seeds=(0, 1), cfg=cfg) == rows
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "g" / "runs").iterdir()} == stamps
     assert (tmp_path / "g" / "gamma.csv").read_text().startswith("gamma,seed,kept,")
+    from prunegcrn_bridge.errors import BridgeConfigError
+
+    with pytest.raises(BridgeConfigError, match="a gamma study with other settings"):
+        gamma_study(s, tmp_path / "g", gammas=(0.25,), random_seeds=(0, 1), cfg=cfg)

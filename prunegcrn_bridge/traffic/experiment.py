@@ -108,6 +108,20 @@ def _references(series: Series, win: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _open(out: str | os.PathLike[str], kind: str, name: str, what: str,
+          settings: dict[str, Any]) -> Path:
+    """Claim (or resume) a study folder with a ``runs/`` folder and its settings file
+    ``name``; a folder holding other settings is refused."""
+    folder = claim_output(out, kind, existing="resume", what="--out")
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    sfile = folder / name
+    if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
+        raise BridgeConfigError(f"{folder} holds {what} with other settings; choose "
+                                "another --out")
+    write_atomic(sfile, json.dumps(settings, indent=1))
+    return folder
+
+
 def compare(series: Series, out: str | os.PathLike[str], *,
             fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = (0, 1, 2),
             methods: Sequence[str] = METHODS, cfg: TrainConfig | None = None,
@@ -116,17 +130,11 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     from tqdm import tqdm
 
     cfg = cfg or TrainConfig()
-    folder = claim_output(out, "traffic-compare", existing="resume", what="--out")
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
-    settings = {"series": series.name, "nodes": series.num_nodes, "steps":
-                int(series.values.shape[0]), "fractions": list(fractions), "seeds":
-                list(seeds), "methods": list(methods), "scaler": scaler,
-                "train": asdict(replace(cfg, progress=False))}
-    sfile = folder / "compare.json"
-    if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
-        raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
-                                "another --out")
-    write_atomic(sfile, json.dumps(settings, indent=1))
+    folder = _open(out, "traffic-compare", "compare.json", "a comparison", {
+        "series": series.name, "nodes": series.num_nodes, "steps":
+        int(series.values.shape[0]), "fractions": list(fractions), "seeds": list(seeds),
+        "methods": list(methods), "scaler": scaler,
+        "train": asdict(replace(cfg, progress=False))})
     win = prepare(series, scaler=scaler)
     jobs = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
     jobs += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
@@ -329,16 +337,10 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
     from tqdm import tqdm
 
     cfg = cfg or TrainConfig()
-    folder = claim_output(out, "traffic-gamma", existing="resume", what="--out")
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
-    settings = {"series": series.name, "nodes": series.num_nodes, "gammas": list(gammas),
-                "seeds": list(seeds), "random_seeds": list(random_seeds), "scaler": scaler,
-                "train": asdict(replace(cfg, progress=False))}
-    sfile = folder / "gamma.json"
-    if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
-        raise BridgeConfigError(f"{folder} holds a gamma study with other settings; choose "
-                                "another --out")
-    write_atomic(sfile, json.dumps(settings, indent=1))
+    folder = _open(out, "traffic-gamma", "gamma.json", "a gamma study", {
+        "series": series.name, "nodes": series.num_nodes, "gammas": list(gammas),
+        "seeds": list(seeds), "random_seeds": list(random_seeds), "scaler": scaler,
+        "train": asdict(replace(cfg, progress=False))})
     win = prepare(series, scaler=scaler)
     tr, _, _ = split_lengths(series.values.shape[0])
     n = series.num_nodes
