@@ -27,8 +27,9 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,16 @@ def _open(out: str | os.PathLike[str], kind: str, name: str, what: str,
     return folder
 
 
+def _cached(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The record at ``path`` if a finished run wrote it, else ``make()`` written there
+    atomically (what makes a killed study resume)."""
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    rec = make()
+    write_atomic(path, json.dumps(rec))
+    return rec
+
+
 def compare(series: Series, out: str | os.PathLike[str], *,
             fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = (0, 1, 2),
             methods: Sequence[str] = METHODS, cfg: TrainConfig | None = None,
@@ -140,13 +151,8 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     jobs += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
     records = []
     for method, f, s in tqdm(jobs, desc="models", disable=not progress):
-        path = folder / "runs" / f"{_key(method, f, s)}.json"
-        if path.exists():
-            records.append(json.loads(path.read_text()))
-            continue
-        rec = _one(series, win, method, f, s, cfg, folder)
-        write_atomic(path, json.dumps(rec))
-        records.append(rec)
+        records.append(_cached(folder / "runs" / f"{_key(method, f, s)}.json",
+                               partial(_one, series, win, method, f, s, cfg, folder)))
     refs = _references(series, win)
     write_atomic(folder / "references.json", json.dumps(refs))
     _save_graph(series, folder)
@@ -346,13 +352,12 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
     n = series.num_nodes
 
     def run(key: str, **kw: Any) -> dict[str, Any]:
-        path = folder / "runs" / f"{key}.json"
-        if path.exists():
-            return dict(json.loads(path.read_text()))
-        r = train(win, seed=kw.pop("seed"), out=folder / "models" / key, **kw)
-        r.pop("log")
-        write_atomic(path, json.dumps(r))
-        return r
+        def fit() -> dict[str, Any]:
+            r = train(win, seed=kw.pop("seed"), out=folder / "models" / key, **kw)
+            r.pop("log")
+            return r
+
+        return _cached(folder / "runs" / f"{key}.json", fit)
 
     rows = []
     jobs = [(g, s) for g in gammas for s in seeds]

@@ -266,8 +266,8 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
         val_mae = float((val - data["val"][1]).abs().mean()) * std
         kept = float(model.mask().detach().mean())
         # the soft loss selects on its own objective: MAE x (1 + kept - gamma)
-        score = (val_mae * (1 + (kept - cfg.gamma if cfg.soft_loss == "linear" else
-                                 max(0.0, kept - cfg.gamma))) if soft else val_mae)
+        score = (float(prune_loss(torch.tensor(val_mae), torch.tensor([kept]), cfg.gamma,
+                                  cfg.soft_loss)) if soft else val_mae)
         row = {"epoch": epoch, "train_mae": tot / max(cnt, 1) * std, "val_mae": val_mae,
                "kept_fraction": kept, "val_score": score,
                "seconds": time.perf_counter() - t0}
