@@ -45,6 +45,7 @@ __all__ = [
     "apply_overrides",
 ]
 
+TASK_KINDS = ("truth", "series")
 GATES = ("AND", "OR", "XOR", "NAND", "NOR", "XNOR", "PARITY")
 NETWORK_KINDS = ("logic", "random", "edges")
 SCHEDULES = ("sweep", "async")
@@ -52,6 +53,7 @@ DELAY_MODELS = ("constant", "uniform", "exponential", "lognormal")
 POLICIES = ("spectral", "magnitude", "random", "none")
 MODES = ("D", "DW")
 RULES = ("reference", "local")
+ELIGIBLE = ("cycles", "all")
 RNG_MODES = ("default", "reference")
 TRACE_LEVELS = ("full", "prunes", "none")
 ARITHMETIC_CHOICES = ("auto", "reference", "portable")
@@ -143,16 +145,46 @@ def _check_name(name: Any) -> None:
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """``[task]``: the truth table the network learns.
+    """``[task]``: what the network learns.
 
+    kind : ``truth`` (a truth table: ``gate`` and ``bits``) or ``series`` (a road-sensor
+        network forecasting its own readings, :mod:`argnn_sim.series`; the network is built
+        from the road graph, so ``[network]`` keys other than ``weight_scale`` do not apply).
     gate : one of AND, OR, XOR, NAND, NOR, XNOR (two inputs) or PARITY (``bits`` inputs).
+    data : (series) ``"sz_taxi"`` or an ``.npz`` of readings (key ``data``, (T, N[, F])).
+    data_root : (series) the folder holding ``SZ_TAXI/`` (default: ``$ARGNN_DATA``); relative
+        ``data`` and ``adjacency`` paths are read under it.
+    adjacency : (series) the road graph: an N x N matrix (``.npy`` or comma-separated) or a
+        ``from,to[,cost]`` CSV; optional for ``sz_taxi``.
+    horizon : (series) the target is the reading ``horizon`` steps ahead (1: 15 minutes on
+        SZ-taxi).
+    hops : (series) a predictor hears the input nodes of the sensors within ``hops`` road
+        hops (0: only its own sensor).
+    hidden : (series) hidden nodes per sensor (0: inputs feed the predictors directly).
+    passes : (series) passes over the training split (0: no training, evaluation only).
+    sensors : (series) the sensors that have an input node (empty: all); the others are
+        forecast without their own reading.
+    train_steps, test_steps : (series) use only the first that many steps of the training
+        and test splits (0: all of them); for quick runs.
     """
 
     SECTION: ClassVar[str] = "task"
+    kind: str = "truth"
     gate: str = "XOR"
     bits: int = 2
+    data: str = ""
+    data_root: str = ""
+    adjacency: str = ""
+    horizon: int = 1
+    hops: int = 1
+    hidden: int = 0
+    passes: int = 1
+    sensors: tuple = ()
+    train_steps: int = 0
+    test_steps: int = 0
 
     def __post_init__(self) -> None:
+        _check_choice("task.kind", self.kind, TASK_KINDS)
         object.__setattr__(self, "gate", str(self.gate).upper())
         _check_choice("task.gate", self.gate, GATES)
         _check_range("task.bits", self.bits, lo=1, hi=MAX_BITS,
@@ -160,6 +192,40 @@ class TaskConfig:
         if self.gate != "PARITY" and self.bits != 2:
             raise ConfigError(f"task.bits = {self.bits} only applies to gate 'PARITY'; "
                               f"gate {self.gate!r} has 2 inputs (remove task.bits)")
+        _check_range("task.horizon", self.horizon, lo=1, hi=10_000,
+                     what="a whole number of steps from 1 to 10000")
+        _check_range("task.hops", self.hops, lo=0, hi=1000, what="a whole number from 0 to 1000")
+        _check_range("task.hidden", self.hidden, lo=0, hi=64,
+                     what="a whole number of hidden nodes per sensor from 0 to 64")
+        _check_range("task.passes", self.passes, lo=0, hi=10_000,
+                     what="a whole number from 0 (evaluation only) to 10000")
+        _check_range("task.train_steps", self.train_steps, lo=0, what="a whole number >= 0 (0: all)")
+        _check_range("task.test_steps", self.test_steps, lo=0, what="a whole number >= 0 (0: all)")
+        if not isinstance(self.sensors, (list, tuple)):
+            raise ConfigError(f"task.sensors = {_short(self.sensors)} must be a list of sensor "
+                              "numbers")
+        for v in self.sensors:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"task.sensors holds {_short(v)}; sensor numbers are whole "
+                                  "numbers >= 0")
+        if len(set(self.sensors)) != len(self.sensors):
+            raise ConfigError(f"task.sensors = {_short(list(self.sensors))} names a sensor twice")
+        object.__setattr__(self, "sensors", tuple(self.sensors))
+        series_keys = {"data": "", "data_root": "", "adjacency": "", "horizon": 1, "hops": 1,
+                       "hidden": 0, "passes": 1, "sensors": (), "train_steps": 0,
+                       "test_steps": 0}
+        if self.kind == "truth":
+            given = [k for k, d in series_keys.items() if getattr(self, k) != d]
+            if given:
+                raise ConfigError(f"task.{given[0]} applies to task.kind = 'series'; set "
+                                  "kind = \"series\" or remove it")
+        else:
+            if self.gate != "XOR" or self.bits != 2:
+                raise ConfigError("task.gate and task.bits apply to task.kind = 'truth'; a "
+                                  "series task has no truth table (remove them)")
+            if not isinstance(self.data, str) or not self.data.strip():
+                raise ConfigError("task.kind = 'series' needs task.data: \"sz_taxi\" or the "
+                                  "path of an .npz of readings (with task.adjacency)")
 
 
 @dataclass(frozen=True)
@@ -359,6 +425,12 @@ class PruningConfig:
     budget : at most this many prunes in the whole run (0: no cap). An experimenter's
         control for comparing rules at equal numbers of removed edges, not a decentralized
         mechanism: the count is shared by all nodes.
+    eligible : (local rule) which own input edges a genuine conjugate pair may remove:
+        ``cycles`` (the default: only the weaker half of a 2-cycle) or ``all`` (any input
+        edge; the in-neighbour with the largest share of the pair's eigenvector goes). Edges
+        from input nodes never lie on a cycle, so only ``all`` can drop a sensor's edge.
+    outputs : (local rule) whether output nodes prune their own input edges too (default
+        false: the output keeps its read-out). A series task's predictors are all outputs.
     """
 
     SECTION: ClassVar[str] = "pruning"
@@ -370,6 +442,8 @@ class PruningConfig:
     rate: float = 0.001
     min_in_degree: int = 1
     budget: int = 0
+    eligible: str = "cycles"
+    outputs: bool = False
 
     def __post_init__(self) -> None:
         mode = str(self.mode).upper().replace("_", "")
@@ -382,6 +456,12 @@ class PruningConfig:
         _check_range("pruning.rate", self.rate, lo=0, hi=1, what="a probability in [0, 1]")
         _check_range("pruning.min_in_degree", self.min_in_degree, lo=0, what="a whole number >= 0")
         _check_range("pruning.budget", self.budget, lo=0, what="a whole number >= 0 (0: no cap)")
+        _check_choice("pruning.eligible", self.eligible, ELIGIBLE)
+        if (self.eligible != "cycles" or self.outputs) and \
+                (self.policy != "spectral" or self.rule != "local"):
+            raise ConfigError("pruning.eligible and pruning.outputs belong to the local spectral "
+                              "rule; set pruning.policy = \"spectral\" and pruning.rule = "
+                              "\"local\", or remove them")
 
 
 @dataclass(frozen=True)
@@ -565,10 +645,22 @@ class Scenario:
             if self.seed >= 2**32:
                 raise ConfigError(f"seed = {self.seed} is too large for rng.mode = 'reference' "
                                   "(a legacy RandomState takes 0 <= seed < 2**32)")
-            if self.schedule.kind != "sweep" or self.network.kind != "logic":
+            if self.schedule.kind != "sweep" or self.network.kind != "logic" or \
+                    self.task.kind != "truth":
                 raise ConfigError("rng.mode = 'reference' reproduces the reference's sweep runs "
                                   "on its logic circuit; it needs schedule.kind = 'sweep' and "
                                   "network.kind = 'logic' (use rng.mode = 'default' otherwise)")
+        if self.task.kind == "series":
+            net = self.network
+            if (net.kind, net.hidden, net.nodes, net.mean_degree, net.inputs, net.outputs,
+                    net.edges) != ("logic", 2, 100, 4.0, (), (), ()):
+                raise ConfigError("task.kind = 'series' builds its network from the road graph; "
+                                  "of [network] only weight_scale applies (hidden nodes per "
+                                  "sensor: task.hidden)")
+            if self.schedule.inputs != ScheduleConfig.inputs:
+                raise ConfigError("schedule.inputs does not apply to a series task: training "
+                                  "presents the training split task.passes times (remove "
+                                  "schedule.inputs)")
         if self.schedule.kind == "sweep" and (self.channel.delay > 0 or self.channel.loss > 0):
             raise ConfigError("the sweep schedule has zero delay and no loss; channel.delay and "
                               "channel.loss need schedule.kind = 'async'")

@@ -148,10 +148,13 @@ class SpectralLocal(_Spectral):
 
     name = "spectral-local"
 
-    def __init__(self, mode: str, tol: float, min_in_degree: int) -> None:
+    def __init__(self, mode: str, tol: float, min_in_degree: int, *, eligible: str = "cycles",
+                 outputs: bool = False) -> None:
         super().__init__(mode)
         self.tol = tol
         self.min_in_degree = min_in_degree
+        self.every_input = eligible == "all"
+        self.outputs = outputs
 
     def check(self, node: NodeView) -> tuple[int, int] | None:
         """Our local rule's check: an eligible own input edge (the weaker half of a 2-cycle,
@@ -172,9 +175,14 @@ class SpectralLocal(_Spectral):
         # The output node keeps its read-out edges (the reference never removes them either).
         # Only one half of a 2-cycle j <-> k may go, and only its weaker half: the
         # oscillation needs both directions, the feed-forward path keeps the stronger.
-        if rule.may_prune_inputs(node.role == "output", n_in, self.min_in_degree):
+        # pruning.eligible = "all" and pruning.outputs = true widen both gates (ours, for
+        # networks such as a series task's, whose input edges lie on no cycle).
+        if rule.may_prune_inputs(node.role == "output" and not self.outputs, n_in,
+                                 self.min_in_degree):
+            if self.every_input:
+                allowed = list(star.in_pos)
             flags = [0] * n_in
-            if rule.mark_eligible(node.in_src, node.in_w, n_in, node.out_dst, node.out_w,
+            if not allowed and rule.mark_eligible(node.in_src, node.in_w, n_in, node.out_dst, node.out_w,
                                   len(node.out_dst), flags):
                 allowed = [p for p, f in zip(star.in_pos, flags) if f]
         if not allowed:
@@ -312,7 +320,8 @@ def _make_policy(config: PruningConfig, stream: Stream | None) -> Policy:
     if config.policy == "spectral":
         if config.rule == "reference":
             return SpectralReference(config.mode)
-        return SpectralLocal(config.mode, config.tol, config.min_in_degree)
+        return SpectralLocal(config.mode, config.tol, config.min_in_degree,
+                             eligible=config.eligible, outputs=config.outputs)
     if config.policy == "magnitude":
         return MagnitudePolicy(config.threshold, config.min_in_degree)
     if config.policy == "random":

@@ -58,6 +58,7 @@ class RunResult:
     version: str = ""
     engine: str = ""
     engine_note: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     def final_matrix(self) -> npt.NDArray[np.float64]:
         """Dense ``(n, n)`` matrix of the final masked weights ``W ∘ A`` (small graphs).
@@ -125,6 +126,7 @@ class RunResult:
             "counters": self.counters,
             "labels": [_jsonable(v) for v in self.labels],
             "scenario": self.scenario.to_dict(),
+            "metrics": self.metrics,
         }
 
 
@@ -318,5 +320,5 @@ def _load(folder: Path) -> RunResult:
         initial_edges=pick("initial_"), final_edges=pick("final_"), curves=pick("curve_"),
         traces=pick("trace_"), counters=s.get("counters", {}), timings=s.get("timings", {}),
         version=s.get("version", ""), engine=s.get("engine", ""),
-        engine_note=s.get("engine_note", ""),
+        engine_note=s.get("engine_note", ""), metrics=s.get("metrics", {}),
     )

@@ -35,7 +35,8 @@ class Topology:
     """An initial graph: edge ``src[e] -> dst[e]`` with weight ``weight[e]``.
 
     Edges are sorted by ``(dst, src)``, so each node's input edges are contiguous and in
-    ascending order of their source.
+    ascending order of their source. ``outputs`` lists every output node when there are
+    several (a series task's predictors, :mod:`argnn_sim.series`); empty means ``(output,)``.
     """
 
     n: int
@@ -45,6 +46,23 @@ class Topology:
     src: npt.NDArray[np.int64]
     dst: npt.NDArray[np.int64]
     weight: npt.NDArray[np.float64]
+    outputs: tuple[int, ...] = ()
+
+    @property
+    def output_ids(self) -> tuple[int, ...]:
+        """Every output node (``outputs``, or ``(output,)`` for a single-output network).
+
+        Returns
+        -------
+        tuple of int
+
+        Examples
+        --------
+        >>> from argnn_sim.rng import Streams
+        >>> logic_circuit(2, 2, Streams(0).weights).output_ids
+        (4,)
+        """
+        return self.outputs or (self.output,)
 
     @property
     def n_edges(self) -> int:

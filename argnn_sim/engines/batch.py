@@ -67,6 +67,8 @@ def batch_reason(sc: Scenario) -> str | None:
     >>> print(batch_reason(Scenario()))
     record.traces = 'full' (eigenvalue traces: use 'prunes' or 'none')
     """
+    if sc.task.kind == "series":
+        return "a series task (the batched engine runs truth tables on the logic circuit)"
     if sc.network.kind != "logic":
         return f"network.kind = {sc.network.kind!r} (the batched engine runs the logic circuit)"
     if sc.schedule.kind != "sweep":

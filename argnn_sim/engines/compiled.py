@@ -108,6 +108,8 @@ def compiled_reason(sc: Scenario) -> str | None:
     ...                                     "pruning": {"rule": "local"}})) is None
     True
     """
+    if sc.task.kind == "series":
+        return ("a series task (one output per sensor) runs on the SimPy engine only")
     if sc.schedule.kind != "async":
         return ('the compiled engine runs the async schedule (schedule.kind = "async"); '
                 "for sweeps use engine 'batch'")
@@ -124,6 +126,8 @@ def compiled_reason(sc: Scenario) -> str | None:
                 "engine only (the kernel draws exponential, uniform and constant delays)")
     if p.budget > 0 and p.policy != "none":
         return "a pruning budget runs on the SimPy engine only"
+    if p.eligible != "cycles" or p.outputs:
+        return "pruning.eligible = 'all' and pruning.outputs = true run on the SimPy engine only"
     return None
 
 

@@ -17,8 +17,8 @@ reference's), present inputs as one :class:`InputDriver` says, and finish with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..recorder import Recorder, watched_nodes
 from ..results import RunResult
 from ..rng import SeedLike, Streams
 from ..rule import resolve_arithmetic
+from ..series import SeriesTask, road_topology, sensors_in_use, series_metrics
 from ..tasks import Task, make_task
 from ..topology import Topology, build
 
@@ -57,20 +58,22 @@ def version() -> str:
 
 @dataclass
 class Prepared:
-    """What :func:`prepare` builds: the run's streams, task, training rows (indices into
-    the truth table, shape ``(inputs,)``), topology, recorder and resolved arithmetic."""
+    """What :func:`prepare` builds: the run's streams, task (a truth table, or a
+    :class:`~argnn_sim.series.SeriesTask`), training rows (indices into the truth table,
+    shape ``(inputs,)``; empty for a series), topology, recorder and resolved arithmetic."""
 
     scenario: Scenario
     seed: SeedLike
     streams: Streams
-    task: Task
+    task: Task | SeriesTask
     train_rows: npt.NDArray[np.int64]
     topo: Topology
     recorder: Recorder
     arithmetic: str
 
 
-def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
+def prepare(scenario: Scenario, seed: SeedLike = None, *,
+            topology: Topology | None = None) -> Prepared:
     """What every engine draws and builds first, in this order: the run's streams, the
     training rows (the reference draws them before the weights), the topology with its
     weights, and the recorder (watching the nodes ``record.watch`` names).
@@ -80,6 +83,9 @@ def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
     scenario : a validated scenario.
     seed : int, ``SeedSequence``, ``Generator`` or (``rng.mode = "reference"``) a
         ``RandomState`` to draw from; ``None`` takes ``scenario.seed``.
+    topology : start from this network instead of the scenario's initial weights (e.g. a
+        trained and pruned one); it must have the scenario network's nodes, inputs and
+        outputs. The weights are still drawn, so every later draw is the same.
 
     Returns
     -------
@@ -93,10 +99,23 @@ def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
     """
     seed = scenario.seed if seed is None else seed
     streams = Streams(seed, scenario.rng.mode)
-    task = make_task(scenario.task)
-    train_rows = np.asarray(streams.inputs.integers(task.n_rows, size=scenario.schedule.inputs),
-                            dtype=np.int64)
-    topo = build(scenario.network, task, streams.weights)
+    task: Task | SeriesTask
+    if scenario.task.kind == "series":
+        task = SeriesTask.from_config(scenario.task)
+        train_rows = np.zeros(0, dtype=np.int64)
+        topo = road_topology(task, streams.weights, scale=scenario.network.weight_scale)
+    else:
+        task = make_task(scenario.task)
+        train_rows = np.asarray(streams.inputs.integers(task.n_rows,
+                                                        size=scenario.schedule.inputs),
+                                dtype=np.int64)
+        topo = build(scenario.network, task, streams.weights)
+    if topology is not None:
+        if (topology.n, topology.inputs, topology.output_ids, tuple(topology.labels)) != \
+                (topo.n, topo.inputs, topo.output_ids, tuple(topo.labels)):
+            raise ValueError("topology= must have the scenario network's nodes, labels, inputs "
+                             "and outputs")
+        topo = topology
     recorder = Recorder(scenario.record.traces, watch=watched_nodes(
         topo.n, topo.inputs, topo.output, scenario.record.watch))
     arithmetic = resolve_arithmetic(scenario.node.arithmetic, scenario.rng.mode)
@@ -107,21 +126,34 @@ def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
 class Step:
     """One presentation: ``learn`` (training or evaluation), ``index`` (the training input
     ``t``, or the place in the evaluation order) and ``row_values`` (the truth-table row:
-    inputs, then the target)."""
+    inputs, then the target; a series step: the kept sensors' readings, then every
+    sensor's target). ``n_in`` is how many of the values are inputs (-1: all but the last).
+    """
 
     learn: bool
     index: int
-    row_values: tuple[int, ...]
+    row_values: tuple[float, ...]
+    n_in: int = -1
 
     @property
     def target(self) -> float:
-        """The row's target ``y``.
+        """The row's (last) target ``y``.
 
         Returns
         -------
         float
         """
         return float(self.row_values[-1])
+
+    @property
+    def inputs(self) -> tuple[float, ...]:
+        """The input nodes' values, in input-node order."""
+        return self.row_values[:self.n_in] if self.n_in >= 0 else self.row_values[:-1]
+
+    @property
+    def targets(self) -> tuple[float, ...]:
+        """The output nodes' targets, in output-node order."""
+        return self.row_values[self.n_in:] if self.n_in >= 0 else self.row_values[-1:]
 
 
 class InputDriver:
@@ -147,6 +179,9 @@ class InputDriver:
         self.edges_before = prepared.topo.n_edges
         self.eval_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.per_row: list[float] = []
+        self.series = isinstance(self.task, SeriesTask)
+        self.predictions: list[list[float]] = []  # series: scored test steps' predictions
+        self.scored: list[int] = []
 
     def steps(self, end_training: Callable[[], None] | None = None) -> Iterator[Step]:
         """The presentations in order.
@@ -167,6 +202,9 @@ class InputDriver:
         >>> [s.index for s in InputDriver(prepare(sc, 0)).steps()]
         [0, 1]
         """
+        if self.series:
+            yield from self._series_steps(end_training)
+            return
         rows = self.task.rows
         rec = self.recorder
         for t, r in enumerate(self.train_rows.tolist()):
@@ -183,6 +221,29 @@ class InputDriver:
         for i, r in enumerate(self.eval_rows.tolist()):
             yield Step(False, i, rows[r])
 
+    def _series_steps(self, end_training: Callable[[], None] | None) -> Iterator[Step]:
+        """A series task: the training split ``passes`` times in time order, then the test
+        split in time order (no shuffle: the network is recurrent)."""
+        task = self.task
+        assert isinstance(task, SeriesTask)
+        rec = self.recorder
+        n_in = task.n_inputs
+        i = 0
+        for _ in range(task.passes):
+            for t in task.train_steps():
+                rec.input = i
+                yield Step(True, i, task.row("train", t), n_in)
+                i += 1
+        rec.input = rec.sweep = -1
+        if end_training is not None:
+            end_training()
+        if not self.scenario.schedule.evaluate:
+            return
+        steps = task.test_steps()
+        self.eval_rows = np.asarray([t for t in steps if task.scored(t)], dtype=np.int64)
+        for t in steps:
+            yield Step(False, t, task.row("test", t), n_in)
+
     def passes(self, step: Step) -> int:
         """How many passes a step holds for in the sweep schedule.
 
@@ -197,16 +258,33 @@ class InputDriver:
         s = self.scenario.schedule
         return s.sweeps if step.learn else s.eval_sweeps
 
-    def record(self, step: Step, output: float, time: float, edges_removed: int) -> None:
-        """After a step: the training curve's point (``|V_out - y|`` and the edge count) or the
-        evaluation row's error.
+    def record(self, step: Step, output: float | Sequence[float], time: float,
+               edges_removed: int) -> None:
+        """After a step: the training curve's point (``|V_out - y|``, averaged over the outputs,
+        and the edge count) or the evaluation row's error.
 
         Parameters
         ----------
-        step : the step just held. output : the output node's value.
+        step : the step just held. output : the output node's value (a series: every
+            predictor's, in output order).
         time : the engine's time. edges_removed : edges removed so far.
         """
-        err = abs(output - step.target)
+        if self.series:
+            out = list(output)  # type: ignore[arg-type]
+            ys = step.targets
+            acc = 0.0
+            for v, y in zip(out, ys):
+                acc += abs(v - y)
+            err = acc / len(ys)
+            if step.learn:
+                self.recorder.curve_point(input=step.index, time=time, train_error=err,
+                                          edges=self.edges_before - edges_removed)
+            elif self.task.scored(step.index):  # type: ignore[union-attr]
+                self.per_row.append(err)
+                self.predictions.append(out)
+                self.scored.append(step.index)
+            return
+        err = abs(output - step.target)  # type: ignore[operator]
         if step.learn:
             self.recorder.curve_point(input=step.index, time=time, train_error=err,
                                       edges=self.edges_before - edges_removed)
@@ -253,6 +331,9 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
     t0, t1, t2 = clock
     scenario, topo, recorder = prepared.scenario, prepared.topo, prepared.recorder
     per_row = driver.per_row
+    metrics: dict[str, Any] = {}
+    if isinstance(prepared.task, SeriesTask):
+        metrics = series_task_metrics(prepared, driver, final)
     activations = counters["activations"]
     return RunResult(
         scenario=scenario,
@@ -274,7 +355,38 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
                  "activations_per_second": activations / max(t2 - t1, 1e-12)},
         version=version(),
         engine=engine,
+        metrics=metrics,
     )
+
+
+def series_task_metrics(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndarray]
+                        ) -> dict[str, Any]:
+    """A series run's numbers: MAE, RMSE, MAPE on the original scale at the task's horizon
+    (:func:`~argnn_sim.series.series_metrics`), the sensors whose input node still sends
+    (``sensors_used``, their count ``sensors_kept``), and the edges left.
+
+    Parameters
+    ----------
+    prepared, driver : the run's setup and its teacher. final : the remaining edges.
+
+    Returns
+    -------
+    dict
+    """
+    task = prepared.task
+    assert isinstance(task, SeriesTask)
+    topo = prepared.topo
+    out: dict[str, Any] = {"horizon": task.horizon, "sensors": task.series.num_sensors}
+    if driver.predictions:
+        out.update(series_metrics(task, np.asarray(driver.predictions), driver.scored))
+    else:
+        out.update({"mae": float("nan"), "rmse": float("nan"), "mape": float("nan"),
+                    "mape_threshold": task.series.mape_threshold, "scored": 0})
+    used = sensors_in_use(topo.labels, final["src"], topo.inputs)
+    out.update({"sensors_given": task.n_inputs, "sensors_kept": len(used),
+                "sensors_used": used, "edges": int(final["src"].size),
+                "input_edges": int(np.isin(final["src"], topo.inputs).sum())})
+    return out
 
 
 def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:

@@ -153,10 +153,11 @@ class Network:
             inw[d].append(x)
             outs[s].append(d)
         inputs = set(topo.inputs)
+        outputs = set(topo.output_ids)
         nc = scenario.node
         self.nodes: list[Node] = []
         for k in range(n):
-            role = INPUT if k in inputs else (OUTPUT if k == topo.output else HIDDEN)
+            role = INPUT if k in inputs else (OUTPUT if k in outputs else HIDDEN)
             node = Node(k, role, in_src=ins[k], in_w=inw[k], out_dst=sorted(outs[k]),
                         port=self.transport.port(k), policy=policy, observer=recorder,
                         phase=self.phase, error_factor=nc.error_factor, clip=nc.clip,
@@ -166,6 +167,7 @@ class Network:
         self.input_ids = list(topo.inputs)
         self.active_ids = [k for k in range(n) if k not in inputs]
         self.output = self.nodes[topo.output]
+        self.outputs = [self.nodes[k] for k in topo.output_ids]
         for node in self.nodes:
             node.announce()
 
@@ -190,13 +192,14 @@ class Network:
 
 
 def _present(net: Network, trig: Triggers, step: Step) -> None:
-    for k, x in zip(net.input_ids, step.row_values[:-1]):
+    for k, x in zip(net.input_ids, step.inputs):
         trig.fire(k, float(x))
-    net.output.set_target(step.target)
+    for node, y in zip(net.outputs, step.targets):
+        node.set_target(y)
 
 
 def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = False,
-              delivery: str = "lazy") -> RunResult:
+              delivery: str = "lazy", topology: Topology | None = None) -> RunResult:
     """Run one scenario on the SimPy engine and return its :class:`RunResult`.
 
     Parameters
@@ -207,6 +210,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     progress : show a progress bar on stderr.
     delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
         identical results, see :mod:`argnn_sim.channel`.
+    topology : start from this network (:func:`~argnn_sim.engines.setup.prepare`).
 
     Returns
     -------
@@ -219,7 +223,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     270
     """
     t0 = time.perf_counter()
-    prep = prepare(scenario, seed)
+    prep = prepare(scenario, seed, topology=topology)
     streams, topo, recorder = prep.streams, prep.topo, prep.recorder
     sched = scenario.schedule
     net = Network(scenario, topo, streams, recorder, delivery=delivery,
@@ -227,7 +231,8 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     driver = InputDriver(prep)
     env = net.env
     trig = Triggers(env, topo.n)
-    bar = _progress(progress, sched.inputs)
+    bar = _progress(progress, sched.inputs if not driver.series else
+                    prep.task.passes * len(prep.task.train_steps()))  # type: ignore[union-attr]
     faults = Faults(env, scenario.faults, net.nodes, streams.faults)
 
     def end_training() -> None:
@@ -261,7 +266,8 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
         for step in driver.steps(end_training):
             _present(net, trig, step)
             yield from hold(step)
-            driver.record(step, net.output.V, env.now, len(recorder.prunes))
+            driver.record(step, [nd.V for nd in net.outputs] if driver.series else net.output.V,
+                          env.now, len(recorder.prunes))
             if step.learn:
                 bar.update(1)
 
