@@ -211,6 +211,8 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
     rule = (f"{sc.pruning.policy} (mode {sc.pruning.mode}, rule {sc.pruning.rule})"
             if sc.pruning.policy == "spectral" else sc.pruning.policy)
     sweep = sc.schedule.kind == "sweep"
+    if sc.task.kind == "series":
+        return _series_summary(result, out, rule)
     rows = [
         ("scenario", sc.name),
         ("task", f"{sc.task.gate}" + (f" ({sc.task.bits} bits)" if sc.task.gate == "PARITY" else "")),
@@ -245,6 +247,41 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
             lines.append(f"  {when:>10}  node {ev['node']:>3} removed "
                          f"{ev['edge'][0]} -> {ev['edge'][1]}{tag}")
     return "\n".join(lines)
+
+
+def _series_summary(result: RunResult, out: Path | None, rule: str) -> str:
+    """:func:`summary_table` for a series task: its forecast errors and the sensors it kept."""
+    sc = result.scenario
+    t = sc.task
+    m = result.metrics
+    sched = sc.schedule
+    rows = [
+        ("scenario", sc.name),
+        ("task", f"series {t.data}, horizon {t.horizon}, hops {t.hops}, "
+                 f"{t.hidden} hidden per sensor, {t.passes} training pass(es)"),
+        ("network", f"{len(result.labels)} nodes, {m['sensors']} sensors "
+                    f"({m['sensors_given']} with an input node)"),
+        ("schedule", f"{sched.kind}" + (f", {sched.sweeps} passes per step" if sched.kind == "sweep"
+                                        else f", wake rate {sched.wake_rate}, period "
+                                             f"{sched.input_period}")),
+        ("pruning", rule),
+        ("rng", f"{sc.rng.mode}, seed {result.seed}"),
+        ("engine", result.engine + (f" (not the fastest: {result.engine_note})"
+                                    if result.engine_note else "")),
+        ("test MAE", f"{m['mae']:.4f}  (original scale, {m['scored']} predictions)"),
+        ("test RMSE", f"{m['rmse']:.4f}"),
+        ("test MAPE", f"{m['mape']:.2f} %  (targets above {m['mape_threshold']:g})"),
+        ("sensors kept", f"{m['sensors_kept']} of {m['sensors']} still send"),
+        ("edges", f"{result.edges_before} -> {result.edges_after} "
+                  f"({m['input_edges']} from sensors)"),
+        ("activations", f"{result.counters.get('activations', 0):,}"
+         f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    if out is not None:
+        rows.append(("output", str(out)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def _write_run(result: RunResult, out: Path, plots: bool, force: bool) -> None:

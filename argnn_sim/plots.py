@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,15 +122,63 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
     axes[-1, 0].set_xlabel("check (activation) of the node")
     axes[-1, 1].set_xlabel("check (activation) of the node")
     sc = result.scenario
-    fig.suptitle(f"Local-Laplacian eigenvalues — {sc.task.gate}, mode {sc.pruning.mode}, "
+    fig.suptitle(f"Local-Laplacian eigenvalues — {_task_name(sc)}, mode {sc.pruning.mode}, "
                  f"rule {sc.pruning.rule}, seed {result.seed} (red: prune)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
 
+def _task_name(sc: Any) -> str:
+    """The task as a title names it: the gate, or the series and its horizon."""
+    if sc.task.kind == "series":
+        data = Path(sc.task.data).stem if sc.task.data.lower() != "sz_taxi" else "SZ-taxi"
+        return f"{data} series, horizon {sc.task.horizon}"
+    return sc.task.gate + (f"-{sc.task.bits}" if sc.task.gate == "PARITY" else "")
+
+
+def _roles(result: RunResult) -> list[str]:
+    """Each node's role from the run's labels and scenario: input, hidden or output."""
+    n = len(result.labels)
+    if result.scenario.task.kind == "series":
+        first = {"x": "input", "h": "hidden", "y": "output"}
+        return [first.get(str(lab)[:1], "hidden") for lab in result.labels]
+    n_in = make_task(result.scenario.task).n_inputs
+    return ["input" if k < n_in else ("output" if k == n - 1 else "hidden") for k in range(n)]
+
+
+def series_layout(labels: Sequence[Any], src: Any, dst: Any) -> dict[int, tuple[float, float]]:
+    """Positions for a series network: the road graph (the predictors' recurrent edges)
+    spread by a spring layout, each sensor's input and hidden nodes beside its predictor.
+
+    Parameters
+    ----------
+    labels : node labels (``x<i>``, ``h<i>.<k>``, ``y<i>``). src, dst : the edges.
+
+    Returns
+    -------
+    dict node -> (x, y)
+    """
+    from .series import road_layout
+
+    lab = [str(v) for v in labels]
+    sensor = {k: int(v[1:].split(".")[0]) for k, v in enumerate(lab)}
+    n = max(sensor.values()) + 1
+    adj = np.zeros((n, n))
+    for a, b in zip(np.asarray(src).tolist(), np.asarray(dst).tolist()):
+        if lab[a][0] == "y" and lab[b][0] == "y":
+            adj[sensor[a], sensor[b]] = adj[sensor[b], sensor[a]] = 1.0
+    spot = road_layout(adj)
+    offset = {"x": (-0.025, 0.02), "h": (0.0, -0.025), "y": (0.0, 0.0)}
+    return {k: (float(spot[sensor[k]][0] + offset[v[0]][0]),
+                float(spot[sensor[k]][1] + offset[v[0]][1])) for k, v in enumerate(lab)}
+
+
 def _layout(result: RunResult, g: nx.DiGraph) -> dict[int, tuple[float, float]]:
     sc = result.scenario
     n = len(result.labels)
+    if sc.task.kind == "series":
+        ie = result.initial_edges
+        return series_layout(result.labels, ie["src"], ie["dst"])
     if sc.network.kind == "logic":
         n_in = make_task(sc.task).n_inputs
         pos: dict[int, tuple[float, float]] = {}
@@ -174,9 +223,8 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
                   result.final_edges["weight"].tolist()))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     big = n > 60
-    n_in = make_task(result.scenario.task).n_inputs
-    colors = ["#8fd18f" if k < n_in else ("#fdae6b" if k == n - 1 else "#9ecae1")
-              for k in range(n)]
+    palette = {"input": "#8fd18f", "hidden": "#9ecae1", "output": "#fdae6b"}
+    colors = [palette[r] for r in _roles(result)]
     for ax, title, edges, weights in (
         (axes[0], f"before: {result.edges_before} edges", list(g.edges), w0),
         (axes[1], f"after: {result.edges_after} edges ({len(removed)} removed, dashed)",
@@ -187,7 +235,7 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
             nx.draw_networkx_nodes(g, pos, ax=ax, node_size=420, node_color=colors)
             nx.draw_networkx_labels(g, pos, ax=ax, font_size=9)
         else:
-            nx.draw_networkx_nodes(g, pos, ax=ax, node_size=8)
+            nx.draw_networkx_nodes(g, pos, ax=ax, node_size=8, node_color=colors)
         nx.draw_networkx_edges(g, pos, edgelist=edges, ax=ax, width=widths,
                                connectionstyle="arc3,rad=0.12", arrowsize=10,
                                edge_color="#444444", node_size=420 if not big else 8)
@@ -208,7 +256,7 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
         Line2D([], [], color="red", ls="--", lw=1.4, label="removed edge"),
     ]
     if big:
-        legend = legend[3:]
+        legend = legend[:3] + legend[5:]
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=8,
                frameon=False)
     fig.suptitle(f"Graph before and after pruning: {_run_title(result)}; "
@@ -289,6 +337,7 @@ def _run_title(result: RunResult) -> str:
         f"{sc.network.kind} network, {len(result.labels)} nodes"
     rule = (f"{sc.pruning.policy} {sc.pruning.mode}/{sc.pruning.rule}"
             if sc.pruning.policy == "spectral" else sc.pruning.policy)
-    gate = sc.task.gate + (f"-{sc.task.bits}" if sc.task.gate == "PARITY" else "")
-    return (f"'{sc.name}': {gate}, {net}, pruning {rule}, {sc.schedule.kind} schedule, "
+    if sc.task.kind == "series":
+        net = f"road network, {len(result.labels)} nodes"
+    return (f"'{sc.name}': {_task_name(sc)}, {net}, pruning {rule}, {sc.schedule.kind} schedule, "
             f"seed {result.seed}")

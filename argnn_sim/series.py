@@ -49,6 +49,7 @@ from .config import ConfigError, TaskConfig
 from .rng import Stream
 
 __all__ = ["RoadSeries", "SeriesTask", "load_road_series", "road_topology", "split_lengths",
+           "road_layout",
            "series_metrics", "sensors_in_use", "LAG", "SZ_TAXI_MAPE_THRESHOLD"]
 
 LAG = 12  # PruneGCRN's input window: its first horizon-1 test target is test step 12
@@ -424,3 +425,33 @@ def sensors_in_use(labels: Sequence[Any], src: npt.ArrayLike, inputs: Sequence[i
     """
     used = set(np.asarray(src, dtype=np.int64).tolist())
     return sorted(int(str(labels[k])[1:]) for k in inputs if k in used)
+
+
+def road_layout(adjacency: npt.ArrayLike) -> dict[int, tuple[float, float]]:
+    """Positions for drawing a road graph: the largest connected part by Kamada-Kawai in
+    [-1, 1], the smaller parts (spring layouts, scaled down) in a column to its right.
+
+    >>> pos = road_layout(np.roll(np.eye(5), 1, 1) + np.roll(np.eye(5), -1, 1))
+    >>> sorted(pos) == list(range(5))
+    True
+    """
+    import networkx as nx
+
+    a = np.asarray(adjacency)
+    g = nx.Graph()
+    g.add_nodes_from(range(a.shape[0]))
+    g.add_edges_from(zip(*np.nonzero(np.triu(a != 0, 1))))
+    parts = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c))
+    pos: dict[int, tuple[float, float]] = {}
+    y = 1.0
+    for i, part in enumerate(parts):
+        sub = g.subgraph(part)
+        if i == 0:
+            p = nx.kamada_kawai_layout(sub) if len(part) > 2 else nx.spring_layout(sub, seed=0)
+            pos.update({k: (float(v[0]), float(v[1])) for k, v in p.items()})
+            continue
+        size = 0.06 + 0.02 * min(len(part), 10)
+        p = nx.spring_layout(sub, seed=0, scale=size) if len(part) > 1 else {part[0]: (0, 0)}
+        pos.update({k: (1.25 + float(v[0]), y - size + float(v[1])) for k, v in p.items()})
+        y -= 2 * size + 0.08
+    return pos

@@ -766,6 +766,22 @@ def register(sub: Any) -> None:
                    help="inline, processes, local-dask or a Dask address tcp://host:port")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on a terminal)")
+    r = c.add_argument_group("a road-sensor network instead of logic circuits "
+                             "(prunegcrn_bridge.road_compare)")
+    r.add_argument("--network", default="logic",
+                   help="logic (default: the logic circuits), sz_taxi, or an .npz of readings "
+                        "(with --adjacency)")
+    r.add_argument("--data-root", help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
+    r.add_argument("--adjacency", help="road graph of an .npz network (N x N or from,to CSV)")
+    r.add_argument("--selections",
+                   help="PruneGCRN's runs on the same series (`argnn traffic compare --out` "
+                        "folders, comma-separated): their kept sensors are imposed on the "
+                        "simulated network")
+    r.add_argument("--fractions", help="kept shares of sensors (default 1,0.5,0.25,0.1)")
+    r.add_argument("--hops", type=int, help="road hops a predictor hears sensors from "
+                                            "(default 0: its own)")
+    r.add_argument("--no-async", action="store_true",
+                   help="skip the runs with delayed, lossy links")
     c.set_defaults(handler=_command)
 
 
@@ -797,6 +813,18 @@ def _ints(option: str, text: str) -> tuple[int, ...]:
 
 
 def _command(args: argparse.Namespace) -> int:
+    if args.network != "logic":
+        from .road_compare import command
+
+        args.progress_on = show_progress(args.progress)
+        return command(args)
+    road_only = [o for o, v in (("--data-root", args.data_root), ("--adjacency", args.adjacency),
+                                ("--selections", args.selections),
+                                ("--fractions", args.fractions), ("--hops", args.hops))
+                 if v is not None] + (["--no-async"] if args.no_async else [])
+    if road_only:
+        raise BridgeConfigError(f"{', '.join(road_only)} belong(s) to the road comparison; "
+                                "add --network sz_taxi (or an .npz)")
     cfg = config_from_args(args)
     rows = run_compare(cfg, args.out, jobs=args.jobs, progress=show_progress(args.progress),
                        scheduler=args.scheduler)

@@ -18,7 +18,7 @@ reference's), present inputs as one :class:`InputDriver` says, and finish with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 

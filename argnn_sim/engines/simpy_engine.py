@@ -174,6 +174,20 @@ class Network:
     def edge_count(self) -> int:
         return sum(len(nd.in_src) for nd in self.nodes)
 
+    def remove_edges(self, edges: list[tuple[int, int]]) -> None:
+        """Remove edges ``(from, to)`` from outside the nodes (an experimenter's centralized
+        pruning): each receiver drops its input edge and tells the sender, as its own prune
+        would; the recorder sees each as a prune by the receiver.
+
+        Parameters
+        ----------
+        edges : the edges; ones that no longer stand are ignored.
+        """
+        for frm, to in edges:
+            node = self.nodes[to]
+            if frm in node.in_src:
+                node.drop_input(frm, decider=to)
+
     def start(self, wake_active: Callable[[int], simpy.Event], inputs: Triggers) -> None:
         for node in self.nodes:
             clock = inputs.wait if node.role == INPUT else wake_active
@@ -199,7 +213,8 @@ def _present(net: Network, trig: Triggers, step: Step) -> None:
 
 
 def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = False,
-              delivery: str = "lazy", topology: Topology | None = None) -> RunResult:
+              delivery: str = "lazy", topology: Topology | None = None,
+              after_training: Callable[[Network], None] | None = None) -> RunResult:
     """Run one scenario on the SimPy engine and return its :class:`RunResult`.
 
     Parameters
@@ -211,6 +226,9 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
         identical results, see :mod:`argnn_sim.channel`.
     topology : start from this network (:func:`~argnn_sim.engines.setup.prepare`).
+    after_training : called with the :class:`Network` once training ends, before the
+        evaluation: an experimenter's intervention on the trained network (e.g. a
+        centralized pruning, :meth:`Network.remove_edges`), not a decentralized mechanism.
 
     Returns
     -------
@@ -240,6 +258,8 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
         faults.train_end = float(env.now)
         if not scenario.faults.during_eval:
             faults.stop()
+        if after_training is not None:
+            after_training(net)
 
     if sched.kind == "sweep":
         wake = Triggers(env, topo.n)

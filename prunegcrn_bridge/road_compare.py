@@ -1,0 +1,756 @@
+"""Decentralized against centralized pruning on a real road-sensor network.
+
+The same network and task for every method: the series task of :mod:`argnn_sim.series`
+(every sensor has an input node clamped to its reading and a predictor that forecasts the
+reading one step ahead; predictors hear their own sensor's input, ``hops`` = 0 by default,
+and their road neighbours' predictors), trained and scored in the simulator on the same
+splits PruneGCRN uses (6:2:2; test MAE, RMSE and MAPE on the original scale at horizon 1,
+over PruneGCRN's own horizon-1 test targets).
+
+Methods (one row per run; ``seeds`` runs each):
+
+``unpruned`` (``-async``)
+    the network trained without pruning: instant links (sweep schedule), and links with
+    exponential delays and loss (async schedule).
+``spectral-D``, ``spectral-DW`` (``-async``)
+    decentralized: each predictor prunes its own input edges from its local Laplacian's
+    spectrum during training (:class:`argnn_sim.pruning.SpectralLocal` with
+    ``eligible = "all"`` and ``outputs = true``; a sensor's edge lies on no cycle, so the
+    default rule could never drop one). A sensor is dropped when its input node has no
+    out-edge left. The rule decides how many: it has no target fraction.
+``prunegcrn``, ``random``, ``magnitude`` at each kept fraction below 1
+    centralized, imposed on the same network: PruneGCRN's kept sensors (from its SZ-taxi
+    runs, seed for seed) and ``k`` random sensors, each trained from scratch with the other
+    sensors' input nodes removed; ``magnitude`` keeps the ``k`` sensors whose input edges
+    weigh most (``|w|``) in the trained unpruned network and removes the others' edges
+    (evaluation only, no retraining).
+``random@spectral-<mode>``, ``magnitude@spectral-<mode>``
+    at a spectral run's own point: as many random sensors as it kept (trained), and global
+    magnitude pruning of the trained unpruned network removing as many edges as it removed
+    (smallest ``|w|`` first; evaluation only).
+references
+    PruneGCRN/AGCRN's own horizon-1 forecast at each kept fraction (from its runs), the
+    last value, and the historical average (per sensor and time of day, training split).
+
+Every run is one JSON under ``out/runs/`` written atomically (a killed comparison resumes).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from argnn_sim.config import ConfigError, Scenario
+from argnn_sim.engines.simpy_engine import run_simpy
+from argnn_sim.outputs import check_output, claim_output, write_atomic
+from argnn_sim.series import SeriesTask, load_road_series, road_layout, split_lengths
+from argnn_sim.sweep import check_jobs
+
+from .errors import BridgeConfigError
+
+__all__ = ["RoadConfig", "quick_road_config", "random_sensors", "road_scenario", "run_road_compare",
+           "summarize_road", "paired_road", "road_markdown", "plot_road", "baselines",
+           "load_selections", "magnitude_sensors", "magnitude_edges"]
+
+STEPS_PER_DAY = {"sz_taxi": 96}
+
+
+@dataclass(frozen=True)
+class RoadConfig:
+    """What :func:`run_road_compare` runs.
+
+    data, data_root, adjacency : the series (as ``[task]``'s keys). seeds : runs per method.
+    fractions : kept shares of sensors for the centralized methods (1 is the unpruned net).
+    hops, hidden, passes, sweeps : the network and its training (``[task]``/``[schedule]``).
+    delay, loss, input_period, wake_rate : the async runs' links and clocks.
+    selections : PruneGCRN comparison folders (``argnn traffic compare --out``) whose
+    ``runs/prunegcrn-f<f>-s<seed>.json`` give the kept sensors; empty: no PruneGCRN rows.
+    train_steps, test_steps : shorten the splits (0: whole; quick runs). modes : spectral modes.
+    asynchronous : also run the async (delayed, lossy) variants.
+    """
+
+    data: str = "sz_taxi"
+    data_root: str = ""
+    adjacency: str = ""
+    seeds: int = 3
+    fractions: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1)
+    hops: int = 0
+    hidden: int = 0
+    passes: int = 1
+    sweeps: int = 1
+    delay: float = 0.1
+    loss: float = 0.05
+    input_period: float = 2.0
+    wake_rate: float = 1.0
+    selections: tuple[str, ...] = ()
+    train_steps: int = 0
+    test_steps: int = 0
+    modes: tuple[str, ...] = ("D", "DW")
+    asynchronous: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.seeds <= 100:
+            raise BridgeConfigError(f"seeds = {self.seeds}: give from 1 to 100 (--seeds)")
+        fr = self.fractions
+        if not fr or len(set(fr)) != len(fr) or any(not 0 < f <= 1 or math.isnan(f) for f in fr):
+            raise BridgeConfigError(f"fractions = {list(fr)}: give distinct kept shares in "
+                                    "(0, 1], e.g. 1,0.5,0.25,0.1 (--fractions)")
+        bad = [m for m in self.modes if m not in ("D", "DW")]
+        if bad or not self.modes:
+            raise BridgeConfigError(f"modes = {list(self.modes)}: choose D and/or DW")
+        for name in ("delay", "input_period", "wake_rate"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise BridgeConfigError(f"{name} = {v!r}: give a finite number > 0")
+        if not (0 <= self.loss < 1):
+            raise BridgeConfigError(f"loss = {self.loss!r}: give a probability in [0, 1)")
+        self.scenario_for("unpruned", 0)  # the simulator validates the rest
+
+    def scenario_for(self, method: str, seed: int, *, sensors: Sequence[int] = (),
+                     passes: int | None = None) -> Scenario:
+        """The simulator scenario of one run: ``method`` names the pruning and the links."""
+        return road_scenario(self, method, seed, sensors=sensors, passes=passes)
+
+
+def quick_road_config(**changes: Any) -> RoadConfig:
+    """A small version for tests and ``--quick``: short splits, 2 seeds, 100 and 25 % kept."""
+    base = RoadConfig(seeds=2, fractions=(1.0, 0.25), train_steps=300, test_steps=80,
+                      input_period=1.0)
+    return replace(base, **changes)
+
+
+def road_scenario(cfg: RoadConfig, method: str, seed: int, *, sensors: Sequence[int] = (),
+                  passes: int | None = None) -> Scenario:
+    """The scenario of one run of the comparison (see the module docstring)."""
+    delayed = method.endswith("-async")
+    task: dict[str, Any] = {"kind": "series", "data": cfg.data, "hops": cfg.hops,
+                            "hidden": cfg.hidden,
+                            "passes": cfg.passes if passes is None else passes,
+                            "train_steps": cfg.train_steps, "test_steps": cfg.test_steps}
+    for key in ("data_root", "adjacency"):
+        if getattr(cfg, key):
+            task[key] = getattr(cfg, key)
+    if sensors:
+        task["sensors"] = [int(s) for s in sensors]
+    pruning: dict[str, Any] = {"policy": "none"}
+    if method.startswith("spectral-"):
+        mode = method.split("-")[1]
+        pruning = {"policy": "spectral", "rule": "local", "mode": mode, "eligible": "all",
+                   "outputs": True}
+    d: dict[str, Any] = {"name": "road-compare", "seed": seed, "task": task,
+                         "node": {"bias": True}, "pruning": pruning,
+                         "record": {"traces": "prunes"}}
+    if delayed:
+        d["schedule"] = {"kind": "async", "input_period": cfg.input_period,
+                         "wake_rate": cfg.wake_rate}
+        d["channel"] = {"model": "exponential", "delay": cfg.delay, "loss": cfg.loss}
+    else:
+        d["schedule"] = {"sweeps": cfg.sweeps, "eval_sweeps": cfg.sweeps}
+    try:
+        return Scenario.from_dict(d)
+    except ConfigError as e:
+        raise BridgeConfigError(f"the comparison's network settings are not allowed: {e}"
+                                ) from None
+
+
+# ----------------------------------------------------------------------------- selections
+def _selection_runs(folders: Sequence[str], num_sensors: int, series: str
+                    ) -> dict[str, Path]:
+    """Every run file of the given ``traffic compare`` folders, by file name (a later
+    folder's run of the same name wins; they are the same computation)."""
+    runs: dict[str, Path] = {}
+    for folder in folders:
+        base = Path(folder)
+        info = base / "compare.json"
+        if not info.is_file():
+            raise BridgeConfigError(f"--selections {str(base)!r} holds no compare.json; give "
+                                    "the --out folder of `argnn traffic compare --data sz_taxi`")
+        meta = json.loads(info.read_text(encoding="utf-8"))
+        if meta.get("series") != series or meta.get("nodes") != num_sensors:
+            raise BridgeConfigError(f"--selections {str(base)!r} holds PruneGCRN runs on "
+                                    f"{meta.get('series')!r} ({meta.get('nodes')} nodes), not "
+                                    f"{series!r} ({num_sensors} sensors)")
+        for p in sorted((base / "runs").glob("*.json")):
+            runs[p.name] = p
+    return runs
+
+
+def load_selections(folders: Sequence[str], fractions: Sequence[float], seeds: int,
+                    num_sensors: int, series: str) -> dict[tuple[float, int], list[int]]:
+    """PruneGCRN's kept sensors per (fraction, seed) from ``traffic compare`` folders.
+
+    A folder that is not one, or holds another series, is an error; a missing run is skipped
+    (the table shows which exist).
+    """
+    runs = _selection_runs(folders, num_sensors, series)
+    out: dict[tuple[float, int], list[int]] = {}
+    for f in fractions:
+        for s in range(seeds):
+            p = runs.get(f"prunegcrn-f{f:g}-s{s}.json")
+            if f < 1 and p is not None:
+                rec = json.loads(p.read_text(encoding="utf-8"))
+                out[(f, s)] = sorted(int(i) for i in rec["kept"])
+    return out
+
+
+def _agcrn_refs(folders: Sequence[str], fractions: Sequence[float], seeds: int,
+                num_sensors: int, series: str) -> list[dict[str, Any]]:
+    """PruneGCRN/AGCRN's own horizon-1 test errors at each fraction (all nodes at 1)."""
+    runs = _selection_runs(folders, num_sensors, series)
+    rows = []
+    for f in fractions:
+        for s in range(seeds):
+            p = runs.get(f"all-f1-s{s}.json" if f == 1 else f"prunegcrn-f{f:g}-s{s}.json")
+            if p is None:
+                continue
+            m = json.loads(p.read_text(encoding="utf-8"))["metrics"]
+            rows.append({"method": "agcrn", "fraction": f, "seed": s, "mae": m["mae_h"][0],
+                         "rmse": m["rmse_h"][0], "mape": 100 * m["mape_h"][0],
+                         "sensors_kept": None, "edges": None})
+    return rows
+
+
+# ----------------------------------------------------------------------------- baselines
+def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]:
+    """Last value and historical average (per sensor and time of day, training split) on
+    the comparison's scored test targets, original scale."""
+    s = task.series.values
+    n_tr = task.train.shape[0]
+    tr, va, _ = split_lengths(s.shape[0])
+    steps = [t for t in task.test_steps() if task.scored(t)]
+    idx = np.asarray(steps) + task.horizon
+    y = task.raw_test[idx]
+    last = task.raw_test[np.asarray(steps)]
+    train = s[:n_tr]
+    slot = np.arange(n_tr) % steps_per_day
+    prof = np.stack([train[slot == q].mean(0) if (slot == q).any() else train.mean(0)
+                     for q in range(steps_per_day)])
+    ha = prof[(tr + va + idx) % steps_per_day]
+    thr = task.series.mape_threshold
+    rows = []
+    for name, pred in (("last-value", last), ("historical-average", ha)):
+        err = pred - y
+        big = np.abs(y) > thr
+        rows.append({"method": name, "fraction": 1.0, "seed": 0,
+                     "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+                     "mape": float(np.mean(np.abs(err[big]) / np.abs(y[big])) * 100),
+                     "sensors_kept": None, "edges": None})
+    return rows
+
+
+# ----------------------------------------------------------------------------- pruning
+def random_sensors(n: int, k: int, seed: int) -> list[int]:
+    """``k`` of ``n`` sensors drawn uniformly, from a generator seeded by (seed, k), ascending."""
+    g = np.random.default_rng([seed, k])
+    return sorted(g.choice(n, size=k, replace=False).tolist())
+
+
+def magnitude_sensors(labels: Sequence[Any], edges: Sequence[tuple[int, int, float]], k: int
+                      ) -> list[int]:
+    """The ``k`` sensors whose input edges weigh most (sum of ``|w|``; ties: lower number
+    first), ascending. ``edges``: ``(from, to, weight)``."""
+    lab = [str(v) for v in labels]
+    score: dict[int, float] = {}
+    for a, _b, w in edges:
+        if lab[a].startswith("x"):
+            s = int(lab[a][1:])
+            score[s] = score.get(s, 0.0) + abs(w)
+    order = sorted(score, key=lambda s: (-score[s], s))
+    return sorted(order[:k])
+
+
+def magnitude_edges(edges: Sequence[tuple[int, int, float]], remove: int
+                    ) -> list[tuple[int, int]]:
+    """Global magnitude pruning: the ``remove`` edges of smallest ``|w|`` (ties: in the
+    order given). ``edges``: ``(from, to, weight)``."""
+    order = sorted(range(len(edges)), key=lambda i: abs(edges[i][2]))
+    return [(edges[i][0], edges[i][1]) for i in order[:remove]]
+
+
+def _edges_of(net: Any) -> list[tuple[int, int, float]]:
+    return [(s, nd.id, w) for nd in net.nodes for s, w in zip(nd.in_src, nd.in_w)]
+
+
+def _prune_trained(kind: str, amount: int, labels: Sequence[Any]) -> Any:
+    """The centralized intervention at the end of training: ``sensors`` keeps the
+    ``amount`` heaviest sensors (removes the others' input edges); ``edges`` removes the
+    ``amount`` lightest edges globally."""
+    def hook(net: Any) -> None:
+        edges = _edges_of(net)
+        if kind == "sensors":
+            keep = {f"x{s}" for s in magnitude_sensors(labels, edges, amount)}
+            lab = [str(v) for v in labels]
+            net.remove_edges([(a, b) for a, b, _w in edges
+                              if lab[a].startswith("x") and lab[a] not in keep])
+        else:
+            net.remove_edges(magnitude_edges(edges, amount))
+    return hook
+
+
+# ----------------------------------------------------------------------------- runs
+def _record(method: str, seed: int, fraction: float | None, r: Any, t0: float
+            ) -> dict[str, Any]:
+    m = r.metrics
+    return {"method": method, "seed": seed, "fraction": fraction, "mae": m["mae"],
+            "rmse": m["rmse"], "mape": m["mape"], "sensors_given": m["sensors_given"],
+            "sensors_kept": m["sensors_kept"], "sensors_used": m["sensors_used"],
+            "sensors": m["sensors"], "edges_before": r.edges_before, "edges": m["edges"],
+            "edges_removed": r.edges_before - m["edges"], "input_edges": m["input_edges"],
+            "engine": r.engine, "seconds": time.perf_counter() - t0,
+            "activations": r.counters.get("activations", 0), "removed": _removed(r)}
+
+
+def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
+         sensors: Sequence[int] = (), prune: tuple[str, int] | None = None) -> dict[str, Any]:
+    """One run: trained from scratch with the ``sensors`` given (all when empty); with
+    ``prune = (kind, amount)`` the trained network is pruned centrally before evaluation
+    (:func:`_prune_trained`)."""
+    cfg = _config_from(cfg_d)
+    t0 = time.perf_counter()
+    sc = cfg.scenario_for(method, seed, sensors=sensors)
+    hook = None
+    if prune is not None:
+        hook = _prune_trained(prune[0], prune[1], _labels(cfg))
+    r = run_simpy(sc, seed, after_training=hook)
+    return _record(method, seed, fraction, r, t0)
+
+
+def _removed(r: Any) -> list[list[int]]:
+    before = set(zip(r.initial_edges["src"].tolist(), r.initial_edges["dst"].tolist()))
+    after = set(zip(r.final_edges["src"].tolist(), r.final_edges["dst"].tolist()))
+    return sorted([a, b] for a, b in before - after)
+
+
+def _config_from(d: Mapping[str, Any]) -> RoadConfig:
+    d = dict(d)
+    d["fractions"] = tuple(d["fractions"])
+    d["modes"] = tuple(d["modes"])
+    d["selections"] = tuple(d.get("selections") or ())
+    return RoadConfig(**d)
+
+
+def _key(method: str, seed: int, fraction: float | None) -> str:
+    return f"{method}-s{seed}" + ("" if fraction is None else f"-f{fraction:g}")
+
+
+def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int = 1,
+                     progress: bool = False) -> list[dict[str, Any]]:
+    """Run (or resume) the comparison into ``out``; write tables and figures; return rows."""
+    check_jobs(jobs)
+    folder = check_output(out, "road-compare", existing="resume", what="--out")
+    series = load_road_series(cfg.data, data_root=cfg.data_root or None,
+                              adjacency=cfg.adjacency or None)
+    n = series.num_sensors
+    task = SeriesTask.from_series(series, hops=cfg.hops, hidden=cfg.hidden,
+                                  train_steps=cfg.train_steps, test_steps=cfg.test_steps)
+    selections = load_selections(cfg.selections, cfg.fractions, cfg.seeds, n, series.name)
+    cfg_file = folder / "config.json"
+    settings = {k: v for k, v in asdict(cfg).items() if k != "selections"}
+    if cfg_file.exists():
+        try:
+            old = json.loads(cfg_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if old != json.loads(json.dumps(settings)):
+            raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
+                                    "another --out")
+    claim_output(folder, "road-compare", existing="resume", what="--out")
+    runs = folder / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    write_atomic(cfg_file, json.dumps(settings, indent=1))
+    cfg_d = json.loads(json.dumps(asdict(cfg)))
+    seeds = range(cfg.seeds)
+    fracs = [f for f in cfg.fractions if f < 1]
+    ks = {f: max(1, round(f * n)) for f in fracs}
+
+    def random_set(seed: int, k: int) -> list[int]:
+        return random_sensors(n, k, seed)
+
+    # phase 1: runs that train from scratch; magnitude prunes the trained unpruned network
+    # (the same training, seed for seed) at the end of training
+    phase1: list[tuple[str, tuple[Any, ...]]] = []
+    links = [""] + (["-async"] if cfg.asynchronous else [])
+    for s in seeds:
+        for ln in links:
+            phase1.append((_key("unpruned" + ln, s, None), ("unpruned" + ln, s, None)))
+            for mode in cfg.modes:
+                meth = f"spectral-{mode}{ln}"
+                phase1.append((_key(meth, s, None), (meth, s, None)))
+        for f in fracs:
+            phase1.append((_key("random", s, f), ("random", s, f, random_set(s, ks[f]))))
+            if (f, s) in selections:
+                phase1.append((_key("prunegcrn", s, f),
+                               ("prunegcrn", s, f, selections[(f, s)])))
+            phase1.append((_key("magnitude", s, f),
+                           ("magnitude", s, f, (), ("sensors", ks[f]))))
+    recs = _run_all(cfg_d, phase1, runs, jobs, progress, "runs")
+    # phase 2: at each spectral run's own point (its sensors kept, its edges removed)
+    phase2: list[tuple[str, tuple[Any, ...]]] = []
+    for s in seeds:
+        for mode in cfg.modes:
+            sp = recs[_key(f"spectral-{mode}", s, None)]
+            phase2.append((_key(f"magnitude@spectral-{mode}", s, None),
+                           (f"magnitude@spectral-{mode}", s, None, (),
+                            ("edges", sp["edges_removed"]))))
+            k = max(1, sp["sensors_kept"])
+            phase2.append((_key(f"random@spectral-{mode}", s, None),
+                           (f"random@spectral-{mode}", s, None, random_set(s, k))))
+    recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
+    rows = list(recs.values())
+    rows += _agcrn_refs(cfg.selections, cfg.fractions, cfg.seeds, n, series.name)
+    rows += baselines(task, STEPS_PER_DAY.get(series.name, 96))
+    write_atomic(folder / "rows.json", json.dumps(rows))
+    write_road_outputs(rows, folder, cfg, series)
+    return rows
+
+
+def _labels(cfg: RoadConfig) -> list[Any]:
+    from argnn_sim.engines.setup import prepare
+
+    return list(prepare(cfg.scenario_for("unpruned", 0, passes=0), 0).topo.labels)
+
+
+def _run_all(cfg_d: dict[str, Any], jobs_list: Sequence[tuple[str, tuple[Any, ...]]], runs: Path, jobs: int,
+             progress: bool, what: str) -> dict[str, dict[str, Any]]:
+    """Run what ``runs/`` does not hold yet (each :func:`_run` with the job's arguments),
+    writing each record as it finishes; return every job's record."""
+    done: dict[str, dict[str, Any]] = {}
+    todo = []
+    for key, args in jobs_list:
+        p = runs / f"{key}.json"
+        if p.is_file():
+            done[key] = json.loads(p.read_text(encoding="utf-8"))
+        else:
+            todo.append((key, args))
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=what, file=sys.stderr)
+
+    def finish(key: str, rec: dict[str, Any]) -> None:
+        write_atomic(runs / f"{key}.json", json.dumps(rec))
+        done[key] = rec
+        if bar:
+            bar.update(1)
+
+    if jobs > 1 and len(todo) > 1:
+        from argnn_sim.sweep import make_executor
+
+        with make_executor("processes", jobs) as ex:
+            futs = {ex.submit(_run, cfg_d, *args): key for key, args in todo}
+            for fut in cf.as_completed(futs):
+                finish(futs[fut], fut.result())
+    else:
+        for key, args in todo:
+            finish(key, _run(cfg_d, *args))
+    if bar:
+        bar.close()
+    return done
+
+
+# ----------------------------------------------------------------------------- tables
+def _stat(v: Sequence[float]) -> tuple[float, float]:
+    a = np.asarray([x for x in v if x is not None], dtype=float)
+    if a.size == 0:
+        return math.nan, math.nan
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean ± sd (ddof = 1) per (method, fraction) of MAE, RMSE, MAPE, sensors kept, edges."""
+    groups: dict[tuple[str, Any], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["method"], r["fraction"]), []).append(r)
+    out = []
+    for (m, f), rs in groups.items():
+        row: dict[str, Any] = {"method": m, "fraction": f, "runs": len(rs)}
+        for q in ("mae", "rmse", "mape", "sensors_kept", "edges"):
+            row[q], row[f"{q}_sd"] = _stat([r.get(q) for r in rs])
+        out.append(row)
+    order = {m: i for i, m in enumerate(_METHOD_ORDER)}
+    out.sort(key=lambda r: (order.get(_base(r["method"]), 99), r["method"],
+                            -(r["fraction"] or 2)))
+    return out
+
+
+_METHOD_ORDER = ("unpruned", "spectral-D", "spectral-DW", "random@spectral-D",
+                 "magnitude@spectral-D", "random@spectral-DW", "magnitude@spectral-DW",
+                 "prunegcrn", "random", "magnitude", "agcrn", "last-value",
+                 "historical-average")
+
+
+def _base(m: str) -> str:
+    return m[:-len("-async")] if m.endswith("-async") else m
+
+
+def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Paired differences of test MAE by seed (method minus reference), a normal 95 %
+    interval and the share of seeds where the reference is at least as good: the spectral
+    runs against the centralized methods at their own point, and PruneGCRN's and
+    magnitude's selections against random ones at each fraction."""
+    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
+    pairs: list[tuple[str, str, Any]] = []
+    for mode in ("D", "DW"):
+        for other in (f"random@spectral-{mode}", f"magnitude@spectral-{mode}"):
+            pairs.append((other, f"spectral-{mode}", None))
+    fracs = sorted({r["fraction"] for r in rows if r["method"] == "random"}, reverse=True)
+    for f in fracs:
+        pairs.append(("random", "prunegcrn", f))
+        pairs.append(("random", "magnitude", f))
+    out = []
+    for other, ref, f in pairs:
+        d = [by[(other, f, s)]["mae"] - by[(ref, f, s)]["mae"]
+             for (m, ff, s) in by if m == ref and ff == f and (other, f, s) in by]
+        if not d:
+            continue
+        a = np.asarray(d)
+        half = 1.96 * a.std(ddof=1) / math.sqrt(a.size) if a.size > 1 else math.nan
+        out.append({"reference": ref, "method": other, "fraction": f, "pairs": int(a.size),
+                    "delta": float(a.mean()), "lo": float(a.mean() - half),
+                    "hi": float(a.mean() + half), "share": float(np.mean(a >= 0))})
+    return out
+
+
+def road_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The summary and the paired differences as markdown tables."""
+    lines = ["| method | kept (nominal) | sensors kept | edges | MAE | RMSE | MAPE % | runs |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in summarize_road(rows):
+        f = "" if r["fraction"] is None else f"{100 * r['fraction']:g} %"
+        sk = "" if math.isnan(r["sensors_kept"]) else \
+            f"{r['sensors_kept']:.1f} ± {r['sensors_kept_sd']:.1f}"
+        ed = "" if math.isnan(r["edges"]) else f"{r['edges']:.0f} ± {r['edges_sd']:.0f}"
+        lines.append(f"| {r['method']} | {f} | {sk} | {ed} | {r['mae']:.3f} ± {r['mae_sd']:.3f} "
+                     f"| {r['rmse']:.3f} ± {r['rmse_sd']:.3f} | {r['mape']:.1f} ± "
+                     f"{r['mape_sd']:.1f} | {r['runs']} |")
+    p = paired_road(rows)
+    if p:
+        lines += ["", "| method − reference (test MAE) | kept | pairs | mean Δ | 95 % interval "
+                  "| reference at least as good |", "|---|---|---|---|---|---|"]
+        for q in p:
+            f = "its own" if q["fraction"] is None else f"{100 * q['fraction']:g} %"
+            lines.append(f"| {q['method']} − {q['reference']} | {f} | {q['pairs']} | "
+                         f"{q['delta']:+.4f} | {_interval(q)} | "
+                         f"{100 * q['share']:.0f} % |")
+    return "\n".join(lines)
+
+
+def write_road_outputs(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
+                       series: Any) -> list[Path]:
+    """summary.csv, paired.csv, summary.md and the figures."""
+    import csv
+
+    summ = summarize_road(rows)
+    with open(folder / ".summary.csv.tmp", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(summ[0]))
+        w.writeheader()
+        w.writerows(summ)
+    os.replace(folder / ".summary.csv.tmp", folder / "summary.csv")
+    p = paired_road(rows)
+    if p:
+        with open(folder / ".paired.csv.tmp", "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(p[0]))
+            w.writeheader()
+            w.writerows(p)
+        os.replace(folder / ".paired.csv.tmp", folder / "paired.csv")
+    write_atomic(folder / "summary.md", road_markdown(rows) + "\n")
+    return plot_road(rows, folder, cfg, series)
+
+
+# ----------------------------------------------------------------------------- figures
+def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
+              series: Any) -> list[Path]:
+    """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
+    ``road_map.png`` (the road graph with the sensors each method keeps, seed 0, and the
+    edges the spectral rule removed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    n = series.num_sensors
+    paths = []
+    fig, ax = plt.subplots(figsize=(10.5, 5))
+    style = {"prunegcrn": ("#d62728", "o-"), "random": ("#7f7f7f", "s--"),
+             "magnitude": ("#1f77b4", "^-"), "agcrn": ("#9467bd", "D:")}
+    summ = summarize_road(rows)
+    for m, (c, ls) in style.items():
+        pts = sorted((r["fraction"], r["mae"], r["mae_sd"]) for r in summ
+                     if r["method"] == m and r["fraction"] is not None)
+        if pts and m in ("prunegcrn", "random", "magnitude"):
+            pts += [(1.0, r["mae"], r["mae_sd"]) for r in summ if r["method"] == "unpruned"]
+            pts.sort()
+        if pts:
+            x, y, e = (np.array(v) for v in zip(*pts))
+            label = {"agcrn": "PruneGCRN/AGCRN's own forecast",
+                     "prunegcrn": "PruneGCRN's sensors, in the simulator"}.get(
+                         m, f"{m} sensors, in the simulator")
+            ax.errorbar(100 * x, y, yerr=e, fmt=ls, color=c, label=label, capsize=3,
+                        ms=5, lw=1.2)
+    marks = {"spectral-D": ("#2ca02c", "*"), "spectral-DW": ("#ff7f0e", "*"),
+             "spectral-D-async": ("#2ca02c", "P"), "spectral-DW-async": ("#ff7f0e", "P"),
+             "unpruned-async": ("black", "P")}
+    for m, (c, mk) in marks.items():
+        for r in summ:
+            if r["method"] == m:
+                ax.errorbar(100 * r["sensors_kept"] / n, r["mae"], xerr=100 * r["sensors_kept_sd"] / n,
+                            yerr=r["mae_sd"], fmt=mk, color=c, ms=12 if mk == "*" else 9,
+                            capsize=3, label=f"{m} (decentralized; its own share)"
+                            if m.startswith("spectral") else "unpruned, delayed lossy links")
+    for m, c in (("last-value", "#8c564b"), ("historical-average", "#e377c2")):
+        for r in summ:
+            if r["method"] == m:
+                ax.axhline(r["mae"], color=c, ls=":", lw=1, label=m.replace("-", " "))
+    ax.set_xlabel("sensors kept (%)")
+    ax.set_ylabel("test MAE, 15 minutes ahead (km/h)" if series.name == "sz_taxi"
+                  else "test MAE at horizon 1")
+    ax.set_xlim(0, 105)
+    ax.set_title(f"{series.name}: forecast error against sensors kept (mean ± sd over seeds)",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    p = folder / "error_vs_kept.png"
+    fig.savefig(p, dpi=130)
+    plt.close(fig)
+    paths.append(p)
+
+    # the road map, seed 0
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    a = np.asarray(series.adjacency)
+    g.add_edges_from(zip(*np.nonzero(np.triu(a))))
+    pos = road_layout(a)
+    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
+    fmid = sorted({r["fraction"] for r in rows if r["method"] == "random" and
+                   r["fraction"] is not None}, key=lambda f: abs(f - 0.25))
+    panels: list[tuple[str, Any]] = [(f"spectral-{m}", None) for m in cfg.modes]
+    if fmid:
+        panels += [("prunegcrn", fmid[0]), ("random", fmid[0]), ("magnitude", fmid[0])]
+    panels = [(m, f) for m, f in panels if (m, f, 0) in by]
+    if panels:
+        cols = min(3, len(panels))
+        rows_n = math.ceil(len(panels) / cols)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(5.2 * cols, 4.6 * rows_n),
+                                 squeeze=False)
+        labels = _labels(cfg)
+        for ax, (m, f) in zip(axes.flat, panels):
+            r = by[(m, f, 0)]
+            used = set(r["sensors_used"])
+            nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#bbbbbb", width=0.8)
+            if m.startswith("spectral"):
+                cut = [(int(str(labels[s])[1:].split(".")[0]), int(str(labels[d])[1:]))
+                       for s, d in r.get("removed", [])
+                       if str(labels[s]).startswith("y")]
+                nx.draw_networkx_edges(g, pos, edgelist=[e for e in cut if e[0] != e[1]], ax=ax,
+                                       edge_color="red", width=1.6, style="dashed")
+            nx.draw_networkx_nodes(g, pos, ax=ax, node_size=24,
+                                   node_color=["#2ca02c" if i in used else "#dddddd"
+                                               for i in range(n)],
+                                   edgecolors=["#555555" if i in used else "#bbbbbb"
+                                               for i in range(n)], linewidths=0.4)
+            what = f"{100 * f:g} % target" if f is not None else "its own choice"
+            ax.set_title(f"{m} ({what}): {len(used)} of {n} sensors kept\n"
+                         f"test MAE {r['mae']:.3f}" + (f", {r['edges_removed']} edge(s) removed "
+                                                        "(red: between predictors)"
+                                                        if m.startswith("spectral") else ""),
+                         fontsize=9)
+            ax.set_axis_off()
+        for ax in list(axes.flat)[len(panels):]:
+            ax.set_axis_off()
+        fig.suptitle(f"{series.name} road graph: sensors kept (green), seed 0", fontsize=11)
+        fig.tight_layout()
+        p = folder / "road_map.png"
+        fig.savefig(p, dpi=120)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+    """Redraw the tables and figures of a road comparison from its ``rows.json``
+    (``argnn plot``).
+
+    Parameters
+    ----------
+    folder : a folder written by :func:`run_road_compare`.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    from argnn_sim.outputs import load_json
+
+    f = Path(folder)
+    if not (f / "rows.json").is_file() or not (f / "config.json").is_file():
+        raise BridgeConfigError(f"{str(f)!r} holds no finished road comparison (rows.json); "
+                                "run `argnn compare --network sz_taxi --out` there first")
+    rows = load_json(f / "rows.json", "road comparison rows")
+    cfg = _config_from({**load_json(f / "config.json", "road comparison settings"),
+                        "selections": ()})
+    series = load_road_series(cfg.data, data_root=cfg.data_root or None,
+                              adjacency=cfg.adjacency or None)
+    return write_road_outputs(rows, f, cfg, series)
+
+
+def command(args: Any) -> int:
+    """``argnn compare --network NAME``: the road comparison (options in
+    :func:`prunegcrn_bridge.compare.register`)."""
+    cfg = road_config_from_args(args)
+    rows = run_road_compare(cfg, args.out, jobs=args.jobs,
+                            progress=bool(getattr(args, "progress_on", False)))
+    print(road_markdown(rows))
+    print(f"\nwritten: {args.out}/summary.csv, paired.csv, summary.md, error_vs_kept.png, "
+          "road_map.png")
+    return 0
+
+
+def road_config_from_args(args: Any) -> RoadConfig:
+    """The :class:`RoadConfig` the ``argnn compare --network`` options describe."""
+    logic_only = [o for o, v in (("--tasks", args.tasks), ("--hidden", args.hidden),
+                                 ("--inputs", args.inputs), ("--ks", args.ks),
+                                 ("--methods", args.methods)) if v is not None]
+    if logic_only:
+        raise BridgeConfigError(f"{', '.join(logic_only)} belong(s) to the logic-circuit "
+                                "comparison; with --network give --fractions, --seeds, --hops, "
+                                "--selections")
+    changes: dict[str, Any] = {"data": args.network}
+    for opt in ("data_root", "adjacency"):
+        v = getattr(args, opt)
+        if v is not None:
+            changes[opt] = str(v)
+    if args.selections is not None:
+        changes["selections"] = tuple(x for x in args.selections.split(",") if x)
+    if args.data_root is None and os.environ.get("ARGNN_DATA"):
+        changes["data_root"] = os.environ["ARGNN_DATA"]
+    if args.seeds is not None:
+        changes["seeds"] = args.seeds
+    if args.hops is not None:
+        changes["hops"] = args.hops
+    if args.fractions is not None:
+        try:
+            changes["fractions"] = tuple(float(x) for x in args.fractions.split(","))
+        except ValueError:
+            raise BridgeConfigError(f"--fractions {args.fractions!r}: give comma-separated "
+                                    "shares, e.g. 1,0.5,0.25,0.1") from None
+    if args.no_async:
+        changes["asynchronous"] = False
+    return quick_road_config(**changes) if args.quick else RoadConfig(**changes)
+
+
+def _interval(q: Mapping[str, Any]) -> str:
+    if math.isnan(q["lo"]):
+        return "— (one pair)"
+    return f"[{q['lo']:+.4f}, {q['hi']:+.4f}]"

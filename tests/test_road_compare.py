@@ -1,0 +1,163 @@
+"""The road-network comparison: equal budgets, resume, references, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from argnn_sim import Scenario
+from argnn_sim.engines.simpy_engine import run_simpy
+from prunegcrn_bridge.errors import BridgeConfigError
+from prunegcrn_bridge.road_compare import (RoadConfig, baselines, load_selections,
+                                           magnitude_edges, magnitude_sensors, paired_road,
+                                           random_sensors, run_road_compare)
+
+
+def _series(tmp: Path, n: int = 8, steps: int = 200) -> tuple[str, str]:
+    rng = np.random.default_rng(1)
+    t = np.arange(steps)[:, None]
+    v = 40 + 10 * np.sin(2 * np.pi * t / 24 + np.arange(n)) + rng.normal(0, 2, (steps, n))
+    adj = np.roll(np.eye(n), 1, 1) + np.roll(np.eye(n), -1, 1)
+    np.savez(tmp / "road.npz", data=v)
+    np.savetxt(tmp / "road.csv", adj, delimiter=",", fmt="%g")
+    return str(tmp / "road.npz"), str(tmp / "road.csv")
+
+
+def _selections(tmp: Path, kept: dict[tuple[float, int], list[int]], n: int = 8,
+                series: str = "road") -> str:
+    folder = tmp / f"sel-{series}"
+    (folder / "runs").mkdir(parents=True)
+    (folder / "compare.json").write_text(json.dumps({"series": series, "nodes": n}))
+    for (f, s), k in kept.items():
+        rec = {"kept": k, "metrics": {"mae_h": [3.0 + f], "rmse_h": [4.0], "mape_h": [0.3]}}
+        (folder / "runs" / f"prunegcrn-f{f:g}-s{s}.json").write_text(json.dumps(rec))
+    return str(folder)
+
+
+def _cfg(tmp: Path, **kw: object) -> RoadConfig:
+    data, adj = _series(tmp)
+    base = dict(data=data, adjacency=adj, seeds=2, fractions=(1.0, 0.5), asynchronous=False)
+    base.update(kw)
+    return RoadConfig(**base)  # type: ignore[arg-type]
+
+
+def test_equal_budgets_resume_and_determinism(tmp_path: Path) -> None:
+    sel = _selections(tmp_path, {(0.5, 0): [0, 2, 4, 6], (0.5, 1): [1, 2, 3, 4]})
+    cfg = _cfg(tmp_path, selections=(sel,))
+    rows = run_road_compare(cfg, tmp_path / "out")
+    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
+    for s in (0, 1):
+        for m in ("random", "prunegcrn", "magnitude"):
+            r = by[(m, 0.5, s)]
+            assert r["sensors_kept"] == 4, (m, s)  # round(0.5 * 8)
+        assert by[("prunegcrn", 0.5, s)]["sensors_used"] == [[0, 2, 4, 6], [1, 2, 3, 4]][s]
+        assert by[("random", 0.5, s)]["sensors_used"] == random_sensors(8, 4, s)
+        for mode in ("D", "DW"):
+            sp = by[(f"spectral-{mode}", None, s)]
+            # equal edges removed: magnitude prunes as many edges as the spectral run did
+            assert by[(f"magnitude@spectral-{mode}", None, s)]["edges"] == sp["edges"]
+            # equal sensors kept: random keeps as many as the spectral run kept
+            rnd = by[(f"random@spectral-{mode}", None, s)]
+            assert rnd["sensors_kept"] == max(1, sp["sensors_kept"])
+        assert by[("unpruned", None, s)]["edges_removed"] == 0
+    assert {r["method"] for r in rows} >= {"agcrn", "last-value", "historical-average"}
+    runs = sorted((tmp_path / "out" / "runs").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in runs]
+    again = run_road_compare(cfg, tmp_path / "out")  # resumes: nothing is run again
+    assert [p.stat().st_mtime_ns for p in runs] == stamps
+    assert again == rows
+    fresh = run_road_compare(cfg, tmp_path / "out2")  # same seed, same numbers
+    assert [r["mae"] for r in fresh] == [r["mae"] for r in rows]
+    for name in ("summary.csv", "paired.csv", "summary.md", "error_vs_kept.png",
+                 "road_map.png"):
+        assert (tmp_path / "out" / name).is_file(), name
+    with pytest.raises(BridgeConfigError, match="other settings"):
+        run_road_compare(_cfg(tmp_path, seeds=1), tmp_path / "out")
+
+
+def test_magnitude_rankings() -> None:
+    labels = ["x0", "x1", "x2", "y0", "y1", "y2"]
+    edges = [(0, 3, 0.5), (1, 4, -2.0), (2, 5, 0.1), (2, 3, 0.3), (4, 3, -0.05)]
+    assert magnitude_sensors(labels, edges, 1) == [1]
+    assert magnitude_sensors(labels, edges, 2) == [0, 1]  # x0: 0.5 against x2: 0.4
+    assert magnitude_edges(edges, 2) == [(4, 3), (2, 5)]
+    assert magnitude_edges(edges, 0) == []
+
+
+def test_centralized_intervention_after_training(tmp_path: Path) -> None:
+    data, adj = _series(tmp_path)
+    sc = Scenario.from_dict({"task": {"kind": "series", "data": data, "adjacency": adj,
+                                      "hops": 0},
+                             "schedule": {"sweeps": 1, "eval_sweeps": 1},
+                             "node": {"bias": True}, "pruning": {"policy": "none"},
+                             "record": {"traces": "prunes"}})
+    plain = run_simpy(sc, 0)
+    cut = [(0, 8), (1, 9)]  # x0 -> y0, x1 -> y1
+    seen = []
+
+    def hook(net: object) -> None:
+        seen.append(sum(len(nd.in_src) for nd in net.nodes))  # type: ignore[attr-defined]
+        net.remove_edges(cut)  # type: ignore[attr-defined]
+
+    pruned = run_simpy(sc, 0, after_training=hook)
+    assert seen == [plain.edges_after]
+    assert pruned.edges_after == plain.edges_after - 2
+    assert pruned.metrics["sensors_used"] == list(range(2, 8))
+    assert plain.curves["train_error"].tolist() == pruned.curves["train_error"].tolist()
+    assert pruned.metrics["mae"] != plain.metrics["mae"]
+
+
+def test_baselines_on_the_scored_targets(tmp_path: Path) -> None:
+    from argnn_sim.series import SeriesTask, load_road_series
+
+    data, adj = _series(tmp_path)
+    task = SeriesTask.from_series(load_road_series(data, adjacency=adj))
+    rows = {r["method"]: r for r in baselines(task, steps_per_day=24)}
+    steps = [t for t in task.test_steps() if task.scored(t)]
+    y = task.raw_test[[t + 1 for t in steps]]
+    last = task.raw_test[steps]
+    assert rows["last-value"]["mae"] == pytest.approx(np.abs(last - y).mean())
+    assert rows["historical-average"]["mae"] < rows["last-value"]["mae"] * 3
+
+
+def test_paired_differences_by_seed() -> None:
+    rows = [{"method": "prunegcrn", "fraction": 0.5, "seed": s, "mae": 1.0 + 0.1 * s}
+            for s in range(3)]
+    rows += [{"method": "random", "fraction": 0.5, "seed": s, "mae": 1.5 + 0.1 * s}
+             for s in range(3)]
+    [p] = paired_road(rows)
+    assert (p["method"], p["reference"], p["pairs"]) == ("random", "prunegcrn", 3)
+    assert p["delta"] == pytest.approx(0.5) and p["share"] == 1.0
+
+
+def test_bad_selections_and_options(tmp_path: Path) -> None:
+    other = _selections(tmp_path, {(0.5, 0): [1]}, n=5, series="other")
+    with pytest.raises(BridgeConfigError, match="not 'road'"):
+        load_selections([other], (0.5,), 1, 8, "road")
+    with pytest.raises(BridgeConfigError, match="no compare.json"):
+        load_selections([str(tmp_path)], (0.5,), 1, 8, "road")
+    with pytest.raises(BridgeConfigError, match="fractions"):
+        RoadConfig(fractions=(0.0,))
+    with pytest.raises(BridgeConfigError, match="loss"):
+        RoadConfig(loss=1.0)
+    with pytest.raises(BridgeConfigError, match="delay"):
+        RoadConfig(delay=float("inf"))
+
+
+def test_cli_bad_network_is_one_line_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for argv, words in (
+        (["--network", str(tmp_path / "none.npz"), "--adjacency", "a.csv"], "not found"),
+        (["--network", "sz_taxi", "--ks", "1,2"], "--ks"),
+        (["--hops", "1"], "--network"),
+    ):
+        p = subprocess.run([sys.executable, "-m", "argnn_sim", "compare", *argv, "--out",
+                            str(out)], capture_output=True, text=True)
+        assert p.returncode == 2, (argv, p.stderr)
+        assert words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not out.exists()
