@@ -222,8 +222,9 @@ def _agcrn_refs(folders: Sequence[str], fractions: Sequence[float], seeds: int,
 
 # ----------------------------------------------------------------------------- baselines
 def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]:
-    """Last value and historical average (per sensor and time of day, training split) on
-    the comparison's scored test targets, original scale."""
+    """Last value, the mean of the last four readings, and the historical average (per
+    sensor and time of day, training split) on the comparison's scored test targets,
+    original scale."""
     s = task.series.values
     n_tr = task.train.shape[0]
     tr, va, _ = split_lengths(s.shape[0])
@@ -238,7 +239,10 @@ def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]
     ha = prof[(tr + va + idx) % steps_per_day]
     thr = task.series.mape_threshold
     rows = []
-    for name, pred in (("last-value", last), ("historical-average", ha)):
+    avg4 = np.mean([task.raw_test[np.maximum(np.asarray(steps) - j, 0)] for j in range(4)],
+                   axis=0)
+    for name, pred in (("last-value", last), ("moving-average-4", avg4),
+                       ("historical-average", ha)):
         err = pred - y
         big = np.abs(y) > thr
         rows.append({"method": name, "fraction": 1.0, "seed": 0,
@@ -487,7 +491,7 @@ def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 _METHOD_ORDER = ("unpruned", "spectral-D", "spectral-DW", "random@spectral-D",
                  "magnitude@spectral-D", "random@spectral-DW", "magnitude@spectral-DW",
                  "prunegcrn", "random", "magnitude", "agcrn", "last-value",
-                 "historical-average")
+                 "moving-average-4", "historical-average")
 
 
 def _base(m: str) -> str:
@@ -569,29 +573,18 @@ def write_road_outputs(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: Roa
 
 
 # ----------------------------------------------------------------------------- figures
-def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
-              series: Any) -> list[Path]:
-    """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
-    ``road_map.png`` (the road graph with the sensors each method keeps, seed 0, and the
-    edges the spectral rule removed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    n = series.num_sensors
-    paths = []
-    fig, ax = plt.subplots(figsize=(10.5, 5))
+def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: bool,
+                 sim: list[float]) -> None:
+    """One panel of ``error_vs_kept.png``; ``sim`` collects the simulated networks' MAE."""
     style = {"prunegcrn": ("#d62728", "o-"), "random": ("#7f7f7f", "s--"),
              "magnitude": ("#1f77b4", "^-"), "agcrn": ("#9467bd", "D:")}
-    summ = summarize_road(rows)
     for m, (c, ls) in style.items():
         pts = sorted((r["fraction"], r["mae"], r["mae_sd"]) for r in summ
                      if r["method"] == m and r["fraction"] is not None)
         if pts and m in ("prunegcrn", "random", "magnitude"):
             pts += [(1.0, r["mae"], r["mae_sd"]) for r in summ if r["method"] == "unpruned"]
             pts.sort()
+            sim.extend(p[1] for p in pts)
         if pts:
             x, y, e = (np.array(v) for v in zip(*pts))
             label = {"agcrn": "PruneGCRN/AGCRN's own forecast",
@@ -605,22 +598,54 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
     for m, (c, mk) in marks.items():
         for r in summ:
             if r["method"] == m:
-                ax.errorbar(100 * r["sensors_kept"] / n, r["mae"], xerr=100 * r["sensors_kept_sd"] / n,
-                            yerr=r["mae_sd"], fmt=mk, color=c, ms=12 if mk == "*" else 9,
-                            capsize=3, label=f"{m} (decentralized; its own share)"
-                            if m.startswith("spectral") else "unpruned, delayed lossy links")
-    for m, c in (("last-value", "#8c564b"), ("historical-average", "#e377c2")):
+                sim.append(r["mae"])
+                ax.errorbar(100 * r["sensors_kept"] / n, r["mae"],
+                            xerr=100 * r["sensors_kept_sd"] / n, yerr=r["mae_sd"], fmt=mk,
+                            color=c, ms=12 if mk == "*" else 9, capsize=3,
+                            label=f"{m} (decentralized; its own share)"
+                            if m.startswith("spectral") else
+                            "unpruned, delayed lossy links (async)")
+    refs = (("last-value", "#8c564b"), ("moving-average-4", "#17becf"),
+            ("historical-average", "#e377c2"))
+    for m, c in refs:
         for r in summ:
             if r["method"] == m:
-                ax.axhline(r["mae"], color=c, ls=":", lw=1, label=m.replace("-", " "))
-    ax.set_xlabel("sensors kept (%)")
-    ax.set_ylabel("test MAE, 15 minutes ahead (km/h)" if series.name == "sz_taxi"
-                  else "test MAE at horizon 1")
-    ax.set_xlim(0, 105)
-    ax.set_title(f"{series.name}: forecast error against sensors kept (mean ± sd over seeds)",
-                 fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.grid(alpha=0.3)
+                ax.axhline(r["mae"], color=c, ls=":", lw=1.2,
+                           label=f"{m.replace('-', ' ')} ({r['mae']:.2f})")
+
+
+def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
+              series: Any) -> list[Path]:
+    """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
+    ``road_map.png`` (the road graph with the sensors each method keeps, seed 0, and the
+    edges the spectral rule removed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    n = series.num_sensors
+    paths = []
+    summ = summarize_road(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5.2), width_ratios=[1, 1.15])
+    sim: list[float] = []
+    for i, ax in enumerate(axes):
+        _error_panel(ax, summ, n, legend=i == 1, sim=sim)
+        ax.set_xlabel("sensors kept (%)")
+        ax.set_ylabel("test MAE, 15 minutes ahead (km/h)" if series.name == "sz_taxi"
+                      else "test MAE at horizon 1")
+        ax.set_xlim(0, 105)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("every method and reference", fontsize=10)
+    if sim:
+        lo, hi = min(sim), max(sim)
+        pad = max(0.1 * (hi - lo), 0.005)
+        axes[1].set_ylim(lo - pad, hi + pad)
+    axes[1].set_title("zoomed in on the simulated networks", fontsize=10)
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(f"{series.name}: forecast error against sensors kept (mean ± sd over seeds)",
+                 fontsize=11)
     fig.tight_layout()
     p = folder / "error_vs_kept.png"
     fig.savefig(p, dpi=130)
