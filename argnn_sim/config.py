@@ -457,7 +457,7 @@ class PruningConfig:
         _check_range("pruning.min_in_degree", self.min_in_degree, lo=0, what="a whole number >= 0")
         _check_range("pruning.budget", self.budget, lo=0, what="a whole number >= 0 (0: no cap)")
         _check_choice("pruning.eligible", self.eligible, ELIGIBLE)
-        if (self.eligible != "cycles" or self.outputs) and \
+        if (self.eligible != "cycles" or self.outputs) and self.policy != "none" and \
                 (self.policy != "spectral" or self.rule != "local"):
             raise ConfigError("pruning.eligible and pruning.outputs belong to the local spectral "
                               "rule; set pruning.policy = \"spectral\" and pruning.rule = "
