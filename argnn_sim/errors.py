@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["ArgnnError", "OutputError", "ResourceError", "run_cli", "on_bad_input",
+__all__ = ["ArgnnError", "OutputError", "ResourceError", "DataError", "run_cli", "on_bad_input",
            "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT"]
 
 EXIT_BAD_INPUT = 2
@@ -40,6 +40,10 @@ class OutputError(ArgnnError):
 
 class ResourceError(ArgnnError):
     """A run that would need more memory or time than is reasonable on this machine."""
+
+
+class DataError(ArgnnError):
+    """A data file is missing, damaged or not of the expected layout."""
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -46,10 +46,11 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix, identity
 
 from .config import ConfigError, TaskConfig
+from .errors import DataError
 from .rng import Stream
 
 __all__ = ["RoadSeries", "SeriesTask", "load_road_series", "road_topology", "split_lengths",
-           "road_layout",
+           "road_layout", "read_readings", "read_adjacency",
            "series_metrics", "sensors_in_use", "LAG", "SZ_TAXI_MAPE_THRESHOLD"]
 
 LAG = 12  # PruneGCRN's input window: its first horizon-1 test target is test step 12
@@ -83,41 +84,60 @@ def split_lengths(steps: int) -> tuple[int, int, int]:
     return steps - 2 * v, v, v
 
 
-def _data_error(text: str) -> ConfigError:
-    return ConfigError(text)
+_READINGS = ("an .npz with key 'data' of shape (T, N) or (T, N, F) (one channel is used), "
+             "e.g. SZ_taxi.npz or PeMSD4's pems04.npz")
 
 
-def _read_npz(p: Path) -> FloatArray:
-    what = ("an .npz with key 'data' of shape (T, N) or (T, N, F) (channel 0 is used), "
-            "e.g. SZ_taxi.npz or pems04.npz")
+def read_readings(path: str | os.PathLike[str], *, channel: int = 0) -> FloatArray:
+    """The readings (T, N) of an ``.npz`` with key ``data`` ((T, N) or (T, N, F): ``channel``).
+
+    Raises
+    ------
+    DataError
+        A missing or unreadable file, no ``data``, a shape that does not fit, NaN readings.
+    """
+    p = Path(path)
     if not p.is_file():
-        raise _data_error(f"task.data file {str(p)!r} not found; give {what}")
+        raise DataError(f"traffic data file {p} not found; give {_READINGS}")
     try:
         with np.load(p, allow_pickle=False) as z:
             if "data" not in z:
-                raise _data_error(f"task.data file {str(p)!r} has keys {sorted(z.keys())} but "
-                                  f"no 'data'; give {what}")
+                raise DataError(f"{p} has keys {sorted(z.keys())} but no 'data'; give "
+                                f"{_READINGS}")
             data = np.asarray(z["data"], dtype=np.float64)
-    except ConfigError:
+    except DataError:
         raise
     except Exception as exc:
-        raise _data_error(f"task.data file {str(p)!r} cannot be read ({type(exc).__name__}); "
-                          f"give {what}") from None
-    if data.ndim == 3:
-        data = data[:, :, 0]
-    if data.ndim != 2 or data.shape[0] < 2 or data.shape[1] < 1:
-        raise _data_error(f"task.data file {str(p)!r}: 'data' has shape {data.shape}; give {what}")
-    if not np.isfinite(data).all():
-        raise _data_error(f"task.data file {str(p)!r} holds NaN or infinite readings; clean or "
-                          "impute them first")
-    return data
+        raise DataError(f"{p} cannot be read ({type(exc).__name__}: {exc}); give "
+                        f"{_READINGS}") from None
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if data.ndim != 3 or data.shape[0] < 2 or data.shape[1] < 1 or \
+            not 0 <= channel < data.shape[2]:
+        raise DataError(f"{p}: 'data' has shape {data.shape}; need (T, N) or (T, N, F) with "
+                        f"channel {channel} < F")
+    values = data[:, :, channel]
+    if not np.isfinite(values).all():
+        raise DataError(f"{p}: the series holds NaN or infinite readings; clean or impute "
+                        "them first")
+    return values
 
 
-def _read_adjacency(p: Path, n: int) -> FloatArray:
+def read_adjacency(path: str | os.PathLike[str], n: int) -> FloatArray:
+    """A symmetric 0/1 road graph (N, N) without self-loops, from an N x N matrix (``.npy``,
+    or comma-separated text without a header) or a ``from,to[,cost]`` CSV with a header and
+    0-based sensor numbers.
+
+    Raises
+    ------
+    DataError
+        A missing or unreadable file, a shape that does not fit ``n``, a sensor outside it.
+    """
+    p = Path(path)
     what = (f"an {n} x {n} 0/1 matrix (.npy, or comma-separated text without a header) or a "
             "from,to[,cost] CSV with 0-based sensor numbers")
     if not p.is_file():
-        raise _data_error(f"task.adjacency file {str(p)!r} not found; give {what}")
+        raise DataError(f"adjacency file {p} not found; give {what}")
     try:
         if p.suffix == ".npy":
             a = np.asarray(np.load(p, allow_pickle=False), dtype=np.float64)
@@ -126,24 +146,22 @@ def _read_adjacency(p: Path, n: int) -> FloatArray:
             if "from" in head and "to" in head:
                 pairs = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2)
                 a = np.zeros((n, n))
-                ij = pairs[:, :2].astype(np.int64)
-                if ij.size and (ij.min() < 0 or ij.max() >= n):
-                    raise _data_error(f"task.adjacency file {str(p)!r} names a sensor outside "
-                                      f"0..{n - 1}; give {what}")
-                a[ij[:, 0], ij[:, 1]] = 1.0
+                if pairs.size:
+                    ij = pairs[:, :2].astype(np.int64)
+                    if ij.min() < 0 or ij.max() >= n:
+                        raise DataError(f"{p}: an edge names a sensor outside 0..{n - 1}; "
+                                        f"give {what}")
+                    a[ij[:, 0], ij[:, 1]] = 1.0
             else:
                 a = np.loadtxt(p, delimiter=",", ndmin=2)
-    except ConfigError:
+    except DataError:
         raise
     except Exception as exc:
-        raise _data_error(f"task.adjacency file {str(p)!r} cannot be read "
-                          f"({type(exc).__name__}); give {what}") from None
+        raise DataError(f"{p} cannot be read ({type(exc).__name__}); give {what}") from None
     if a.shape != (n, n):
-        raise _data_error(f"task.adjacency file {str(p)!r} has shape {a.shape} but the series "
-                          f"has {n} sensors; give {what}")
+        raise DataError(f"{p} has shape {a.shape} but the series has {n} sensors; give {what}")
     if not np.isfinite(a).all():
-        raise _data_error(f"task.adjacency file {str(p)!r} holds NaN or infinite entries; "
-                          f"give {what}")
+        raise DataError(f"{p} holds NaN or infinite entries; give {what}")
     a = ((a != 0) | (a.T != 0)).astype(np.float64)  # SZ-taxi's file is not exactly symmetric
     np.fill_diagonal(a, 0.0)
     return a
@@ -154,24 +172,24 @@ def _load(data: str, root: str, adjacency: str) -> RoadSeries:
     if data.lower() == "sz_taxi":
         base = root or os.environ.get("ARGNN_DATA", "")
         if not base:
-            raise _data_error("task.data = 'sz_taxi' needs the folder holding SZ_TAXI/: set "
+            raise DataError("task.data = 'sz_taxi' needs the folder holding SZ_TAXI/: set "
                               "task.data_root (or the ARGNN_DATA environment variable)")
         folder = Path(base) / "SZ_TAXI"
-        values = _read_npz(folder / "SZ_taxi.npz")
-        adj = _read_adjacency(Path(adjacency) if adjacency else folder / "SZ_taxi.csv",
-                              values.shape[1])
+        values = read_readings(folder / "SZ_taxi.npz")
+        adj = read_adjacency(Path(adjacency) if adjacency else folder / "SZ_taxi.csv",
+                             values.shape[1])
         return RoadSeries("sz_taxi", values, adj, SZ_TAXI_MAPE_THRESHOLD)
     p = Path(data)
     if root and not p.is_absolute():
         p = Path(root) / p
-    values = _read_npz(p)
+    values = read_readings(p)
     if not adjacency:
-        raise _data_error(f"task.data = {data!r} needs task.adjacency (the road graph: an N x N "
+        raise DataError(f"task.data = {data!r} needs task.adjacency (the road graph: an N x N "
                           "matrix or a from,to CSV)")
     a = Path(adjacency)
     if root and not a.is_absolute():
         a = Path(root) / a
-    return RoadSeries(p.stem, values, _read_adjacency(a, values.shape[1]))
+    return RoadSeries(p.stem, values, read_adjacency(a, values.shape[1]))
 
 
 def load_road_series(data: str, *, data_root: str | os.PathLike[str] | None = None,
@@ -190,7 +208,7 @@ def load_road_series(data: str, *, data_root: str | os.PathLike[str] | None = No
 
     Raises
     ------
-    ConfigError
+    DataError
         A missing or unreadable file, a shape that does not fit, NaN readings.
     """
     s = _load(str(data), str(data_root or ""), str(adjacency or ""))
@@ -276,8 +294,11 @@ class SeriesTask:
     @classmethod
     def from_config(cls, cfg: TaskConfig) -> SeriesTask:
         """The task a ``[task] kind = "series"`` section describes (reads its data)."""
-        s = load_road_series(cfg.data, data_root=cfg.data_root or None,
-                             adjacency=cfg.adjacency or None)
+        try:
+            s = load_road_series(cfg.data, data_root=cfg.data_root or None,
+                                 adjacency=cfg.adjacency or None)
+        except DataError as exc:
+            raise ConfigError(f"[task] {exc}") from None
         return cls.from_series(s, horizon=cfg.horizon, passes=cfg.passes, sensors=cfg.sensors,
                                hops=cfg.hops, hidden=cfg.hidden, train_steps=cfg.train_steps,
                                test_steps=cfg.test_steps)

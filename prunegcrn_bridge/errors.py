@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from argnn_sim.errors import ArgnnError
+from argnn_sim.errors import ArgnnError, DataError
 
-__all__ = ["DataError", "BridgeConfigError"]
-
-
-class DataError(ArgnnError):
-    """A data file is missing, damaged or not of the expected layout."""
+__all__ = ["DataError", "BridgeConfigError"]  # DataError is the simulator's: one data loader
 
 
 class BridgeConfigError(ArgnnError):

@@ -13,9 +13,16 @@ import pytest
 from argnn_sim import Scenario
 from argnn_sim.engines.simpy_engine import run_simpy
 from prunegcrn_bridge.errors import BridgeConfigError
-from prunegcrn_bridge.road_compare import (RoadConfig, baselines, load_selections,
-                                           magnitude_edges, magnitude_sensors, paired_road,
-                                           random_sensors, run_road_compare)
+from prunegcrn_bridge.road_compare import (
+    RoadConfig,
+    baselines,
+    load_selections,
+    magnitude_edges,
+    magnitude_sensors,
+    paired_road,
+    random_sensors,
+    run_road_compare,
+)
 
 
 def _series(tmp: Path, n: int = 8, steps: int = 200) -> tuple[str, str]:

@@ -15,8 +15,16 @@ from argnn_sim.config import ConfigError
 from argnn_sim.engines import engine_reason
 from argnn_sim.engines.setup import InputDriver, prepare
 from argnn_sim.rng import Streams
-from argnn_sim.series import (LAG, RoadSeries, SeriesTask, load_road_series, road_topology,
-                              sensors_in_use, series_metrics, split_lengths)
+from argnn_sim.series import (
+    LAG,
+    RoadSeries,
+    SeriesTask,
+    load_road_series,
+    road_topology,
+    sensors_in_use,
+    series_metrics,
+    split_lengths,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -242,7 +250,7 @@ def test_sz_taxi_loads_without_torch() -> None:
     s = load_road_series("sz_taxi", data_root=SHARED)
     assert s.values.shape == (2976, 156) and s.mape_threshold == 1.0
     assert (s.adjacency == s.adjacency.T).all() and s.adjacency.trace() == 0
-    code = ("import sys, argnn_sim.series as m; m.load_road_series('sz_taxi', data_root=%r); "
-            "print('torch' in sys.modules)" % str(SHARED))
+    code = (f"import sys, argnn_sim.series as m; m.load_road_series('sz_taxi', "
+            f"data_root={str(SHARED)!r}); print('torch' in sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip() == "False", p.stderr

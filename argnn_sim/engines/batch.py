@@ -251,7 +251,8 @@ class _Batch:
             self.train_rows[b] = prep.train_rows
             self.Ac[b, topo.dst, topo.src] = 1.0
             self.Wc[b, topo.dst, topo.src] = topo.weight
-            self.rows[b] = np.asarray(prep.task.rows, dtype=np.float64)
+            self.rows[b] = np.asarray(prep.task.rows,  # type: ignore[union-attr]
+                                      dtype=np.float64)
             self.ef[b] = sc.node.error_factor
             self.clip[b] = sc.node.clip
             self._draw_orders(prep, orders[b], b)

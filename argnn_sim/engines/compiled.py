@@ -292,7 +292,7 @@ class _Run:
             sched = scenario.schedule
             steps = sched.inputs
             if faults.during_eval:
-                steps += prep.task.n_rows if sched.evaluate else 0
+                steps += prep.task.n_rows if sched.evaluate else 0  # type: ignore[union-attr]
             hold = 0.0
             for _ in range(steps):
                 hold = hold + sched.input_period

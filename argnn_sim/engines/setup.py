@@ -205,7 +205,9 @@ class InputDriver:
         if self.series:
             yield from self._series_steps(end_training)
             return
-        rows = self.task.rows
+        task = self.task
+        assert isinstance(task, Task)
+        rows = task.rows
         rec = self.recorder
         for t, r in enumerate(self.train_rows.tolist()):
             rec.input = t
@@ -213,7 +215,7 @@ class InputDriver:
         rec.input = rec.sweep = -1
         if end_training is not None:
             end_training()
-        self.eval_rows = np.arange(self.task.n_rows)
+        self.eval_rows = np.arange(task.n_rows)
         if not self.scenario.schedule.evaluate:
             self.eval_rows = self.eval_rows[:0]
         else:

@@ -36,6 +36,7 @@ from ..pruning import make_policy
 from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike, Streams
+from ..series import SeriesTask
 from ..topology import Topology
 from .setup import InputDriver, Step, fault_counters, prepare, run_result
 
@@ -249,8 +250,10 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     driver = InputDriver(prep)
     env = net.env
     trig = Triggers(env, topo.n)
-    bar = _progress(progress, sched.inputs if not driver.series else
-                    prep.task.passes * len(prep.task.train_steps()))  # type: ignore[union-attr]
+    task = prep.task
+    total = task.passes * len(task.train_steps()) if isinstance(task, SeriesTask) else \
+        sched.inputs
+    bar = _progress(progress, total)
     faults = Faults(env, scenario.faults, net.nodes, streams.faults)
 
     def end_training() -> None:

@@ -16,13 +16,14 @@ network with *planted* driver nodes, so the ideal node selection is known.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from argnn_sim.series import load_road_series, read_adjacency, read_readings
 
 from ..errors import DataError
 
@@ -54,75 +55,32 @@ class Series:
 def load_npz(path: str | os.PathLike[str], *, channel: int = 0,
              distance: str | os.PathLike[str] | None = None,
              steps_per_day: int = 288) -> Series:
-    """A PeMS-style ``.npz``: key ``data`` with shape (T, N, F); ``channel`` picks F."""
-    p = Path(path)
-    what = ("a PeMS-style .npz with key 'data' of shape (T, N, F) (PeMSD4/8: flow in "
-            "channel 0), e.g. pems04.npz from the ASTGCN repository")
-    if not p.is_file():
-        raise DataError(f"traffic data file {p} not found; give {what}")
-    try:
-        with np.load(p) as z:
-            if "data" not in z:
-                raise DataError(f"{p} has keys {sorted(z.keys())} but no 'data'; give {what}")
-            data = np.asarray(z["data"], dtype=np.float64)
-    except DataError:
-        raise
-    except Exception as e:
-        raise DataError(f"could not read {p} ({type(e).__name__}: {e}); give {what}") from e
-    if data.ndim == 2:
-        data = data[:, :, None]
-    if data.ndim != 3 or not 0 <= channel < data.shape[2]:
-        raise DataError(f"{p}: 'data' has shape {data.shape}; need (T, N, F) with channel "
-                        f"{channel} < F")
-    values = data[:, :, channel]
-    if not np.isfinite(values).all():
-        raise DataError(f"{p}: the series holds NaN or infinite values; clean or impute it "
-                        "first")
+    """A PeMS-style ``.npz``: key ``data`` with shape (T, N, F); ``channel`` picks F
+    (read by :func:`argnn_sim.series.read_readings`, the simulator's own loader)."""
+    values = read_readings(path, channel=channel)
     adj = load_distance_csv(distance, values.shape[1]) if distance is not None else None
-    return Series(p.stem, values, adj, steps_per_day)
+    return Series(Path(path).stem, values, adj, steps_per_day)
 
 
 def load_distance_csv(path: str | os.PathLike[str], num_nodes: int) -> FloatArray:
-    """Symmetric 0/1 adjacency from a ``from,to,cost`` CSV (0-based node ids)."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"distance file {p} not found; give a CSV with header from,to,cost "
-                        "and 0-based node indices")
-    adj = np.zeros((num_nodes, num_nodes))
-    with open(p, newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or not {"from", "to"} <= set(reader.fieldnames):
-            raise DataError(f"{p}: header {reader.fieldnames}; need from,to,cost")
-        for row in reader:
-            i, j = int(float(row["from"])), int(float(row["to"]))
-            if not (0 <= i < num_nodes and 0 <= j < num_nodes):
-                raise DataError(f"{p}: edge {i}->{j} names a node outside 0..{num_nodes - 1}")
-            adj[i, j] = adj[j, i] = 1.0
-    return adj
+    """Symmetric 0/1 adjacency from a ``from,to,cost`` CSV (0-based node ids), or an N x N
+    matrix (:func:`argnn_sim.series.read_adjacency`)."""
+    return read_adjacency(path, num_nodes)
 
 
 def load_sz_taxi(root: str | os.PathLike[str] | None = None) -> Series:
-    """The Shenzhen taxi speeds (2976 steps of 15 minutes, 156 roads) and their adjacency."""
+    """The Shenzhen taxi speeds (2976 steps of 15 minutes, 156 roads) and their adjacency,
+    read as the simulator's series task reads them (:func:`argnn_sim.series.load_road_series`).
+    """
     base = root if root is not None else os.environ.get("ARGNN_DATA")
     if not base:
         raise DataError("no data root given: pass root= (--data-root) or set ARGNN_DATA to "
                         "the folder holding SZ_TAXI/")
-    folder = Path(base) / "SZ_TAXI"
-    s = load_npz(folder / "SZ_taxi.npz", steps_per_day=96)
-    adj_file = folder / "SZ_taxi.csv"
-    if not adj_file.is_file():
-        raise DataError(f"adjacency {adj_file} not found; give the 156 x 156 0/1 matrix "
-                        "(comma separated, no header) of T-GCN's SZ-taxi set")
-    adj = np.loadtxt(adj_file, delimiter=",")
-    if adj.shape != (s.num_nodes, s.num_nodes):
-        raise DataError(f"{adj_file}: shape {adj.shape}, expected ({s.num_nodes}, "
-                        f"{s.num_nodes})")
-    s.adjacency = np.maximum(adj, adj.T)  # the file is not exactly symmetric
-    s.name = "sz_taxi"
+    road = load_road_series("sz_taxi", data_root=base)
     # a quarter of the readings are 0 (missing) and a further 3 % lie in (0, 1] km/h, a
     # standstill whose relative error is unbounded: MAPE over targets above 1 km/h
-    s.mape_threshold = 1.0
-    return s
+    return Series("sz_taxi", np.array(road.values), np.array(road.adjacency), 96,
+                  mape_threshold=road.mape_threshold)
 
 
 def synthetic(num_nodes: int = 60, *, drivers: int = 12, steps: int = 2880,
