@@ -230,14 +230,8 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
         ("error", f"{result.error:.6f}"),
         ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
         ("edges", f"{result.edges_before} -> {result.edges_after}"),
-        ("activations", f"{result.counters.get('activations', 0):,}"
-         f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
-        ("seconds", f"{result.seconds:.2f}"),
-    ]
-    if out is not None:
-        rows.append(("output", str(out)))
-    width = max(len(k) for k, _ in rows)
-    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    ] + _cost_rows(result, out)
+    lines = _aligned(rows)
     if result.prune_events:
         lines.append("")
         lines.append("prune events" + ("  (input, pass)" if sweep else "  (time)"))
@@ -274,14 +268,23 @@ def _series_summary(result: RunResult, out: Path | None, rule: str) -> str:
         ("sensors kept", f"{m['sensors_kept']} of {m['sensors']} still send"),
         ("edges", f"{result.edges_before} -> {result.edges_after} "
                   f"({m['input_edges']} from sensors)"),
-        ("activations", f"{result.counters.get('activations', 0):,}"
-         f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
-        ("seconds", f"{result.seconds:.2f}"),
-    ]
+    ] + _cost_rows(result, out)
+    return "\n".join(_aligned(rows))
+
+
+def _cost_rows(result: RunResult, out: Path | None) -> list[tuple[str, str]]:
+    """The summary's last rows: activations and their rate, seconds, the output folder."""
+    rows = [("activations", f"{result.counters.get('activations', 0):,}"
+             f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
+            ("seconds", f"{result.seconds:.2f}")]
     if out is not None:
         rows.append(("output", str(out)))
+    return rows
+
+
+def _aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return [f"{k:<{width}}  {v}" for k, v in rows]
 
 
 def _write_run(result: RunResult, out: Path, plots: bool, force: bool) -> None:
