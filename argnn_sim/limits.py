@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from .config import Scenario
 from .errors import ResourceError
 
-__all__ = ["Estimate", "estimate", "check_resources", "available_memory",
+__all__ = ["Estimate", "estimate", "check_resources", "check_series", "available_memory",
            "MAX_OPERATIONS", "BYTES_PER_EDGE"]
 
 BYTES_PER_EDGE = 1100
@@ -90,23 +90,58 @@ def estimate(sc: Scenario) -> Estimate:
         dense = 0.0
     rows = 2 ** (sc.task.bits if sc.task.gate == "PARITY" else 2)
     table = 4 * 8.0 * rows * (n_in + 1)
-    mem = BASE_BYTES + BYTES_PER_EDGE * edges + BYTES_PER_NODE * nodes + dense + table
+    return _cost(sc, nodes, edges, n_in, float(sc.schedule.inputs), rows, dense + table)
+
+
+def _cost(sc: Scenario, nodes: int, edges: float, n_in: int, inputs: float, rows: int,
+          extra: float) -> Estimate:
+    """Memory and work of a run of ``nodes`` and ``edges`` presenting ``inputs`` training
+    steps and ``rows`` evaluation steps on ``sc``'s schedule; ``extra`` bytes of data."""
+    mem = BASE_BYTES + BYTES_PER_EDGE * edges + BYTES_PER_NODE * nodes + extra
     workers = max(nodes - n_in, 1)
     s = sc.schedule
     if s.kind == "sweep":
-        train = float(s.inputs) * s.sweeps * workers
+        train = inputs * s.sweeps * workers
         evals = float(rows) * s.eval_sweeps * workers if s.evaluate else 0.0
-        duration = float(s.inputs) * s.sweeps
+        duration = inputs * s.sweeps
     else:
         per_input = s.wake_rate * s.input_period * workers
-        train = float(s.inputs) * per_input
+        train = inputs * per_input
         evals = float(rows) * per_input if s.evaluate else 0.0
-        duration = (float(s.inputs) + (rows if s.evaluate else 0)) * s.input_period
+        duration = (inputs + (rows if s.evaluate else 0)) * s.input_period
     crashes = sc.faults.crash_rate * workers * duration
     activations = train + evals
     operations = activations * (1.0 + edges / workers) + 2 * crashes
     return Estimate(nodes=int(nodes), edges=edges, rows=int(rows), bytes=mem,
                     activations=activations, operations=operations)
+
+
+def check_series(sc: Scenario, *, nodes: int, edges: float, n_inputs: int, train_steps: int,
+                 test_steps: int, data_bytes: float, available: float | None = None,
+                 max_operations: float = MAX_OPERATIONS) -> Estimate:
+    """:func:`check_resources` for a series task, once its data is read and before its
+    network is built (a series network's size depends on the data).
+
+    Parameters
+    ----------
+    sc : the scenario. nodes, edges, n_inputs : the network it will build.
+    train_steps : training steps presented (all passes). test_steps : evaluation steps.
+    data_bytes : the series' arrays. available, max_operations : as :func:`check_resources`.
+
+    Returns
+    -------
+    Estimate
+
+    Raises
+    ------
+    ResourceError
+        With the estimate and which keys to change.
+    """
+    e = _cost(sc, nodes, edges, n_inputs, float(train_steps), test_steps, data_bytes)
+    _refuse(e, available, max_operations,
+            "task.hidden, task.hops or task.sensors (the network), task.passes or "
+            "task.train_steps (the training)")
+    return e
 
 
 def available_memory() -> float:
@@ -159,6 +194,8 @@ def check_resources(sc: Scenario, *, available: float | None = None,
         With the estimate and which keys to change.
     """
     e = estimate(sc)
+    if sc.task.kind == "series":
+        return e  # sized by check_series once the data is read
     avail = available_memory() if available is None else available
     if e.bytes > 0.9 * avail:
         raise ResourceError(
@@ -166,11 +203,20 @@ def check_resources(sc: Scenario, *, available: float | None = None,
             f"~{e.edges:.3g} edges) and this machine has {_bytes(avail)} available; make the "
             "network smaller (network.hidden, network.nodes or network.mean_degree)"
             + (" or the truth table (task.bits)" if e.rows > 2**16 else ""))
+    _refuse(e, avail, max_operations, "schedule.inputs, the network or task.bits")
+    return e
+
+
+def _refuse(e: Estimate, available: float | None, max_operations: float, keys: str) -> None:
+    avail = available_memory() if available is None else available
+    if e.bytes > 0.9 * avail:
+        raise ResourceError(
+            f"this scenario needs about {_bytes(e.bytes)} of memory ({e.nodes:,} nodes, "
+            f"~{e.edges:.3g} edges) and this machine has {_bytes(avail)} available; reduce "
+            f"{keys}")
     if not math.isfinite(e.operations) or e.operations > max_operations:
         raise ResourceError(
             f"this scenario asks for about {e.activations:.3g} node activations "
             f"({e.operations:.3g} with their messages), which would run for days; reduce "
-            "schedule.inputs, schedule.sweeps, schedule.eval_sweeps, the product "
-            "schedule.wake_rate x schedule.input_period, faults.crash_rate, the network "
-            "or task.bits")
-    return e
+            "schedule.sweeps, schedule.eval_sweeps, the product schedule.wake_rate x "
+            f"schedule.input_period, faults.crash_rate, or {keys}")

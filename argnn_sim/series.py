@@ -49,7 +49,8 @@ from .config import ConfigError, TaskConfig
 from .errors import DataError
 from .rng import Stream
 
-__all__ = ["RoadSeries", "SeriesTask", "load_road_series", "road_topology", "split_lengths",
+__all__ = ["RoadSeries", "SeriesTask", "load_road_series", "road_topology", "road_size",
+           "split_lengths",
            "road_layout", "read_readings", "read_adjacency",
            "series_metrics", "sensors_in_use", "LAG", "SZ_TAXI_MAPE_THRESHOLD"]
 
@@ -343,6 +344,25 @@ def _neighbourhoods(adj: FloatArray, hops: int) -> npt.NDArray[np.bool_]:
             break
         near = grown
     return np.asarray(near.toarray() != 0)
+
+
+def road_size(task: SeriesTask) -> tuple[int, int]:
+    """The nodes and edges :func:`road_topology` will build, counted without building it.
+
+    >>> ring = np.roll(np.eye(4), 1, 1) + np.roll(np.eye(4), -1, 1)
+    >>> s = RoadSeries("ring", np.random.default_rng(0).random((80, 4)), ring)
+    >>> road_size(SeriesTask.from_series(s, hops=1))
+    (8, 20)
+    """
+    n = task.series.num_sensors
+    adj = np.asarray(task.series.adjacency)
+    kept = np.zeros(n, dtype=bool)
+    kept[list(task.sensors)] = True
+    heard = _neighbourhoods(adj, task.hops)[:, kept].sum(axis=1)
+    h = task.hidden
+    nodes = len(task.sensors) + n * h + n
+    edges = int(heard.sum()) * (1 + h) + n * h + int((adj != 0).sum())
+    return nodes, edges
 
 
 def road_topology(task: SeriesTask, weights: Stream, *, scale: float = 1.0) -> Any:

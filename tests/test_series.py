@@ -254,3 +254,23 @@ def test_sz_taxi_loads_without_torch() -> None:
             f"data_root={str(SHARED)!r}); print('torch' in sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip() == "False", p.stderr
+
+
+def test_a_series_run_too_large_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    from argnn_sim.errors import ResourceError
+    from argnn_sim.limits import check_series
+
+    sc = _scenario(_write(tmp_path, _values(), _ring(4)), pruning={"policy": "none"})
+    ok = check_series(sc, nodes=8, edges=20, n_inputs=4, train_steps=60, test_steps=20,
+                      data_bytes=1e4)
+    assert ok.activations == (60 + 20) * 4  # one pass per step, four predictors
+    with pytest.raises(ResourceError, match="task.passes"):
+        check_series(sc, nodes=8, edges=20, n_inputs=4, train_steps=10**12, test_steps=20,
+                     data_bytes=1e4)
+    with pytest.raises(ResourceError, match="memory"):
+        check_series(sc, nodes=8, edges=1e15, n_inputs=4, train_steps=60, test_steps=20,
+                     data_bytes=1e4)
+    big = _scenario(dict(_write(tmp_path, _values(), _ring(4), "big"), passes=10_000,
+                         hidden=64, hops=4))
+    with pytest.raises(ResourceError, match="node activations"):
+        simulate(big.replace(**{"schedule.sweeps": 10_000}), 0)

@@ -26,11 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import Scenario
+from ..limits import check_series
 from ..recorder import Recorder, watched_nodes
 from ..results import RunResult
 from ..rng import SeedLike, Streams
 from ..rule import resolve_arithmetic
-from ..series import SeriesTask, road_topology, sensors_in_use, series_metrics
+from ..series import SeriesTask, road_size, road_topology, sensors_in_use, series_metrics
 from ..tasks import Task, make_task
 from ..topology import Topology, build
 
@@ -103,6 +104,11 @@ def prepare(scenario: Scenario, seed: SeedLike = None, *,
     if scenario.task.kind == "series":
         task = SeriesTask.from_config(scenario.task)
         train_rows = np.zeros(0, dtype=np.int64)
+        nodes, edges = road_size(task)
+        check_series(scenario, nodes=nodes, edges=edges, n_inputs=task.n_inputs,
+                     train_steps=task.passes * len(task.train_steps()),
+                     test_steps=len(task.test_steps()),
+                     data_bytes=4.0 * task.series.values.nbytes)
         topo = road_topology(task, streams.weights, scale=scenario.network.weight_scale)
     else:
         task = make_task(scenario.task)
