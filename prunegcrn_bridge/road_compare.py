@@ -77,6 +77,9 @@ class RoadConfig:
     ``runs/prunegcrn-f<f>-s<seed>.json`` give the kept sensors; empty: no PruneGCRN rows.
     train_steps, test_steps : shorten the splits (0: whole; quick runs). modes : spectral modes.
     asynchronous : also run the async (delayed, lossy) variants.
+    budgets : shares of the edges each spectral run removed on its own; for each, the same
+        run again with ``pruning.budget`` at that many prunes (the rule's path from the full
+        network to its own point).
     """
 
     data: str = "sz_taxi"
@@ -97,6 +100,7 @@ class RoadConfig:
     test_steps: int = 0
     modes: tuple[str, ...] = ("D", "DW")
     asynchronous: bool = True
+    budgets: tuple[float, ...] = (0.25, 0.5, 0.75)
 
     def __post_init__(self) -> None:
         if not 1 <= self.seeds <= 100:
@@ -112,14 +116,17 @@ class RoadConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise BridgeConfigError(f"{name} = {v!r}: give a finite number > 0")
+        if any(not 0 < b < 1 for b in self.budgets):
+            raise BridgeConfigError(f"budgets = {list(self.budgets)}: give shares in (0, 1)")
         if not (0 <= self.loss < 1):
             raise BridgeConfigError(f"loss = {self.loss!r}: give a probability in [0, 1)")
         self.scenario_for("unpruned", 0)  # the simulator validates the rest
 
     def scenario_for(self, method: str, seed: int, *, sensors: Sequence[int] = (),
-                     passes: int | None = None) -> Scenario:
+                     passes: int | None = None, budget: int = 0) -> Scenario:
         """The simulator scenario of one run: ``method`` names the pruning and the links."""
-        return road_scenario(self, method, seed, sensors=sensors, passes=passes)
+        return road_scenario(self, method, seed, sensors=sensors, passes=passes,
+                             budget=budget)
 
 
 def quick_road_config(**changes: Any) -> RoadConfig:
@@ -130,7 +137,7 @@ def quick_road_config(**changes: Any) -> RoadConfig:
 
 
 def road_scenario(cfg: RoadConfig, method: str, seed: int, *, sensors: Sequence[int] = (),
-                  passes: int | None = None) -> Scenario:
+                  passes: int | None = None, budget: int = 0) -> Scenario:
     """The scenario of one run of the comparison (see the module docstring)."""
     delayed = method.endswith("-async")
     task: dict[str, Any] = {"kind": "series", "data": cfg.data, "hops": cfg.hops,
@@ -146,7 +153,7 @@ def road_scenario(cfg: RoadConfig, method: str, seed: int, *, sensors: Sequence[
     if method.startswith("spectral-"):
         mode = method.split("-")[1]
         pruning = {"policy": "spectral", "rule": "local", "mode": mode, "eligible": "all",
-                   "outputs": True}
+                   "outputs": True, "budget": budget}
     d: dict[str, Any] = {"name": "road-compare", "seed": seed, "task": task,
                          "node": {"bias": True}, "pruning": pruning,
                          "record": {"traces": "prunes"}}
@@ -315,13 +322,15 @@ def _record(method: str, seed: int, fraction: float | None, r: Any, t0: float
 
 
 def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
-         sensors: Sequence[int] = (), prune: tuple[str, int] | None = None) -> dict[str, Any]:
+         sensors: Sequence[int] = (), prune: tuple[str, int] | None = None,
+         budget: int = 0) -> dict[str, Any]:
     """One run: trained from scratch with the ``sensors`` given (all when empty); with
     ``prune = (kind, amount)`` the trained network is pruned centrally before evaluation
-    (:func:`_prune_trained`)."""
+    (:func:`_prune_trained`); ``budget``: the spectral rule's ``pruning.budget``."""
     cfg = _config_from(cfg_d)
     t0 = time.perf_counter()
-    sc = cfg.scenario_for(method, seed, sensors=sensors)
+    sc = cfg.scenario_for(method.split("-b")[0] if budget else method, seed, sensors=sensors,
+                          budget=budget)
     hook = None
     if prune is not None:
         hook = _prune_trained(prune[0], prune[1], _labels(cfg))
@@ -340,6 +349,7 @@ def _config_from(d: Mapping[str, Any]) -> RoadConfig:
     d["fractions"] = tuple(d["fractions"])
     d["modes"] = tuple(d["modes"])
     d["selections"] = tuple(d.get("selections") or ())
+    d["budgets"] = tuple(d.get("budgets", ()))
     return RoadConfig(**d)
 
 
@@ -409,6 +419,11 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
             k = max(1, sp["sensors_kept"])
             phase2.append((_key(f"random@spectral-{mode}", s, None),
                            (f"random@spectral-{mode}", s, None, random_set(s, k))))
+            for b in cfg.budgets:
+                cap = round(b * sp["edges_removed"])
+                if cap >= 1:
+                    meth = f"spectral-{mode}-b{b:g}"
+                    phase2.append((_key(meth, s, None), (meth, s, None, (), None, cap)))
     recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
     rows = list(recs.values())
     rows += _agcrn_refs(cfg.selections, cfg.fractions, cfg.seeds, n, series.name)
@@ -495,7 +510,8 @@ _METHOD_ORDER = ("unpruned", "spectral-D", "spectral-DW", "random@spectral-D",
 
 
 def _base(m: str) -> str:
-    return m[:-len("-async")] if m.endswith("-async") else m
+    m = m[:-len("-async")] if m.endswith("-async") else m
+    return m.split("-b")[0]
 
 
 def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -592,6 +608,17 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                          m, f"{m} sensors, in the simulator")
             ax.errorbar(100 * x, y, yerr=e, fmt=ls, color=c, label=label, capsize=3,
                         ms=5, lw=1.2)
+    for mode, c in (("D", "#2ca02c"), ("DW", "#ff7f0e")):
+        path = sorted((r["sensors_kept"], r["mae"]) for r in summ
+                      if r["method"].startswith(f"spectral-{mode}-b"))
+        if path:
+            path += [(r["sensors_kept"], r["mae"]) for r in summ
+                     if r["method"] in ("unpruned", f"spectral-{mode}")]
+            path.sort()
+            x, y = (np.array(v) for v in zip(*path))
+            sim.extend(y.tolist())
+            ax.plot(100 * x / n, y, "-", color=c, lw=0.9, marker=".", ms=6,
+                    label=f"spectral-{mode} with budgets (a share of its own prunes)")
     marks = {"spectral-D": ("#2ca02c", "*"), "spectral-DW": ("#ff7f0e", "*"),
              "spectral-D-async": ("#2ca02c", "P"), "spectral-DW-async": ("#ff7f0e", "P"),
              "unpruned-async": ("black", "P")}

@@ -71,6 +71,12 @@ def test_equal_budgets_resume_and_determinism(tmp_path: Path) -> None:
             # equal sensors kept: random keeps as many as the spectral run kept
             rnd = by[(f"random@spectral-{mode}", None, s)]
             assert rnd["sensors_kept"] == max(1, sp["sensors_kept"])
+            for share in cfg.budgets:  # the rule's path: the same run, capped
+                cap = round(share * sp["edges_removed"])
+                if cap >= 1:
+                    capped = by[(f"spectral-{mode}-b{share:g}", None, s)]
+                    assert capped["edges_removed"] == cap, (mode, share)
+        assert by[("spectral-DW", None, s)]["edges_removed"] >= 2  # the path has points
         assert by[("unpruned", None, s)]["edges_removed"] == 0
     assert {r["method"] for r in rows} >= {"agcrn", "last-value", "historical-average"}
     runs = sorted((tmp_path / "out" / "runs").glob("*.json"))
