@@ -132,7 +132,7 @@ class RoadConfig:
 def quick_road_config(**changes: Any) -> RoadConfig:
     """A small version for tests and ``--quick``: short splits, 2 seeds, 100 and 25 % kept."""
     base = RoadConfig(seeds=2, fractions=(1.0, 0.25), train_steps=300, test_steps=80,
-                      input_period=1.0)
+                      input_period=1.0, budgets=(0.5,))
     return replace(base, **changes)
 
 
