@@ -173,8 +173,9 @@ def _load(data: str, root: str, adjacency: str) -> RoadSeries:
     if data.lower() == "sz_taxi":
         base = root or os.environ.get("ARGNN_DATA", "")
         if not base:
-            raise DataError("task.data = 'sz_taxi' needs the folder holding SZ_TAXI/: set "
-                              "task.data_root (or the ARGNN_DATA environment variable)")
+            raise DataError("the SZ-taxi data needs the folder holding SZ_TAXI/: set "
+                            "task.data_root (--data-root on the command line) or the "
+                            "ARGNN_DATA environment variable")
         folder = Path(base) / "SZ_TAXI"
         values = read_readings(folder / "SZ_taxi.npz")
         adj = read_adjacency(Path(adjacency) if adjacency else folder / "SZ_taxi.csv",
