@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 TASK_KINDS = ("truth", "series")
+SERIES_KEYS = ("data", "data_root", "adjacency", "horizon", "hops", "hidden", "passes",
+               "sensors", "train_steps", "test_steps")
 GATES = ("AND", "OR", "XOR", "NAND", "NOR", "XNOR", "PARITY")
 NETWORK_KINDS = ("logic", "random", "edges")
 SCHEDULES = ("sweep", "async")
@@ -211,16 +213,14 @@ class TaskConfig:
         if len(set(self.sensors)) != len(self.sensors):
             raise ConfigError(f"task.sensors = {_short(list(self.sensors))} names a sensor twice")
         object.__setattr__(self, "sensors", tuple(self.sensors))
-        series_keys = {"data": "", "data_root": "", "adjacency": "", "horizon": 1, "hops": 1,
-                       "hidden": 0, "passes": 1, "sensors": (), "train_steps": 0,
-                       "test_steps": 0}
         if self.kind == "truth":
-            given = [k for k, d in series_keys.items() if getattr(self, k) != d]
+            given = [f.name for f in dataclasses.fields(self) if f.name in SERIES_KEYS
+                     and getattr(self, f.name) != f.default]
             if given:
                 raise ConfigError(f"task.{given[0]} applies to task.kind = 'series'; set "
                                   "kind = \"series\" or remove it")
         else:
-            if self.gate != "XOR" or self.bits != 2:
+            if (self.gate, self.bits) != (TaskConfig.gate, TaskConfig.bits):
                 raise ConfigError("task.gate and task.bits apply to task.kind = 'truth'; a "
                                   "series task has no truth table (remove them)")
             if not isinstance(self.data, str) or not self.data.strip():
@@ -652,8 +652,7 @@ class Scenario:
                                   "network.kind = 'logic' (use rng.mode = 'default' otherwise)")
         if self.task.kind == "series":
             net = self.network
-            if (net.kind, net.hidden, net.nodes, net.mean_degree, net.inputs, net.outputs,
-                    net.edges) != ("logic", 2, 100, 4.0, (), (), ()):
+            if net != NetworkConfig(weight_scale=net.weight_scale):
                 raise ConfigError("task.kind = 'series' builds its network from the road graph; "
                                   "of [network] only weight_scale applies (hidden nodes per "
                                   "sensor: task.hidden)")

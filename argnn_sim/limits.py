@@ -138,9 +138,9 @@ def check_series(sc: Scenario, *, nodes: int, edges: float, n_inputs: int, train
         With the estimate and which keys to change.
     """
     e = _cost(sc, nodes, edges, n_inputs, float(train_steps), test_steps, data_bytes)
-    _refuse(e, available, max_operations,
-            "task.hidden, task.hops or task.sensors (the network), task.passes or "
+    keys = ("task.hidden, task.hops or task.sensors (the network), task.passes or "
             "task.train_steps (the training)")
+    _refuse(e, available, max_operations, f"reduce {keys}", keys)
     return e
 
 
@@ -196,24 +196,23 @@ def check_resources(sc: Scenario, *, available: float | None = None,
     e = estimate(sc)
     if sc.task.kind == "series":
         return e  # sized by check_series once the data is read
-    avail = available_memory() if available is None else available
-    if e.bytes > 0.9 * avail:
-        raise ResourceError(
-            f"this scenario needs about {_bytes(e.bytes)} of memory ({e.nodes:,} nodes, "
-            f"~{e.edges:.3g} edges) and this machine has {_bytes(avail)} available; make the "
-            "network smaller (network.hidden, network.nodes or network.mean_degree)"
-            + (" or the truth table (task.bits)" if e.rows > 2**16 else ""))
-    _refuse(e, avail, max_operations, "schedule.inputs, the network or task.bits")
+    _refuse(e, available, max_operations,
+            "make the network smaller (network.hidden, network.nodes or network.mean_degree)"
+            + (" or the truth table (task.bits)" if e.rows > 2**16 else ""),
+            "schedule.inputs, the network or task.bits")
     return e
 
 
-def _refuse(e: Estimate, available: float | None, max_operations: float, keys: str) -> None:
+def _refuse(e: Estimate, available: float | None, max_operations: float, memory_fix: str,
+            keys: str) -> None:
+    """Raise :class:`ResourceError` when ``e`` needs more than 90 % of the memory available
+    (``memory_fix`` says what to change) or more than ``max_operations`` (``keys``)."""
     avail = available_memory() if available is None else available
     if e.bytes > 0.9 * avail:
         raise ResourceError(
             f"this scenario needs about {_bytes(e.bytes)} of memory ({e.nodes:,} nodes, "
-            f"~{e.edges:.3g} edges) and this machine has {_bytes(avail)} available; reduce "
-            f"{keys}")
+            f"~{e.edges:.3g} edges) and this machine has {_bytes(avail)} available; "
+            f"{memory_fix}")
     if not math.isfinite(e.operations) or e.operations > max_operations:
         raise ResourceError(
             f"this scenario asks for about {e.activations:.3g} node activations "

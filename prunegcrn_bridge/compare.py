@@ -816,8 +816,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.network != "logic":
         from .road_compare import command
 
-        args.progress_on = show_progress(args.progress)
-        return command(args)
+        return command(args, progress=show_progress(args.progress))
     road_only = [o for o, v in (("--data-root", args.data_root), ("--adjacency", args.adjacency),
                                 ("--selections", args.selections),
                                 ("--fractions", args.fractions), ("--hops", args.hops))

@@ -199,7 +199,11 @@ def load_selections(folders: Sequence[str], fractions: Sequence[float], seeds: i
     A folder that is not one, or holds another series, is an error; a missing run is skipped
     (the table shows which exist).
     """
-    runs = _selection_runs(folders, num_sensors, series)
+    return _kept(_selection_runs(folders, num_sensors, series), fractions, seeds)
+
+
+def _kept(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
+          ) -> dict[tuple[float, int], list[int]]:
     out: dict[tuple[float, int], list[int]] = {}
     for f in fractions:
         for s in range(seeds):
@@ -210,10 +214,9 @@ def load_selections(folders: Sequence[str], fractions: Sequence[float], seeds: i
     return out
 
 
-def _agcrn_refs(folders: Sequence[str], fractions: Sequence[float], seeds: int,
-                num_sensors: int, series: str) -> list[dict[str, Any]]:
+def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
+                ) -> list[dict[str, Any]]:
     """PruneGCRN/AGCRN's own horizon-1 test errors at each fraction (all nodes at 1)."""
-    runs = _selection_runs(folders, num_sensors, series)
     rows = []
     for f in fractions:
         for s in range(seeds):
@@ -292,11 +295,12 @@ def _edges_of(net: Any) -> list[tuple[int, int, float]]:
     return [(s, nd.id, w) for nd in net.nodes for s, w in zip(nd.in_src, nd.in_w)]
 
 
-def _prune_trained(kind: str, amount: int, labels: Sequence[Any]) -> Any:
+def _prune_trained(kind: str, amount: int) -> Any:
     """The centralized intervention at the end of training: ``sensors`` keeps the
     ``amount`` heaviest sensors (removes the others' input edges); ``edges`` removes the
     ``amount`` lightest edges globally."""
     def hook(net: Any) -> None:
+        labels = net.topo.labels
         edges = _edges_of(net)
         if kind == "sensors":
             keep = {f"x{s}" for s in magnitude_sensors(labels, edges, amount)}
@@ -333,7 +337,7 @@ def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
                           budget=budget)
     hook = None
     if prune is not None:
-        hook = _prune_trained(prune[0], prune[1], _labels(cfg))
+        hook = _prune_trained(prune[0], prune[1])
     r = run_simpy(sc, seed, after_training=hook)
     return _record(method, seed, fraction, r, t0)
 
@@ -367,7 +371,8 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     n = series.num_sensors
     task = SeriesTask.from_series(series, hops=cfg.hops, hidden=cfg.hidden,
                                   train_steps=cfg.train_steps, test_steps=cfg.test_steps)
-    selections = load_selections(cfg.selections, cfg.fractions, cfg.seeds, n, series.name)
+    sel_runs = _selection_runs(cfg.selections, n, series.name)
+    selections = _kept(sel_runs, cfg.fractions, cfg.seeds)
     cfg_file = folder / "config.json"
     settings = {k: v for k, v in asdict(cfg).items() if k != "selections"}
     if cfg_file.exists():
@@ -426,7 +431,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                     phase2.append((_key(meth, s, None), (meth, s, None, (), None, cap)))
     recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
     rows = list(recs.values())
-    rows += _agcrn_refs(cfg.selections, cfg.fractions, cfg.seeds, n, series.name)
+    rows += _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds)
     rows += baselines(task, STEPS_PER_DAY.get(series.name, 96))
     write_atomic(folder / "rows.json", json.dumps(rows))
     write_road_outputs(rows, folder, cfg, series)
@@ -757,12 +762,11 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     return write_road_outputs(rows, f, cfg, series)
 
 
-def command(args: Any) -> int:
+def command(args: Any, *, progress: bool = False) -> int:
     """``argnn compare --network NAME``: the road comparison (options in
     :func:`prunegcrn_bridge.compare.register`)."""
     cfg = road_config_from_args(args)
-    rows = run_road_compare(cfg, args.out, jobs=args.jobs,
-                            progress=bool(getattr(args, "progress_on", False)))
+    rows = run_road_compare(cfg, args.out, jobs=args.jobs, progress=progress)
     print(road_markdown(rows))
     print(f"\nwritten: {args.out}/summary.csv, paired.csv, summary.md, error_vs_kept.png, "
           "road_map.png")

@@ -73,8 +73,7 @@ class Prepared:
     arithmetic: str
 
 
-def prepare(scenario: Scenario, seed: SeedLike = None, *,
-            topology: Topology | None = None) -> Prepared:
+def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
     """What every engine draws and builds first, in this order: the run's streams, the
     training rows (the reference draws them before the weights), the topology with its
     weights, and the recorder (watching the nodes ``record.watch`` names).
@@ -84,9 +83,6 @@ def prepare(scenario: Scenario, seed: SeedLike = None, *,
     scenario : a validated scenario.
     seed : int, ``SeedSequence``, ``Generator`` or (``rng.mode = "reference"``) a
         ``RandomState`` to draw from; ``None`` takes ``scenario.seed``.
-    topology : start from this network instead of the scenario's initial weights (e.g. a
-        trained and pruned one); it must have the scenario network's nodes, inputs and
-        outputs. The weights are still drawn, so every later draw is the same.
 
     Returns
     -------
@@ -116,12 +112,6 @@ def prepare(scenario: Scenario, seed: SeedLike = None, *,
                                                         size=scenario.schedule.inputs),
                                 dtype=np.int64)
         topo = build(scenario.network, task, streams.weights)
-    if topology is not None:
-        if (topology.n, topology.inputs, topology.output_ids, tuple(topology.labels)) != \
-                (topo.n, topo.inputs, topo.output_ids, tuple(topo.labels)):
-            raise ValueError("topology= must have the scenario network's nodes, labels, inputs "
-                             "and outputs")
-        topo = topology
     recorder = Recorder(scenario.record.traces, watch=watched_nodes(
         topo.n, topo.inputs, topo.output, scenario.record.watch))
     arithmetic = resolve_arithmetic(scenario.node.arithmetic, scenario.rng.mode)

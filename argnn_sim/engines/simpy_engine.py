@@ -214,7 +214,7 @@ def _present(net: Network, trig: Triggers, step: Step) -> None:
 
 
 def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = False,
-              delivery: str = "lazy", topology: Topology | None = None,
+              delivery: str = "lazy",
               after_training: Callable[[Network], None] | None = None) -> RunResult:
     """Run one scenario on the SimPy engine and return its :class:`RunResult`.
 
@@ -226,7 +226,6 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     progress : show a progress bar on stderr.
     delivery : ``"lazy"`` (default) or ``"eager"`` (one SimPy event per delayed message);
         identical results, see :mod:`argnn_sim.channel`.
-    topology : start from this network (:func:`~argnn_sim.engines.setup.prepare`).
     after_training : called with the :class:`Network` once training ends, before the
         evaluation: an experimenter's intervention on the trained network (e.g. a
         centralized pruning, :meth:`Network.remove_edges`), not a decentralized mechanism.
@@ -242,7 +241,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     270
     """
     t0 = time.perf_counter()
-    prep = prepare(scenario, seed, topology=topology)
+    prep = prepare(scenario, seed)
     streams, topo, recorder = prep.streams, prep.topo, prep.recorder
     sched = scenario.schedule
     net = Network(scenario, topo, streams, recorder, delivery=delivery,
