@@ -58,7 +58,7 @@ from argnn_sim.sweep import check_jobs
 
 from .errors import BridgeConfigError
 
-__all__ = ["RoadConfig", "quick_road_config", "random_sensors", "road_scenario", "run_road_compare",
+__all__ = ["RoadConfig", "quick_road_config", "random_sensors", "series_facts", "road_scenario", "run_road_compare",
            "summarize_road", "paired_road", "road_markdown", "plot_road", "baselines",
            "load_selections", "magnitude_sensors", "magnitude_edges"]
 
@@ -262,6 +262,17 @@ def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]
     return rows
 
 
+def series_facts(task: SeriesTask) -> dict[str, float]:
+    """What the scored test targets are like: the share of zero readings, the training and
+    test means, and the MAE of an oracle that predicts each sensor's test mean."""
+    steps = np.asarray([t for t in task.test_steps() if task.scored(t)]) + task.horizon
+    y = task.raw_test[steps]
+    train = task.to_original(task.train)
+    return {"zero_share": float(np.mean(y == 0)), "train_mean": float(train.mean()),
+            "test_mean": float(task.raw_test.mean()),
+            "oracle_sensor_mean_mae": float(np.abs(y - y.mean(axis=0)).mean())}
+
+
 # ----------------------------------------------------------------------------- pruning
 def random_sensors(n: int, k: int, seed: int) -> list[int]:
     """``k`` of ``n`` sensors drawn uniformly, from a generator seeded by (seed, k), ascending."""
@@ -434,6 +445,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     rows += _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds)
     rows += baselines(task, STEPS_PER_DAY.get(series.name, 96))
     write_atomic(folder / "rows.json", json.dumps(rows))
+    write_atomic(folder / "data_facts.json", json.dumps(series_facts(task), indent=1))
     write_road_outputs(rows, folder, cfg, series)
     return rows
 
@@ -589,7 +601,14 @@ def write_road_outputs(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: Roa
             w.writeheader()
             w.writerows(p)
         os.replace(folder / ".paired.csv.tmp", folder / "paired.csv")
-    write_atomic(folder / "summary.md", road_markdown(rows) + "\n")
+    facts = ""
+    if (folder / "data_facts.json").is_file():
+        d = json.loads((folder / "data_facts.json").read_text(encoding="utf-8"))
+        facts = ("\n\nThe scored test targets: {:.1f} % are 0; training mean {:.2f}, test mean "
+                 "{:.2f}; a constant per sensor equal to its test mean (an oracle) would score "
+                 "MAE {:.3f}.".format(100 * d["zero_share"], d["train_mean"], d["test_mean"],
+                                      d["oracle_sensor_mean_mae"]))
+    write_atomic(folder / "summary.md", road_markdown(rows) + facts + "\n")
     return plot_road(rows, folder, cfg, series)
 
 

@@ -136,6 +136,9 @@ def test_baselines_on_the_scored_targets(tmp_path: Path) -> None:
     last = task.raw_test[steps]
     assert rows["last-value"]["mae"] == pytest.approx(np.abs(last - y).mean())
     assert rows["historical-average"]["mae"] < rows["last-value"]["mae"] * 3
+    facts = series_facts(task)
+    assert facts["zero_share"] == 0.0 and facts["test_mean"] == pytest.approx(task.raw_test.mean())
+    assert facts["oracle_sensor_mean_mae"] == pytest.approx(np.abs(y - y.mean(0)).mean())
 
 
 def test_paired_differences_by_seed() -> None:
