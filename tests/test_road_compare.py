@@ -22,6 +22,7 @@ from prunegcrn_bridge.road_compare import (
     paired_road,
     random_sensors,
     run_road_compare,
+    series_facts,
 )
 
 
