@@ -88,6 +88,43 @@ def test_reference_rule_reruns_from_checkpoints(monkeypatch):
     assert len(restores) > 5  # wrong predictions went back, many times
 
 
+@pytest.mark.parametrize("mode,channel,faults", [
+    ("DW", {"model": "exponential", "delay": 0.5}, {}),
+    ("DW", {"model": "uniform", "delay": 0.4, "spread": 0.3, "loss": 0.1},
+     {"crash_rate": 0.01, "downtime": 5.0, "reset": True}),
+])
+def test_local_rule_runs_ahead_and_reruns_from_checkpoints(monkeypatch, mode, channel, faults):
+    """The local rule's eligible checks decided after the fact: a logic circuit, where half
+    of the activations have an eligible edge, with small speculation windows and tiny
+    buffers. Every prune is a wrong prediction that goes back to a checkpoint; the result is
+    still the SimPy engine's."""
+    sc = _sc(network={"kind": "logic", "hidden": 4}, inputs=300, period=10.0,
+             pruning={"rule": "local", "mode": mode}, channel=channel, faults=faults)
+    slow = simulate(sc, 2, engine="simpy")
+    restores = []
+    real = C._Run.restore
+    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
+    monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
+    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    monkeypatch.setattr(C, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    fast = C.simulate_compiled(sc, 2)
+    assert_same(fast, slow)
+    assert slow.prune_events and len(restores) >= len(slow.prune_events)
+    assert slow.counters["checks"] > 1000
+
+
+def test_local_rule_stops_at_each_eligible_check_on_large_networks(monkeypatch):
+    """Over ``LOCAL_AHEAD_EDGES`` (and at trace level full) the kernel stops at each eligible
+    check instead; same result, and no checkpoint is ever taken back."""
+    sc = _sc(network={"kind": "logic", "hidden": 4}, inputs=200, period=10.0)
+    slow = simulate(sc, 1, engine="simpy")
+    monkeypatch.setattr(C, "LOCAL_AHEAD_EDGES", 3)
+    monkeypatch.setattr(C._Run, "restore", lambda self: pytest.fail("no speculation here"))
+    assert_same(C.simulate_compiled(sc, 1), slow)
+    assert slow.prune_events
+
+
 def test_a_hub_too_large_for_the_reference_rules_kernel_says_so():
     fan = [f"m{i}" for i in range(C._kernel().PAIRWISE_MAX)]
     hub = {"kind": "edges", "inputs": ["a", "b"], "outputs": ["out"],

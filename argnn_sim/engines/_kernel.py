@@ -41,8 +41,8 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
  I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
  I_N, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
- I_DW) = range(37)
-N_I = 37
+ I_DW, I_SPEC) = range(38)
+N_I = 38
 # F: float64 scalars
 (F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
  F_HOLD) = range(12)
@@ -687,6 +687,21 @@ def _keep_ref_check(S, k, now):
 
 
 @_inline
+def _keep_local_check(S, k, now):
+    """Keep a local-rule check with an eligible edge for the host, as a reference-rule
+    check is kept (members, Laplacian), with its eligible in-neighbours marked ``s_in = 2``
+    (``S.flags`` from :func:`_has_eligible`, in in_src order, which is the places' order)."""
+    _keep_ref_check(S, k, now)
+    j = S.I[I_NCK] - 1
+    i = 0
+    for z in range(S.c_off[j], S.c_off[j + 1]):
+        if S.s_in[z] != 0:
+            if S.flags[i] != 0:
+                S.s_in[z] = 2
+            i += 1
+
+
+@_inline
 def _keep_check(S, k, now):
     """Keep what a check's eigenvalues need (the host computes them): the star's members
     and weights, out-neighbours stored as ``-1 - id``."""
@@ -860,6 +875,7 @@ def run(S, t_stop, s_stop):
     full = I[I_FULL] != 0
     local = I[I_LOCAL] != 0
     ref = I[I_REF] != 0
+    spec = ref or I[I_SPEC] != 0  # checks kept and decided after the fact
     h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
     while I[I_HEAP] > 0:
         t = h_t[0]
@@ -903,9 +919,9 @@ def run(S, t_stop, s_stop):
             return NEED_DRAWS
         if I[I_NFREE] < need:
             return NEED_POOL
-        if (full and I[I_NAGE] >= S.a_node.size) or ((full or ref) and (
+        if (full and I[I_NAGE] >= S.a_node.size) or ((full or spec) and (
                 I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)) or (
-                ref and I[I_NL] + (need * need) >= S.l_buf.size):
+                spec and I[I_NL] + (need * need) >= S.l_buf.size):
             return NEED_BUF
         _heap_pop(h_t, h_s, h_k, I)
         now = t
@@ -928,11 +944,18 @@ def run(S, t_stop, s_stop):
             _act(S, k, S.pr_frm[k], S.pr_to[k], now)
         elif checking:
             if local and _has_eligible(S, k):
-                I[I_PENDING] = k
-                return CHECK
-            I[I_CHECKS] += 1
-            if full and S.watch[k] != 0:
-                _keep_check(S, k, now)
+                if not spec:  # the host runs the check now
+                    I[I_PENDING] = k
+                    return CHECK
+                # kept for the host; the kernel goes on as if nothing went (prunes are rare)
+                _keep_local_check(S, k, now)
+                if I[I_NCK] >= I[I_CKLIMIT]:  # the host decides this one itself
+                    I[I_PENDING] = k
+                    return CHECK
+            else:
+                I[I_CHECKS] += 1
+                if full and S.watch[k] != 0:
+                    _keep_check(S, k, now)
         if not schedule_wake(S, k):
             I[I_PENDING] = k
             return NEED_SCHED
@@ -981,6 +1004,52 @@ def decide(S, m, im, frm, to, same):
         if not ok and bad < 0:
             bad = c
     return bad
+
+
+@_jit
+def group_checks(S, m, order, counts):
+    """The first ``m`` kept checks grouped by star size for the host's stacks: ``counts[z]``
+    is how many have ``z`` members, ``order`` lists them by size (in check order within a
+    size)."""
+    for z in range(counts.size):
+        counts[z] = 0
+    for c in range(m):
+        counts[S.c_off[c + 1] - S.c_off[c]] += 1
+    start = 0
+    for z in range(counts.size):
+        n = counts[z]
+        counts[z] = start
+        start += n
+    for c in range(m):
+        z = S.c_off[c + 1] - S.c_off[c]
+        order[counts[z]] = c
+        counts[z] += 1
+    prev = 0
+    for z in range(counts.size):  # back from ends to counts
+        end = counts[z]
+        counts[z] = end - prev
+        prev = end
+
+
+@_jit
+def gather_laplacians(S, cs, size, out):
+    """The kept Laplacians of checks ``cs`` (each of ``size`` members), one after another."""
+    q = 0
+    for c in cs:
+        lo = S.c_loff[c]
+        for i in range(size * size):
+            out[q] = S.l_buf[lo + i]
+            q += 1
+
+
+@_jit
+def scatter_imag(S, cs, lam_im, im):
+    """Row ``j`` of ``lam_im`` (the eigenvalues' imaginary parts of check ``cs[j]``) into
+    ``im``, laid out as the members in ``s_ids``."""
+    for j in range(cs.size):
+        z0 = S.c_off[cs[j]]
+        for p in range(lam_im.shape[1]):
+            im[z0 + p] = lam_im[j, p]
 
 
 @_jit

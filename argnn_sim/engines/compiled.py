@@ -45,6 +45,7 @@ the compiled engine runs the async schedule (schedule.kind = "async"); for sweep
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ from ..pruning import make_policy
 from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike
-from ..spectral import Star, eigenvalues, make_star, plan_laplacian
+from ..spectral import Star, eigenvalues, local_choice, make_star, plan_laplacian
 from .setup import InputDriver, Prepared, fault_counters, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
@@ -66,7 +67,14 @@ SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
 PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
-SPECULATE = (256, 8, 4096)  # reference rule: checks run ahead at first, at least, at most
+SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at least, at most
+#: The local rule's eligible checks run ahead too on networks of at most this many edges.
+#: A stop per eligible check costs a Python round trip (about 30 µs), and eligible checks
+#: are frequent in small recurrent networks (logic circuits: 40 % of activations). Running
+#: ahead needs a checkpoint, a second copy of the state (about 300 B per edge), so large
+#: networks, where 2-cycles and eligible checks are rare (random networks of 10,000 and
+#: 30,000 nodes: same time either way), stop at each instead.
+LOCAL_AHEAD_EDGES = 4096
 FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
 
 
@@ -140,6 +148,17 @@ def _reference(sc: Scenario) -> bool:
     return sc.pruning.policy == "spectral" and sc.pruning.rule == "reference"
 
 
+def _local_ahead(sc: Scenario, edges: int, max_star: int) -> bool:
+    """Whether the kernel runs ahead of the local rule's eligible checks (predicting that
+    nothing goes) instead of stopping at each: at trace levels below ``full``, with delays
+    the kernel can draw, on networks of at most :data:`LOCAL_AHEAD_EDGES` edges whose stars
+    the kernel's Laplacian covers."""
+    p, c = sc.pruning, sc.channel
+    return (p.policy == "spectral" and p.rule == "local" and sc.record.traces != "full"
+            and not (c.model == "lognormal" and c.delay > 0) and edges <= LOCAL_AHEAD_EDGES
+            and max_star <= _kernel().PAIRWISE_MAX)
+
+
 def _kernel_draws(sc: Scenario) -> bool:
     """Whether the kernel draws the channels' delays itself: when which draw comes next
     depends on the run (loss), or when a check's outcome is decided after the fact (the
@@ -209,9 +228,13 @@ class _Run:
                 f"engine 'compiled' runs the reference rule on stars of up to "
                 f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
                 f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
-        self.kdraw = _kernel_draws(scenario)  # the kernel draws every delay itself
-        self.faulty = faults.crash_rate > 0
         self.ref = _reference(scenario)
+        # the local rule's eligible checks decided after the fact, as the reference rule's are
+        self.local_ahead = _local_ahead(scenario, E, int(deg.max()) if n else 0)
+        self.spec = self.ref or self.local_ahead
+        # the kernel draws every delay itself (a rerun from a checkpoint draws them again)
+        self.kdraw = _kernel_draws(scenario) or self.local_ahead
+        self.faulty = faults.crash_rate > 0
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         from . import _draws
 
@@ -298,12 +321,16 @@ class _Run:
                 hold = hold + sched.input_period
             F[K.F_HOLD] = hold
         I[K.I_REF] = int(self.ref)
+        I[K.I_SPEC] = int(self.local_ahead)
         I[K.I_DW] = int(scenario.pruning.mode == "DW")
         self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
         I[K.I_CKLIMIT] = self.cap
-        if full or self.ref:
-            self._grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.ref else 0)
+        if full or self.spec:
+            self._grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.spec else 0)
         self._im = np.zeros(1024)  # imaginary parts of the kept checks' eigenvalues
+        self._order = np.zeros(SPECULATE[2] + 1, dtype=np.int64)  # kept checks by star size
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._lstack = np.zeros(0)  # one stack of kept Laplacians
         self.full = full
         self._snap: Any = None  # the checkpoint: a State whose CHECKPOINTED arrays are copies
         self.channels: dict[int, Channel] = {}
@@ -422,7 +449,7 @@ class _Run:
         need = int(S.xy.size)
         self._grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
                         max(S.s_ids.size, TRACE_BUF[2], 2 * need),
-                        max(S.l_buf.size, 2 * (need + 1) ** 2) if self.ref else 0)
+                        max(S.l_buf.size, 2 * (need + 1) ** 2) if self.spec else 0)
 
     def flush_ages(self) -> None:
         S, K = self.S, self.K
@@ -462,6 +489,54 @@ class _Run:
         assert self._snap is not None
         self.K.copy_state(self._snap, self.S)
 
+    def stacks(self, m: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The first ``m`` kept checks' star Laplacians, one stack per star size: the checks
+        (``cs``) and their matrices, ``(len(cs), size, size)``."""
+        S, K = self.S, self.K
+        if self._order.size < m:
+            self._order = np.zeros(2 * m, dtype=np.int64)
+        counts = self._counts
+        if counts.size < S.xy.size + 2:
+            counts = self._counts = np.zeros(S.xy.size + 2, dtype=np.int64)
+        K.group_checks(S, m, self._order, counts)
+        start = 0
+        for size in np.flatnonzero(counts).tolist():
+            cnt = int(counts[size])
+            cs = self._order[start:start + cnt]
+            start += cnt
+            need = cnt * size * size
+            if self._lstack.size < need:
+                self._lstack = np.zeros(2 * need)
+            K.gather_laplacians(S, cs, size, self._lstack)
+            yield cs, self._lstack[:need].reshape(cnt, size, size)
+
+    def local_outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``m`` kept local-rule checks after the fact, as SpectralLocal decides
+        them. The kernel ran each one predicting that nothing goes, which is what the rule
+        decides unless an eigenvalue's imaginary part exceeds its tolerance. So the host
+        computes the eigenvalues of every star Laplacian the kernel built (NumPy's
+        ``eigvals`` on a stack per size: LAPACK's ``geev`` on each matrix), and runs the
+        rule's own :func:`~argnn_sim.spectral.local_choice` on the matrix of every check
+        whose largest imaginary part is not below half the tolerance (``geev`` with and
+        without eigenvectors agrees far closer than that), or is NaN."""
+        S = self.S
+        tol = self.policy.tol
+        frm = np.full(m, -1, dtype=np.int64)
+        to = np.full(m, -1, dtype=np.int64)
+        for cs, Ls in self.stacks(m):
+            top = eigenvalues(Ls).imag.max(axis=1)
+            for j in np.flatnonzero(~(top <= 0.5 * tol)).tolist():
+                c = int(cs[j])
+                z0 = int(S.c_off[c])
+                size = Ls.shape[1]
+                allowed = np.flatnonzero(S.s_in[z0:z0 + size] == 2).tolist()
+                center = int(np.flatnonzero(S.s_ids[z0:z0 + size] == S.c_node[c])[0])
+                pos, _ = local_choice(Ls[j], center, allowed, tol=tol)
+                if pos is not None:
+                    frm[c] = S.s_ids[z0 + pos]
+                    to[c] = S.c_node[c]
+        return [None] * m, frm, to, to < 0
+
     def outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
         """The first ``m`` kept checks after the fact, as SpectralReference decides them:
         the eigenvalues of each star Laplacian the kernel built (NumPy's ``eigvals``
@@ -469,19 +544,14 @@ class _Run:
         (``frm``, ``to``; ``to = -1``: none) and whether the kernel's prediction for it had
         the same effect (:func:`~argnn_sim.engines._kernel.decide`)."""
         S = self.S
-        off = S.c_off[:m + 1]
-        loff = S.c_loff[:m + 1]
-        sizes = np.diff(off)
         lams: list[Any] = [None] * m
         im = self._im
-        if im.size < off[-1]:
-            im = self._im = np.zeros(max(2 * im.size, int(off[-1])))
-        uniq = np.unique(sizes)
-        for size in uniq.tolist():
-            cs = np.arange(m) if uniq.size == 1 else np.flatnonzero(sizes == size)
-            Ls = S.l_buf[loff[cs][:, None] + np.arange(size * size)].reshape(-1, size, size)
+        total = int(S.c_off[m])
+        if im.size < total:
+            im = self._im = np.zeros(max(2 * im.size, total))
+        for cs, Ls in self.stacks(m):
             lam = eigenvalues(Ls)
-            im[off[cs][:, None] + np.arange(size)] = lam.imag
+            self.K.scatter_imag(S, cs, lam.imag, im)
             if self.full:
                 for c, row in zip(cs.tolist(), lam):
                     lams[c] = row
@@ -518,7 +588,7 @@ class _Run:
         K = self.K
         S = self.S
         m = int(S.I[K.I_NCK])
-        lams, frm_all, to_all, same = self.outcomes(m)
+        lams, frm_all, to_all, same = (self.outcomes if self.ref else self.local_outcomes)(m)
         applied = m - 1 if st == K.CHECK else m  # a stop at a check leaves it to the host
         wrong = np.flatnonzero(~same[:applied])
         bad = int(wrong[0]) if wrong.size else None
@@ -533,7 +603,8 @@ class _Run:
         elif st != K.CHECK:
             self.cap = min(2 * self.cap, SPECULATE[2])
         last = m - 1 if (bad is not None or st == K.CHECK) else -1
-        K.predict(S, m, frm_all, to_all)  # each node's next prediction: its latest outcome
+        if self.ref:  # each node's next prediction: its latest outcome (local: nothing goes)
+            K.predict(S, m, frm_all, to_all)
         k = int(S.c_node[last]) if last >= 0 else -1
         frm, to = (int(frm_all[last]), int(to_all[last])) if last >= 0 else (-1, -1)
         self.commit(m, lams)
@@ -607,7 +678,7 @@ class _Run:
     # ----- driving ----------------------------------------------------------------------
     def run_until(self, t: float, s: int) -> None:
         K = self.K
-        ref = self.ref
+        ref = self.spec  # checks decided after the fact
         while True:
             if ref:
                 S = self.S
