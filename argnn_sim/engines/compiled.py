@@ -520,7 +520,7 @@ class _Run:
         whose largest imaginary part is not below half the tolerance (``geev`` with and
         without eigenvectors agrees far closer than that), or is NaN."""
         S = self.S
-        tol = self.policy.tol
+        tol = self.sc.pruning.tol
         frm = np.full(m, -1, dtype=np.int64)
         to = np.full(m, -1, dtype=np.int64)
         for cs, Ls in self.stacks(m):
