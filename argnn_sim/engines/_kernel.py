@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from .. import rule
-from . import _draws
+from . import _draws, _lapack
 
 VALUE, ERROR, HELLO, UNSUB, PRUNE = 0, 1, 2, 3, 4
 
@@ -1007,6 +1007,69 @@ def decide(S, m, im, frm, to, same):
 
 
 @_jit
+def kept_imag(S, m, im, fn, wr, wi, ints, chars, a, work, lwork_of, need):
+    """The imaginary parts of the eigenvalues of the first ``m`` kept checks' Laplacians,
+    into ``im`` laid out as the members in ``s_ids`` (NaN where ``dgeev`` fails, as the
+    gufunc gives). Returns 0, or 1 when a buffer is short: ``need`` then holds the largest
+    star and the workspace asked for, and nothing was decided."""
+    big = 0
+    for c in range(m):
+        big = max(big, S.c_off[c + 1] - S.c_off[c])
+    if a.size < big * big or wr.size < big or lwork_of.size <= big:
+        need[0] = big
+        return 1
+    for c in range(m):
+        z0 = S.c_off[c]
+        n = S.c_off[c + 1] - z0
+        info = _lapack.geev_into(fn, S.l_buf, S.c_loff[c], n, wr, wi, ints, chars, a, work,
+                            lwork_of)
+        if info == -1:
+            need[0] = big
+            need[1] = lwork_of[n]
+            return 1
+        for p in range(n):
+            im[z0 + p] = wi[p] if info == 0 else np.nan
+    return 0
+
+
+@_jit
+def ref_decide(S, m, applied, im, frm, to, same, fn, wr, wi, ints, chars, a, work,
+               lwork_of, need):
+    """One call for a reference-rule settle (each call from the host costs the dispatch
+    of the whole state): :func:`kept_imag`, :func:`decide`, and when no prediction among
+    the first ``applied`` was wrong, :func:`predict` for all ``m``. Returns the first
+    wrong prediction among the first ``applied`` (-1: none), or -2 when a buffer is short
+    (see :func:`kept_imag`; nothing decided)."""
+    if kept_imag(S, m, im, fn, wr, wi, ints, chars, a, work, lwork_of, need):
+        return -2
+    decide(S, m, im, frm, to, same)
+    for c in range(applied):
+        if not same[c]:
+            return c
+    predict(S, m, frm, to)
+    return -1
+
+
+@_jit
+def local_candidates(S, m, im, thr, cand):
+    """The first ``m`` kept local-rule checks whose largest imaginary part is not at most
+    ``thr`` (NaN included): their numbers into ``cand``; returns how many."""
+    q = 0
+    for c in range(m):
+        z0 = S.c_off[c]
+        top = im[z0]
+        for p in range(z0 + 1, S.c_off[c + 1]):
+            if im[p] > top or im[p] != im[p]:
+                top = im[p]
+                if top != top:
+                    break
+        if not (top <= thr):
+            cand[q] = c
+            q += 1
+    return q
+
+
+@_jit
 def group_checks(S, m, order, counts):
     """The first ``m`` kept checks grouped by star size for the host's stacks: ``counts[z]``
     is how many have ``z`` members, ``order`` lists them by size (in check order within a
@@ -1079,6 +1142,13 @@ def _copy2(a, b):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             b[i, j] = a[i, j]
+
+
+@_jit
+def run_from(S, T, t_stop, s_stop):
+    """Checkpoint (``S`` copied into ``T``), then :func:`run`: one call from the host."""
+    copy_state(S, T)
+    return run(S, t_stop, s_stop)
 
 
 @_jit

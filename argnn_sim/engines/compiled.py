@@ -331,6 +331,19 @@ class _Run:
         self._order = np.zeros(SPECULATE[2] + 1, dtype=np.int64)  # kept checks by star size
         self._counts = np.zeros(0, dtype=np.int64)
         self._lstack = np.zeros(0)  # one stack of kept Laplacians
+        # NumPy's own dgeev, called from compiled code (None: the eigvals gufunc on stacks)
+        from . import _lapack  # (numba: the fast extra)
+
+        self.geev = _lapack.geev() if self.spec and not full else None
+        self._geev_addr = 0 if self.geev is None else self.geev.address
+        if self.geev is not None:
+            self._ws = _lapack.Workspace(self.geev, min(int(deg.max()) if n else 1, 64))
+            self._wr = np.zeros(self._ws.lwork_of.size)
+            self._wi = np.zeros(self._ws.lwork_of.size)
+            self._need = np.zeros(2, dtype=np.int64)
+            self._frm = np.zeros(0, dtype=np.int64)
+            self._to = np.zeros(0, dtype=np.int64)
+            self._same = np.zeros(0, dtype=np.bool_)
         self.full = full
         self._snap: Any = None  # the checkpoint: a State whose CHECKPOINTED arrays are copies
         self.channels: dict[int, Channel] = {}
@@ -510,6 +523,56 @@ class _Run:
             K.gather_laplacians(S, cs, size, self._lstack)
             yield cs, self._lstack[:need].reshape(cnt, size, size)
 
+    def kept_imag(self, m: int, im: np.ndarray) -> None:
+        """The imaginary parts of the first ``m`` kept checks' eigenvalues into ``im``, by
+        NumPy's ``dgeev`` called from the kernel (:mod:`._lapack`), growing its buffers as
+        asked."""
+        S, K, ws, need = self.S, self.K, self._ws, self._need
+        addr = self._geev_addr
+        while K.kept_imag(S, m, im, addr, self._wr, self._wi, ws.ints, ws.chars, ws.a,
+                          ws.work, ws.lwork_of, need):
+            self._grow_geev()
+
+    def ref_decide(self, m: int, applied: int
+                   ) -> tuple[list[Any], np.ndarray, np.ndarray, int | None]:
+        """:meth:`outcomes` and the first wrong prediction among the first ``applied``
+        (``None``: none, and then the kernel has made each node's next prediction), in one
+        call of the kernel (:func:`~argnn_sim.engines._kernel.ref_decide`)."""
+        S, K, ws, need = self.S, self.K, self._ws, self._need
+        im = self._imag_buffer(m)
+        if self._frm.size < m:
+            self._frm = np.zeros(2 * m, dtype=np.int64)
+            self._to = np.zeros(2 * m, dtype=np.int64)
+            self._same = np.zeros(2 * m, dtype=np.bool_)
+        frm, to = self._frm[:m], self._to[:m]
+        while True:
+            bad = K.ref_decide(S, m, applied, im, frm, to, self._same, self._geev_addr,
+                               self._wr, self._wi, ws.ints, ws.chars, ws.a, ws.work,
+                               ws.lwork_of, need)
+            if bad != -2:
+                return [None] * m, frm, to, (None if bad < 0 else int(bad))
+            self._grow_geev()
+
+    def _grow_geev(self) -> None:
+        ws, need = self._ws, self._need
+        big = int(need[0])
+        if ws.a.size < big * big:
+            ws.a = np.zeros(big * big)
+        if self._wr.size < big:
+            self._wr, self._wi = np.zeros(big), np.zeros(big)
+        if ws.lwork_of.size <= big:
+            grown = np.zeros(big + 1, dtype=np.int64)
+            grown[:ws.lwork_of.size] = ws.lwork_of
+            ws.lwork_of = grown
+        if need[1] > ws.work.size:
+            ws.work = np.zeros(2 * int(need[1]))
+
+    def _imag_buffer(self, m: int) -> np.ndarray:
+        total = int(self.S.c_off[m])
+        if self._im.size < total:
+            self._im = np.zeros(max(2 * self._im.size, total))
+        return self._im
+
     def local_outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
         """The first ``m`` kept local-rule checks after the fact, as SpectralLocal decides
         them. The kernel ran each one predicting that nothing goes, which is what the rule
@@ -523,19 +586,37 @@ class _Run:
         tol = self.sc.pruning.tol
         frm = np.full(m, -1, dtype=np.int64)
         to = np.full(m, -1, dtype=np.int64)
+        if self.geev is not None:
+            im = self._imag_buffer(m)
+            self.kept_imag(m, im)
+            if self._order.size < m:
+                self._order = np.zeros(2 * m, dtype=np.int64)
+            q = self.K.local_candidates(S, m, im, 0.5 * tol, self._order)
+            for c in self._order[:q].tolist():
+                z0, z1 = int(S.c_off[c]), int(S.c_off[c + 1])
+                size = z1 - z0
+                lo = int(S.c_loff[c])
+                L = S.l_buf[lo:lo + size * size].reshape(size, size)
+                self._decide_local(c, L, frm, to, tol)
+            return [None] * m, frm, to, to < 0
         for cs, Ls in self.stacks(m):
             top = eigenvalues(Ls).imag.max(axis=1)
             for j in np.flatnonzero(~(top <= 0.5 * tol)).tolist():
-                c = int(cs[j])
-                z0 = int(S.c_off[c])
-                size = Ls.shape[1]
-                allowed = np.flatnonzero(S.s_in[z0:z0 + size] == 2).tolist()
-                center = int(np.flatnonzero(S.s_ids[z0:z0 + size] == S.c_node[c])[0])
-                pos, _ = local_choice(Ls[j], center, allowed, tol=tol)
-                if pos is not None:
-                    frm[c] = S.s_ids[z0 + pos]
-                    to[c] = S.c_node[c]
+                self._decide_local(int(cs[j]), Ls[j], frm, to, tol)
         return [None] * m, frm, to, to < 0
+
+    def _decide_local(self, c: int, L: np.ndarray, frm: np.ndarray, to: np.ndarray,
+                      tol: float) -> None:
+        """Kept check ``c`` decided by the rule's own ``local_choice`` on its Laplacian."""
+        S = self.S
+        z0 = int(S.c_off[c])
+        size = L.shape[0]
+        allowed = np.flatnonzero(S.s_in[z0:z0 + size] == 2).tolist()
+        center = int(np.flatnonzero(S.s_ids[z0:z0 + size] == S.c_node[c])[0])
+        pos, _ = local_choice(np.ascontiguousarray(L), center, allowed, tol=tol)
+        if pos is not None:
+            frm[c] = S.s_ids[z0 + pos]
+            to[c] = S.c_node[c]
 
     def outcomes(self, m: int) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
         """The first ``m`` kept checks after the fact, as SpectralReference decides them:
@@ -545,11 +626,10 @@ class _Run:
         the same effect (:func:`~argnn_sim.engines._kernel.decide`)."""
         S = self.S
         lams: list[Any] = [None] * m
-        im = self._im
-        total = int(S.c_off[m])
-        if im.size < total:
-            im = self._im = np.zeros(max(2 * im.size, total))
-        for cs, Ls in self.stacks(m):
+        im = self._imag_buffer(m)
+        if self.geev is not None:
+            self.kept_imag(m, im)
+        for cs, Ls in (self.stacks(m) if self.geev is None else ()):
             lam = eigenvalues(Ls)
             self.K.scatter_imag(S, cs, lam.imag, im)
             if self.full:
@@ -588,10 +668,15 @@ class _Run:
         K = self.K
         S = self.S
         m = int(S.I[K.I_NCK])
-        lams, frm_all, to_all, same = (self.outcomes if self.ref else self.local_outcomes)(m)
         applied = m - 1 if st == K.CHECK else m  # a stop at a check leaves it to the host
-        wrong = np.flatnonzero(~same[:applied])
-        bad = int(wrong[0]) if wrong.size else None
+        predicted = False
+        if self.ref and self.geev is not None:  # all in one call (predictions included)
+            lams, frm_all, to_all, bad = self.ref_decide(m, applied)
+            predicted = bad is None
+        else:
+            lams, frm_all, to_all, same = (self.outcomes if self.ref else self.local_outcomes)(m)
+            wrong = np.flatnonzero(~same[:applied])
+            bad = int(wrong[0]) if wrong.size else None
         if bad is not None:
             self.restore()
             S.I[K.I_CKLIMIT] = bad + 1
@@ -603,8 +688,8 @@ class _Run:
         elif st != K.CHECK:
             self.cap = min(2 * self.cap, SPECULATE[2])
         last = m - 1 if (bad is not None or st == K.CHECK) else -1
-        if self.ref:  # each node's next prediction: its latest outcome (local: nothing goes)
-            K.predict(S, m, frm_all, to_all)
+        if self.ref and not predicted:  # each node's next prediction: its latest outcome
+            K.predict(S, m, frm_all, to_all)  # (local: nothing goes, always)
         k = int(S.c_node[last]) if last >= 0 else -1
         frm, to = (int(frm_all[last]), int(to_all[last])) if last >= 0 else (-1, -1)
         self.commit(m, lams)
@@ -686,8 +771,13 @@ class _Run:
                 if I[K.I_PENDING] < 0 and (I[K.I_HEAP] == 0 or S.h_t[0] > t or (
                         S.h_t[0] == t and S.h_s[0] > s)):
                     return  # nothing due: no checkpoint needed
-                self.checkpoint()
-            st = K.run(self.S, t, s)
+                if self._snap is None:
+                    self.checkpoint()
+                    st = K.run(self.S, t, s)
+                else:
+                    st = K.run_from(self.S, self._snap, t, s)  # the checkpoint, then run
+            else:
+                st = K.run(self.S, t, s)
             if ref and self.S.I[K.I_NCK] and self.settle(st, t, s):
                 continue  # an edge went (or a request left) after a check: on from there
             if st == K.DONE:
