@@ -157,6 +157,13 @@ def test_prunegcrn_selection_scenario_quick_and_resume(tmp_path):
                                           "correlation", "historical-average", "last-value"}
     hard = [r for r in rows if r["method"] == "prunegcrn"][0]
     assert float(hard["kept_fraction"]) == 0.25 and 0 <= float(hard["driver_precision"]) <= 1
+    runs = {(r["method"], r["seed"]): r for r in csv.DictReader(open(folder / "runs.csv"))}
+    import json
+
+    same = [json.loads(p.read_text()) for p in (folder / "runs").glob("prunegcrn-f0.25-s*.json")]
+    assert float(hard["mae_h1_mean"]) == pytest.approx(
+        sum(r["metrics"]["mae_h"][0] for r in same) / len(same))  # step 1, mean over seeds
+    assert runs and "MAE step 4" in (folder / "summary.md").read_text()
     stamps = {p.name: p.stat().st_mtime_ns for p in (folder / "runs").iterdir()}
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0

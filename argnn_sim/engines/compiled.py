@@ -8,12 +8,13 @@ a tuple posted to an inbox and handed over later, and a SimPy event per wake (se
 a node's activation (collect, Eq. 1-3, messages, the local rule's eligibility test, all
 from :mod:`argnn_sim.rule` compiled) is one loop iteration.
 
-Random draws come from the run's own streams in the SimPy engine's order. Where the
-order is fixed in advance the host draws in blocks: each channel's delays on ideal links,
-the wake intervals. Where the run decides what is drawn next, the kernel draws itself
-from the streams' PCG64 states (:mod:`argnn_sim.engines._draws`): a lossy link draws a
-loss decision per value or error message and a delay only for a message that goes; the
-fault processes draw up- and down-times from one shared stream as their events happen.
+Random draws come from the run's own streams in the SimPy engine's order. The kernel
+draws them itself from the streams' PCG64 states (:mod:`argnn_sim.engines._draws`): each
+channel's delays (a lossy link draws a loss decision per value or error message and a
+delay only for a message that goes), and the fault processes' up- and down-times from one
+shared stream as their events happen. The host draws in blocks where the kernel cannot
+(lognormal delays, on ideal links only: each channel's block refilled by the host) and
+the wake intervals, whose order is fixed in advance.
 Crashes, recoveries and their log are kernel events beside the wakes, in SimPy's
 ``(time, scheduling order)``.
 
@@ -176,6 +177,49 @@ def _kernel() -> Any:
     return K
 
 
+class _Entry:
+    """A kernel function called through its compiled entry point.
+
+    numba's dispatcher works out the argument types on every call, and for the kernel's
+    state (a named tuple of about 60 arrays) that costs about 5 µs, while the compiled
+    function behind it takes 0.5 µs to enter; the host calls the kernel tens of thousands of
+    times a run (each input step, each settle). The first call goes through the dispatcher
+    (compiling if need be) and records the entry point of the types it resolved; later calls
+    go straight there. The host passes the same types on every call (arrays keep their
+    dtype, dimensions and layout when they grow), so the entry point is the function the
+    dispatcher would pick.
+    """
+
+    __slots__ = ("disp", "entry")
+
+    def __init__(self, disp: Any) -> None:
+        self.disp = disp
+        self.entry: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        entry = self.entry
+        if entry is not None:
+            return entry(*args)
+        out = self.disp(*args)
+        sig = tuple(self.disp.typeof_pyval(a) for a in args)
+        self.entry = self.disp.overloads[sig].entry_point
+        return out
+
+
+class _FastKernel:
+    """The kernel module, its functions called through :class:`_Entry` (constants as they are)."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if hasattr(value, "overloads") and hasattr(value, "typeof_pyval"):
+            value = _Entry(value)
+        setattr(self, name, value)  # looked up once per run
+        return value
+
+
 class _Clock:
     """What the recorder reads as ``now``: the kernel's current time."""
 
@@ -192,7 +236,7 @@ class _Run:
     side of the kernel's protocol."""
 
     def __init__(self, prep: Prepared, K: Any) -> None:
-        self.K = K
+        self.K = _FastKernel(K)
         scenario, topo, recorder = prep.scenario, prep.topo, prep.recorder
         self.sc = scenario
         self.streams = prep.streams
@@ -232,13 +276,15 @@ class _Run:
         # the local rule's eligible checks decided after the fact, as the reference rule's are
         self.local_ahead = _local_ahead(scenario, E, int(deg.max()) if n else 0)
         self.spec = self.ref or self.local_ahead
-        # the kernel draws every delay itself (a rerun from a checkpoint draws them again)
-        self.kdraw = _kernel_draws(scenario) or self.local_ahead
+        # The kernel draws every delay itself, from each channel's stream, whenever it can
+        # (not lognormal delays): a rerun from a checkpoint draws them again, and there are
+        # no host refills of blocks of delays (a stop each).
+        self.kdraw = _kernel_draws(scenario) or not (c.model == "lognormal" and c.delay > 0)
         self.faulty = faults.crash_rate > 0
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         from . import _draws
 
-        if self.kdraw:  # lossy links, the reference rule: the kernel draws, in send order
+        if self.kdraw:  # the kernel draws, in send order, from each channel's stream
             for k in np.flatnonzero(in_len + out_len).tolist():
                 _draws.load(prep.streams.channel(k)._g, rng, k)
         if self.faulty:
@@ -254,7 +300,7 @@ class _Run:
             out_ptr=out_ptr, out_len=out_len, out_dst=dst[order].copy(),
             out_e=np.zeros(E), out_w=np.zeros(E), out_stamp=np.full(E, -np.inf),
             V=np.zeros(n), b_arr=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
-            dbuf=np.zeros(int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
+            dbuf=np.zeros(1 if self.kdraw else int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
             head=np.full(n, -1, dtype=np.int64), msg=np.zeros((pool, K.M_COLS)),
             free=np.arange(pool, dtype=np.int64),
             h_t=np.zeros(n_heap), h_s=np.zeros(n_heap, dtype=np.int64),
