@@ -233,3 +233,30 @@ def test_watch_selects_whose_eigenvalues_are_kept():
         assert set(np.unique(runs[w].traces["age_node"]).tolist()) <= kept
         sel = np.isin(base.traces["age_node"], sorted(kept))
         np.testing.assert_array_equal(runs[w].traces["age_value"], base.traces["age_value"][sel])
+
+
+def test_kernel_entries_resolve_once_and_fall_back():
+    """The host's kernel calls go through the compiled entry point of the types of their first
+    call; a dispatcher without numba's overload record is simply called."""
+    K = C._kernel()
+    fast = C._FastKernel(K)
+    a = np.arange(4, dtype=np.int64)
+    S = C._Run(C.prepare(_sc(n=20, inputs=2), 0), K).S
+    fast.predict(S, 0, a, a)
+    assert fast.predict.entry is K.predict.overloads[tuple(
+        K.predict.typeof_pyval(x) for x in (S, 0, a, a))].entry_point
+    assert fast.I_NCK == K.I_NCK  # constants pass through
+
+    class Plain:
+        calls = 0
+        overloads: dict = {}
+
+        def typeof_pyval(self, x):
+            return type(x)
+
+        def __call__(self, *args):
+            Plain.calls += 1
+            return sum(args)
+
+    e = C._Entry(Plain())
+    assert e(1, 2) == 3 and e(3, 4) == 7 and Plain.calls == 2

@@ -201,8 +201,11 @@ class _Entry:
         if entry is not None:
             return entry(*args)
         out = self.disp(*args)
-        sig = tuple(self.disp.typeof_pyval(a) for a in args)
-        self.entry = self.disp.overloads[sig].entry_point
+        try:  # numba's own record of what it compiled for these types
+            sig = tuple(self.disp.typeof_pyval(a) for a in args)
+            self.entry = self.disp.overloads[sig].entry_point
+        except (AttributeError, KeyError, TypeError):  # another numba: the dispatcher, always
+            self.entry = self.disp
         return out
 
 
