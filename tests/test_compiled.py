@@ -65,6 +65,19 @@ def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
     assert slow.counters["messages"]["lost"]["value"] > 0
 
 
+def _small_windows(monkeypatch):
+    """Speculation windows of 8-16 checks, buffers of one: every growth path runs. Returns
+    the list that counts the kernel's returns to a checkpoint."""
+    restores = []
+    real = C._Run.restore
+    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
+    monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
+    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    monkeypatch.setattr(C, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    return restores
+
+
 def test_reference_rule_reruns_from_checkpoints(monkeypatch):
     """The reference rule with small speculation windows and tiny buffers: every wrong
     prediction goes back to a checkpoint, every buffer grows mid-run, and the result is
@@ -73,14 +86,8 @@ def test_reference_rule_reruns_from_checkpoints(monkeypatch):
              pruning={"rule": "reference", "mode": "D"},
              channel={"model": "uniform", "delay": 0.4, "spread": 0.3}, traces="full")
     slow = simulate(sc, 4, engine="simpy")
-    restores = []
-    real = C._Run.restore
-    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
-    monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
-    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    restores = _small_windows(monkeypatch)
     monkeypatch.setattr(C, "PRUNE_BUF", 2)
-    monkeypatch.setattr(C, "POOL_MIN", 1)
-    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
     fast = C.simulate_compiled(sc, 4)
     assert_same(fast, slow)
     assert sum(ev["remote"] for ev in slow.prune_events) >= 1
@@ -101,13 +108,7 @@ def test_local_rule_runs_ahead_and_reruns_from_checkpoints(monkeypatch, mode, ch
     sc = _sc(network={"kind": "logic", "hidden": 4}, inputs=300, period=10.0,
              pruning={"rule": "local", "mode": mode}, channel=channel, faults=faults)
     slow = simulate(sc, 2, engine="simpy")
-    restores = []
-    real = C._Run.restore
-    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
-    monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
-    monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
-    monkeypatch.setattr(C, "POOL_MIN", 1)
-    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    restores = _small_windows(monkeypatch)
     fast = C.simulate_compiled(sc, 2)
     assert_same(fast, slow)
     assert slow.prune_events and len(restores) >= len(slow.prune_events)
