@@ -305,8 +305,11 @@ def summary_markdown(records: Sequence[dict[str, Any]], series: Series) -> str:
              "|---" * (6 + len(HORIZON_STEPS)) + "|"]
     for r in summ:
         kept = f"{100 * r['kept_fraction']:.1f} %"
+        name = r["method"]
+        if name == "prunegcrn-soft":  # its fraction is the loss's gamma; it keeps what it learns
+            name += f" (γ = {r['fraction']:g})"
         lines.append(
-            f"| {r['method']} | {kept} | {r['n']} | {_pm(r['mae_mean'], r['mae_sd'])} | "
+            f"| {name} | {kept} | {r['n']} | {_pm(r['mae_mean'], r['mae_sd'])} | "
             f"{_pm(r['rmse_mean'], r['rmse_sd'])} | {_pm(r['mape_mean'], r['mape_sd'], 1, 100)}"
             " | " + " | ".join(_pm(r[f"mae_h{h}_mean"], r[f"mae_h{h}_sd"])
                                for h in HORIZON_STEPS) + " |")
@@ -340,8 +343,10 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
             if method == "prunegcrn-soft":  # plot at the fraction really kept
                 x = np.array([next((t["kept_fraction"] for t in summ if t["method"] in
                                     (method, "all") and t["fraction"] == f), f) for f in x])
+            soft = method == "prunegcrn-soft"  # points where each gamma ended, not a path
             ax.errorbar(100 * x, y, yerr=np.nan_to_num(e), marker=marker, capsize=2,
-                        label=method)
+                        label=method + (" (each γ)" if soft else ""),
+                        linestyle="none" if soft else "-")
     for s in summ:
         if s["method"] in ("historical-average", "last-value"):
             ax.axhline(s["mae_mean"], ls="--", lw=1, color="grey" if s["method"] ==
