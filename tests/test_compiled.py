@@ -35,18 +35,42 @@ def assert_same(fast, slow):
     assert (fast.engine, slow.engine) == ("compiled", "simpy")
 
 
+def _tiny_inboxes(monkeypatch):
+    """Inboxes of one message at first, in a buffer with little slack: segments move to
+    the buffer's end and the buffer is repacked, both many times. Returns the counts of
+    the host's moves and repacks."""
+    seen = {"grow": 0, "repack": 0}
+    grow, repack = C._Run.grow_inbox, C._Run._repack_inboxes
+
+    def count(key, real):
+        def wrapped(self, *a):
+            seen[key] += 1
+            return real(self, *a)
+        return wrapped
+
+    monkeypatch.setattr(C._Run, "grow_inbox", count("grow", grow))
+    monkeypatch.setattr(C._Run, "_repack_inboxes", count("repack", repack))
+    monkeypatch.setattr(C, "INBOX_PER_NEIGHBOUR", 0)
+    monkeypatch.setattr(C, "INBOX_MIN", 1)
+    monkeypatch.setattr(C, "INBOX_SLACK", 1.3)
+    return seen
+
+
 def test_tiny_buffers_change_nothing(monkeypatch):
-    """Every refill and growth path (wake intervals, pool, trace buffers) runs many times
-    mid-run, and the schedule stream is rewound mid-block before the evaluation shuffle."""
+    """Every refill and growth path (wake intervals, pool, inboxes, trace buffers) runs many
+    times mid-run, and the schedule stream is rewound mid-block before the evaluation
+    shuffle."""
     sc = _sc(traces="full", n=120)
     slow = simulate(sc, 5, engine="simpy")
     monkeypatch.setattr(C, "SCHED_BLOCK", 7)
     monkeypatch.setattr(C, "POOL_MIN", 1)
     monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
     monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
+    seen = _tiny_inboxes(monkeypatch)
     fast = C.simulate_compiled(sc, 5)
     assert_same(fast, slow)
     assert slow.prune_events
+    assert seen["grow"] > 100 and 0 < seen["repack"] < seen["grow"]
 
 
 def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
@@ -58,8 +82,10 @@ def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
     monkeypatch.setattr(C, "FAULT_LOG", 1)
     monkeypatch.setattr(C, "POOL_MIN", 1)
     monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    seen = _tiny_inboxes(monkeypatch)
     fast = C.simulate_compiled(sc, 3)
     assert_same(fast, slow)
+    assert seen["repack"] > 0
     f = slow.counters["faults"]
     assert f["crashes"] > 100 and f["messages_missed"] > 0
     assert slow.counters["messages"]["lost"]["value"] > 0
@@ -75,6 +101,7 @@ def _small_windows(monkeypatch):
     monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
     monkeypatch.setattr(C, "POOL_MIN", 1)
     monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    _tiny_inboxes(monkeypatch)
     return restores
 
 

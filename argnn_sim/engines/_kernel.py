@@ -16,8 +16,9 @@ State is one named tuple of arrays, :class:`State`; ``I`` and ``F`` hold the sca
 (indices below). A node's input edges live in ``in_*[in_ptr[k] : in_ptr[k] + in_len[k]]``
 in ascending source order, its output edges in ``out_*`` likewise; a removed edge is
 deleted by shifting the rest left, exactly like ``del`` on the SimPy node's lists.
-Messages in flight sit in a pool, one 64-byte row each (a free stack, and one singly
-linked inbox per receiver); the wake queue is a binary heap ordered by
+Messages in flight sit in a pool, one 64-byte row each (a free stack), and each receiver
+keeps the pool rows of its messages in its own segment of ``ib_buf`` (its inbox, oldest
+first); the wake queue is a binary heap ordered by
 ``(time, sequence)``, SimPy's own order (its event id grows with every scheduling).
 """
 
@@ -26,7 +27,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .. import rule
 from . import _draws, _lapack
@@ -34,7 +38,7 @@ from . import _draws, _lapack
 VALUE, ERROR, HELLO, UNSUB, PRUNE = 0, 1, 2, 3, 4
 
 # run() status
-DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG = range(7)
+DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG, NEED_INBOX = range(8)
 
 # I: int64 scalars
 (I_SEQ, I_HEAP, I_SPOS, I_SEND, I_PENDING, I_NODE, I_LEARN, I_PRUNE, I_FULL, I_MINDEG,
@@ -57,8 +61,15 @@ FP_START, FP_UP, FP_DOWN, FP_DONE = range(4)
 INPUT, HIDDEN, OUTPUT = 0, 1, 2
 # columns of a message in the pool (one 64-byte row: one cache line per message;
 # integers are held exactly as floats)
-M_ARR, M_STAMP, M_A, M_B, M_SRC, M_KIND, M_NEXT = range(7)
+M_ARR, M_STAMP, M_A, M_B, M_SRC, M_KIND = range(6)
 M_COLS = 8
+# columns of a node's inbox record in ``ib``: its segment of ``ib_buf``, how much of it is
+# in use, its size
+IB_PTR, IB_LEN, IB_CAP = range(3)
+IB_COLS = 4
+#: inbox room checked for each neighbour before an activation: a neighbour can be sent a
+#: value (out-neighbour), an error and an unsubscribe (in-neighbour)
+ACT_ROOM = 3
 
 _CACHE = True
 # The kernel allocates nothing (every array comes from the host, which keeps it alive), so
@@ -76,10 +87,14 @@ class State(NamedTuple):
     Per node (length ``n``): ``role``, ``in_ptr``/``in_len`` and ``out_ptr``/``out_len``
     (each node's segment of the edge arrays and how much of it is in use), ``V``,
     ``b_arr`` (bias), ``acts`` (activations), ``dpos``/``dend`` (the node's channel: next
-    and end place in ``dbuf``), ``head`` (its inbox), ``watch`` (traces kept). Per edge
+    and end place in ``dbuf``), ``ib`` (its inbox: ``IB_*`` columns), ``watch`` (traces
+    kept). Per edge
     slot: ``in_src``, ``in_w``, ``in_v``, ``in_stamp`` (registers of the input edges),
     ``out_dst``, ``out_e``, ``out_w``, ``out_stamp`` (of the output edges). ``dbuf``: every
-    channel's delays; ``msg``, ``free``: the pool of messages in flight; ``h_t``, ``h_s``,
+    channel's delays; ``msg``, ``free``: the pool of messages in flight; ``ib_buf``: the
+    inboxes' pool rows, each node's in its own segment (a segment never holds fewer
+    than its node may be sent before the kernel checks again: the host moves a full one
+    to a larger place); ``h_t``, ``h_s``,
     ``h_k``: the wake heap; ``sbuf``: wake intervals; ``xy``, ``flags``: scratch of a
     star's size; ``a_*`` (ages), ``c_*`` (checks), ``s_*`` (star snapshots): trace
     buffers of level ``full``; ``rng``: the PCG64 states of the streams the kernel draws
@@ -119,7 +134,8 @@ class State(NamedTuple):
     dbuf: np.ndarray
     dpos: np.ndarray
     dend: np.ndarray
-    head: np.ndarray
+    ib: np.ndarray
+    ib_buf: np.ndarray
     msg: np.ndarray
     free: np.ndarray
     h_t: np.ndarray
@@ -164,6 +180,26 @@ class State(NamedTuple):
     l_buf: np.ndarray
     I: np.ndarray
     F: np.ndarray
+
+
+@intrinsic
+def _prefetch(typingctx: Any, addr: Any) -> Any:
+    """A hint that the cache line at address ``addr`` will be read soon (LLVM's
+    ``prefetch``: no fault, no effect on results). At 10^5 nodes most of what an activation
+    touches is in no cache; loads that wait for each other then cost a memory latency each,
+    and a hint issued early lets those latencies overlap."""
+    if not isinstance(addr, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.inttoptr(args[0], ptr), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(addr), codegen
 
 
 # the rule, compiled: the very functions the SimPy node calls
@@ -229,25 +265,82 @@ def _apply(S, dst, kind, src, a, b, stamp):
 
 @_inline
 def _collect(S, k, now):
-    """Hand node ``k`` every message that has arrived by ``now`` (Transport.deliver)."""
-    msg, head, free, I = S.msg, S.head, S.free, S.I
-    prev = -1
-    m = head[k]
-    while m >= 0:
+    """Hand node ``k`` every message that has arrived by ``now`` (Transport.deliver), the
+    most recently sent first; the rest stay in the inbox in their order.
+
+    The inbox is an array of pool rows (not a chain through the rows), so the rows' loads
+    do not wait for each other: at 10^5 nodes most rows are in no cache any more."""
+    msg, free, I, ib, buf = S.msg, S.free, S.I, S.ib, S.ib_buf
+    p = ib[k, IB_PTR]
+    end = p + ib[k, IB_LEN]
+    base = msg.ctypes.data
+    for i in range(p, end):  # every row's load on its way at once
+        _prefetch(base + np.int64(buf[i]) * msg.strides[0])
+    w = end  # the kept ones are packed downwards from the end, in their order
+    for i in range(end - 1, p - 1, -1):
+        m = np.int64(buf[i])
         row = msg[m]
-        nxt = np.int64(row[M_NEXT])
         if row[M_ARR] <= now:
             _apply(S, k, np.int64(row[M_KIND]), np.int64(row[M_SRC]), row[M_A], row[M_B],
                    row[M_STAMP])
-            if prev < 0:
-                head[k] = nxt
-            else:
-                msg[prev, M_NEXT] = nxt
             free[I[I_NFREE]] = m
             I[I_NFREE] += 1
         else:
-            prev = m
-        m = nxt
+            w -= 1
+            buf[w] = m
+    kept = end - w
+    if w > p:
+        for j in range(kept):
+            buf[p + j] = buf[w + j]
+    ib[k, IB_LEN] = kept
+
+
+@_inline
+def _short(S, d, need):
+    """Whether node ``d``'s inbox has room for fewer than ``need`` more messages."""
+    return S.ib[d, IB_LEN] + need > S.ib[d, IB_CAP]
+
+
+@_inline
+def _inbox_short(S, k, need):
+    """The first neighbour of ``k`` whose inbox has room for fewer than ``need`` more
+    messages, or -1. (At 10^5 nodes this also brings the receivers' inbox records into
+    the cache, all loads at once, and the places the sends will write.)"""
+    base = S.ib_buf.ctypes.data
+    ib = S.ib
+    for i in range(S.in_ptr[k], S.in_ptr[k] + S.in_len[k]):
+        d = S.in_src[i]
+        if _short(S, d, need):
+            return d
+        _prefetch(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+    for q in range(S.out_ptr[k], S.out_ptr[k] + S.out_len[k]):
+        d = S.out_dst[q]
+        if _short(S, d, need):
+            return d
+        _prefetch(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+    return -1
+
+
+@_jit
+def inbox_short(S, k, need):
+    """:func:`_inbox_short`, for the host."""
+    return _inbox_short(S, k, need)
+
+
+@_jit
+def repack_inboxes(ib, old, new, grow, factor):
+    """Copy every inbox from ``old`` into ``new``, packed in node order, node ``grow``'s
+    segment ``factor`` times larger (-1: none). Returns the end of the last segment."""
+    top = 0
+    for k in range(ib.shape[0]):
+        p = ib[k, IB_PTR]
+        for j in range(ib[k, IB_LEN]):
+            new[top + j] = old[p + j]
+        if k == grow:
+            ib[k, IB_CAP] *= factor
+        ib[k, IB_PTR] = top
+        top += ib[k, IB_CAP]
+    return top
 
 
 @_inline
@@ -304,8 +397,10 @@ def _post(S, k, dst, kind, a, b, now):
             I[I_MISSED] += 1
             return
     m = _take_row(S, now + d, now, a, b, k, kind)
-    S.msg[m, M_NEXT] = S.head[dst]
-    S.head[dst] = m
+    ib = S.ib
+    ln = ib[dst, IB_LEN]
+    S.ib_buf[ib[dst, IB_PTR] + ln] = m
+    ib[dst, IB_LEN] = ln + 1
 
 
 @_inline
@@ -343,47 +438,120 @@ def _keep_prune(S, decider, frm, to, now, remote):
     I[I_NPR] = r + 1
 
 
+# The wake heap is 8-ary: a node's children are one 64-byte line of ``h_t`` (the host
+# aligns the arrays; position ``p`` is at index ``p + H0``, so that every block of siblings
+# starts at a multiple of 8), and a pop goes about 6 levels deep at 10^5 nodes instead of
+# 17: the lower levels are in no cache there. Keys ``(time, sequence)`` are unique, so the
+# order of pops does not depend on the heap's shape.
+HEAP_D = 8
+H0 = HEAP_D - 1
+
+
+@_inline
+def _before(t1, s1, t2, s2):
+    return t1 < t2 or (t1 == t2 and s1 < s2)
+
+
 @_inline
 def _heap_push(h_t, h_s, h_k, I, t, s, k):
     i = I[I_HEAP]
     I[I_HEAP] = i + 1
     while i > 0:
-        p = (i - 1) >> 1
-        if h_t[p] < t or (h_t[p] == t and h_s[p] < s):
+        p = (i - 1) // HEAP_D
+        if _before(h_t[p + H0], h_s[p + H0], t, s):
             break
-        h_t[i] = h_t[p]
-        h_s[i] = h_s[p]
-        h_k[i] = h_k[p]
+        h_t[i + H0] = h_t[p + H0]
+        h_s[i + H0] = h_s[p + H0]
+        h_k[i + H0] = h_k[p + H0]
         i = p
-    h_t[i] = t
-    h_s[i] = s
-    h_k[i] = k
+    h_t[i + H0] = t
+    h_s[i + H0] = s
+    h_k[i + H0] = k
 
 
 @_inline
 def _heap_pop(h_t, h_s, h_k, I):
     n = I[I_HEAP] - 1
     I[I_HEAP] = n
-    t = h_t[n]
-    s = h_s[n]
-    k = h_k[n]
+    t = h_t[n + H0]
+    s = h_s[n + H0]
+    k = h_k[n + H0]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = HEAP_D * i + 1
         if c >= n:
             break
-        if c + 1 < n and (h_t[c + 1] < h_t[c] or (h_t[c + 1] == h_t[c] and h_s[c + 1] < h_s[c])):
-            c += 1
-        if t < h_t[c] or (t == h_t[c] and s < h_s[c]):
+        b = c
+        tb = h_t[c + H0]
+        for j in range(c + 1, min(c + HEAP_D, n)):
+            tj = h_t[j + H0]
+            if tj < tb or (tj == tb and h_s[j + H0] < h_s[b + H0]):
+                b = j
+                tb = tj
+        if _before(t, s, tb, h_s[b + H0]):
             break
-        h_t[i] = h_t[c]
-        h_s[i] = h_s[c]
-        h_k[i] = h_k[c]
-        i = c
+        h_t[i + H0] = tb
+        h_s[i + H0] = h_s[b + H0]
+        h_k[i + H0] = h_k[b + H0]
+        i = b
     if n > 0:
-        h_t[i] = t
-        h_s[i] = s
-        h_k[i] = k
+        h_t[i + H0] = t
+        h_s[i + H0] = s
+        h_k[i + H0] = k
+
+
+@_inline
+def _pf_span(arr, lo, hi):
+    """Prefetch the lines of ``arr[lo:hi]`` (``hi > lo``): its first and its last."""
+    base = arr.ctypes.data
+    _prefetch(base + lo * arr.itemsize)
+    _prefetch(base + (hi - 1) * arr.itemsize)
+
+
+@_inline
+def _look_ahead(S, n):
+    """Prefetch for the next two wakes due (the heap's first entry and the earliest of its
+    children), while this one runs: the second's per-node records; the first's edge
+    segments, inbox and registers, whose places its records (prefetched one wake earlier)
+    give. Only a hint: a wake pushed before them changes nothing but the hint's use."""
+    size = S.I[I_HEAP]
+    if size == 0:
+        return
+    h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
+    if size > 1:
+        b = 1
+        for j in range(2, min(HEAP_D + 1, size)):
+            if _before(h_t[j + H0], h_s[j + H0], h_t[b + H0], h_s[b + H0]):
+                b = j
+        u2 = h_k[b + H0]
+        if u2 < n:
+            _prefetch(S.in_ptr.ctypes.data + u2 * S.in_ptr.itemsize)
+            _prefetch(S.in_len.ctypes.data + u2 * S.in_len.itemsize)
+            _prefetch(S.out_ptr.ctypes.data + u2 * S.out_ptr.itemsize)
+            _prefetch(S.out_len.ctypes.data + u2 * S.out_len.itemsize)
+            _prefetch(S.ib.ctypes.data + u2 * S.ib.strides[0])
+    u = h_k[H0]
+    if u >= n:
+        return
+    a0, na = S.in_ptr[u], S.in_len[u]
+    b0, nb = S.out_ptr[u], S.out_len[u]
+    if na > 0:
+        _pf_span(S.in_src, a0, a0 + na)
+        _pf_span(S.in_w, a0, a0 + na)
+        _pf_span(S.in_v, a0, a0 + na)
+        _pf_span(S.in_stamp, a0, a0 + na)
+    if nb > 0:
+        _pf_span(S.out_dst, b0, b0 + nb)
+        _pf_span(S.out_e, b0, b0 + nb)
+        _pf_span(S.out_w, b0, b0 + nb)
+        _pf_span(S.out_stamp, b0, b0 + nb)
+    ln = S.ib[u, IB_LEN]
+    if ln > 0:
+        _pf_span(S.ib_buf, S.ib[u, IB_PTR], S.ib[u, IB_PTR] + ln)
+    _prefetch(S.V.ctypes.data + u * S.V.itemsize)
+    _prefetch(S.acts.ctypes.data + u * S.acts.itemsize)
+    _prefetch(S.b_arr.ctypes.data + u * S.b_arr.itemsize)
+    _prefetch(S.rng.ctypes.data + u * S.rng.strides[0])
 
 
 @_jit
@@ -878,24 +1046,27 @@ def run(S, t_stop, s_stop):
     spec = ref or I[I_SPEC] != 0  # checks kept and decided after the fact
     h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
     while I[I_HEAP] > 0:
-        t = h_t[0]
-        s = h_s[0]
+        t = h_t[H0]
+        s = h_s[H0]
         if t > t_stop or (t == t_stop and s > s_stop):
             return DONE
-        k = h_k[0]
+        k = h_k[H0]
         if k >= 2 * I[I_N]:  # a prune request arrives
             I[I_NODE] = k
             if I[I_NFREE] < 1:
                 return NEED_POOL
             if I[I_NPR] >= S.p_node.size:
                 return NEED_BUF
-            _heap_pop(h_t, h_s, h_k, I)
-            S.F[F_NOW] = t
             m = k - 2 * I[I_N]
             row = S.msg[m]
-            decider = np.int64(row[M_SRC])
             frm = np.int64(row[M_A])
+            if _short(S, frm, 1):  # room for the unsubscribe
+                I[I_NODE] = frm
+                return NEED_INBOX
+            decider = np.int64(row[M_SRC])
             dst = np.int64(row[M_B])
+            _heap_pop(h_t, h_s, h_k, I)
+            S.F[F_NOW] = t
             S.free[I[I_NFREE]] = m
             I[I_NFREE] += 1
             _collect(S, dst, t)  # what arrived before it first (Transport.send's arrive)
@@ -923,7 +1094,13 @@ def run(S, t_stop, s_stop):
                 I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)) or (
                 spec and I[I_NL] + (need * need) >= S.l_buf.size):
             return NEED_BUF
+        if S.down[k] == 0:
+            d = _inbox_short(S, k, ACT_ROOM)
+            if d >= 0:
+                I[I_NODE] = d
+                return NEED_INBOX
         _heap_pop(h_t, h_s, h_k, I)
+        _look_ahead(S, I[I_N])
         now = t
         S.F[F_NOW] = now
         if S.down[k] != 0:  # a crashed node sleeps through its wake, and waits for the next
@@ -1126,8 +1303,8 @@ def predict(S, m, frm, to):
 
 #: what a run of the kernel may change (copy_state copies exactly these)
 CHECKPOINTED = ("in_src", "in_w", "in_v", "in_stamp", "in_len", "out_len", "out_dst", "out_e",
-                "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "head", "free",
-                "h_t", "h_s", "h_k", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
+                "out_w", "out_stamp", "V", "b_arr", "acts", "dpos", "dend", "ib", "ib_buf",
+                "free", "h_t", "h_s", "h_k", "down", "fphase", "f_row", "f_t1", "pr_frm", "pr_to",
                 "I", "F", "msg", "rng", "f_upat")
 
 
@@ -1171,7 +1348,8 @@ def copy_state(A, B):
     _copy(A.acts, B.acts)
     _copy(A.dpos, B.dpos)
     _copy(A.dend, B.dend)
-    _copy(A.head, B.head)
+    _copy2(A.ib, B.ib)
+    _copy(A.ib_buf, B.ib_buf)
     _copy(A.free, B.free)
     _copy(A.h_t, B.h_t)
     _copy(A.h_s, B.h_s)

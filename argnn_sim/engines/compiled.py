@@ -66,6 +66,9 @@ __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
 SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
+#: Each node's inbox holds at first this many messages per neighbour, and INBOX_MIN more
+#: (its segment doubles when full); the buffer of all inboxes has this much slack for moves.
+INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 2, 8, 1.5
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
 PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
 SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at least, at most
@@ -209,6 +212,14 @@ class _Entry:
         return out
 
 
+def _line_aligned(size: int, dtype: Any) -> np.ndarray:
+    """Zeros whose first element starts a 64-byte cache line."""
+    item = np.dtype(dtype).itemsize
+    raw = np.zeros(size + 64 // item, dtype=dtype)
+    skip = (-raw.ctypes.data % 64) // item
+    return raw[skip:skip + size]
+
+
 class _FastKernel:
     """The kernel module, its functions called through :class:`_Entry` (constants as they are)."""
 
@@ -265,6 +276,12 @@ class _Run:
         np.cumsum(cap, out=dptr[1:])
         self.dptr = dptr
         pool = max(POOL_MIN, POOL_PER_EDGE * E)
+        ib = np.zeros((n, K.IB_COLS), dtype=np.int64)  # inboxes: segment, in use, size
+        ib[:, K.IB_CAP] = INBOX_PER_NEIGHBOUR * (in_len + out_len) + INBOX_MIN
+        if n:
+            np.cumsum(ib[:-1, K.IB_CAP], out=ib[1:, K.IB_PTR])
+        self.ib_top = int(ib[:, K.IB_CAP].sum())  # where the next moved segment goes
+        ib_size = int(INBOX_SLACK * self.ib_top) + 1
         watch = np.full(n, int(recorder.watch is None), dtype=np.int8)
         if recorder.watch is not None:
             watch[sorted(recorder.watch)] = 1
@@ -304,10 +321,11 @@ class _Run:
             out_e=np.zeros(E), out_w=np.zeros(E), out_stamp=np.full(E, -np.inf),
             V=np.zeros(n), b_arr=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
             dbuf=np.zeros(1 if self.kdraw else int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
-            head=np.full(n, -1, dtype=np.int64), msg=np.zeros((pool, K.M_COLS)),
+            ib=ib, ib_buf=np.zeros(ib_size, dtype=np.int32), msg=np.zeros((pool, K.M_COLS)),
             free=np.arange(pool, dtype=np.int64),
-            h_t=np.zeros(n_heap), h_s=np.zeros(n_heap, dtype=np.int64),
-            h_k=np.zeros(n_heap, dtype=np.int64),
+            h_t=_line_aligned(n_heap + K.H0, np.float64),
+            h_s=_line_aligned(n_heap + K.H0, np.int64),
+            h_k=_line_aligned(n_heap + K.H0, np.int64),
             sbuf=np.zeros(SCHED_BLOCK), xy=np.zeros(int(deg.max()) if n else 1),
             flags=np.zeros(int(in_len.max()) if n else 1, dtype=np.int64),
             a_node=np.zeros(0, dtype=np.int64), a_time=np.zeros(0), a_val=np.zeros(0),
@@ -464,11 +482,41 @@ class _Run:
         heap = {}
         for key in ("h_t", "h_s", "h_k") if self.ref else ():  # a prune request per pool row
             arr = getattr(S, key)
-            grown = np.zeros(arr.size + new - old, dtype=arr.dtype)
+            grown = _line_aligned(arr.size + new - old, arr.dtype)
             grown[:arr.size] = arr
             heap[key] = grown
         self.S = S._replace(msg=msg, free=free, **heap)
         self._snap = None
+
+    def grow_inbox(self, d: int) -> None:
+        """Node ``d``'s inbox is full: move it to a place twice as large (at the end of the
+        buffer, or, when that is full, repack every inbox into a larger buffer)."""
+        S, K = self.S, self.K
+        p, ln, cap = (int(x) for x in S.ib[d, :3])
+        if self.ib_top + 2 * cap <= S.ib_buf.size:
+            top = self.ib_top
+            S.ib_buf[top:top + ln] = S.ib_buf[p:p + ln]
+            S.ib[d, K.IB_PTR] = top
+            S.ib[d, K.IB_CAP] = 2 * cap
+            self.ib_top = top + 2 * cap
+            return
+        self._repack_inboxes(d)
+
+    def _repack_inboxes(self, d: int) -> None:
+        """Every inbox packed into a new buffer with slack, node ``d``'s twice as large."""
+        S = self.S
+        size = int(INBOX_SLACK * (int(S.ib[:, self.K.IB_CAP].sum()) + int(S.ib[d, self.K.IB_CAP]))) + 1
+        buf = np.zeros(size, dtype=S.ib_buf.dtype)
+        self.ib_top = int(self.K.repack_inboxes(S.ib, S.ib_buf, buf, d, 2))
+        self.S = S._replace(ib_buf=buf)
+        self._snap = None
+
+    def inbox_room(self, d: int, need: int) -> None:
+        """Room in node ``d``'s inbox for ``need`` messages."""
+        S = self.S
+        while S.ib[d, self.K.IB_LEN] + need > S.ib[d, self.K.IB_CAP]:
+            self.grow_inbox(d)
+            S = self.S
 
     def grow_fault_log(self) -> None:
         S = self.S
@@ -746,10 +794,12 @@ class _Run:
         if last >= 0:
             if to == k:
                 self.flush_prunes()
-                if K.drop_input(S, k, frm):
+                self.inbox_room(frm, 1)
+                if K.drop_input(self.S, k, frm):
                     self.recorder.on_prune(k, frm, k, False)
             elif to >= 0:
                 self.make_room(k, 2)
+                S = self.S
                 if S.I[K.I_NPR] + 1 >= S.p_node.size:
                     self.flush_prunes()
                 K.send_prune(S, k, to, frm)
@@ -806,7 +856,9 @@ class _Run:
         if edge is None:
             return
         frm, to = edge
-        if to == k and self.K.drop_input(S, k, frm):
+        if to == k:
+            self.inbox_room(frm, 1)
+        if to == k and self.K.drop_input(self.S, k, frm):
             self.recorder.on_prune(k, frm, k, False)
 
     # ----- driving ----------------------------------------------------------------------
@@ -817,8 +869,9 @@ class _Run:
             if ref:
                 S = self.S
                 I = S.I
-                if I[K.I_PENDING] < 0 and (I[K.I_HEAP] == 0 or S.h_t[0] > t or (
-                        S.h_t[0] == t and S.h_s[0] > s)):
+                top = K.H0  # the heap's first entry
+                if I[K.I_PENDING] < 0 and (I[K.I_HEAP] == 0 or S.h_t[top] > t or (
+                        S.h_t[top] == t and S.h_s[top] > s)):
                     return  # nothing due: no checkpoint needed
                 if self._snap is None:
                     self.checkpoint()
@@ -845,14 +898,19 @@ class _Run:
                     self.check(k)
             elif st == K.NEED_FLOG:
                 self.grow_fault_log()
+            elif st == K.NEED_INBOX:
+                self.grow_inbox(k)
             else:  # pragma: no cover
                 raise RuntimeError(f"compiled kernel: unknown status {st}")
 
     def make_room(self, k: int, need: int) -> None:
-        """Draws and pool places for ``need`` messages from node ``k``."""
+        """Draws and pool places for ``need`` messages from node ``k``, and room for one in
+        each neighbour's inbox."""
         self.ensure_draws(k, need)
         while self.S.I[self.K.I_NFREE] < need:
             self.grow_pool()
+        while (d := int(self.K.inbox_short(self.S, k, 1))) >= 0:
+            self.grow_inbox(d)
 
     def present(self, k: int, x: float) -> None:
         self.make_room(k, int(self.S.out_len[k]))
