@@ -328,16 +328,16 @@ def inbox_short(S, k, need):
 
 
 @_jit
-def repack_inboxes(ib, old, new, grow, factor):
+def repack_inboxes(ib, old, new, grow, size):
     """Copy every inbox from ``old`` into ``new``, packed in node order, node ``grow``'s
-    segment ``factor`` times larger (-1: none). Returns the end of the last segment."""
+    segment of ``size`` places (-1: none). Returns the end of the last segment."""
     top = 0
     for k in range(ib.shape[0]):
         p = ib[k, IB_PTR]
         for j in range(ib[k, IB_LEN]):
             new[top + j] = old[p + j]
         if k == grow:
-            ib[k, IB_CAP] *= factor
+            ib[k, IB_CAP] = size
         ib[k, IB_PTR] = top
         top += ib[k, IB_CAP]
     return top

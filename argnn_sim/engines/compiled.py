@@ -66,9 +66,11 @@ __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
 SCHED_BLOCK = 65536  # wake intervals drawn at a time
 POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
-#: Each node's inbox holds at first this many messages per neighbour, and INBOX_MIN more
-#: (its segment doubles when full); the buffer of all inboxes has this much slack for moves.
-INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 2, 8, 1.5
+#: Each node's inbox holds at first this many messages per neighbour, and INBOX_MIN more;
+#: a full one moves to a place 1.5 times larger; the buffer of all inboxes has this much
+#: slack for such moves. (An inbox holds what arrived since its node's last wake: with
+#: exponential wake intervals its largest size grows with the log of a run's length.)
+INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 2, 8, 1.25
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
 PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
 SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at least, at most
@@ -210,6 +212,11 @@ class _Entry:
         except (AttributeError, KeyError, TypeError):  # another numba: the dispatcher, always
             self.entry = self.disp
         return out
+
+
+def _grown(cap: int) -> int:
+    """An inbox's next size."""
+    return cap + cap // 2 + 1
 
 
 def _line_aligned(size: int, dtype: Any) -> np.ndarray:
@@ -489,25 +496,26 @@ class _Run:
         self._snap = None
 
     def grow_inbox(self, d: int) -> None:
-        """Node ``d``'s inbox is full: move it to a place twice as large (at the end of the
-        buffer, or, when that is full, repack every inbox into a larger buffer)."""
+        """Node ``d``'s inbox is full: move it to a place 1.5 times as large (at the end of
+        the buffer, or, when that is full, repack every inbox into a larger buffer)."""
         S, K = self.S, self.K
         p, ln, cap = (int(x) for x in S.ib[d, :3])
-        if self.ib_top + 2 * cap <= S.ib_buf.size:
+        new = _grown(cap)
+        if self.ib_top + new <= S.ib_buf.size:
             top = self.ib_top
             S.ib_buf[top:top + ln] = S.ib_buf[p:p + ln]
             S.ib[d, K.IB_PTR] = top
-            S.ib[d, K.IB_CAP] = 2 * cap
-            self.ib_top = top + 2 * cap
+            S.ib[d, K.IB_CAP] = new
+            self.ib_top = top + new
             return
-        self._repack_inboxes(d)
+        self._repack_inboxes(d, new)
 
-    def _repack_inboxes(self, d: int) -> None:
-        """Every inbox packed into a new buffer with slack, node ``d``'s twice as large."""
+    def _repack_inboxes(self, d: int, new: int) -> None:
+        """Every inbox packed into a new buffer with slack, node ``d``'s of size ``new``."""
         S = self.S
-        size = int(INBOX_SLACK * (int(S.ib[:, self.K.IB_CAP].sum()) + int(S.ib[d, self.K.IB_CAP]))) + 1
-        buf = np.zeros(size, dtype=S.ib_buf.dtype)
-        self.ib_top = int(self.K.repack_inboxes(S.ib, S.ib_buf, buf, d, 2))
+        caps = int(S.ib[:, self.K.IB_CAP].sum()) - int(S.ib[d, self.K.IB_CAP]) + new
+        buf = np.zeros(int(INBOX_SLACK * caps) + 1, dtype=S.ib_buf.dtype)
+        self.ib_top = int(self.K.repack_inboxes(S.ib, S.ib_buf, buf, d, new))
         self.S = S._replace(ib_buf=buf)
         self._snap = None
 
