@@ -182,24 +182,34 @@ class State(NamedTuple):
     F: np.ndarray
 
 
-@intrinsic
-def _prefetch(typingctx: Any, addr: Any) -> Any:
-    """A hint that the cache line at address ``addr`` will be read soon (LLVM's
-    ``prefetch``: no fault, no effect on results). At 10^5 nodes most of what an activation
-    touches is in no cache; loads that wait for each other then cost a memory latency each,
-    and a hint issued early lets those latencies overlap."""
-    if not isinstance(addr, types.Integer):
-        return None
-
+def _prefetch_codegen(write: int) -> Any:
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         ptr = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [ptr, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.inttoptr(args[0], ptr), i32(0), i32(3), i32(1)])
+        builder.call(fn, [builder.inttoptr(args[0], ptr), i32(write), i32(3), i32(1)])
         return context.get_dummy_value()
 
-    return types.void(addr), codegen
+    return codegen
+
+
+# Hints that the cache line at an address will be read (``_prefetch``) or written
+# (``_prefetch_w``) soon: LLVM's ``prefetch``, no fault, no effect on results. At 10^5
+# nodes most of what an activation touches is in no cache; loads that wait for each other
+# then cost a memory latency each, and hints issued early let those latencies overlap.
+@intrinsic
+def _prefetch(typingctx: Any, addr: Any) -> Any:
+    if not isinstance(addr, types.Integer):
+        return None
+    return types.void(addr), _prefetch_codegen(0)
+
+
+@intrinsic
+def _prefetch_w(typingctx: Any, addr: Any) -> Any:
+    if not isinstance(addr, types.Integer):
+        return None
+    return types.void(addr), _prefetch_codegen(1)
 
 
 # the rule, compiled: the very functions the SimPy node calls
@@ -312,12 +322,12 @@ def _inbox_short(S, k, need):
         d = S.in_src[i]
         if _short(S, d, need):
             return d
-        _prefetch(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+        _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
     for q in range(S.out_ptr[k], S.out_ptr[k] + S.out_len[k]):
         d = S.out_dst[q]
         if _short(S, d, need):
             return d
-        _prefetch(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+        _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
     return -1
 
 
@@ -552,6 +562,21 @@ def _look_ahead(S, n):
     _prefetch(S.acts.ctypes.data + u * S.acts.itemsize)
     _prefetch(S.b_arr.ctypes.data + u * S.b_arr.itemsize)
     _prefetch(S.rng.ctypes.data + u * S.rng.strides[0])
+
+
+@_inline
+def _look_ahead_rows(S, n):
+    """Prefetch the pool rows in the inbox of the next wake due (its inbox segment was
+    prefetched when this activation began)."""
+    if S.I[I_HEAP] == 0:
+        return
+    u = S.h_k[H0]
+    if u >= n:
+        return
+    p = S.ib[u, IB_PTR]
+    base = S.msg.ctypes.data
+    for i in range(p, p + S.ib[u, IB_LEN]):
+        _prefetch(base + np.int64(S.ib_buf[i]) * S.msg.strides[0])
 
 
 @_jit
@@ -1113,6 +1138,7 @@ def run(S, t_stop, s_stop):
         if full and S.watch[k] != 0:
             _report_age(S, k, now)
         _activate(S, k, now, learn)
+        _look_ahead_rows(S, I[I_N])
         if checking and ref:  # kept for the host, which checks the prediction after the fact
             _keep_ref_check(S, k, now)
             if I[I_NCK] >= I[I_CKLIMIT]:  # the host decides this one itself
