@@ -288,3 +288,36 @@ def test_kernel_entries_resolve_once_and_fall_back():
 
     e = C._Entry(Plain())
     assert e(1, 2) == 3 and e(3, 4) == 7 and Plain.calls == 2
+
+
+def test_the_wake_heap_pops_in_time_then_sequence_order():
+    """The kernel's 8-ary heap, driven directly: pushes and pops interleaved, many equal
+    times (ties go by sequence number), sizes across several levels; every pop is the
+    least (time, sequence) still held, with its key."""
+    from argnn_sim.engines import _kernel as K
+
+    rng = np.random.default_rng(7)
+    cap = 5000
+    h_t = C._line_aligned(cap + K.H0, np.float64)
+    h_s = C._line_aligned(cap + K.H0, np.int64)
+    h_k = C._line_aligned(cap + K.H0, np.int64)
+    assert h_t.ctypes.data % 64 == 0
+    I = np.zeros(K.N_I, dtype=np.int64)
+    held = []
+    seq = 0
+    popped = 0
+    for step in range(20000):
+        if held and (len(held) >= cap or rng.random() < 0.45):
+            t, s, k = h_t[K.H0], h_s[K.H0], h_k[K.H0]
+            K._heap_pop(h_t, h_s, h_k, I)
+            least = min(held)
+            assert (t, s, k) == least
+            held.remove(least)
+            popped += 1
+        else:
+            t = float(rng.integers(0, 50)) / 4  # many ties
+            K._heap_push(h_t, h_s, h_k, I, t, seq, seq % 97)
+            held.append((t, seq, seq % 97))
+            seq += 1
+        assert I[K.I_HEAP] == len(held)
+    assert popped > 5000 and max(seq - popped, 0) > 1000
