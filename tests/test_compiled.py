@@ -306,7 +306,7 @@ def test_the_wake_heap_pops_in_time_then_sequence_order():
     held = []
     seq = 0
     popped = 0
-    for step in range(20000):
+    for _ in range(20000):
         if held and (len(held) >= cap or rng.random() < 0.45):
             t, s, k = h_t[K.H0], h_s[K.H0], h_k[K.H0]
             K._heap_pop(h_t, h_s, h_k, I)

@@ -45,8 +45,8 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG, NEED_INBOX 
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
  I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
  I_N, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
- I_DW, I_SPEC) = range(38)
-N_I = 38
+ I_DW, I_SPEC, I_HINTS) = range(39)
+N_I = 39
 # F: float64 scalars
 (F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
  F_HOLD) = range(12)
@@ -283,9 +283,10 @@ def _collect(S, k, now):
     msg, free, I, ib, buf = S.msg, S.free, S.I, S.ib, S.ib_buf
     p = ib[k, IB_PTR]
     end = p + ib[k, IB_LEN]
-    base = msg.ctypes.data
-    for i in range(p, end):  # every row's load on its way at once
-        _prefetch(base + np.int64(buf[i]) * msg.strides[0])
+    if I[I_HINTS] != 0:
+        base = msg.ctypes.data
+        for i in range(p, end):  # every row's load on its way at once
+            _prefetch(base + np.int64(buf[i]) * msg.strides[0])
     w = end  # the kept ones are packed downwards from the end, in their order
     for i in range(end - 1, p - 1, -1):
         m = np.int64(buf[i])
@@ -316,25 +317,22 @@ def _inbox_short(S, k, need):
     """The first neighbour of ``k`` whose inbox has room for fewer than ``need`` more
     messages, or -1. (At 10^5 nodes this also brings the receivers' inbox records into
     the cache, all loads at once, and the places the sends will write.)"""
+    hints = S.I[I_HINTS] != 0
     base = S.ib_buf.ctypes.data
     ib = S.ib
     for i in range(S.in_ptr[k], S.in_ptr[k] + S.in_len[k]):
         d = S.in_src[i]
         if _short(S, d, need):
             return d
-        _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+        if hints:
+            _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
     for q in range(S.out_ptr[k], S.out_ptr[k] + S.out_len[k]):
         d = S.out_dst[q]
         if _short(S, d, need):
             return d
-        _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+        if hints:
+            _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
     return -1
-
-
-@_jit
-def inbox_short(S, k, need):
-    """:func:`_inbox_short`, for the host."""
-    return _inbox_short(S, k, need)
 
 
 @_jit
@@ -630,7 +628,11 @@ def _input_sum(S, k):
 @_jit
 def present(S, k, x):
     """Node.present: an input node takes ``x`` and sends it on (the host ensured draws
-    and pool room for ``out_len[k]`` messages)."""
+    and pool room for ``out_len[k]`` messages). Returns -1, or, changing nothing, a
+    neighbour whose inbox has no room."""
+    d = _inbox_short(S, k, 1)
+    if d >= 0:
+        return d
     now = S.F[F_NOW]
     _collect(S, k, now)
     S.V[k] = x
@@ -639,15 +641,21 @@ def present(S, k, x):
     S.I[I_SENT_V] += n_out
     for q in range(b0, b0 + n_out):
         _post(S, k, S.out_dst[q], VALUE, x, 0.0, now)
+    return -1
 
 
 @_jit
 def announce(S, k):
-    """Node.announce: a hello with the initial weight to each in-neighbour."""
+    """Node.announce: a hello with the initial weight to each in-neighbour. Returns -1,
+    or, changing nothing, a neighbour whose inbox has no room."""
+    d = _inbox_short(S, k, 1)
+    if d >= 0:
+        return d
     a0 = S.in_ptr[k]
     S.I[I_SENT_H] += S.in_len[k]
     for i in range(a0, a0 + S.in_len[k]):
         _post(S, k, S.in_src[i], HELLO, S.in_w[i], 0.0, S.F[F_NOW])
+    return -1
 
 
 @_jit
@@ -1069,6 +1077,7 @@ def run(S, t_stop, s_stop):
     local = I[I_LOCAL] != 0
     ref = I[I_REF] != 0
     spec = ref or I[I_SPEC] != 0  # checks kept and decided after the fact
+    hints = I[I_HINTS] != 0  # prefetch for the next wakes (large networks)
     h_t, h_s, h_k = S.h_t, S.h_s, S.h_k
     while I[I_HEAP] > 0:
         t = h_t[H0]
@@ -1125,7 +1134,8 @@ def run(S, t_stop, s_stop):
                 I[I_NODE] = d
                 return NEED_INBOX
         _heap_pop(h_t, h_s, h_k, I)
-        _look_ahead(S, I[I_N])
+        if hints:
+            _look_ahead(S, I[I_N])
         now = t
         S.F[F_NOW] = now
         if S.down[k] != 0:  # a crashed node sleeps through its wake, and waits for the next
@@ -1138,7 +1148,8 @@ def run(S, t_stop, s_stop):
         if full and S.watch[k] != 0:
             _report_age(S, k, now)
         _activate(S, k, now, learn)
-        _look_ahead_rows(S, I[I_N])
+        if hints:
+            _look_ahead_rows(S, I[I_N])
         if checking and ref:  # kept for the host, which checks the prediction after the fact
             _keep_ref_check(S, k, now)
             if I[I_NCK] >= I[I_CKLIMIT]:  # the host decides this one itself

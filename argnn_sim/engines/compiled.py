@@ -70,7 +70,7 @@ POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubl
 #: a full one moves to a place 1.5 times larger; the buffer of all inboxes has this much
 #: slack for such moves. (An inbox holds what arrived since its node's last wake: with
 #: exponential wake intervals its largest size grows with the log of a run's length.)
-INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 2, 8, 1.25
+INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 3, 16, 1.25
 TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
 PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
 SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at least, at most
@@ -82,6 +82,9 @@ SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at le
 #: 30,000 nodes: same time either way), stop at each instead.
 LOCAL_AHEAD_EDGES = 4096
 FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
+#: The kernel prefetches what the next wakes due will touch on networks of at least this
+#: many edges (their state is beyond the caches; below, the hints only cost time).
+HINT_EDGES = 32768
 
 
 def available() -> bool:
@@ -396,6 +399,7 @@ class _Run:
             F[K.F_HOLD] = hold
         I[K.I_REF] = int(self.ref)
         I[K.I_SPEC] = int(self.local_ahead)
+        I[K.I_HINTS] = int(E >= HINT_EDGES)
         I[K.I_DW] = int(scenario.pruning.mode == "DW")
         self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
         I[K.I_CKLIMIT] = self.cap
@@ -912,17 +916,20 @@ class _Run:
                 raise RuntimeError(f"compiled kernel: unknown status {st}")
 
     def make_room(self, k: int, need: int) -> None:
-        """Draws and pool places for ``need`` messages from node ``k``, and room for one in
-        each neighbour's inbox."""
+        """Draws and pool places for ``need`` messages from node ``k``."""
         self.ensure_draws(k, need)
         while self.S.I[self.K.I_NFREE] < need:
             self.grow_pool()
-        while (d := int(self.K.inbox_short(self.S, k, 1))) >= 0:
-            self.grow_inbox(d)
 
     def present(self, k: int, x: float) -> None:
         self.make_room(k, int(self.S.out_len[k]))
-        self.K.present(self.S, k, x)
+        while (d := int(self.K.present(self.S, k, x))) >= 0:  # an inbox without room
+            self.grow_inbox(d)
+
+    def announce(self, k: int) -> None:
+        self.make_room(k, int(self.S.in_len[k]))
+        while (d := int(self.K.announce(self.S, k))) >= 0:  # an inbox without room
+            self.grow_inbox(d)
 
     def schedule_wake(self, k: int) -> None:
         if not self.K.schedule_wake(self.S, k):
@@ -1006,10 +1013,8 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
             R.refill(k)
     # Network.__init__: every node says hello to its in-neighbours, in node order.
     for k in range(topo.n):
-        need = int(R.S.in_len[k])
-        if need:
-            R.make_room(k, need)
-            K.announce(R.S, k)
+        if R.S.in_len[k]:
+            R.announce(k)
     # t = 0: the processes start in the order they were made: the fault processes (each
     # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
     # first wake), the driver.
