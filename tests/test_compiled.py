@@ -37,8 +37,8 @@ def assert_same(fast, slow):
 
 def _tiny_inboxes(monkeypatch):
     """Inboxes of one message at first, in a buffer with little slack: segments move to
-    the buffer's end and the buffer is repacked, both many times. Returns the counts of
-    the host's moves and repacks."""
+    the buffer's end and the buffer is repacked, both many times; the prefetch hints of
+    large networks on. Returns the counts of the host's moves and repacks."""
     seen = {"grow": 0, "repack": 0}
     grow, repack = C._Run.grow_inbox, C._Run._repack_inboxes
 
@@ -53,6 +53,7 @@ def _tiny_inboxes(monkeypatch):
     monkeypatch.setattr(C, "INBOX_PER_NEIGHBOUR", 0)
     monkeypatch.setattr(C, "INBOX_MIN", 1)
     monkeypatch.setattr(C, "INBOX_SLACK", 1.3)
+    monkeypatch.setattr(C, "HINT_EDGES", 0)
     return seen
 
 

@@ -313,26 +313,30 @@ def _short(S, d, need):
 
 
 @_inline
+def _segment_short(S, ids, lo, hi, need, hints):
+    """The first node in ``ids[lo:hi]`` whose inbox has room for fewer than ``need`` more
+    messages, or -1; with ``hints``, a write hint for the place each one's next message
+    goes."""
+    ib = S.ib
+    for i in range(lo, hi):
+        d = ids[i]
+        if _short(S, d, need):
+            return d
+        if hints:
+            _prefetch_w(S.ib_buf.ctypes.data + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
+    return -1
+
+
+@_inline
 def _inbox_short(S, k, need):
     """The first neighbour of ``k`` whose inbox has room for fewer than ``need`` more
     messages, or -1. (At 10^5 nodes this also brings the receivers' inbox records into
     the cache, all loads at once, and the places the sends will write.)"""
     hints = S.I[I_HINTS] != 0
-    base = S.ib_buf.ctypes.data
-    ib = S.ib
-    for i in range(S.in_ptr[k], S.in_ptr[k] + S.in_len[k]):
-        d = S.in_src[i]
-        if _short(S, d, need):
-            return d
-        if hints:
-            _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
-    for q in range(S.out_ptr[k], S.out_ptr[k] + S.out_len[k]):
-        d = S.out_dst[q]
-        if _short(S, d, need):
-            return d
-        if hints:
-            _prefetch_w(base + (ib[d, IB_PTR] + ib[d, IB_LEN]) * S.ib_buf.itemsize)
-    return -1
+    d = _segment_short(S, S.in_src, S.in_ptr[k], S.in_ptr[k] + S.in_len[k], need, hints)
+    if d >= 0:
+        return d
+    return _segment_short(S, S.out_dst, S.out_ptr[k], S.out_ptr[k] + S.out_len[k], need, hints)
 
 
 @_jit
