@@ -18,7 +18,7 @@ in ascending source order, its output edges in ``out_*`` likewise; a removed edg
 deleted by shifting the rest left, exactly like ``del`` on the SimPy node's lists.
 Messages in flight sit in a pool, one 64-byte row each (a free stack), and each receiver
 keeps the pool rows of its messages in its own segment of ``ib_buf`` (its inbox, oldest
-first); the wake queue is a binary heap ordered by
+first); the wake queue is an 8-ary heap ordered by
 ``(time, sequence)``, SimPy's own order (its event id grows with every scheduling).
 """
 

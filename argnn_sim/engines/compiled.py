@@ -868,9 +868,10 @@ class _Run:
         if edge is None:
             return
         frm, to = edge
-        if to == k:
-            self.inbox_room(frm, 1)
-        if to == k and self.K.drop_input(self.S, k, frm):
+        if to != k:
+            return
+        self.inbox_room(frm, 1)  # the unsubscribe
+        if self.K.drop_input(self.S, k, frm):
             self.recorder.on_prune(k, frm, k, False)
 
     # ----- driving ----------------------------------------------------------------------
