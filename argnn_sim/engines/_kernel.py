@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from llvmlite import ir
+from llvmlite.binding import llvm_version_info
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -182,12 +183,17 @@ class State(NamedTuple):
     F: np.ndarray
 
 
+# LLVM names the intrinsic by its pointer type: opaque pointers from LLVM 17 on (numba
+# 0.60's llvmlite ships LLVM 14, typed pointers).
+_PREFETCH_NAME = "llvm.prefetch.p0" if llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
 def _prefetch_codegen(write: int) -> Any:
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         ptr = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [ptr, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH_NAME)
         builder.call(fn, [builder.inttoptr(args[0], ptr), i32(write), i32(3), i32(1)])
         return context.get_dummy_value()
 
