@@ -8,10 +8,18 @@ AGCRN code's layout, in one process, on the same parameters and data.
 Sizes: ``sz_taxi`` (N = 156, 1763 training and 572 validation windows) and ``pems04``
 (N = 307, 10,173 and 3,375), batch 64, the full backbone (hidden 64, 2 layers, d = 10),
 12-in / 12-out windows of a synthetic series of that width (speed does not depend on the
-values). For each formulation it times ``--steps`` training steps (Adam, the PruneGCRN loss)
-after one untimed step and one validation pass, and reports seconds per step, the implied
-epoch time (training steps plus the validation pass) and the model GFLOP/s reached, next
-to a plain large matrix product's GFLOP/s on the same machine (the ceiling).
+values). The formulations are timed side by side: after one untimed step each, every
+round runs one training step (Adam, the PruneGCRN loss) of every formulation on the same
+batch, in a rotating order, so that a change in a shared machine's speed reaches every row
+alike; a row's time is the median over ``--steps`` rounds. It reports seconds per step,
+the implied epoch time (training steps plus a validation pass) and the model GFLOP/s
+reached, next to a plain large matrix product's GFLOP/s on the same machine.
+
+For each eager ``ours`` row it also records the matrix products of one training step
+(every ``mm``/``bmm``/``baddbmm``... with its shapes and strides) and replays them alone
+in every round: ``products s`` is what the step's products take by themselves at the
+rates the BLAS reaches on these shapes, and ``bound x`` = ``before``'s step over that, the
+speed-up the formulation would reach if everything but its products took no time.
 
 Formulations (rows):
 
@@ -58,6 +66,7 @@ sys.path.insert(0, str(HERE))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from agcrn_baselines import before, original_layout  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from prunegcrn_bridge.traffic.data import prepare, synthetic  # noqa: E402
 from prunegcrn_bridge.traffic.model import PruneGCRN, prune_loss  # noqa: E402
@@ -195,52 +204,118 @@ def _data(size: str, device: torch.device, host: bool) -> dict[str, Any]:
             "xv": win.x["val"][:n_val], "yv": win.y["val"][:n_val]}
 
 
-def time_variant(size: str, form: str, device: torch.device, *, bf16: bool, compiled: bool,
-                 steps: int, batch: int) -> dict[str, Any]:
-    host = form == "original"
-    d = _data(size, device, host)
+class _ProductRecorder(TorchDispatchMode):
+    """Records every matrix product of the code it wraps, with copies of its operands
+    (strides kept), so that :func:`_replay` can time the products alone."""
+
+    OPS = frozenset({"mm", "bmm", "addmm", "baddbmm", "addbmm", "mv", "addmv", "dot"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func.__name__.split(".")[0].rstrip("_") in self.OPS:
+            self.calls.append((func, tuple(a.detach().clone() if isinstance(a, torch.Tensor)
+                                           else a for a in args), dict(kwargs)))
+        return func(*args, **kwargs)
+
+
+def _replay(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]],
+            device: torch.device) -> float:
+    _sync(device)
+    t0 = time.perf_counter()
+    for func, args, kwargs in calls:
+        func(*args, **kwargs)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: torch.device,
+                  *, steps: int, batch: int) -> list[dict[str, Any]]:
+    """Time the formulations ``variants`` ((form, bf16, compiled) each) side by side.
+
+    After one untimed step each, every round runs one training step of every formulation
+    on the same batch, in an order that rotates from round to round, and replays the
+    matrix products of one step of each eager ``ours`` row (recorded once). So a change
+    in the machine's speed during the run (this one is shared) reaches every row alike;
+    a row's time is the median over ``steps`` rounds.
+    """
+    data = {host: _data(size, device, host) for host in {f == "original" for f, _, _ in
+                                                          variants}}
+    d = next(iter(data.values()))
     gen = torch.Generator().manual_seed(0)
-    fill = form == "before"
-    with determinism(fill):
-        tr = Trainer(d["n"], form, device, bf16=bf16, compiled=compiled)
+    runs = []
+    for form, low, comp in variants:
+        fill = form == "before"
+        with determinism(fill):
+            tr = Trainer(d["n"], form, device, bf16=low, compiled=comp)
+        runs.append({"form": form, "bf16": low, "compiled": comp, "fill": fill,
+                     "host": form == "original", "tr": tr, "times": [], "gemm": [],
+                     "calls": None})
+
+    def one(run: dict[str, Any], idx: torch.Tensor, record: bool = False) -> float:
+        dd = data[run["host"]]
+        x, y = dd["x"][idx], dd["y"][idx]
+        with determinism(run["fill"]):
+            _sync(device)
+            t0 = time.perf_counter()
+            if run["host"]:  # the original's loader hands over host batches
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if record:
+                rec = _ProductRecorder()
+                with rec:
+                    run["tr"].step(x, y)
+                run["calls"] = rec.calls
+            else:
+                run["tr"].step(x, y)
+            _sync(device)
+            return time.perf_counter() - t0
+
+    for run in runs:
+        idx = torch.randint(d["x"].shape[0], (batch,), generator=gen)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-
-        def one() -> None:
-            idx = torch.randint(d["x"].shape[0], (batch,), generator=gen)
-            x, y = d["x"][idx], d["y"][idx]
-            if host:  # the original's loader hands over host batches
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            else:
-                idx = idx.to(device)
-            tr.step(x, y)
-
-        t_first = time.perf_counter()
-        one()
-        _sync(device)
-        first = time.perf_counter() - t_first
-        times = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            one()
-            _sync(device)
-            times.append(time.perf_counter() - t0)
-        xv = d["x"][:min(256, d["x"].shape[0])].to(device)
-        tr.validate(xv)
-        _sync(device)
-        t0 = time.perf_counter()
-        tr.validate(xv)
-        _sync(device)
-        per_val = (time.perf_counter() - t0) / xv.shape[0]
-    step = statistics.median(times)
+        run["first"] = one(run, idx)
+        run["peak"] = (torch.cuda.max_memory_allocated(device) / 2**20
+                       if device.type == "cuda" else None)
+        if run["form"] == "ours" and not run["compiled"]:
+            one(run, idx, record=True)
+    for k in range(steps):
+        idx = torch.randint(d["x"].shape[0], (batch,), generator=gen)
+        for j in range(len(runs)):
+            run = runs[(j + k) % len(runs)]
+            run["times"].append(one(run, idx))
+            if run["calls"] is not None:
+                run["gemm"].append(_replay(run["calls"], device))
+    rows = []
     batches = -(-d["n_train"] // batch)
     flops = model_flops(d["n"], batch)
-    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    return {"size": size, "nodes": d["n"], "form": form, "precision": "bf16" if bf16 else
-            "fp32", "mode": "compiled" if compiled else "eager", "device": _name(device),
-            "step_s": step, "step_s_all": times, "first_step_s": first,
+    for run in runs:
+        tr = run["tr"]
+        with determinism(run["fill"]):
+            xv = d["x"][:min(256, d["x"].shape[0])].to(device)
+            tr.validate(xv)
+            _sync(device)
+            t0 = time.perf_counter()
+            tr.validate(xv)
+            _sync(device)
+            per_val = (time.perf_counter() - t0) / xv.shape[0]
+        step = statistics.median(run["times"])
+        gemm = statistics.median(run["gemm"]) if run["gemm"] else None
+        rows.append({
+            "size": size, "nodes": d["n"], "form": run["form"],
+            "precision": "bf16" if run["bf16"] else "fp32",
+            "mode": "compiled" if run["compiled"] else "eager", "device": _name(device),
+            "step_s": step, "step_s_all": run["times"], "first_step_s": run["first"],
             "epoch_s": step * batches + per_val * d["n_val"], "gflops": flops / step / 1e9,
-            "peak_mib": peak}
+            "peak_mib": run["peak"], "products_s": gemm,
+            "products": len(run["calls"]) if run["calls"] is not None else None,
+            "products_gflops": flops / gemm / 1e9 if gemm else None})
+        run["tr"] = run["calls"] = None
+    return rows
 
 
 def check_losses(size: str, device: torch.device, steps: int, batch: int, bf16: bool
@@ -305,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="sz_taxi,pems04",
                    help="comma-separated: sz_taxi, pems04, toy (default: sz_taxi,pems04)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--steps", type=int, default=4, help="timed steps per row (default 4)")
+    p.add_argument("--steps", type=int, default=4, help="timed rounds (default 4)")
     p.add_argument("--check-steps", type=int, default=50,
                    help="steps of the loss-equality check (0: skip; default 50)")
     p.add_argument("--rtol", type=float, default=1e-3)
@@ -346,21 +421,24 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(("ours", True, False))
         if args.compile:
             variants += [("ours", False, True)] + ([("ours", True, True)] if bf16 else [])
-        for form, low, comp in variants:
-            r = time_variant(size, form, device, bf16=low, compiled=comp, steps=args.steps,
-                             batch=batch)
-            rows.append(r)
+        rows += time_variants(size, variants, device, steps=args.steps, batch=batch)
         base = next(r for r in rows if r["size"] == size and r["form"] == "before")
-        print(f"\n{size} (N = {base['nodes']}), batch {batch}, {args.steps} timed steps")
-        print(f"{'formulation':<22}{'s/step':>8}{'epoch s':>9}{'GFLOP/s':>9}{'x before':>9}")
+        print(f"\n{size} (N = {base['nodes']}), batch {batch}, {args.steps} timed rounds "
+              "(median)")
+        print(f"{'formulation':<22}{'s/step':>8}{'epoch s':>9}{'GFLOP/s':>9}{'x before':>9}"
+              f"{'products s':>11}{'bound x':>9}")
         for r in rows:
             if r["size"] != size:
                 continue
             r["speedup"] = base["step_s"] / r["step_s"]
+            r["speedup_bound"] = (base["step_s"] / r["products_s"] if r["products_s"]
+                                  else None)
             label = r["form"] + ("" if r["precision"] == "fp32" else "-" + r["precision"]) + \
                 ("" if r["mode"] == "eager" else " (compiled)")
+            extra = (f"{r['products_s']:11.3f}{r['speedup_bound']:9.2f}" if r["products_s"]
+                     else "")
             print(f"{label:<22}{r['step_s']:8.3f}{r['epoch_s']:9.1f}{r['gflops']:9.1f}"
-                  f"{r['speedup']:9.2f}", flush=True)
+                  f"{r['speedup']:9.2f}" + extra, flush=True)
         if args.check_steps:
             c = check_losses(size, device, args.check_steps, batch, bf16)
             c["ok"] = c["max_rel_diff"] <= args.rtol

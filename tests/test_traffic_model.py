@@ -187,7 +187,7 @@ def _bench_baselines():
     return agcrn_baselines
 
 
-@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("layers", [1, 2, 3])
 def test_node_major_forward_equals_the_einsum_and_original_formulations(layers):
     base = _bench_baselines()
     torch.manual_seed(3)
@@ -211,6 +211,21 @@ def test_node_major_forward_equals_the_einsum_and_original_formulations(layers):
                              list(m.backbone.parameters()))
     for a, b in zip(g1, g2):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_the_gates_function_has_the_gradient_of_sigmoid_and_two_slices():
+    from prunegcrn_bridge.traffic.model import _Gates
+
+    torch.manual_seed(0)
+    pre = torch.randn(3, 4, 10, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda p: _Gates.apply(p), (pre,))
+    z, r = _Gates.apply(pre)
+    assert torch.equal(torch.cat((z, r), -1), torch.sigmoid(pre))
+    # a half that gets no gradient (z at the first step) counts as zero
+    wr = torch.randn(3, 4, 5, dtype=torch.float64)
+    (g,) = torch.autograd.grad((_Gates.apply(pre)[1] * wr).sum(), pre)
+    (ref,) = torch.autograd.grad((torch.sigmoid(pre)[..., 5:] * wr).sum(), pre)
+    assert torch.allclose(g, ref, rtol=1e-14, atol=0) and not g[..., :5].any()
 
 
 def test_bf16_autocast_runs_on_the_cpu_and_stays_close_to_fp32():

@@ -32,6 +32,8 @@ rate is a training option (``TrainConfig.mask_lr``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -79,6 +81,33 @@ def _autocast_dtype(x: Tensor) -> torch.dtype | None:
     return None
 
 
+class _Gates(torch.autograd.Function):
+    """``sigmoid`` of the gates' pre-activation ``[z | r]`` (..., 2H), returned as the two
+    halves ``z`` and ``r``.
+
+    One function instead of ``sigmoid`` and two slices: autograd's backward of a slice
+    fills a zero tensor of the whole width for each half and adds the two; here the two
+    halves' gradients are joined once and go through one ``sigmoid_backward``. A half that
+    received no gradient (``z`` at the first step, whose state is zero) counts as zero.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, pre: Tensor) -> tuple[Tensor, Tensor]:
+        g = torch.sigmoid(pre)
+        ctx.save_for_backward(g)
+        hid = g.shape[-1] // 2
+        return g[..., :hid], g[..., hid:]
+
+    @staticmethod
+    def backward(ctx: Any, gz: Tensor | None, gr: Tensor | None) -> Tensor:
+        (g,) = ctx.saved_tensors
+        hid = g.shape[-1] // 2
+        half = g.shape[:-1] + (hid,)
+        gz = torch.zeros(half, dtype=g.dtype, device=g.device) if gz is None else gz
+        gr = torch.zeros(half, dtype=g.dtype, device=g.device) if gr is None else gr
+        return torch.ops.aten.sigmoid_backward(torch.cat((gz, gr), dim=-1), g)
+
+
 class AGCRNCell(nn.Module):
     """One GRU layer whose gate (``2 hidden`` outputs: z, r) and candidate maps are
     node-adaptive graph convolutions of ``[x, h]`` and ``[x, z * h]``."""
@@ -89,21 +118,32 @@ class AGCRNCell(nn.Module):
         self.gate = AdaptiveGraphConv(dim_in + hidden, 2 * hidden, embed_dim, cheb_k)
         self.update = AdaptiveGraphConv(dim_in + hidden, hidden, embed_dim, cheb_k)
 
-    def run(self, seq: Tensor, support: Tensor, emb: Tensor) -> Tensor:
-        """The layer over a whole sequence, node-major: ``seq`` (N, T, B, C_in) ->
-        (N, T, B, hidden), every hidden state.
+    def run(self, seq: Tensor, support: Tensor, emb: Tensor, support_seq: Tensor | None = None,
+            *, last_only: bool = False, with_support: bool = False
+            ) -> tuple[Tensor, Tensor | None]:
+        """The layer over a whole sequence, node-major: ``seq`` (N, T, B, C_in).
+
+        Returns ``(states, support_states)``: ``states`` is every hidden state
+        (N, T, B, hidden), or only the last one (N, B, hidden) with ``last_only``;
+        ``support_states`` is ``S h_t`` for every step (N, T, B, hidden) with
+        ``with_support``, else None. ``support_seq``, when given, is ``S seq`` (the
+        previous layer's ``support_states``); otherwise it is computed here.
 
         The input's share of the maps does not depend on the recurrence, so it is one
         batched product per node over all T steps, ``x W_x0 + (S x) W_x1``. Each step then
-        adds the state's share, ``h W_h0 + (S h) W_h1``, as two ``baddbmm``; the update
-        gate ``z``, the reset gate ``r`` and the candidate each have their own products
-        (no ``cat`` or ``split`` whose backward copies). The first step's state is zero,
-        so its state products are skipped. Under autocast the per-node weights, the
+        adds the state's share, ``h W_h0 + (S h) W_h1``, as one ``baddbmm`` pair for both
+        gates (2H outputs: one product of twice the width, which the BLAS runs faster than
+        two) and one for the candidate; no ``cat`` of ``[h, S h]``. The first step's state
+        is zero, so its state products are skipped. The layer's own ``S h_{t-1}`` products
+        are kept: they are the next layer's ``S x_{t-1}``, so stacking them (and one more
+        product for the last state) gives the next layer's support share without a second
+        ``(N, N)`` product over the whole sequence. Under autocast the per-node weights, the
         support and the input are cast once per call, not once per product.
 
         (A hand-written backward of the step loop, with every weight gradient as one
         product over all steps, was measured and dropped: no faster in fp32, slower in
-        bf16 on this CPU.)
+        bf16 on this CPU; one product over T B rows runs no faster than T products over
+        B rows here.)
         """
         n, t, b, c = seq.shape
         hid = self.hidden
@@ -113,28 +153,37 @@ class AGCRNCell(nn.Module):
         if dtype is not None:
             gw, uw, gb, ub = gw.to(dtype), uw.to(dtype), gb.to(dtype), ub.to(dtype)
             seq, support = seq.to(dtype), support.to(dtype)
+            if support_seq is not None:
+                support_seq = support_seq.to(dtype)
         xs = seq.reshape(n, t * b, c)
-        sx = (support @ seq.reshape(n, t * b * c)).view(n, t * b, c)
-        maps = ((gw[..., :hid], gb[:, :hid]), (gw[..., hid:], gb[:, hid:]), (uw, ub))
-        # the input's share of z, r and the candidate, for every step
-        xz, xr, xu = (torch.baddbmm(bias.unsqueeze(1), xs, w[:, 0, :c])
-                      .baddbmm_(sx, w[:, 1, :c]).view(n, t, b, hid).unbind(1)
-                      for w, bias in maps)
-        (z0, z1), (r0, r1), (u0, u1) = ((w[:, 0, c:].contiguous(), w[:, 1, c:].contiguous())
-                                        for w, _ in maps)
-        r = torch.sigmoid(xr[0])
+        if support_seq is None:
+            sx = (support @ seq.reshape(n, t * b * c)).view(n, t * b, c)
+        else:
+            sx = support_seq.reshape(n, t * b, c)
+        # the input's share of [z | r] and of the candidate, for every step
+        xg = (torch.baddbmm(gb.unsqueeze(1), xs, gw[:, 0, :c]).baddbmm_(sx, gw[:, 1, :c])
+              .view(n, t, b, 2 * hid).unbind(1))
+        xu = (torch.baddbmm(ub.unsqueeze(1), xs, uw[:, 0, :c]).baddbmm_(sx, uw[:, 1, :c])
+              .view(n, t, b, hid).unbind(1))
+        g0, g1 = gw[:, 0, c:].contiguous(), gw[:, 1, c:].contiguous()   # (N, H, 2H)
+        u0, u1 = uw[:, 0, c:].contiguous(), uw[:, 1, c:].contiguous()   # (N, H, H)
+        _, r = _Gates.apply(xg[0])
         h = (1 - r) * torch.tanh(xu[0])  # step 0: the state is zero
-        outs = [h]
+        outs, shs = [h], []
         for step in range(1, t):
             sh = (support @ h.reshape(n, b * hid)).view(n, b, hid)
-            z = torch.sigmoid(torch.baddbmm(xz[step], h, z0).baddbmm_(sh, z1))
-            r = torch.sigmoid(torch.baddbmm(xr[step], h, r0).baddbmm_(sh, r1))
+            shs.append(sh)
+            z, r = _Gates.apply(torch.baddbmm(xg[step], h, g0).baddbmm_(sh, g1))
             zh = z * h
             szh = (support @ zh.reshape(n, b * hid)).view(n, b, hid)
             hc = torch.tanh(torch.baddbmm(xu[step], zh, u0).baddbmm_(szh, u1))
-            h = r * h + (1 - r) * hc
+            h = torch.lerp(hc, h, r)  # r h + (1 - r) hc
             outs.append(h)
-        return torch.stack(outs, dim=1)
+        support_states = None
+        if with_support:
+            shs.append((support @ h.reshape(n, b * hid)).view(n, b, hid))
+            support_states = torch.stack(shs, dim=1)
+        return (h if last_only else torch.stack(outs, dim=1)), support_states
 
 
 class AGCRN(nn.Module):
@@ -171,9 +220,12 @@ class AGCRN(nn.Module):
         b, t, n, _ = x.shape
         support = self.support(support_mask)
         seq = x.permute(2, 1, 0, 3).contiguous()  # (N, T, B, C)
-        for cell in self.cells:
-            seq = cell.run(seq, support, self.node_embeddings)
-        last = seq[:, -1]  # (N, B, hidden)
+        sseq = None
+        for i, cell in enumerate(self.cells):
+            top = i == len(self.cells) - 1
+            seq, sseq = cell.run(seq, support, self.node_embeddings, sseq, last_only=top,
+                                 with_support=not top)
+        last = seq  # (N, B, hidden): the top layer returns its last state only
         # the head: Conv2d(1, horizon * C_out, (1, hidden)) is a per-node linear map
         w = self.end_conv.weight.view(self.horizon * self.output_dim, self.hidden)
         out = torch.nn.functional.linear(last, w, self.end_conv.bias)  # (N, B, H * C_out)
