@@ -38,7 +38,11 @@ def run(tree: Path, out: Path, args: argparse.Namespace, bf16: bool) -> list[flo
     if args.data_root:
         cmd += ["--data-root", str(Path(args.data_root).resolve())]
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    subprocess.run(cmd, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+    code = subprocess.run(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL).returncode
+    if code != 0:  # the run printed its own one-line error above
+        print(f"prunegcrn_epochs: training in {tree} failed (exit status {code}); see its "
+              "error above. Nothing was written.", file=sys.stderr)
+        sys.exit(2)
     with open(out / "log.csv", newline="") as fh:
         return [float(row["seconds"]) for row in csv.DictReader(fh)]
 
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=2, help="runs per variant (default 2)")
     p.add_argument("--out", default=str(HERE / "prunegcrn_epochs.json"))
     args = p.parse_args(argv)
+    if args.epochs < 1 or args.repeats < 1:
+        p.error(f"--epochs {args.epochs} --repeats {args.repeats}: give 1 or more of each")
     base = Path(args.baseline).resolve()
     if not (base / "prunegcrn_bridge").is_dir():
         p.error(f"--baseline {base}: not a checkout of this project (no prunegcrn_bridge/)")

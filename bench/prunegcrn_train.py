@@ -253,7 +253,7 @@ def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: tor
         with determinism(fill):
             tr = Trainer(d["n"], form, device, bf16=low, compiled=comp)
         runs.append({"form": form, "bf16": low, "compiled": comp, "fill": fill,
-                     "host": form == "original", "tr": tr, "times": [], "gemm": [],
+                     "host": form == "original", "tr": tr, "times": [], "products": [],
                      "calls": None})
 
     def one(run: dict[str, Any], idx: torch.Tensor, record: bool = False) -> float:
@@ -289,7 +289,7 @@ def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: tor
             run = runs[(j + k) % len(runs)]
             run["times"].append(one(run, idx))
             if run["calls"] is not None:
-                run["gemm"].append(_replay(run["calls"], device))
+                run["products"].append(_replay(run["calls"], device))
     rows = []
     batches = -(-d["n_train"] // batch)
     flops = model_flops(d["n"], batch)
@@ -304,16 +304,16 @@ def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: tor
             _sync(device)
             per_val = (time.perf_counter() - t0) / xv.shape[0]
         step = statistics.median(run["times"])
-        gemm = statistics.median(run["gemm"]) if run["gemm"] else None
+        products = (statistics.median(run["products"]) if run["products"] else None)
         rows.append({
             "size": size, "nodes": d["n"], "form": run["form"],
             "precision": "bf16" if run["bf16"] else "fp32",
             "mode": "compiled" if run["compiled"] else "eager", "device": _name(device),
             "step_s": step, "step_s_all": run["times"], "first_step_s": run["first"],
             "epoch_s": step * batches + per_val * d["n_val"], "gflops": flops / step / 1e9,
-            "peak_mib": run["peak"], "products_s": gemm,
+            "peak_mib": run["peak"], "products_s": products,
             "products": len(run["calls"]) if run["calls"] is not None else None,
-            "products_gflops": flops / gemm / 1e9 if gemm else None})
+            "products_gflops": flops / products / 1e9 if products else None})
         run["tr"] = run["calls"] = None
     return rows
 

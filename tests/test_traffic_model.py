@@ -295,6 +295,27 @@ def test_training_bench_dry_run(tmp_path):
     assert data["checks"][0]["ok"] and data["checks"][0]["max_rel_diff"] < 1e-4
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--baseline", "{tmp}/nowhere"], "not a checkout of this project"),
+    (["--baseline", ".", "--repeats", "0"], "give 1 or more of each"),
+    (["--baseline", ".", "--data", "{tmp}/missing.npz", "--repeats", "1", "--epochs", "1"],
+     "failed (exit status 2)"),
+])
+def test_epoch_bench_refuses_bad_input_in_one_line(tmp_path, argv, words):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "e.json"
+    r = subprocess.run([sys.executable, str(root / "bench" / "prunegcrn_epochs.py"),
+                        *[a.format(tmp=tmp_path) for a in argv], "--out", str(out)],
+                       capture_output=True, text=True, timeout=600, cwd=root)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
 def test_gpu_session_script_dry_run_on_the_cpu(tmp_path):
     import json
     import subprocess

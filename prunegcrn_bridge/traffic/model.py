@@ -169,21 +169,24 @@ class AGCRNCell(nn.Module):
         u0, u1 = uw[:, 0, c:].contiguous(), uw[:, 1, c:].contiguous()   # (N, H, H)
         _, r = _Gates.apply(xg[0])
         h = (1 - r) * torch.tanh(xu[0])  # step 0: the state is zero
-        outs, shs = [h], []
+        outs = None if last_only else [h]
+        shs: list[Tensor] | None = [] if with_support else None
         for step in range(1, t):
             sh = (support @ h.reshape(n, b * hid)).view(n, b, hid)
-            shs.append(sh)
+            if shs is not None:
+                shs.append(sh)
             z, r = _Gates.apply(torch.baddbmm(xg[step], h, g0).baddbmm_(sh, g1))
             zh = z * h
             szh = (support @ zh.reshape(n, b * hid)).view(n, b, hid)
             hc = torch.tanh(torch.baddbmm(xu[step], zh, u0).baddbmm_(szh, u1))
             h = torch.lerp(hc, h, r)  # r h + (1 - r) hc
-            outs.append(h)
+            if outs is not None:
+                outs.append(h)
         support_states = None
-        if with_support:
+        if shs is not None:
             shs.append((support @ h.reshape(n, b * hid)).view(n, b, hid))
             support_states = torch.stack(shs, dim=1)
-        return (h if last_only else torch.stack(outs, dim=1)), support_states
+        return (h if outs is None else torch.stack(outs, dim=1)), support_states
 
 
 class AGCRN(nn.Module):
@@ -225,10 +228,10 @@ class AGCRN(nn.Module):
             top = i == len(self.cells) - 1
             seq, sseq = cell.run(seq, support, self.node_embeddings, sseq, last_only=top,
                                  with_support=not top)
-        last = seq  # (N, B, hidden): the top layer returns its last state only
-        # the head: Conv2d(1, horizon * C_out, (1, hidden)) is a per-node linear map
+        # seq is now the top layer's last state, (N, B, hidden). The head,
+        # Conv2d(1, horizon * C_out, (1, hidden)), is a per-node linear map.
         w = self.end_conv.weight.view(self.horizon * self.output_dim, self.hidden)
-        out = torch.nn.functional.linear(last, w, self.end_conv.bias)  # (N, B, H * C_out)
+        out = torch.nn.functional.linear(seq, w, self.end_conv.bias)  # (N, B, H * C_out)
         return out.view(n, b, self.horizon, self.output_dim).permute(1, 2, 0, 3)
 
 
