@@ -19,7 +19,9 @@ For each eager ``ours`` row it also records the matrix products of one training 
 (every ``mm``/``bmm``/``baddbmm``... with its shapes and strides) and replays them alone
 in every round: ``products s`` is what the step's products take by themselves at the
 rates the BLAS reaches on these shapes, and ``bound x`` = ``before``'s step over that, the
-speed-up the formulation would reach if everything but its products took no time.
+speed-up the formulation would reach if everything but its products took no time. The
+JSON also has the products grouped by shape (``products_by_shape``: calls, seconds and
+GFLOP/s per operation, shapes and strides), and the slowest groups are printed.
 
 Formulations (rows):
 
@@ -233,6 +235,27 @@ def _replay(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]],
     return time.perf_counter() - t0
 
 
+def _by_shape(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]],
+              device: torch.device, reps: int = 3) -> list[dict[str, Any]]:
+    """The recorded products grouped by operation, operand shapes, strides and dtype: per
+    group the calls, the seconds their replay takes (best of ``reps``) and the GFLOP/s,
+    slowest group first."""
+    groups: dict[tuple[Any, ...], list[tuple[Any, tuple[Any, ...], dict[str, Any]]]] = {}
+    for call in calls:
+        a, b = [t for t in call[1] if isinstance(t, torch.Tensor)][-2:]  # (self,) a, b
+        key = (call[0].__name__.removesuffix(".default"), tuple(a.shape), a.stride(),
+               tuple(b.shape), b.stride(), str(a.dtype).removeprefix("torch."))
+        groups.setdefault(key, []).append(call)
+    out = []
+    for (op, ash, ast, bsh, bst, dt), group in groups.items():
+        sec = min(_replay(group, device) for _ in range(reps))
+        flops = len(group) * 2 * float(np.prod(ash)) * (bsh[-1] if len(bsh) > 1 else 1)
+        out.append({"op": op, "a": ash, "a_strides": ast, "b": bsh, "b_strides": bst,
+                    "dtype": dt, "calls": len(group), "seconds": sec,
+                    "gflops": flops / sec / 1e9})
+    return sorted(out, key=lambda g: -g["seconds"])
+
+
 def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: torch.device,
                   *, steps: int, batch: int) -> list[dict[str, Any]]:
     """Time the formulations ``variants`` ((form, bf16, compiled) each) side by side.
@@ -313,6 +336,8 @@ def time_variants(size: str, variants: list[tuple[str, bool, bool]], device: tor
             "epoch_s": step * batches + per_val * d["n_val"], "gflops": flops / step / 1e9,
             "peak_mib": run["peak"], "products_s": products,
             "products": len(run["calls"]) if run["calls"] is not None else None,
+            "products_by_shape": (_by_shape(run["calls"], device) if run["calls"] is not None
+                                  else None),
             "products_gflops": flops / products / 1e9 if products else None})
         run["tr"] = run["calls"] = None
     return rows
@@ -439,6 +464,13 @@ def main(argv: list[str] | None = None) -> int:
                      else "")
             print(f"{label:<22}{r['step_s']:8.3f}{r['epoch_s']:9.1f}{r['gflops']:9.1f}"
                   f"{r['speedup']:9.2f}" + extra, flush=True)
+        for r in rows:
+            if r["size"] == size and r["products_by_shape"]:
+                print(f"  {r['form']}-{r['precision']}: its slowest products (op, A, B, "
+                      "calls, ms, GFLOP/s)")
+                for g in r["products_by_shape"][:8]:
+                    print(f"    {g['op']:<18}{str(g['a']):<16}{str(g['b']):<16}"
+                          f"{g['calls']:5d}{g['seconds'] * 1e3:8.1f}{g['gflops']:7.0f}")
         if args.check_steps:
             c = check_losses(size, device, args.check_steps, batch, bf16)
             c["ok"] = c["max_rel_diff"] <= args.rtol

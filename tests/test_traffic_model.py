@@ -293,6 +293,11 @@ def test_training_bench_dry_run(tmp_path):
     forms = {row["form"] for row in data["rows"]}
     assert {"before", "original", "ours"} <= forms
     assert data["checks"][0]["ok"] and data["checks"][0]["max_rel_diff"] < 1e-4
+    ours = [row for row in data["rows"] if row["form"] == "ours"]
+    for row in ours:  # every recorded product is in exactly one shape group
+        groups = row["products_by_shape"]
+        assert row["products"] > 0 and sum(g["calls"] for g in groups) == row["products"]
+        assert all(g["seconds"] > 0 and g["gflops"] > 0 for g in groups)
 
 
 @pytest.mark.parametrize("argv, words", [
