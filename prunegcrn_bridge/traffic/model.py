@@ -142,8 +142,8 @@ class AGCRNCell(nn.Module):
 
         (A hand-written backward of the step loop, with every weight gradient as one
         product over all steps, was measured and dropped: no faster in fp32, slower in
-        bf16 on this CPU; a product over T B rows runs only 10-20 % faster here than T
-        products over B rows.)
+        bf16 on this CPU, although its products over T B rows run faster than T
+        products over B rows: ``products_by_shape`` in ``bench/prunegcrn_train.py``.)
         """
         n, t, b, c = seq.shape
         hid = self.hidden
