@@ -262,9 +262,10 @@ def _series_summary(result: RunResult, out: Path | None, rule: str) -> str:
         ("rng", f"{sc.rng.mode}, seed {result.seed}"),
         ("engine", result.engine + (f" (not the fastest: {result.engine_note})"
                                     if result.engine_note else "")),
-        ("test MAE", f"{m['mae']:.4f}  (original scale, {m['scored']} predictions)"),
+        ("test MAE", f"{m['mae']:.4f}  (original scale, metric {m.get('definition', 'all')}: "
+                     f"every entry of {m['scored']} predictions)"),
         ("test RMSE", f"{m['rmse']:.4f}"),
-        ("test MAPE", f"{m['mape']:.2f} %  (targets above {m['mape_threshold']:g})"),
+        ("test MAPE", f"{100 * m['mape']:.2f} %  (targets above {m['mape_threshold']:g})"),
         ("sensors kept", f"{m['sensors_kept']} of {m['sensors']} still send"),
         ("edges", f"{result.edges_before} -> {result.edges_after} "
                   f"({m['input_edges']} from sensors)"),

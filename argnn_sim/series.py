@@ -422,31 +422,32 @@ def road_topology(task: SeriesTask, weights: Stream, *, scale: float = 1.0) -> A
                     topo.weight, outputs=tuple(range(first_pred, total)))
 
 
-def series_metrics(task: SeriesTask, predictions: FloatArray, steps: Sequence[int]
-                   ) -> dict[str, float]:
-    """MAE, RMSE and MAPE on the original scale of the scored test predictions.
+def series_metrics(task: SeriesTask, predictions: FloatArray, steps: Sequence[int], *,
+                   definition: str = "all") -> dict[str, Any]:
+    """The test metrics on the original scale of the scored predictions
+    (:func:`argnn_sim.metrics.forecast_metrics`).
 
     Parameters
     ----------
     task : the task. predictions : scaled predictions, one row per scored test step, one
         column per sensor. steps : the test steps ``t`` the rows were made at (targets at
-        ``t + horizon``).
+        ``t + horizon``). definition : ``all`` (every entry, the default) or ``masked``.
 
     Returns
     -------
-    dict with ``mae``, ``rmse``, ``mape`` (percent, over targets above the series'
-    ``mape_threshold``; NaN when none is), ``mape_threshold`` and ``scored`` (how many
-    predictions).
+    dict with ``definition``, ``mae``, ``rmse``, ``mape`` (a fraction, over targets above the
+    series' ``mape_threshold``; NaN when none is), ``accuracy``, ``r2``, ``var``,
+    ``mape_threshold`` and ``scored`` (how many predictions).
     """
+    from .metrics import forecast_metrics
+
     pred = task.to_original(predictions)
     idx = np.asarray(steps, dtype=np.int64) + task.horizon
-    y = task.raw_test[idx]
-    err = pred - y
-    thr = task.series.mape_threshold
-    big = np.abs(y) > thr
-    mape = float(np.mean(np.abs(err[big]) / np.abs(y[big])) * 100) if big.any() else float("nan")
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "mape": mape, "mape_threshold": float(thr), "scored": int(err.size)}
+    m = forecast_metrics(pred, task.raw_test[idx], definition=definition,
+                         mape_threshold=task.series.mape_threshold)
+    m["scored"] = m.pop("count")
+    m.pop("mape_count")
+    return m
 
 
 def sensors_in_use(labels: Sequence[Any], src: npt.ArrayLike, inputs: Sequence[int]

@@ -777,6 +777,9 @@ def register(sub: Any) -> None:
                    help="PruneGCRN's runs on the same series (`argnn traffic compare --out` "
                         "folders, comma-separated): their kept sensors are imposed on the "
                         "simulated network")
+    r.add_argument("--protocol", choices=("default", "tgcn", "agcrn"),
+                   help="the protocol the --selections folders were trained under (default: "
+                        "default); their checkpoints' forecasts are the agcrn rows")
     r.add_argument("--fractions", help="kept shares of sensors (default 1,0.5,0.25,0.1)")
     r.add_argument("--hops", type=int, help="road hops a predictor hears sensors from "
                                             "(default 0: its own)")
@@ -819,6 +822,7 @@ def _command(args: argparse.Namespace) -> int:
         return command(args, progress=show_progress(args.progress))
     road_only = [o for o, v in (("--data-root", args.data_root), ("--adjacency", args.adjacency),
                                 ("--selections", args.selections),
+                                ("--protocol", args.protocol),
                                 ("--fractions", args.fractions), ("--hops", args.hops))
                  if v is not None] + (["--no-async"] if args.no_async else [])
     if road_only:

@@ -80,6 +80,8 @@ class RoadConfig:
     budgets : shares of the edges each spectral run removed on its own; for each, the same
         run again with ``pruning.budget`` at that many prunes (the rule's path from the full
         network to its own point).
+    protocol : the protocol the ``selections`` folders were trained under (their
+        ``compare.json`` must say so): ``default``, ``tgcn`` or ``agcrn``.
     """
 
     data: str = "sz_taxi"
@@ -101,8 +103,12 @@ class RoadConfig:
     modes: tuple[str, ...] = ("D", "DW")
     asynchronous: bool = True
     budgets: tuple[float, ...] = (0.25, 0.5, 0.75)
+    protocol: str = "default"
 
     def __post_init__(self) -> None:
+        from .traffic.protocol import get_protocol
+
+        get_protocol(self.protocol)
         if not 1 <= self.seeds <= 100:
             raise BridgeConfigError(f"seeds = {self.seeds}: give from 1 to 100 (--seeds)")
         fr = self.fractions
@@ -214,27 +220,84 @@ def _kept(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
     return out
 
 
-def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
-                ) -> list[dict[str, Any]]:
-    """PruneGCRN/AGCRN's own horizon-1 test errors at each fraction (all nodes at 1)."""
-    rows = []
+def _check_protocol(folders: Sequence[str], protocol: str) -> None:
+    """Every selections folder was trained under ``protocol`` (a folder written before
+    protocols were recorded counts as ``default``)."""
+    for folder in folders:
+        meta = json.loads((Path(folder) / "compare.json").read_text(encoding="utf-8"))
+        got = (meta.get("protocol") or {}).get("name", "default")
+        if got != protocol:
+            raise BridgeConfigError(f"--selections {folder!r} was trained under --protocol "
+                                    f"{got}, not {protocol}; give --protocol {got} or "
+                                    "selections of that protocol")
+
+
+def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int,
+                task: SeriesTask, steps_per_day: int, definition: str
+                ) -> tuple[list[dict[str, Any]], str]:
+    """PruneGCRN/AGCRN's own forecasts at each fraction (all nodes at 1), made by each run's
+    checkpoint for the comparison's own scored test targets and scored by the same metric
+    function as every other row; returns the rows and a note on what was left out."""
+    from argnn_sim.metrics import forecast_metrics
+
+    from .traffic.data import Series
+    from .traffic.forecast import forecast_at, has_model
+
+    series = Series(task.series.name, np.asarray(task.series.values),
+                    np.asarray(task.series.adjacency), steps_per_day,
+                    mape_threshold=task.series.mape_threshold)
+    steps = np.asarray([t for t in task.test_steps() if task.scored(t)], dtype=np.int64)
+    n = task.series.values.shape[0]
+    tr, va, _ = split_lengths(n)
+    idx = tr + va + steps + task.horizon  # the scored targets' series indices
+    y = task.raw_test[steps + task.horizon]
+    rows, missing = [], []
     for f in fractions:
         for s in range(seeds):
-            p = runs.get(f"all-f1-s{s}.json" if f == 1 else f"prunegcrn-f{f:g}-s{s}.json")
+            name = f"all-f1-s{s}" if f == 1 else f"prunegcrn-f{f:g}-s{s}"
+            p = runs.get(f"{name}.json")
             if p is None:
                 continue
-            m = json.loads(p.read_text(encoding="utf-8"))["metrics"]
-            rows.append({"method": "agcrn", "fraction": f, "seed": s, "mae": m["mae_h"][0],
-                         "rmse": m["rmse_h"][0], "mape": 100 * m["mape_h"][0],
+            folder = p.parent.parent
+            if not has_model(folder, name):
+                missing.append(name)
+                continue
+            meta = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+            from .traffic.protocol import PROTOCOLS
+
+            proto = meta.get("protocol") or PROTOCOLS["default"].settings()
+            from .traffic.data import split_lengths as traffic_split
+
+            _, _, te = traffic_split(n, proto.get("split", "6:2:2"), proto.get("val_share",
+                                                                               0.125))
+            if idx.min() < n - te:
+                raise BridgeConfigError(f"{folder}: its models saw some of this comparison's "
+                                        "test targets in training or validation")
+            pred = forecast_at(folder, name, series, idx, step=task.horizon)
+            m = forecast_metrics(pred, y, definition=definition,
+                                 mape_threshold=task.series.mape_threshold)
+            rows.append({"method": "agcrn", "fraction": f, "seed": s, "definition": definition,
+                         "protocol": proto.get("name", "default"),
+                         **{k: m[k] for k in ("mae", "rmse", "mape", "accuracy", "r2", "var")},
                          "sensors_kept": None, "edges": None})
-    return rows
+    note = ""
+    if missing:
+        note = (f"PruneGCRN/AGCRN's own forecasts are left out for {len(missing)} run(s) "
+                f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): their "
+                "folder keeps no checkpoint (models/<run>/best.pt), so they cannot be scored "
+                "on these targets.")
+    return rows, note
 
 
 # ----------------------------------------------------------------------------- baselines
-def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]:
-    """Last value, the mean of the last four readings, and the historical average (per
-    sensor and time of day, training split) on the comparison's scored test targets,
-    original scale."""
+def baselines(task: SeriesTask, steps_per_day: int = 96, *, definition: str = "all"
+              ) -> list[dict[str, Any]]:
+    """The forecasts that need no training, on the comparison's scored test targets, original
+    scale: ``last-value``, ``input-window-mean`` (the mean of the last four readings: T-GCN's
+    HA with its 4-step window) and ``daily-slot-mean`` (per sensor and time of day, the
+    training split's mean)."""
+    from argnn_sim.metrics import forecast_metrics
+
     s = task.series.values
     n_tr = task.train.shape[0]
     tr, va, _ = split_lengths(s.shape[0])
@@ -246,25 +309,24 @@ def baselines(task: SeriesTask, steps_per_day: int = 96) -> list[dict[str, Any]]
     slot = np.arange(n_tr) % steps_per_day
     prof = np.stack([train[slot == q].mean(0) if (slot == q).any() else train.mean(0)
                      for q in range(steps_per_day)])
-    ha = prof[(tr + va + idx) % steps_per_day]
-    thr = task.series.mape_threshold
+    daily = prof[(tr + va + idx) % steps_per_day]
+    window = np.mean([task.raw_test[np.maximum(np.asarray(steps) - j, 0)] for j in range(4)],
+                     axis=0)
     rows = []
-    avg4 = np.mean([task.raw_test[np.maximum(np.asarray(steps) - j, 0)] for j in range(4)],
-                   axis=0)
-    for name, pred in (("last-value", last), ("moving-average-4", avg4),
-                       ("historical-average", ha)):
-        err = pred - y
-        big = np.abs(y) > thr
-        rows.append({"method": name, "fraction": 1.0, "seed": 0,
-                     "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-                     "mape": float(np.mean(np.abs(err[big]) / np.abs(y[big])) * 100),
+    for name, pred in (("last-value", last), ("input-window-mean", window),
+                       ("daily-slot-mean", daily)):
+        m = forecast_metrics(pred, y, definition=definition,
+                             mape_threshold=task.series.mape_threshold)
+        rows.append({"method": name, "fraction": 1.0, "seed": 0, "definition": definition,
+                     **{k: m[k] for k in ("mae", "rmse", "mape", "accuracy", "r2", "var")},
                      "sensors_kept": None, "edges": None})
     return rows
 
 
 def series_facts(task: SeriesTask) -> dict[str, float]:
     """What the scored test targets are like: the share of zero readings, the training and
-    test means, and the MAE of an oracle that predicts each sensor's test mean."""
+    test means, and the MAE (every entry) of an oracle that predicts each sensor's test
+    mean."""
     steps = np.asarray([t for t in task.test_steps() if task.scored(t)]) + task.horizon
     y = task.raw_test[steps]
     train = task.to_original(task.train)
@@ -327,8 +389,10 @@ def _prune_trained(kind: str, amount: int) -> Any:
 def _record(method: str, seed: int, fraction: float | None, r: Any, t0: float
             ) -> dict[str, Any]:
     m = r.metrics
-    return {"method": method, "seed": seed, "fraction": fraction, "mae": m["mae"],
-            "rmse": m["rmse"], "mape": m["mape"], "sensors_given": m["sensors_given"],
+    return {"method": method, "seed": seed, "fraction": fraction,
+            "definition": m["definition"], "mae": m["mae"], "rmse": m["rmse"],
+            "mape": m["mape"], "accuracy": m["accuracy"], "r2": m["r2"], "var": m["var"],
+            "sensors_given": m["sensors_given"],
             "sensors_kept": m["sensors_kept"], "sensors_used": m["sensors_used"],
             "sensors": m["sensors"], "edges_before": r.edges_before, "edges": m["edges"],
             "edges_removed": r.edges_before - m["edges"], "input_edges": m["input_edges"],
@@ -350,7 +414,9 @@ def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
     if prune is not None:
         hook = _prune_trained(prune[0], prune[1])
     r = run_simpy(sc, seed, after_training=hook)
-    return _record(method, seed, fraction, r, t0)
+    rec = _record(method, seed, fraction, r, t0)
+    rec["sensors_list"] = [int(x) for x in sensors]
+    return rec
 
 
 def _removed(r: Any) -> list[list[int]]:
@@ -359,12 +425,26 @@ def _removed(r: Any) -> list[list[int]]:
     return sorted([a, b] for a, b in before - after)
 
 
+def _upgrade(rec: dict[str, Any]) -> dict[str, Any]:
+    """A run record as this version writes it: records written before metric definitions
+    were recorded scored every entry (the simulator's series metrics always did) and kept
+    MAPE in percent."""
+    if "definition" in rec:
+        return rec
+    out = dict(rec)
+    out["definition"] = "all"
+    if out.get("mape") is not None:
+        out["mape"] = out["mape"] / 100.0
+    return out
+
+
 def _config_from(d: Mapping[str, Any]) -> RoadConfig:
     d = dict(d)
     d["fractions"] = tuple(d["fractions"])
     d["modes"] = tuple(d["modes"])
     d["selections"] = tuple(d.get("selections") or ())
     d["budgets"] = tuple(d.get("budgets", ()))
+    d.setdefault("protocol", "default")
     return RoadConfig(**d)
 
 
@@ -383,6 +463,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     task = SeriesTask.from_series(series, hops=cfg.hops, hidden=cfg.hidden,
                                   train_steps=cfg.train_steps, test_steps=cfg.test_steps)
     sel_runs = _selection_runs(cfg.selections, n, series.name)
+    _check_protocol(cfg.selections, cfg.protocol)
     selections = _kept(sel_runs, cfg.fractions, cfg.seeds)
     cfg_file = folder / "config.json"
     settings = {k: v for k, v in asdict(cfg).items() if k != "selections"}
@@ -391,6 +472,8 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
             old = json.loads(cfg_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
+        if isinstance(old, dict) and "protocol" not in old and cfg.protocol == "default":
+            old["protocol"] = "default"  # written before protocols were recorded
         if old != json.loads(json.dumps(settings)):
             raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
                                     "another --out")
@@ -441,10 +524,13 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                     meth = f"spectral-{mode}-b{b:g}"
                     phase2.append((_key(meth, s, None), (meth, s, None, (), None, cap)))
     recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
-    rows = list(recs.values())
-    rows += _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds)
-    rows += baselines(task, STEPS_PER_DAY.get(series.name, 96))
+    rows = [_upgrade(r) for r in recs.values()]
+    per_day = STEPS_PER_DAY.get(series.name, 96)
+    refs, note = _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds, task, per_day, "all")
+    rows += refs
+    rows += baselines(task, per_day)
     write_atomic(folder / "rows.json", json.dumps(rows))
+    write_atomic(folder / "notes.json", json.dumps({"left_out": note}))
     write_atomic(folder / "data_facts.json", json.dumps(series_facts(task), indent=1))
     write_road_outputs(rows, folder, cfg, series)
     return rows
@@ -465,7 +551,13 @@ def _run_all(cfg_d: dict[str, Any], jobs_list: Sequence[tuple[str, tuple[Any, ..
     for key, args in jobs_list:
         p = runs / f"{key}.json"
         if p.is_file():
-            done[key] = json.loads(p.read_text(encoding="utf-8"))
+            rec = json.loads(p.read_text(encoding="utf-8"))
+            given = list(args[3]) if len(args) > 3 and args[3] else None
+            if given is not None and rec.get("sensors_list") is not None and \
+                    sorted(rec["sensors_list"]) != sorted(given):
+                raise BridgeConfigError(f"{p} was run with other sensors than the selection "
+                                        "given now (other --selections?); choose another --out")
+            done[key] = rec
         else:
             todo.append((key, args))
     bar = None
@@ -504,14 +596,22 @@ def _stat(v: Sequence[float]) -> tuple[float, float]:
 
 
 def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean ± sd (ddof = 1) per (method, fraction) of MAE, RMSE, MAPE, sensors kept, edges."""
+    """Mean ± sd (ddof = 1) per (method, fraction) of MAE, RMSE, MAPE, accuracy, sensors
+    kept and edges; every row on one metric definition (a mixture is refused)."""
+    from argnn_sim.metrics import one_definition
+
+    definition = one_definition([_upgrade(dict(r)) if r.get("sensors_kept") is not None
+                                 else r for r in rows], column="road comparison rows",
+                                legacy="masked")
+    rows = [_upgrade(dict(r)) if r.get("sensors_kept") is not None else r for r in rows]
     groups: dict[tuple[str, Any], list[Mapping[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["method"], r["fraction"]), []).append(r)
     out = []
     for (m, f), rs in groups.items():
-        row: dict[str, Any] = {"method": m, "fraction": f, "runs": len(rs)}
-        for q in ("mae", "rmse", "mape", "sensors_kept", "edges"):
+        row: dict[str, Any] = {"method": m, "fraction": f, "runs": len(rs),
+                               "definition": definition}
+        for q in ("mae", "rmse", "mape", "accuracy", "sensors_kept", "edges"):
             row[q], row[f"{q}_sd"] = _stat([r.get(q) for r in rs])
         out.append(row)
     order = {m: i for i, m in enumerate(_METHOD_ORDER)}
@@ -523,7 +623,7 @@ def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 _METHOD_ORDER = ("unpruned", "spectral-D", "spectral-DW", "random@spectral-D",
                  "magnitude@spectral-D", "random@spectral-DW", "magnitude@spectral-DW",
                  "prunegcrn", "random", "magnitude", "agcrn", "last-value",
-                 "moving-average-4", "historical-average")
+                 "input-window-mean", "daily-slot-mean")
 
 
 def _base(m: str) -> str:
@@ -560,17 +660,25 @@ def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def road_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The summary and the paired differences as markdown tables."""
-    lines = ["| method | kept (nominal) | sensors kept | edges | MAE | RMSE | MAPE % | runs |",
+    """The summary and the paired differences as markdown tables, headed by the metric
+    definition every row shares."""
+    from argnn_sim.metrics import DEFINITION_TEXT
+
+    summ = summarize_road(rows)
+    definition = summ[0]["definition"] if summ else "all"
+    lines = [f"Metric definition `{definition}`: {DEFINITION_TEXT[definition]}; test MAE, "
+             "RMSE and MAPE of the horizon-1 forecasts on the comparison's own scored "
+             "targets, every row scored by `argnn_sim.metrics.forecast_metrics`.", "",
+             "| method | kept (nominal) | sensors kept | edges | MAE | RMSE | MAPE % | runs |",
              "|---|---|---|---|---|---|---|---|"]
-    for r in summarize_road(rows):
+    for r in summ:
         f = "" if r["fraction"] is None else f"{100 * r['fraction']:g} %"
         sk = "" if math.isnan(r["sensors_kept"]) else \
             f"{r['sensors_kept']:.1f} ± {r['sensors_kept_sd']:.1f}"
         ed = "" if math.isnan(r["edges"]) else f"{r['edges']:.0f} ± {r['edges_sd']:.0f}"
         lines.append(f"| {r['method']} | {f} | {sk} | {ed} | {r['mae']:.3f} ± {r['mae_sd']:.3f} "
-                     f"| {r['rmse']:.3f} ± {r['rmse_sd']:.3f} | {r['mape']:.1f} ± "
-                     f"{r['mape_sd']:.1f} | {r['runs']} |")
+                     f"| {r['rmse']:.3f} ± {r['rmse_sd']:.3f} | {100 * r['mape']:.1f} ± "
+                     f"{100 * r['mape_sd']:.1f} | {r['runs']} |")
     p = paired_road(rows)
     if p:
         lines += ["", "| method − reference (test MAE) | kept | pairs | mean Δ | 95 % interval "
@@ -608,6 +716,10 @@ def write_road_outputs(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: Roa
                  "{:.2f}; a constant per sensor equal to its test mean (an oracle) would score "
                  "MAE {:.3f}.".format(100 * d["zero_share"], d["train_mean"], d["test_mean"],
                                       d["oracle_sensor_mean_mae"]))
+    if (folder / "notes.json").is_file():
+        left = json.loads((folder / "notes.json").read_text(encoding="utf-8")).get("left_out")
+        if left:
+            facts += "\n\n" + left
     write_atomic(folder / "summary.md", road_markdown(rows) + facts + "\n")
     return plot_road(rows, folder, cfg, series)
 
@@ -656,8 +768,8 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                             label=f"{m} (decentralized; its own share)"
                             if m.startswith("spectral") else
                             "unpruned, delayed lossy links (async)")
-    refs = (("last-value", "#8c564b"), ("moving-average-4", "#17becf"),
-            ("historical-average", "#e377c2"))
+    refs = (("last-value", "#8c564b"), ("input-window-mean", "#17becf"),
+            ("daily-slot-mean", "#e377c2"))
     for m, c in refs:
         for r in summ:
             if r["method"] == m:
@@ -684,8 +796,8 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
     for i, ax in enumerate(axes):
         _error_panel(ax, summ, n, legend=i == 1, sim=sim)
         ax.set_xlabel("sensors kept (%)")
-        ax.set_ylabel("test MAE, 15 minutes ahead (km/h)" if series.name == "sz_taxi"
-                      else "test MAE at horizon 1")
+        ax.set_ylabel("test MAE, 15 minutes ahead (km/h), every entry" if series.name ==
+                      "sz_taxi" else "test MAE at horizon 1, every entry")
         ax.set_xlim(0, 105)
         ax.grid(alpha=0.3)
     axes[0].set_title("every method and reference", fontsize=10)
@@ -812,6 +924,8 @@ def road_config_from_args(args: Any) -> RoadConfig:
         changes["data_root"] = os.environ["ARGNN_DATA"]
     if args.seeds is not None:
         changes["seeds"] = args.seeds
+    if getattr(args, "protocol", None) is not None:
+        changes["protocol"] = args.protocol
     if args.hops is not None:
         changes["hops"] = args.hops
     if args.fractions is not None:

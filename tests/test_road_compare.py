@@ -79,7 +79,12 @@ def test_equal_budgets_resume_and_determinism(tmp_path: Path) -> None:
                     assert capped["edges_removed"] == cap, (mode, share)
         assert by[("spectral-DW", None, s)]["edges_removed"] >= 2  # the path has points
         assert by[("unpruned", None, s)]["edges_removed"] == 0
-    assert {r["method"] for r in rows} >= {"agcrn", "last-value", "historical-average"}
+    assert {r["method"] for r in rows} >= {"last-value", "input-window-mean",
+                                           "daily-slot-mean"}
+    assert {r["definition"] for r in rows} == {"all"}  # every row on one definition
+    # the hand-made selections keep no checkpoints: no AGCRN rows, and the table says why
+    assert "agcrn" not in {r["method"] for r in rows}
+    assert "no checkpoint" in (tmp_path / "out" / "summary.md").read_text()
     runs = sorted((tmp_path / "out" / "runs").glob("*.json"))
     stamps = [p.stat().st_mtime_ns for p in runs]
     again = run_road_compare(cfg, tmp_path / "out")  # resumes: nothing is run again
@@ -136,7 +141,10 @@ def test_baselines_on_the_scored_targets(tmp_path: Path) -> None:
     y = task.raw_test[[t + 1 for t in steps]]
     last = task.raw_test[steps]
     assert rows["last-value"]["mae"] == pytest.approx(np.abs(last - y).mean())
-    assert rows["historical-average"]["mae"] < rows["last-value"]["mae"] * 3
+    assert rows["daily-slot-mean"]["mae"] < rows["last-value"]["mae"] * 3
+    window = np.mean([task.raw_test[[t - j for t in steps]] for j in range(4)], axis=0)
+    assert rows["input-window-mean"]["mae"] == pytest.approx(np.abs(window - y).mean())
+    assert rows["input-window-mean"]["definition"] == "all"
     facts = series_facts(task)
     assert facts["zero_share"] == 0.0 and facts["test_mean"] == pytest.approx(task.raw_test.mean())
     assert facts["oracle_sensor_mean_mae"] == pytest.approx(np.abs(y - y.mean(0)).mean())

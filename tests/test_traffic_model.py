@@ -123,16 +123,19 @@ def test_baselines_keep_exactly_the_asked_number_of_nodes():
     assert len(hard["metrics"]["mae_h"]) == 12
 
 
-def test_metrics_mask_zero_targets():
+def test_masked_definition_leaves_out_zero_targets_and_all_counts_them():
     import numpy as np
 
-    from prunegcrn_bridge.traffic.train import masked_metrics
+    from argnn_sim.metrics import forecast_metrics
 
     true = np.array([0.0, 2.0, 4.0])
     pred = np.array([5.0, 3.0, 2.0])
-    m = masked_metrics(pred, true)
+    m = forecast_metrics(pred, true, definition="masked")
     assert m["mae"] == pytest.approx(1.5) and m["rmse"] == pytest.approx(np.sqrt(2.5))
-    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2)
+    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2) and m["definition"] == "masked"
+    a = forecast_metrics(pred, true)
+    assert a["definition"] == "all" and a["mae"] == pytest.approx(8 / 3)
+    assert a["rmse"] == pytest.approx(np.sqrt(30 / 3)) and a["mape"] == m["mape"]
 
 
 @pytest.mark.slow
@@ -154,7 +157,9 @@ def test_prunegcrn_selection_scenario_quick_and_resume(tmp_path):
         assert (folder / f).stat().st_size > 0
     rows = list(csv.DictReader(open(folder / "summary.csv")))
     assert {r["method"] for r in rows} == {"all", "prunegcrn", "prunegcrn-soft", "random",
-                                          "correlation", "historical-average", "last-value"}
+                                          "correlation", "weekly-slot-mean", "last-value",
+                                          "input-window-mean"}
+    assert {r["definition"] for r in rows} == {"all"}
     hard = [r for r in rows if r["method"] == "prunegcrn"][0]
     assert float(hard["kept_fraction"]) == 0.25 and 0 <= float(hard["driver_precision"]) <= 1
     runs = {(r["method"], r["seed"]): r for r in csv.DictReader(open(folder / "runs.csv"))}
@@ -265,16 +270,20 @@ def test_mask_options_start_value_threshold_and_own_learning_rate(tmp_path):
 def test_mape_threshold_leaves_out_small_targets_only_for_mape():
     import numpy as np
 
-    from prunegcrn_bridge.traffic.train import evaluate, masked_metrics
+    from argnn_sim.metrics import forecast_metrics
+    from prunegcrn_bridge.traffic.train import evaluate
 
     true = np.array([0.0, 0.5, 2.0, 4.0])
     pred = np.array([5.0, 1.5, 3.0, 2.0])
-    m = masked_metrics(pred, true, mape_threshold=1.0)
+    m = forecast_metrics(pred, true, definition="masked", mape_threshold=1.0)
     assert m["mae"] == pytest.approx((1 + 1 + 2) / 3)
-    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2)
-    assert masked_metrics(pred, true)["mape"] == pytest.approx((2 + 0.5 + 0.5) / 3)
+    assert m["mape"] == pytest.approx((0.5 + 0.5) / 2) and m["mape_count"] == 2
+    assert forecast_metrics(pred, true, definition="masked")["mape"] == pytest.approx(
+        (2 + 0.5 + 0.5) / 3)
     e = evaluate(pred.reshape(1, 4, 1, 1), true.reshape(1, 4, 1, 1), mape_threshold=1.0)
     assert e["mape_threshold"] == 1.0 and e["mape"] == pytest.approx(0.5)
+    assert e["definition"] == "all" and e["mae"] == pytest.approx(9 / 4)
+    assert e["masked"]["mae"] == pytest.approx(4 / 3)  # the other definition, labelled
 
 
 def test_training_bench_dry_run(tmp_path):

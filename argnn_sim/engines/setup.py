@@ -378,8 +378,10 @@ def series_task_metrics(prepared: Prepared, driver: InputDriver, final: dict[str
     if driver.predictions:
         out.update(series_metrics(task, np.asarray(driver.predictions), driver.scored))
     else:
-        out.update({"mae": float("nan"), "rmse": float("nan"), "mape": float("nan"),
-                    "mape_threshold": task.series.mape_threshold, "scored": 0})
+        out.update({"definition": "all", "mae": float("nan"), "rmse": float("nan"),
+                    "mape": float("nan"), "accuracy": float("nan"), "r2": float("nan"),
+                    "var": float("nan"), "mape_threshold": task.series.mape_threshold,
+                    "scored": 0})
     used = sensors_in_use(topo.labels, final["src"], topo.inputs)
     out.update({"sensors_given": task.n_inputs, "sensors_kept": len(used),
                 "sensors_used": used, "edges": int(final["src"].size),

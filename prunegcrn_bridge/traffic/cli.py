@@ -33,13 +33,26 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="sz_taxi, synthetic, or a PeMS-style .npz path (default: sz_taxi)")
     p.add_argument("--data-root", help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
     p.add_argument("--distance", help="distance.csv (from,to,cost) for a .npz file")
-    p.add_argument("--scaler", default="train", choices=("train", "all"),
-                   help="z-score with training statistics (default) or the whole series")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--patience", type=int, default=15)
+    p.add_argument("--protocol", default="default", choices=("default", "tgcn", "agcrn"),
+                   help="evaluation protocol: tgcn (Zhao et al. 2019: 80/20, max scaling, 4 "
+                        "steps in, 1-4 out, pooled scores), agcrn (Bai et al. 2020: 6:2:2, "
+                        "z-score, 12 in and out, horizons 3/6/12) or default (this project's "
+                        "6:2:2, 12 in and out)")
+    p.add_argument("--metric", default="all", choices=("all", "masked"),
+                   help="metric definition of the tables: all (every entry, the literature's; "
+                        "default) or masked (targets != 0 only); the other is an extra column")
+    p.add_argument("--scaler", default=None, choices=("train", "all"),
+                   help="default protocol only: z-score with training statistics (default) "
+                        "or the whole series'")
+    p.add_argument("--epochs", type=int, default=None, help="at most (default: the protocol's, 100)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="epochs without a better validation MAE before stopping (default 15)")
+    p.add_argument("--loss", default=None, choices=("l1", "l2"),
+                   help="training loss (default: the protocol's, l1)")
     p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--embed-dim", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--embed-dim", type=int, default=None,
+                   help="node embedding size (default 10; 2 for PeMSD8 under --protocol agcrn)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the protocol's, 64")
     p.add_argument("--silence-senders", action="store_true",
                    help="masked nodes also send nothing in the graph convolution")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -55,7 +68,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="binary clamp threshold: a node is kept while raw >= it (default 0.5)")
     p.add_argument("--bf16", action="store_true",
-                   help="bfloat16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)")
+                   help="bfloat16 autocast for training (a GPU, or a CPU with AVX512-BF16 or "
+                        "AMX); validation and test run in fp32")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--out", help="results folder (default: results/<run>)")
     p.add_argument("--seed", type=int, default=0)
@@ -77,6 +91,10 @@ def register(sub: Any) -> None:
     c.add_argument("--fractions", default=None,
                    help="kept shares (default 1,0.75,0.5,0.25,0.1; --quick: 1,0.25)")
     c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--jobs", type=int, default=1,
+                   help="models trained at once, each in its own process with one thread "
+                        "(default 1; every model trains with one thread, so the numbers do not "
+                        "depend on --jobs)")
     c.add_argument("--methods", default="prunegcrn,prunegcrn-soft,random,correlation",
                    help="selection methods at each fraction below 1 (default: all four)")
     c.add_argument("--quick", action="store_true",
@@ -93,27 +111,40 @@ def register(sub: Any) -> None:
     t.set_defaults(handler=main)
 
 
+PEMS_HINT = ("PeMSD4/PeMSD8 series are not shipped: AGCRN's README points to the ASTGCN "
+             "repository (github.com/Davidham3/ASTGCN, data/PEMS04/pems04.npz and "
+             "data/PEMS08/pems08.npz); download the file and give its path to --data")
+
+
 def _series(args: argparse.Namespace) -> Any:
+    from ..errors import DataError
     from .data import load_npz, load_sz_taxi, synthetic
 
     if args.data == "sz_taxi":
         return load_sz_taxi(args.data_root)
     if args.data == "synthetic":
         return synthetic(seed=args.seed)
-    return load_npz(args.data, distance=args.distance)
+    path = Path(args.data)
+    if not path.is_file() and path.suffix == ".npz":
+        raise DataError(f"traffic data file {path} not found; {PEMS_HINT}")
+    return load_npz(path, distance=args.distance)
 
 
-def _cfg(args: argparse.Namespace, **kw: Any) -> Any:
-    from .train import TrainConfig
+def _cfg(args: argparse.Namespace, series: Any, **kw: Any) -> Any:
+    """The training settings: the protocol's recipe, then the options given."""
+    from .protocol import embed_dim_for, get_protocol
+    from .train import config_for
 
-    return TrainConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
-                       embed_dim=args.embed_dim, batch_size=args.batch_size,
-                       silence_senders=args.silence_senders, device=args.device,
-                       mask_init=args.mask_init, mask_lr=args.mask_lr,
-                       mask_optimizer=args.mask_optimizer, soft_loss=args.soft_loss,
-                       threshold=args.threshold,
-                       bf16=args.bf16, compile=args.compile, progress=show_progress(None),
-                       **kw)
+    proto = get_protocol(args.protocol)
+    given = {k: getattr(args, k) for k in ("epochs", "patience", "batch_size", "loss")
+             if getattr(args, k) is not None}
+    embed = args.embed_dim if args.embed_dim is not None else embed_dim_for(proto, series.name)
+    return config_for(proto, hidden=args.hidden, embed_dim=embed,
+                      silence_senders=args.silence_senders, device=args.device,
+                      mask_init=args.mask_init, mask_lr=args.mask_lr,
+                      mask_optimizer=args.mask_optimizer, soft_loss=args.soft_loss,
+                      threshold=args.threshold, bf16=args.bf16, compile=args.compile,
+                      progress=show_progress(None), metric=args.metric, **given, **kw)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -127,6 +158,9 @@ def main(args: argparse.Namespace) -> int:
 
     if not 0 <= args.seed < 2**32:
         raise BridgeConfigError(f"--seed {args.seed}: give a whole number in [0, 2**32)")
+    if args.scaler is not None and args.protocol != "default":
+        raise BridgeConfigError(f"--scaler belongs to --protocol default; --protocol "
+                                f"{args.protocol} fixes its own scaling")
     series = _series(args)
     if args.traffic_command == "train":
         return _train(args, series)
@@ -152,8 +186,9 @@ def _gammas(args: argparse.Namespace, series: Any) -> int:
                                     "from 1 to 100")
     out = Path(args.out or f"results/prunegcrn-gammas-{series.name}")
     rows = gamma_study(series, out, gammas=gs, seeds=tuple(range(args.seeds)),
-                       random_seeds=tuple(range(args.random_seeds)), cfg=_cfg(args),
-                       scaler=args.scaler, progress=show_progress(None))
+                       random_seeds=tuple(range(args.random_seeds)), cfg=_cfg(args, series),
+                       protocol=args.protocol, scaler=args.scaler,
+                       progress=show_progress(None))
     print((out / "gamma.csv").read_text())
     print(f"written: {out}/ (gamma.csv, runs/)")
     return 0 if rows else 1
@@ -171,12 +206,12 @@ def _train(args: argparse.Namespace, series: Any) -> int:
     keep = None if args.keep_fraction is None else max(1, round(args.keep_fraction *
                                                                 series.num_nodes))
     tag = f"keep{args.keep_fraction:g}" if keep else f"gamma{args.gamma or 0.25:g}"
-    cfg = _cfg(args, gamma=args.gamma if args.gamma is not None else 0.25)
+    cfg = _cfg(args, series, gamma=args.gamma if args.gamma is not None else 0.25)
+    win = prepare(series, protocol=args.protocol, scaler=args.scaler)  # before any folder
     out = Path(args.out) if args.out else \
         free_folder(f"results/prunegcrn-{series.name}-{tag}-s{args.seed}", "traffic-train")
     out = claim_output(out, "traffic-train", existing="refuse", what="--out")
-    r = train(prepare(series, scaler=args.scaler), cfg=cfg, keep=keep, seed=args.seed,
-              out=out)
+    r = train(win, cfg=cfg, keep=keep, seed=args.seed, out=out)
     r.pop("log")
     write_atomic(out / "metrics.json", json.dumps({k: v for k, v in r.items() if k not in
                                                    ("kept", "ranking", "raw_mask")},
@@ -185,8 +220,12 @@ def _train(args: argparse.Namespace, series: Any) -> int:
                                                       r["ranking"], "raw_mask": r["raw_mask"]}))
     m = r["metrics"]
     print(f"{series.name}: kept {len(r['kept'])}/{series.num_nodes} nodes "
-          f"({100 * r['kept_fraction']:.1f} %); test MAE {m['mae']:.3f}, RMSE {m['rmse']:.3f}, "
-          f"MAPE {100 * m['mape']:.2f} % (all nodes); MAE {m['kept_mae']:.3f} on kept nodes")
+          f"({100 * r['kept_fraction']:.1f} %); protocol {m['protocol']}, metric "
+          f"{m['definition']}; test MAE {m['mae']:.3f}, RMSE {m['rmse']:.3f}, "
+          f"MAPE {100 * m['mape']:.2f} % (all nodes, every step); MAE {m['kept_mae']:.3f} on "
+          "kept nodes")
+    steps = ", ".join(f"step {k}: {m['mae_h'][k - 1]:.3f}" for k in m["steps"])
+    print(f"MAE per step ({'steps 1..k pooled' if m['pooled'] else 'that step alone'}): {steps}")
     print(f"written: {out}/ (best.pt, log.csv, metrics.json, kept_nodes.json)")
     return 0
 
@@ -214,7 +253,9 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         raise BridgeConfigError(f"--methods {args.methods!r}: choose distinct names from "
                                 f"{', '.join(METHODS)}")
     seeds = tuple(range(2 if args.quick else args.seeds))
-    cfg = _cfg(args)
+    if not 1 <= args.jobs <= 64:
+        raise BridgeConfigError(f"--jobs {args.jobs}: give from 1 to 64")
+    cfg = _cfg(args, series)
     if args.quick:
         from dataclasses import replace
 
@@ -227,7 +268,8 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
     # --quick: products this small only lose time to a second thread
     with one_thread() if args.quick else nullcontext():
         compare(series, out, fractions=fr, seeds=seeds, methods=methods, cfg=cfg,
-                scaler=args.scaler, progress=show_progress(None))
+                protocol=args.protocol, scaler=args.scaler, jobs=args.jobs,
+                progress=show_progress(None))
     print((out / "summary.csv").read_text())
     print(f"written: {out}/ (runs.csv, summary.csv, mae_vs_kept.png, kept_nodes.png)")
     return 0

@@ -1,11 +1,14 @@
 """Traffic data for PruneGCRN: PeMS-style series, the Shenzhen taxi set, planted synthetic data.
 
 A *series* is an array (T, N) of one channel (PeMS flow, SZ-taxi speed) with an optional
-adjacency (N, N). :func:`prepare` turns it into model-ready windows: the series is split
-chronologically 6:2:2 (validation and test take ``int(0.2 T)`` steps each, training the
-rest, as AGCRN does), each part is cut into windows of 12 input and 12 target steps, and
-values are z-scored with the training part's mean and standard deviation (``scaler="all"``
-uses the whole series, AGCRN's choice). On SZ-taxi this gives 1763 / 572 / 572 windows.
+adjacency (N, N). :func:`prepare` turns it into model-ready windows under a protocol
+(:mod:`~.protocol`). The ``default`` protocol splits chronologically 6:2:2 (validation and
+test take ``int(0.2 T)`` steps each, training the rest, as AGCRN does), cuts each part into
+windows of 12 input and 12 target steps, and z-scores with the training part's mean and
+standard deviation (``scaler="all"`` uses the whole series, AGCRN's choice): 1763 / 572 /
+572 windows on SZ-taxi. ``tgcn`` splits 80/20 with the validation at the end of the 80 %,
+divides by the training maximum and cuts 4-in, 4-out windows (2075 / 289 / 591 on SZ-taxi);
+``agcrn`` is 6:2:2, whole-series z-score, 12 in and out.
 
 Loaders never download. :func:`load_npz` reads a PeMS ``.npz`` (key ``data``, shape
 (T, N, F), flow in channel 0) given by path, with an optional ``distance.csv``
@@ -25,7 +28,8 @@ import numpy.typing as npt
 
 from argnn_sim.series import load_road_series, read_adjacency, read_readings
 
-from ..errors import DataError
+from ..errors import BridgeConfigError, DataError
+from .protocol import PROTOCOLS, Protocol, get_protocol
 
 __all__ = ["Series", "Windows", "load_npz", "load_distance_csv", "load_sz_taxi", "synthetic",
            "prepare", "split_lengths"]
@@ -140,49 +144,136 @@ def synthetic(num_nodes: int = 60, *, drivers: int = 12, steps: int = 2880,
                   {"seed": seed, "noise": noise})
 
 
-def split_lengths(steps: int) -> tuple[int, int, int]:
-    """Chronological 6:2:2: ``int(0.2 T)`` steps each for validation and test."""
-    v = int(0.2 * steps)
-    return steps - 2 * v, v, v
+def split_lengths(steps: int, split: str = "6:2:2", val_share: float = 0.125
+                  ) -> tuple[int, int, int]:
+    """Chronological split into (train, validation, test) lengths.
+
+    ``"6:2:2"``: ``int(0.2 T)`` steps each for validation and test (AGCRN's split).
+    ``"8:2"``: test is what follows the first ``int(0.8 T)`` steps (T-GCN's split); the
+    validation is the last ``val_share`` of those 80 %, the model fits the rest.
+
+    >>> split_lengths(2976), split_lengths(2976, "8:2")
+    ((1786, 595, 595), (2083, 297, 596))
+    """
+    if split == "6:2:2":
+        v = int(0.2 * steps)
+        return steps - 2 * v, v, v
+    if split == "8:2":
+        head = int(0.8 * steps)
+        v = int(val_share * head)
+        return head - v, v, steps - head
+    raise ValueError(f"split={split!r}; allowed: 6:2:2, 8:2")
 
 
 @dataclass
 class Windows:
-    """Model-ready data: ``x``/``y`` per split, arrays (S, 12, N, 1) z-scored; the scaler."""
+    """Model-ready data: ``x``/``y`` per split, arrays (S, lag or horizon, N, 1), scaled;
+    the scaling (``inverse``), the protocol they were cut under and the test part on the
+    original scale (``test_values``, (T_test, N)).
+
+    Under T-GCN's protocol the test inputs include every window that has a next step
+    (``len(test) - lag - 1`` of them) and the test targets beyond the end of the series are
+    NaN; :meth:`scored` says how many leading windows each k-step score uses.
+    """
 
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     mean: float
     std: float
     mape_threshold: float = 0.0
+    protocol: Protocol = field(default_factory=lambda: PROTOCOLS["default"])
+    test_values: np.ndarray | None = None
+    offsets: dict[str, int] = field(default_factory=dict)
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
+        """Scaled values back on the original scale."""
         return z * self.std + self.mean
 
+    def test_windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test windows' inputs and targets on the original scale, in float64 from the
+        readings themselves (not through the float32 scaled copies): (S, lag, N, 1) and
+        (S, horizon, N, 1), targets past the end NaN."""
+        if self.test_values is None:
+            return (self.inverse(self.x["test"].astype(np.float64)),
+                    self.inverse(self.y["test"].astype(np.float64)))
+        x, y = _windows(np.asarray(self.test_values, dtype=np.float64), self.x["test"].shape[1],
+                        self.y["test"].shape[1], self.x["test"].shape[0])
+        return x, y
 
-def _windows(part: np.ndarray, lag: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    count = part.shape[0] - lag - horizon + 1
+    def scored(self, k: int) -> int:
+        """How many leading test windows the k-step score uses: T-GCN's count
+        (``len(test) - lag - k``) under ``tgcn``, every test window otherwise."""
+        s = self.x["test"].shape[0]
+        if self.protocol.windows == "tgcn" and self.test_values is not None:
+            return min(s, self.test_values.shape[0] - self.protocol.lag - k)
+        return s
+
+
+def _windows(part: np.ndarray, lag: int, horizon: int, count: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` windows (default: every one that fits) of ``lag`` inputs and ``horizon``
+    targets; targets past the end of ``part`` are NaN."""
+    fits = part.shape[0] - lag - horizon + 1
+    count = fits if count is None else count
     if count <= 0:
         raise DataError(f"a split of {part.shape[0]} steps is too short for {lag} + "
                         f"{horizon} step windows")
+    padded = np.vstack([part, np.full((horizon, part.shape[1]), np.nan)])
     idx = np.arange(count)[:, None]
-    x = part[idx + np.arange(lag)]
-    y = part[idx + lag + np.arange(horizon)]
+    x = padded[idx + np.arange(lag)]
+    y = padded[idx + lag + np.arange(horizon)]
     return x[..., None], y[..., None]
 
 
-def prepare(series: Series, *, lag: int = 12, horizon: int = 12,
-            scaler: str = "train") -> Windows:
-    """Split 6:2:2, cut windows, z-score (``scaler``: ``train`` statistics or ``all``)."""
-    if scaler not in ("train", "all"):
+def prepare(series: Series, *, protocol: str | Protocol = "default", lag: int | None = None,
+            horizon: int | None = None, scaler: str | None = None) -> Windows:
+    """Split, cut windows and scale ``series`` under ``protocol`` (see
+    :mod:`~.protocol`); ``lag``, ``horizon`` and ``scaler`` (``train`` / ``all``, z-score
+    statistics) override the ``default`` protocol's values only.
+
+    Raises
+    ------
+    DataError
+        The series is too short for the protocol's windows.
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    if proto.name != "default" and any(v is not None for v in (lag, horizon, scaler)):
+        raise BridgeConfigError(f"--protocol {proto.name} fixes the window, horizon and "
+                                "scaling; leave out --scaler (or use --protocol default)")
+    if scaler is not None and scaler not in ("train", "all"):
         raise ValueError(f"scaler={scaler!r}; allowed: train, all")
+    lag = proto.lag if lag is None else lag
+    horizon = proto.horizon if horizon is None else horizon
+    kind = {"train": "z-train", "all": "z-all"}.get(scaler or "", proto.scaler)
     v = series.values
-    tr, va, _ = split_lengths(v.shape[0])
+    tr, va, te = split_lengths(v.shape[0], proto.split, proto.val_share)
+    need = lag + horizon + (0 if proto.windows == "full" else 1)
+    short = [name for name, n in (("training", tr), ("validation", va), ("test", te))
+             if n < need]
+    if short:
+        raise DataError(f"{series.name}: {v.shape[0]} steps split {proto.split} leave the "
+                        f"{' and '.join(short)} part(s) shorter than the {lag} + {horizon} "
+                        f"steps one window of --protocol {proto.name} needs; give a longer "
+                        "series or another --protocol")
     parts = {"train": v[:tr], "val": v[tr:tr + va], "test": v[tr + va:]}
-    ref = parts["train"] if scaler == "train" else v
-    mean, std = float(ref.mean()), float(ref.std())
+    if kind == "z-train":
+        mean, std = float(parts["train"].mean()), float(parts["train"].std())
+    elif kind == "z-all":
+        mean, std = float(v.mean()), float(v.std())
+    else:  # max-train: T-GCN divides by the maximum
+        mean, std = 0.0, float(parts["train"].max())
+    if not std > 0:
+        raise DataError(f"{series.name}: the readings the scaling is fitted on are constant "
+                        f"({mean:g}); give a series whose readings vary")
     xs, ys = {}, {}
     for k, part in parts.items():
-        x, y = _windows((part - mean) / std, lag, horizon)
+        count = None
+        if proto.windows == "tgcn":
+            # T-GCN's preprocess_data: range(len - lag - pre_len); the test part keeps every
+            # window with a next step, the k-step scores pick their own count (Windows.scored)
+            count = part.shape[0] - lag - (1 if k == "test" else horizon)
+        x, y = _windows((part - mean) / std, lag, horizon, count)
         xs[k], ys[k] = x.astype(np.float32), y.astype(np.float32)
-    return Windows(xs, ys, mean, std, series.mape_threshold)
+    thr = series.mape_threshold if proto.mape_threshold is None else proto.mape_threshold
+    return Windows(xs, ys, mean, std, thr, proto, np.array(parts["test"]),
+                   {"train": 0, "val": tr, "test": tr + va})

@@ -20,6 +20,7 @@ and ``kept_nodes.png`` (the network, kept nodes of PruneGCRN's first seed highli
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import csv
 import io
 import itertools
@@ -27,9 +28,8 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +38,17 @@ import numpy as np
 from argnn_sim.outputs import claim_output, write_atomic
 
 from ..errors import BridgeConfigError
-from .data import Series, prepare, split_lengths
+from .data import Series, Windows, prepare
+from .protocol import get_protocol
 from .train import (
     TrainConfig,
     correlation_nodes,
     evaluate,
-    historical_average,
     last_value,
     random_nodes,
     train,
+    weekly_slot_mean,
+    window_mean,
 )
 
 __all__ = ["compare", "summarize", "jaccard", "plot_compare", "FRACTIONS", "METHODS"]
@@ -69,11 +71,11 @@ def _key(method: str, fraction: float, seed: int) -> str:
     return f"{method}-f{fraction:g}-s{seed}"
 
 
-def _one(series: Series, win: Any, method: str, fraction: float, seed: int,
+def _one(series: Series, win: Windows, method: str, fraction: float, seed: int,
          cfg: TrainConfig, folder: Path) -> dict[str, Any]:
     n = series.num_nodes
     k = max(1, int(round(fraction * n)))
-    tr, _, _ = split_lengths(series.values.shape[0])
+    tr = win.offsets["val"]  # the part the model is fitted on
     sub = folder / "models" / _key(method, fraction, seed)
     if method == "all":
         r = train(win, cfg=cfg, mode="fixed", nodes=None, seed=seed, out=sub)
@@ -93,20 +95,25 @@ def _one(series: Series, win: Any, method: str, fraction: float, seed: int,
     return {"method": method, "fraction": fraction, "seed": seed, "k": k, **r}
 
 
-def _references(series: Series, win: Any) -> list[dict[str, Any]]:
-    tr, va, _ = split_lengths(series.values.shape[0])
-    s_test = win.x["test"].shape[0]
-    starts = tr + va + 12 + np.arange(s_test)
-    true = win.inverse(win.y["test"])
-    ha = historical_average(series.values, tr, series.steps_per_day, starts)
-    lv = last_value(win.inverse(win.x["test"]))
-    out = []
-    for name, pred in (("historical-average", ha), ("last-value", lv)):
-        out.append({"method": name, "fraction": 1.0, "seed": 0, "k": series.num_nodes,
-                    "metrics": evaluate(pred, true, mape_threshold=win.mape_threshold),
-                    "kept": list(range(series.num_nodes)),
-                    "kept_fraction": 1.0})
-    return out
+REFERENCES = ("input-window-mean", "last-value", "weekly-slot-mean")
+
+
+def references(series: Series, win: Windows, *, definition: str = "all"
+               ) -> list[dict[str, Any]]:
+    """The forecasts that need no training, scored like the models on ``win``'s test windows:
+    ``input-window-mean`` (T-GCN's HA: the mean of the input window, rolled forward),
+    ``last-value`` and ``weekly-slot-mean`` (per node, time of day and weekday, the mean of
+    the training part)."""
+    x, true = win.test_windows()
+    h = true.shape[1]
+    starts = win.offsets["test"] + win.protocol.lag + np.arange(x.shape[0])
+    preds = {"input-window-mean": window_mean(x, h), "last-value": last_value(x, h),
+             "weekly-slot-mean": weekly_slot_mean(series.values, win.offsets["val"],
+                                                  series.steps_per_day, starts, h)}
+    return [{"method": name, "fraction": 1.0, "seed": 0, "k": series.num_nodes,
+             "metrics": evaluate(preds[name], true, win, definition=definition),
+             "kept": list(range(series.num_nodes)), "kept_fraction": 1.0}
+            for name in REFERENCES]
 
 
 def _open(out: str | os.PathLike[str], kind: str, name: str, what: str,
@@ -133,27 +140,70 @@ def _cached(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return rec
 
 
+def _unit(series: Series, win: Windows, method: str, fraction: float, seed: int,
+          cfg: TrainConfig, folder: Path) -> dict[str, Any]:
+    """One model of a comparison, with one torch thread (the same numbers in any process)."""
+    from ..threads import one_thread
+
+    with one_thread():
+        return _one(series, win, method, fraction, seed, cfg, folder)
+
+
 def compare(series: Series, out: str | os.PathLike[str], *,
             fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = (0, 1, 2),
             methods: Sequence[str] = METHODS, cfg: TrainConfig | None = None,
-            scaler: str = "train", progress: bool = False) -> list[dict[str, Any]]:
-    """Run (or resume) the comparison into ``out``; returns every record."""
+            protocol: str = "default", scaler: str | None = None, jobs: int = 1,
+            progress: bool = False) -> list[dict[str, Any]]:
+    """Run (or resume) the comparison into ``out``; returns every record.
+
+    ``protocol`` fixes the split, scaling, windows and scoring (:mod:`~.protocol`); ``cfg``
+    the training (see :func:`~.train.config_for`). Each model trains with one torch thread,
+    ``jobs`` models at a time in worker processes; a finished model is one file under
+    ``runs/`` (written atomically), so a stopped comparison resumes where it was.
+    """
     from tqdm import tqdm
 
+    from argnn_sim.sweep import check_jobs
+
+    check_jobs(jobs)
+    proto = get_protocol(protocol)
     cfg = cfg or TrainConfig()
+    win = prepare(series, protocol=proto, scaler=scaler)  # refuses a series too short
     folder = _open(out, "traffic-compare", "compare.json", "a comparison", {
         "series": series.name, "nodes": series.num_nodes, "steps":
         int(series.values.shape[0]), "fractions": list(fractions), "seeds": list(seeds),
-        "methods": list(methods), "scaler": scaler,
-        "train": asdict(replace(cfg, progress=False))})
-    win = prepare(series, scaler=scaler)
-    jobs = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
-    jobs += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
-    records = []
-    for method, f, s in tqdm(jobs, desc="models", disable=not progress):
-        records.append(_cached(folder / "runs" / f"{_key(method, f, s)}.json",
-                               partial(_one, series, win, method, f, s, cfg, folder)))
-    refs = _references(series, win)
+        "methods": list(methods), "protocol": proto.settings(), "scaler": scaler,
+        "metric": cfg.metric, "train": asdict(replace(cfg, progress=False))})
+    jobs_list = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
+    jobs_list += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
+    done: dict[tuple[str, float, int], dict[str, Any]] = {}
+    todo = []
+    for job in jobs_list:
+        path = folder / "runs" / f"{_key(*job)}.json"
+        if path.is_file():
+            done[job] = dict(json.loads(path.read_text()))
+        else:
+            todo.append(job)
+    bar = tqdm(total=len(todo), desc="models", disable=not progress)
+
+    def finish(job: tuple[str, float, int], rec: dict[str, Any]) -> None:
+        write_atomic(folder / "runs" / f"{_key(*job)}.json", json.dumps(rec))
+        done[job] = rec
+        bar.update(1)
+
+    if jobs > 1 and len(todo) > 1:
+        from argnn_sim.sweep import make_executor
+
+        with make_executor("processes", jobs) as ex:
+            futs = {ex.submit(_unit, series, win, *job, cfg, folder): job for job in todo}
+            for fut in cf.as_completed(futs):
+                finish(futs[fut], fut.result())
+    else:
+        for job in todo:
+            finish(job, _unit(series, win, *job, cfg, folder))
+    bar.close()
+    records = [done[job] for job in jobs_list]
+    refs = references(series, win, definition=cfg.metric)
     write_atomic(folder / "references.json", json.dumps(refs))
     _save_graph(series, folder)
     records += refs
@@ -219,62 +269,124 @@ def _precision(rec: dict[str, Any], series: Series) -> float:
     return len(set(rec["kept"]) & set(series.drivers.tolist())) / len(rec["kept"])
 
 
+def table_facts(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What one table's numbers mean, shared by all its records: the metric definition (a
+    mixture is refused), the protocol, MAPE's threshold, the reported steps and whether a
+    step's score pools the steps before it."""
+    from argnn_sim.metrics import one_definition
+
+    definition = one_definition(records, column="test metrics")
+    ms = [r["metrics"] for r in records]
+    protos = {m.get("protocol", "default") for m in ms}
+    if len(protos) > 1:
+        raise BridgeConfigError(f"the table would mix protocols ({', '.join(sorted(protos))})"
+                                "; keep one protocol per folder")
+    first = ms[0] if ms else {}
+    return {"definition": definition or "all", "protocol": next(iter(protos), "default"),
+            "mape_threshold": first.get("mape_threshold", 0.0),
+            "steps": list(first.get("steps", HORIZON_STEPS)),
+            "pooled": bool(first.get("pooled", False))}
+
+
+#: the metrics a summary averages over seeds (headline definition), and the other
+#: definition's extra columns
+SUMMARY_KEYS = ("mae", "rmse", "mape", "accuracy", "r2", "var", "kept_mae")
+EXTRA_KEYS = ("mae", "rmse")
+
+
+def _mean_sd(v: Sequence[float]) -> tuple[float, float]:
+    a = np.asarray(v, dtype=float)
+    return float(np.mean(a)), float(np.std(a, ddof=1)) if a.size > 1 else math.nan
+
+
 def summarize(records: Sequence[dict[str, Any]], series: Series) -> list[dict[str, Any]]:
-    """Mean ± sd per (method, fraction) of the metrics, kept fraction, driver precision and
-    mean pairwise Jaccard similarity of the kept sets across seeds."""
+    """Mean ± sd per (method, fraction) of the metrics (over every step, and per reported
+    step), kept fraction, driver precision and mean pairwise Jaccard similarity of the kept
+    sets across seeds. The other metric definition's MAE and RMSE are extra columns named
+    after it (``masked_mae_mean``, ...)."""
+    facts = table_facts(records)
+    other = "masked" if facts["definition"] == "all" else "all"
     groups: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         groups[(r["method"], r["fraction"])].append(r)
     out = []
     for (method, f), rs in groups.items():
-        row: dict[str, Any] = {"method": method, "fraction": f, "n": len(rs)}
-        for key in ("mae", "rmse", "mape", "kept_mae"):
-            v = np.array([r["metrics"].get(key, math.nan) for r in rs], dtype=float)
-            row[f"{key}_mean"] = float(np.mean(v))
-            row[f"{key}_sd"] = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
-        for step in HORIZON_STEPS:  # the 15, 30, 45 and 60-minute forecasts on SZ-taxi
-            for key in ("mae", "rmse", "mape"):
-                v = np.array([r["metrics"][f"{key}_h"][step - 1] if len(
-                    r["metrics"].get(f"{key}_h", ())) >= step else math.nan for r in rs])
-                row[f"{key}_h{step}_mean"] = float(np.mean(v))
-                row[f"{key}_h{step}_sd"] = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+        row: dict[str, Any] = {"method": method, "fraction": f, "n": len(rs),
+                               "definition": facts["definition"],
+                               "protocol": facts["protocol"]}
+        for key in SUMMARY_KEYS:
+            row[f"{key}_mean"], row[f"{key}_sd"] = _mean_sd(
+                [r["metrics"].get(key, math.nan) for r in rs])
+        for key in EXTRA_KEYS:
+            row[f"{other}_{key}_mean"], row[f"{other}_{key}_sd"] = _mean_sd(
+                [r["metrics"].get(other, {}).get(key, math.nan) for r in rs])
+        for step in facts["steps"]:
+            for key in ("mae", "rmse", "mape", "accuracy"):
+                row[f"{key}_h{step}_mean"], row[f"{key}_h{step}_sd"] = _mean_sd(
+                    [_at(r["metrics"].get(f"{key}_h", ()), step) for r in rs])
+            row[f"{other}_mae_h{step}_mean"], row[f"{other}_mae_h{step}_sd"] = _mean_sd(
+                [_at(r["metrics"].get(other, {}).get("mae_h", ()), step) for r in rs])
         row["kept_fraction"] = float(np.mean([r["kept_fraction"] for r in rs]))
         row["driver_precision"] = float(np.mean([_precision(r, series) for r in rs]))
         pairs = list(itertools.combinations([r["kept"] for r in rs], 2))
         row["jaccard"] = float(np.mean([jaccard(a, b) for a, b in pairs])) if pairs \
             else math.nan
+        row["best_epoch"] = ",".join(str(r["best_epoch"]) for r in rs
+                                     if r.get("best_epoch") is not None)
+        row["epochs_run"] = ",".join(str(r["epochs_run"]) for r in rs if r.get("epochs_run"))
         out.append(row)
     return out
 
 
-#: forecast steps reported one by one besides the average over all 12
+def _at(values: Sequence[float], step: int) -> float:
+    return float(values[step - 1]) if len(values) >= step else math.nan
+
+
+#: forecast steps reported one by one under the default protocol, besides the average
 HORIZON_STEPS = (1, 2, 3, 4)
-SUMMARY_COLUMNS = (["method", "fraction", "n", "mae_mean", "mae_sd", "rmse_mean", "rmse_sd",
-                    "mape_mean", "mape_sd", "kept_mae_mean", "kept_mae_sd", "kept_fraction",
-                    "driver_precision", "jaccard"]
-                   + [f"{k}_h{h}_{q}" for h in HORIZON_STEPS for k in ("mae", "rmse", "mape")
-                      for q in ("mean", "sd")])
+
+
+def summary_columns(facts: Mapping[str, Any]) -> list[str]:
+    """The columns of ``summary.csv`` for a table with these facts (:func:`table_facts`)."""
+    other = "masked" if facts["definition"] == "all" else "all"
+    cols = ["method", "fraction", "n", "definition", "protocol"]
+    cols += [f"{k}_{q}" for k in SUMMARY_KEYS for q in ("mean", "sd")]
+    cols += [f"{other}_{k}_{q}" for k in EXTRA_KEYS for q in ("mean", "sd")]
+    cols += ["kept_fraction", "driver_precision", "jaccard", "best_epoch", "epochs_run"]
+    cols += [f"{k}_h{h}_{q}" for h in facts["steps"]
+             for k in ("mae", "rmse", "mape", "accuracy") for q in ("mean", "sd")]
+    cols += [f"{other}_mae_h{h}_{q}" for h in facts["steps"] for q in ("mean", "sd")]
+    return cols
 
 
 def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series) -> None:
-    cols = ["method", "fraction", "seed", "k", "kept_fraction", "mae", "rmse", "mape",
-            "kept_mae", "driver_precision", "best_epoch", "epochs_run", "epoch_seconds",
-            "kept"]
+    """``runs.csv`` (one row per model), ``summary.csv`` and ``summary.md``; every number
+    of a column under one metric definition (named in the ``definition`` column)."""
+    facts = table_facts(records)
+    other = "masked" if facts["definition"] == "all" else "all"
+    cols = ["method", "fraction", "seed", "k", "kept_fraction", "definition", "protocol",
+            "mae", "rmse", "mape", "accuracy", "r2", "var", "kept_mae", f"{other}_mae",
+            f"{other}_rmse", "driver_precision", "best_epoch", "epochs_run",
+            "epoch_seconds", "kept"]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(cols)
     for r in records:
         m = r["metrics"]
         w.writerow([r["method"], r["fraction"], r["seed"], r["k"], r["kept_fraction"],
-                    m.get("mae"), m.get("rmse"), m.get("mape"), m.get("kept_mae"),
-                    _precision(r, series), r.get("best_epoch"), r.get("epochs_run"),
-                    r.get("epoch_seconds"), " ".join(map(str, r.get("kept", [])))])
+                    facts["definition"], facts["protocol"], m.get("mae"), m.get("rmse"),
+                    m.get("mape"), m.get("accuracy"), m.get("r2"), m.get("var"),
+                    m.get("kept_mae"), m.get(other, {}).get("mae"),
+                    m.get(other, {}).get("rmse"), _precision(r, series),
+                    r.get("best_epoch"), r.get("epochs_run"), r.get("epoch_seconds"),
+                    " ".join(map(str, r.get("kept", [])))])
     write_atomic(folder / "runs.csv", buf.getvalue())
     buf = io.StringIO()
+    cols = summary_columns(facts)
     w = csv.writer(buf)
-    w.writerow(SUMMARY_COLUMNS)
+    w.writerow(cols)
     for s in summarize(records, series):
-        w.writerow([s[c] for c in SUMMARY_COLUMNS])
+        w.writerow([s.get(c, "") for c in cols])
     write_atomic(folder / "summary.csv", buf.getvalue())
     write_atomic(folder / "summary.md", summary_markdown(records, series))
 
@@ -286,23 +398,55 @@ def _pm(mean: float, sd: float, digits: int = 3, scale: float = 1.0) -> str:
     return text if math.isnan(sd) else f"{text} ± {scale * sd:.{digits}f}"
 
 
+_ORDER = ("all", "prunegcrn", "prunegcrn-soft", "correlation", "random", "input-window-mean",
+          "last-value", "weekly-slot-mean")
+
+
+def step_label(step: int, minutes: int | None) -> str:
+    """A forecast step as a table names it: ``15 min`` when a step's length is known."""
+    return f"{step * minutes} min" if minutes else f"step {step}"
+
+
+def minutes_per_step(series_name: str, steps_per_day: int) -> int | None:
+    """Minutes per step of a real series (None for synthetic data)."""
+    return None if series_name == "synthetic" else 24 * 60 // steps_per_day
+
+
+def definition_caption(facts: Mapping[str, Any]) -> str:
+    """One sentence naming a table's metric definition, protocol and MAPE threshold."""
+    from argnn_sim.metrics import DEFINITION_TEXT
+
+    from .protocol import CITATIONS
+
+    pooled = ("a step's columns pool steps 1..k of the windows T-GCN scores"
+              if facts["pooled"] else "a step's columns score that step alone")
+    return (f"Metric definition `{facts['definition']}`: {DEFINITION_TEXT[facts['definition']]}"
+            f". Protocol `{facts['protocol']}` ({CITATIONS.get(facts['protocol'], '')}); "
+            f"{pooled}. MAPE counts targets above {facts['mape_threshold']:g}.")
+
+
 def summary_markdown(records: Sequence[dict[str, Any]], series: Series) -> str:
     """The comparison as a markdown table: all-node test metrics on the original scale,
-    mean ± sd over seeds, averaged over the 12 steps and at steps 1-4, with the epochs
-    and the training time per model."""
+    mean ± sd over seeds, over every step and at each reported step, with the other metric
+    definition's MAE as an extra, labelled column, and the epochs and training time."""
+    facts = table_facts(records)
+    other = "masked" if facts["definition"] == "all" else "all"
     summ = summarize(records, series)
-    order = {m: i for i, m in enumerate(("all", "prunegcrn", "prunegcrn-soft", "correlation",
-                                         "random", "last-value", "historical-average"))}
-    summ.sort(key=lambda r: (r["method"] in ("last-value", "historical-average"),
-                             -r["fraction"], order.get(r["method"], 99)))
-    thr = next((r["metrics"].get("mape_threshold") for r in records), 0.0)
+    order = {m: i for i, m in enumerate(_ORDER)}
+    summ.sort(key=lambda r: (r["method"] in REFERENCES, -r["fraction"],
+                             order.get(r["method"], 99)))
+    minutes = minutes_per_step(series.name, series.steps_per_day)
+    steps = facts["steps"]
+    h = max((len(r["metrics"].get("mae_h", ())) for r in records), default=0)
+    every = (f"steps 1-{h} pooled" if h else "every step")
+    other_name = "MAE, targets ≠ 0" if other == "masked" else "MAE, every entry"
     lines = [f"# {series.name}: forecasting every node from the kept ones", "",
-             "Test split, all nodes, original scale; mean ± sd over seeds (n). MAPE counts "
-             f"targets above {thr:g}. Steps 1-4 are the 15/30/45/60-minute forecasts on "
-             "SZ-taxi (15-minute readings).", "",
-             "| method | kept | n | MAE | RMSE | MAPE % | "
-             + " | ".join(f"MAE step {h}" for h in HORIZON_STEPS) + " |",
-             "|---" * (6 + len(HORIZON_STEPS)) + "|"]
+             definition_caption(facts) + f" Test split, all nodes; mean ± sd over seeds (n);"
+             f" MAE, RMSE and MAPE over {every}, then MAE per step.", "",
+             "| method | kept | n | MAE | RMSE | MAPE % | accuracy | "
+             + " | ".join(f"MAE {step_label(k, minutes)}" for k in steps)
+             + f" | {other_name} (extra) |",
+             "|---" * (8 + len(steps)) + "|"]
     for r in summ:
         kept = f"{100 * r['kept_fraction']:.1f} %"
         name = r["method"]
@@ -311,18 +455,19 @@ def summary_markdown(records: Sequence[dict[str, Any]], series: Series) -> str:
         lines.append(
             f"| {name} | {kept} | {r['n']} | {_pm(r['mae_mean'], r['mae_sd'])} | "
             f"{_pm(r['rmse_mean'], r['rmse_sd'])} | {_pm(r['mape_mean'], r['mape_sd'], 1, 100)}"
-            " | " + " | ".join(_pm(r[f"mae_h{h}_mean"], r[f"mae_h{h}_sd"])
-                               for h in HORIZON_STEPS) + " |")
+            f" | {_pm(r['accuracy_mean'], r['accuracy_sd'], 4)} | "
+            + " | ".join(_pm(r[f"mae_h{k}_mean"], r[f"mae_h{k}_sd"]) for k in steps)
+            + f" | {_pm(r[f'{other}_mae_mean'], r[f'{other}_mae_sd'])} |")
     trained = [r for r in records if r.get("epochs_run")]
     if trained:
         epochs = sorted({int(r["epochs_run"]) for r in trained})
         best = [int(r["best_epoch"]) for r in trained if r.get("best_epoch") is not None]
         secs = [float(r["epoch_seconds"]) * int(r["epochs_run"]) for r in trained
                 if r.get("epoch_seconds")]
-        lines += ["", f"{len(trained)} trained models; epochs run {epochs}, best epoch "
-                  f"{min(best)}-{max(best)}; training time {sum(secs) / 60:.0f} min in all, "
-                  f"{np.mean(secs) / 60:.1f} min per model (epoch time x epochs, "
-                  "validation included)."]
+        lines += ["", f"{len(trained)} trained models; epochs run {min(epochs)}-{max(epochs)}, "
+                  f"best epoch {min(best)}-{max(best)} (0-based); training time "
+                  f"{sum(secs) / 60:.0f} min in all, {np.mean(secs) / 60:.1f} min per model "
+                  "(epoch time x epochs, validation included)."]
     return "\n".join(lines) + "\n"
 
 
@@ -347,17 +492,22 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
             ax.errorbar(100 * x, y, yerr=np.nan_to_num(e), marker=marker, capsize=2,
                         label=method + (" (each γ)" if soft else ""),
                         linestyle="none" if soft else "-")
+    colors = {"input-window-mean": "tab:brown", "last-value": "grey", "weekly-slot-mean": "k"}
     for s in summ:
-        if s["method"] in ("historical-average", "last-value"):
-            ax.axhline(s["mae_mean"], ls="--", lw=1, color="grey" if s["method"] ==
-                       "last-value" else "k", label=s["method"])
+        if s["method"] in REFERENCES:
+            ax.axhline(s["mae_mean"], ls="--", lw=1, color=colors[s["method"]],
+                       label=f"{s['method']} ({s['mae_mean']:.2f})")
+    facts = table_facts(records)
+    unit = " (km/h)" if series.name == "sz_taxi" else ""
     ax.set_xlabel("nodes kept (%)")
     ax.set_xlim(0, 102)  # the whole range, also when one fraction was run
-    ax.set_ylabel("test MAE, all nodes")
-    ax.set_title(f"{series.name}: predicting the whole network from the kept sensors",
+    ax.set_ylabel(f"test MAE{unit}, all nodes")
+    ax.set_title(f"{series.name}: predicting the whole network from the kept sensors\n"
+                 f"metric `{facts['definition']}` (every entry scored)" if facts["definition"]
+                 == "all" else f"{series.name}: metric `masked` (targets ≠ 0 only)",
                  fontsize=9)
     ax.invert_xaxis()
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="best", framealpha=0.9)
     fig.tight_layout()
     _save(fig, folder / "mae_vs_kept.png")
     if series.adjacency is None:
@@ -386,14 +536,15 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
 
 
 # ------------------------------------------------------------------ the soft loss's own fraction
-GAMMA_COLUMNS = ["gamma", "seed", "kept", "kept_fraction", "best_epoch", "mae", "rmse", "mape",
+GAMMA_COLUMNS = ["gamma", "seed", "definition", "protocol", "kept", "kept_fraction", "best_epoch", "mae", "rmse", "mape",
                  "random_mae_mean", "random_mae_sd", "correlation_mae"]
 
 
 def gamma_study(series: Series, out: str | os.PathLike[str], *,
                 gammas: Sequence[float] = (0.75, 0.5, 0.25, 0.1), seeds: Sequence[int] = (0,),
                 random_seeds: Sequence[int] = (0, 1, 2), cfg: TrainConfig | None = None,
-                scaler: str = "train", progress: bool = False) -> list[dict[str, Any]]:
+                protocol: str = "default", scaler: str | None = None,
+                progress: bool = False) -> list[dict[str, Any]]:
     """PruneGCRN with the paper's soft loss alone, per ``gamma``: the kept fraction it reaches,
     and random and correlation selection trained at that same number of nodes.
 
@@ -402,13 +553,17 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
     """
     from tqdm import tqdm
 
+    from argnn_sim.metrics import one_definition
+
+    proto = get_protocol(protocol)
     cfg = cfg or TrainConfig()
+    win = prepare(series, protocol=proto, scaler=scaler)
     folder = _open(out, "traffic-gamma", "gamma.json", "a gamma study", {
         "series": series.name, "nodes": series.num_nodes, "gammas": list(gammas),
         "seeds": list(seeds), "random_seeds": list(random_seeds), "scaler": scaler,
+        "protocol": proto.settings(), "metric": cfg.metric,
         "train": asdict(replace(cfg, progress=False))})
-    win = prepare(series, scaler=scaler)
-    tr, _, _ = split_lengths(series.values.shape[0])
+    tr = win.offsets["val"]
     n = series.num_nodes
 
     def run(key: str, **kw: Any) -> dict[str, Any]:
@@ -420,6 +575,7 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
         return _cached(folder / "runs" / f"{key}.json", fit)
 
     rows = []
+    seen: list[dict[str, Any]] = []
     jobs = [(g, s) for g in gammas for s in seeds]
     for g, s in tqdm(jobs, desc="gamma", disable=not progress):
         soft = run(f"soft-g{g:g}-s{s}", cfg=replace(cfg, gamma=g), mode="learned", seed=s)
@@ -430,7 +586,10 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
         cor = run(f"correlation-k{k}", cfg=cfg, mode="fixed",
                   nodes=correlation_nodes(series.values[:tr], k), seed=0)["metrics"]["mae"]
         m = soft["metrics"]
-        rows.append({"gamma": g, "seed": s, "kept": len(soft["kept"]),
+        seen.append(m)
+        one_definition(seen, column="gamma.csv")
+        rows.append({"gamma": g, "seed": s, "definition": m.get("definition", "masked"),
+                     "protocol": proto.name, "kept": len(soft["kept"]),
                      "kept_fraction": soft["kept_fraction"], "best_epoch": soft["best_epoch"],
                      "mae": m["mae"], "rmse": m["rmse"], "mape": m["mape"],
                      "random_mae_mean": float(np.mean(rnd)),

@@ -3,8 +3,8 @@ sensor's future, for a forecaster that is fitted exactly (ridge regression), not
 
 :func:`linear_mae` fits, on the training windows, one ridge regression from the kept
 nodes' last ``lag`` readings (z-scored) to every node's next ``horizon`` readings, and
-returns the test MAE on the original scale (zero targets masked, as the forecasters'
-metrics do). :func:`greedy` grows a kept set one node at a time, each time adding the node
+returns the test MAE on the original scale (every entry, the forecasters' default metric
+definition). :func:`greedy` grows a kept set one node at a time, each time adding the node
 that lowers the validation MAE most. No training: seconds on a 60-node network.
 
 Used by ``scenarios/planted_budget.py`` to ask which selection is ideal at a given budget on
@@ -31,14 +31,15 @@ def _design(x: np.ndarray, kept: Sequence[int]) -> np.ndarray:
 def linear_mae(series: Series, kept: Sequence[int], *, part: str = "test", ridge: float = 1.0,
                horizon: int = 12, _win: Windows | None = None) -> float:
     """Test (or ``part``) MAE on the original scale of the ridge forecaster from ``kept``."""
-    from .train import masked_metrics
+    from argnn_sim.metrics import forecast_metrics
 
     win = _win if _win is not None else prepare(series)
     xt = _design(win.x["train"], kept)
     yt = win.y["train"][:, :horizon].reshape(xt.shape[0], -1)
     coef = np.linalg.solve(xt.T @ xt + ridge * np.eye(xt.shape[1]), xt.T @ yt)
     pred = (_design(win.x[part], kept) @ coef).reshape(win.y[part][:, :horizon].shape)
-    return float(masked_metrics(win.inverse(pred), win.inverse(win.y[part][:, :horizon]))["mae"])
+    return float(forecast_metrics(win.inverse(pred),
+                                  win.inverse(win.y[part][:, :horizon]))["mae"])
 
 
 def greedy(series: Series, k: int, *, candidates: Sequence[int] | None = None,

@@ -11,15 +11,24 @@ gives the same numbers (``torch.use_deterministic_algorithms`` for the run).
 Selection modes (``mode``):
 
 ``learned``
-    PruneGCRN: the raw mask learns, loss ``MAE x (1 + mean(mask) - gamma)``; with ``keep``
+    PruneGCRN: the raw mask learns, loss ``fit x (1 + mean(mask) - gamma)``; with ``keep``
     the mask is a hard top-``keep`` budget.
 ``fixed``
     the same backbone with a fixed, given node set (``nodes``): the random and correlation
     baselines, and ``all`` nodes for the unpruned model. Masked nodes still get the learned
     graph bias, so every method has the same backbone and the same budget.
 
-:func:`evaluate` gives MAE, RMSE and MAPE on the original scale with zero targets masked,
-per horizon step and averaged, over all nodes and over the kept nodes.
+:func:`evaluate` scores the test windows on the original scale with
+:func:`argnn_sim.metrics.forecast_metrics` under the windows' protocol (``tgcn``: steps
+1..k pooled; otherwise each step alone, and every step together), over all nodes and over
+the kept nodes, under the headline definition (``TrainConfig.metric``, ``all`` by default:
+every entry) with the other definition's MAE and RMSE as extra, labelled entries. The
+validation MAE that picks the checkpoint counts every entry too. Validation and test run in
+fp32 whatever the training precision.
+
+The loss is L1 (or L2, ``TrainConfig.loss``) on the scaled values, or with
+``loss_scale = "original"`` on the readings themselves, the model's output read on the
+original scale (AGCRN's ``real_value``); the protocols set these (:func:`config_for`).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +48,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from argnn_sim.metrics import METRIC_KEYS
+
 from .data import Windows
 from .model import PruneGCRN, prune_loss
+from .protocol import PROTOCOLS, Protocol, get_protocol
 
-__all__ = ["TrainConfig", "train", "evaluate", "masked_metrics", "pick_device",
-           "random_nodes", "correlation_nodes", "historical_average", "last_value"]
+__all__ = ["TrainConfig", "train", "evaluate", "pick_device", "config_for",
+           "random_nodes", "correlation_nodes", "weekly_slot_mean", "last_value",
+           "window_mean"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,10 @@ class TrainConfig:
     device: str | None = None
     progress: bool = False
     max_batches: int | None = None  # per epoch; for smoke tests
+    loss: str = "l1"             # l1 | l2
+    loss_scale: str = "scaled"   # scaled | original (AGCRN's real_value: output read as readings)
+    init: str = "default"        # default | agcrn (Xavier-uniform, U(0, 1) for 1-d parameters)
+    metric: str = "all"          # the headline metric definition: all | masked
 
     def __post_init__(self) -> None:
         from ..errors import BridgeConfigError
@@ -102,12 +119,30 @@ class TrainConfig:
                                     "(--soft-loss)")
         if self.max_batches is not None and self.max_batches < 1:
             raise BridgeConfigError(f"max_batches = {self.max_batches!r}: give at least 1")
+        for name, allowed in (("loss", ("l1", "l2")), ("loss_scale", ("scaled", "original")),
+                              ("init", ("default", "agcrn")), ("metric", ("all", "masked"))):
+            if getattr(self, name) not in allowed:
+                raise BridgeConfigError(f"{name} = {getattr(self, name)!r}: choose "
+                                        f"{' or '.join(allowed)} (--{name.replace('_', '-')})")
         if self.device is not None and str(self.device).split(":")[0] not in (
                 "cpu", "cuda", "mps", "xpu"):
             raise BridgeConfigError(f"--device {self.device!r}: choose cpu or cuda")
 
 
 SGD_MASK_LR = 5.0  # the raw mask's SGD step when --mask-lr is not given
+
+
+def config_for(protocol: str | Protocol, **changes: Any) -> TrainConfig:
+    """The training settings a protocol comes with (loss, its scale, initialization,
+    optimizer, epochs, patience), then ``changes``.
+
+    >>> config_for("agcrn").loss_scale, config_for("tgcn", epochs=3).epochs
+    ('original', 3)
+    """
+    p = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    base = TrainConfig(epochs=p.epochs, patience=p.patience, lr=p.lr, batch_size=p.batch_size,
+                       loss=p.loss, loss_scale=p.loss_scale, init=p.init)
+    return replace(base, **changes)
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -149,36 +184,66 @@ def _batches(n: int, size: int, gen: torch.Generator | None) -> list[Tensor]:
     return list(order.split(size))
 
 
-def masked_metrics(pred: np.ndarray, true: np.ndarray, axis: Any = None,
-                   mape_threshold: float = 0.0) -> dict[str, np.ndarray | float]:
-    """MAE, RMSE over entries with ``true != 0`` (zeros are missing readings); MAPE over
-    entries with ``|true| > mape_threshold`` (and non-zero)."""
-    mask = true != 0
-    err = np.where(mask, pred - true, 0.0)
-    cnt = mask.sum(axis=axis)
-    big = mask & (np.abs(true) > mape_threshold)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mae = np.abs(err).sum(axis=axis) / cnt
-        rmse = np.sqrt((err ** 2).sum(axis=axis) / cnt)
-        rel = np.abs(np.where(big, pred - true, 0.0)) / np.where(big, np.abs(true), 1.0)
-        mape = rel.sum(axis=axis) / big.sum(axis=axis)
-    return {"mae": mae, "rmse": rmse, "mape": mape}
+def evaluate(pred: np.ndarray, true: np.ndarray, win: Windows | None = None, *,
+             kept: Sequence[int] | None = None, definition: str = "all",
+             mape_threshold: float | None = None) -> dict[str, Any]:
+    """Test metrics on the original scale under ``win``'s protocol, from
+    :func:`argnn_sim.metrics.forecast_metrics`.
 
+    Parameters
+    ----------
+    pred, true : (S, H, N, 1) forecasts and targets of the test windows, original scale
+        (targets past the end of the series may be NaN; they are never scored).
+    win : the windows they came from (protocol, window counts); None: the ``default``
+        protocol over every window.
+    kept : node numbers; adds ``kept_*`` entries scored over those nodes only.
+    definition : the headline definition (``all`` or ``masked``); the other one is added as
+        extra, labelled entries under ``"masked"`` (or ``"all"``).
+    mape_threshold : MAPE's threshold (default: ``win``'s).
 
-def evaluate(pred: np.ndarray, true: np.ndarray, kept: Sequence[int] | None = None,
-             mape_threshold: float = 0.0) -> dict[str, Any]:
-    """Metrics on the original scale: averaged and per horizon (``*_h``), all nodes and,
-    when ``kept`` is given, the kept nodes (``kept_*``). Arrays are (S, H, N, 1)."""
-    out: dict[str, Any] = {"mape_threshold": mape_threshold}
+    Returns
+    -------
+    dict
+        ``definition``, ``protocol``, ``mape_threshold``, ``steps`` (the steps a table
+        reports) and, for all nodes and (``kept_``) the kept nodes: the headline metrics
+        (``mae``, ``rmse``, ``mape``, ``accuracy``, ``r2``, ``var``) over every step and
+        per step (``*_h``, a list over steps 1..H: step k alone, or steps 1..k pooled under
+        T-GCN's protocol); the other definition's ``mae``, ``rmse`` and ``mape`` the same
+        way under its name.
+    """
+    from argnn_sim.metrics import check_definition, forecast_metrics
+
+    check_definition(definition)
+    proto = win.protocol if win is not None else PROTOCOLS["default"]
+    thr = (mape_threshold if mape_threshold is not None else
+           win.mape_threshold if win is not None else 0.0)
+    h = pred.shape[1]
+    other = "masked" if definition == "all" else "all"
+    out: dict[str, Any] = {"definition": definition, "protocol": proto.name,
+                           "mape_threshold": float(thr), "pooled": proto.pooled,
+                           "steps": [k for k in proto.steps if k <= h], other: {}}
+
+    def part(k: int | None, sel: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Steps 1..k pooled (k None: every step) or step k alone, of the scored windows."""
+        n = win.scored(h if k is None else k) if win is not None else pred.shape[0]
+        if k is None:
+            return pred[:n, :, sel], true[:n, :, sel]
+        if proto.pooled:
+            return pred[:n, :k, sel], true[:n, :k, sel]
+        return pred[:n, k - 1, sel], true[:n, k - 1, sel]
+
     for prefix, sel in (("", slice(None)), ("kept_", kept)):
         if sel is None:
             continue
-        p, t = pred[:, :, sel], true[:, :, sel]
-        avg = masked_metrics(p, t, mape_threshold=mape_threshold)
-        per_h = masked_metrics(p, t, axis=(0, 2, 3), mape_threshold=mape_threshold)
-        for k in ("mae", "rmse", "mape"):
-            out[f"{prefix}{k}"] = float(avg[k])
-            out[f"{prefix}{k}_h"] = [float(v) for v in np.asarray(per_h[k])]
+        sel = sel if isinstance(sel, slice) else list(sel)
+        for d, into, keys in ((definition, out, METRIC_KEYS), (other, out[other],
+                                                                ("mae", "rmse", "mape"))):
+            avg = forecast_metrics(*part(None, sel), definition=d, mape_threshold=thr)
+            per = [forecast_metrics(*part(k, sel), definition=d, mape_threshold=thr)
+                   for k in range(1, h + 1)]
+            for key in keys:
+                into[f"{prefix}{key}"] = avg[key]
+                into[f"{prefix}{key}_h"] = [m[key] for m in per]
     return out
 
 
@@ -203,7 +268,10 @@ def train(win: Windows, *, cfg: TrainConfig = TrainConfig(), mode: str = "learne
         model = PruneGCRN(n, keep=keep if mode == "learned" else None,
                           silence_senders=cfg.silence_senders, embed_dim=cfg.embed_dim,
                           hidden=cfg.hidden, layers=cfg.layers, mask_init=cfg.mask_init,
-                          threshold=cfg.threshold).to(device)
+                          threshold=cfg.threshold, horizon=int(win.y["train"].shape[1])
+                          ).to(device)
+        if cfg.init == "agcrn":
+            agcrn_init(model.backbone)
         if mode == "fixed":
             fixed = torch.zeros(n, device=device)
             fixed[torch.as_tensor(list(range(n)) if nodes is None else list(nodes),
@@ -239,6 +307,11 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     ckpt = folder / "best.pt"
     bar = tqdm(range(cfg.epochs), desc="epochs", disable=not cfg.progress)
     std = win.std
+    original = cfg.loss_scale == "original"
+    # the targets the loss and the validation compare with: scaled, or the readings
+    target = {k: (torch.as_tensor(win.inverse(win.y[k]), device=device) if original
+                  else data[k][1]) for k in ("train", "val")}
+    unit = 1.0 if original else std  # one unit of the loss's scale, in readings
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
@@ -247,12 +320,14 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
         for i, idx in enumerate(batches):
             if cfg.max_batches is not None and i >= cfg.max_batches:
                 break
-            x, y = data["train"][0][idx.to(device)], data["train"][1][idx.to(device)]
+            x, y = data["train"][0][idx.to(device)], target["train"][idx.to(device)]
             with autocast:
                 pred, mask = fwd(x)
-                mae = (pred.float() - y).abs().mean()
-                loss = (prune_loss(mae, mask, cfg.gamma, cfg.soft_loss) if mode == "learned"
-                        else mae)
+                diff = pred.float() - y
+                mae = diff.abs().mean()
+                fit = mae if cfg.loss == "l1" else (diff * diff).mean()
+                loss = (prune_loss(fit, mask, cfg.gamma, cfg.soft_loss) if mode == "learned"
+                        else fit)
             opt.zero_grad(set_to_none=True)
             if mask_opt is not None:
                 mask_opt.zero_grad(set_to_none=True)
@@ -262,13 +337,13 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
                 mask_opt.step()
             tot += float(mae.detach()) * len(idx)
             cnt += len(idx)
-        val = _predict(fwd, data["val"][0], cfg, autocast)
-        val_mae = float((val - data["val"][1]).abs().mean()) * std
+        val = _predict(fwd, data["val"][0], cfg, contextlib.nullcontext())  # fp32
+        val_mae = float((val - target["val"]).abs().mean()) * unit
         kept = float(model.mask().detach().mean())
         # the soft loss selects on its own objective: MAE x (1 + kept - gamma)
         score = (float(prune_loss(torch.tensor(val_mae), torch.tensor([kept]), cfg.gamma,
                                   cfg.soft_loss)) if soft else val_mae)
-        row = {"epoch": epoch, "train_mae": tot / max(cnt, 1) * std, "val_mae": val_mae,
+        row = {"epoch": epoch, "train_mae": tot / max(cnt, 1) * unit, "val_mae": val_mae,
                "kept_fraction": kept, "val_score": score,
                "seconds": time.perf_counter() - t0}
         log.append(row)
@@ -280,20 +355,34 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
             bad += 1
             if bad >= cfg.patience:
                 break
+        _write_log(folder / "log.csv", log)  # a killed run still shows its curve
     _write_log(folder / "log.csv", log)
     model.load_state_dict(torch.load(ckpt, map_location=device, weights_only=True))
     model.eval()
-    test = _predict(model, data["test"][0], cfg, autocast).float().cpu().numpy()
-    true = data["test"][1].cpu().numpy()
+    # evaluation in fp32, whatever the training precision
+    test = _predict(model, data["test"][0], cfg, contextlib.nullcontext()).float().cpu().numpy()
+    test = test if original else win.inverse(test)
+    _, true = win.test_windows()
     kept_nodes = model.kept().cpu().tolist()
-    metrics = evaluate(win.inverse(test), win.inverse(true), kept_nodes, win.mape_threshold)
+    metrics = evaluate(test, true, win, kept=kept_nodes, definition=cfg.metric)
     raw = model.mask.raw.detach().cpu().numpy()
-    return {"metrics": metrics, "kept": kept_nodes, "kept_fraction": len(kept_nodes) /
-            raw.size, "ranking": np.argsort(-raw, kind="stable").tolist(),
+    return {"metrics": metrics, "protocol": win.protocol.settings(), "kept": kept_nodes,
+            "kept_fraction": len(kept_nodes) / raw.size,
+            "ranking": np.argsort(-raw, kind="stable").tolist(),
             "raw_mask": raw.tolist(), "best_epoch": best_epoch,
             "best_val_mae": log[best_epoch]["val_mae"], "best_val_score": best,
             "epochs_run": len(log), "log": log,
             "epoch_seconds": float(np.mean([r["seconds"] for r in log]))}
+
+
+def agcrn_init(module: nn.Module) -> None:
+    """AGCRN's initialization: Xavier-uniform for every parameter of two or more
+    dimensions, U(0, 1) for the others (its ``init_seed`` loop over ``parameters()``)."""
+    for p in module.parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+        else:
+            nn.init.uniform_(p)
 
 
 @torch.no_grad()
@@ -339,10 +428,12 @@ def correlation_nodes(train_values: np.ndarray, keep: int) -> list[int]:
     return sorted(np.argsort(-score, kind="stable")[:keep].tolist())
 
 
-def historical_average(values: np.ndarray, train_steps: int, steps_per_day: int,
-                       starts: np.ndarray, horizon: int = 12) -> np.ndarray:
-    """Per node and time-of-day-and-weekday slot, the training mean; for windows whose
-    targets start at ``starts`` returns (S, horizon, N, 1)."""
+def weekly_slot_mean(values: np.ndarray, train_steps: int, steps_per_day: int,
+                     starts: np.ndarray, horizon: int = 12) -> np.ndarray:
+    """Per node and weekly slot (time of day and weekday), the mean of the first
+    ``train_steps`` readings; for windows whose targets start at series index ``starts``
+    returns (S, horizon, N, 1). (Often called "historical average"; T-GCN's HA is
+    :func:`window_mean`.)"""
     week = 7 * steps_per_day
     slots = np.arange(values.shape[0]) % week
     means = np.zeros((week, values.shape[1]))
@@ -352,6 +443,23 @@ def historical_average(values: np.ndarray, train_steps: int, steps_per_day: int,
         means[s] = rows.mean(0) if len(rows) else train.mean(0)
     idx = (starts[:, None] + np.arange(horizon)) % week
     return means[idx][..., None]
+
+
+def window_mean(x_orig: np.ndarray, horizon: int = 12) -> np.ndarray:
+    """T-GCN's HA: each step's forecast is the mean of the input window, which then rolls
+    forward with that forecast appended (its ``baselines.py``); (S, T, N, 1) ->
+    (S, horizon, N, 1). Step 1 is the plain mean of the window.
+
+    >>> import numpy as np
+    >>> window_mean(np.array([1.0, 2.0, 3.0, 6.0]).reshape(1, 4, 1, 1), 2).ravel().tolist()
+    [3.0, 3.5]
+    """
+    window = np.asarray(x_orig, dtype=np.float64).copy()
+    out = np.empty((window.shape[0], horizon) + window.shape[2:])
+    for k in range(horizon):
+        out[:, k] = window.mean(axis=1)
+        window = np.concatenate([window[:, 1:], out[:, k:k + 1]], axis=1)
+    return out
 
 
 def last_value(x_orig: np.ndarray, horizon: int = 12) -> np.ndarray:
