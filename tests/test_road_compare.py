@@ -186,3 +186,34 @@ def test_cli_bad_network_is_one_line_exit_2(tmp_path: Path) -> None:
         assert p.returncode == 2, (argv, p.stderr)
         assert words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not out.exists()
+
+
+def test_agcrn_rows_come_from_checkpoints_on_the_comparisons_own_targets(tmp_path: Path
+                                                                          ) -> None:
+    """A real `traffic compare` folder: its models forecast the road comparison's scored
+    targets, scored by the same metric function as every simulated row."""
+    from argnn_sim.metrics import forecast_metrics
+    from argnn_sim.series import SeriesTask, load_road_series
+    from prunegcrn_bridge.traffic.data import load_npz
+    from prunegcrn_bridge.traffic.experiment import compare
+    from prunegcrn_bridge.traffic.forecast import forecast_at
+    from prunegcrn_bridge.traffic.train import config_for
+
+    data, adj = _series(tmp_path)
+    series = load_npz(data, distance=adj)
+    cfg_t = config_for("default", epochs=1, hidden=8, embed_dim=2, max_batches=2)
+    compare(series, tmp_path / "sel", fractions=(1.0, 0.5), seeds=(0,),
+            methods=("prunegcrn",), cfg=cfg_t)
+    cfg = _cfg(tmp_path, seeds=1, selections=(str(tmp_path / "sel"),), modes=("DW",),
+               budgets=())
+    rows = run_road_compare(cfg, tmp_path / "out")
+    agcrn = {r["fraction"]: r for r in rows if r["method"] == "agcrn"}
+    assert set(agcrn) == {1.0, 0.5} and agcrn[1.0]["definition"] == "all"
+    task = SeriesTask.from_series(load_road_series(data, adjacency=adj))
+    steps = np.array([t for t in task.test_steps() if task.scored(t)])
+    idx = 200 - task.test.shape[0] + steps + 1
+    pred = forecast_at(tmp_path / "sel", "all-f1-s0", series, idx)
+    assert agcrn[1.0]["mae"] == forecast_metrics(pred, task.raw_test[steps + 1])["mae"]
+    with pytest.raises(BridgeConfigError, match="trained under --protocol default"):
+        run_road_compare(_cfg(tmp_path, seeds=1, selections=(str(tmp_path / "sel"),),
+                              protocol="tgcn"), tmp_path / "out3")

@@ -131,6 +131,11 @@ def test_forecasts_from_a_checkpoint_equal_the_training_run(tmp_path: Path) -> N
     summary = (tmp_path / "c" / "summary.md").read_text()
     assert "Metric definition `all`" in summary and "Protocol `tgcn`" in summary
     assert "input-window-mean" in summary and "weekly-slot-mean" in summary
+    import csv
+
+    curves = list(csv.DictReader(open(tmp_path / "c" / "curves.csv")))
+    assert [int(r["epoch"]) for r in curves] == [0, 1] and curves[0]["method"] == "all"
+    assert (tmp_path / "c" / "training_curves.png").stat().st_size > 0
 
 
 def test_a_protocol_that_does_not_fit_the_data_is_refused() -> None:

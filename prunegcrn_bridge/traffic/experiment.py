@@ -91,7 +91,6 @@ def _one(series: Series, win: Windows, method: str, fraction: float, seed: int,
                   seed=seed, out=sub)
     else:
         raise ValueError(f"unknown method {method!r}")
-    r.pop("log")
     return {"method": method, "fraction": fraction, "seed": seed, "k": k, **r}
 
 
@@ -209,6 +208,9 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     records += refs
     write_tables(records, folder, series)
     plot_compare(records, folder, series)
+    plot_curves(write_curves(records, folder), folder, series, cfg.patience)
+    for r in records:  # the epochs are in curves.csv; the returned records stay small
+        r.pop("log", None)
     return records
 
 
@@ -251,7 +253,10 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
                         drivers=z["drivers"] if "drivers" in z.files else None)
     write_tables(records, f, series)
     plot_compare(records, f, series)
-    return [p for p in (f / "mae_vs_kept.png", f / "kept_nodes.png") if p.is_file()]
+    plot_curves(write_curves(records, f), f, series,
+                (settings.get("train") or {}).get("patience"))
+    return [p for p in (f / "mae_vs_kept.png", f / "kept_nodes.png",
+                        f / "training_curves.png") if p.is_file()]
 
 
 def redraw_selection(folder: str | os.PathLike[str]) -> list[Path]:
@@ -469,6 +474,99 @@ def summary_markdown(records: Sequence[dict[str, Any]], series: Series) -> str:
                   f"{sum(secs) / 60:.0f} min in all, {np.mean(secs) / 60:.1f} min per model "
                   "(epoch time x epochs, validation included)."]
     return "\n".join(lines) + "\n"
+
+
+CURVE_COLUMNS = ["method", "fraction", "seed", "epoch", "train_mae", "val_mae", "seconds"]
+
+
+def write_curves(records: Sequence[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
+    """``curves.csv``: every trained model's epochs (train and validation MAE, seconds), from
+    its record or its ``models/<run>/log.csv``; a model whose log is gone keeps the rows an
+    earlier call wrote. Returns the rows."""
+    old: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    if (folder / "curves.csv").is_file():
+        with open(folder / "curves.csv", newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                old[(row["method"], row["fraction"], row["seed"])].append(row)
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        if not r.get("epochs_run"):
+            continue
+        log = r.get("log")
+        path = folder / "models" / _key(r["method"], r["fraction"], r["seed"]) / "log.csv"
+        if log is None and path.is_file():
+            with open(path, newline="", encoding="utf-8") as fh:
+                log = list(csv.DictReader(fh))
+        if log is None:
+            rows += old.get((str(r["method"]), str(r["fraction"]), str(r["seed"])), [])
+            continue
+        rows += [{"method": r["method"], "fraction": r["fraction"], "seed": r["seed"],
+                  **{k: e[k] for k in CURVE_COLUMNS[3:]}} for e in log]
+    if rows:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CURVE_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+        write_atomic(folder / "curves.csv", buf.getvalue())
+    return rows
+
+
+def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
+                patience: int | None = None) -> Path | None:
+    """``training_curves.png``: left, the all-node models' training and validation MAE per
+    epoch, the chosen (best-validation) epoch marked and the epochs after it shaded; right,
+    every pruned model's validation MAE, by method."""
+    from argnn_sim.plots import _save, plt
+
+    if not rows:
+        return None
+    runs: dict[tuple[str, float, int], list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        runs[(str(r["method"]), float(r["fraction"]), int(r["seed"]))].append(r)
+    unit = " (km/h)" if series.name == "sz_taxi" else ""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+    for i, ((m, f, seed), log) in enumerate(sorted((k, v) for k, v in runs.items()
+                                                   if k[0] == "all")):
+        ep = np.array([int(e["epoch"]) for e in log]) + 1
+        val = np.array([float(e["val_mae"]) for e in log])
+        c = palette[i % len(palette)]
+        axes[0].plot(ep, [float(e["train_mae"]) for e in log], color=c, lw=0.8, ls=":",
+                     label=f"seed {seed}, training")
+        axes[0].plot(ep, val, color=c, lw=1.4, label=f"seed {seed}, validation")
+        b = int(np.argmin(val))
+        axes[0].plot(ep[b], val[b], "o", color=c, ms=6)
+        if b + 1 < len(val):
+            axes[0].axvspan(ep[b], ep[-1], color=c, alpha=0.07)
+    axes[0].set_title("all nodes: each seed's curve; dot = the chosen epoch, shaded = the "
+                      f"epochs after it{f' (patience {patience})' if patience else ''}",
+                      fontsize=8)
+    styles = {"prunegcrn": "tab:red", "random": "tab:grey", "correlation": "tab:olive",
+              "prunegcrn-soft": "tab:purple"}
+    seen = set()
+    for (m, f, seed), log in sorted(runs.items()):
+        if m == "all":
+            continue
+        ep = np.array([int(e["epoch"]) for e in log]) + 1
+        label = m if m not in seen else None
+        seen.add(m)
+        axes[1].plot(ep, [float(e["val_mae"]) for e in log], color=styles.get(m, "k"), lw=0.7,
+                     alpha=0.8, label=label)
+    axes[1].set_title("pruned models (every fraction and seed): validation MAE", fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    axes[0].set_ylabel(f"MAE{unit}, every entry, all forecast steps")
+    lo = min(float(r["val_mae"]) for r in rows)
+    hi = np.percentile([float(r["val_mae"]) for r in rows], 95)
+    axes[0].set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+    fig.suptitle(f"{series.name}: training curves", fontsize=10)
+    fig.tight_layout()
+    path = folder / "training_curves.png"
+    _save(fig, path)
+    return path
 
 
 def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series) -> None:
