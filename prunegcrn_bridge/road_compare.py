@@ -4,8 +4,9 @@ The same network and task for every method: the series task of :mod:`argnn_sim.s
 (every sensor has an input node clamped to its reading and a predictor that forecasts the
 reading one step ahead; predictors hear their own sensor's input, ``hops`` = 0 by default,
 and their road neighbours' predictors), trained and scored in the simulator on the same
-splits PruneGCRN uses (6:2:2; test MAE, RMSE and MAPE on the original scale at horizon 1,
-over PruneGCRN's own horizon-1 test targets).
+split PruneGCRN's ``default`` protocol uses (6:2:2; test MAE, RMSE and MAPE on the original
+scale at horizon 1, every entry scored: the ``all`` metric definition of
+:mod:`argnn_sim.metrics`, for every row).
 
 Methods (one row per run; ``seeds`` runs each):
 
@@ -29,8 +30,11 @@ Methods (one row per run; ``seeds`` runs each):
     magnitude pruning of the trained unpruned network removing as many edges as it removed
     (smallest ``|w|`` first; evaluation only).
 references
-    PruneGCRN/AGCRN's own horizon-1 forecast at each kept fraction (from its runs), the
-    last value, and the historical average (per sensor and time of day, training split).
+    ``agcrn``: PruneGCRN/AGCRN's own forecast at each kept fraction, made by each selection
+    run's checkpoint for exactly this comparison's scored targets (left out, with a note, when
+    a folder keeps no checkpoints); ``last-value``; ``input-window-mean`` (the mean of the last
+    four readings, T-GCN's HA); ``daily-slot-mean`` (per sensor and time of day, training
+    split).
 
 Every run is one JSON under ``out/runs/`` written atomically (a killed comparison resumes).
 """

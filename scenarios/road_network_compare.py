@@ -8,8 +8,11 @@ speed 15 minutes ahead.
 
 Data: ``--data-root`` (the folder holding ``SZ_TAXI/``; default ``$ARGNN_DATA``). PruneGCRN's
 kept sensors come from its SZ-taxi runs, ``--selections`` (default: the runs committed in
-``docs/figures/prunegcrn/sz_taxi`` and ``sz_taxi_selections`` of this repository, when
-present); without them the PruneGCRN rows are left out and the table says so.
+``docs/figures/prunegcrn/sz_taxi_tgcn`` of this repository, trained under T-GCN's protocol,
+``--protocol tgcn``); without them the PruneGCRN rows are left out and the table says so.
+Their checkpoints, where the folder keeps them (``models/``, not committed), forecast this
+comparison's own test targets: the ``agcrn`` rows. Every row is scored on every entry (the
+``all`` metric definition).
 
 Writes ``<out>/runs/<method>-s<seed>[-f<kept>].json`` (one file per finished run: a killed
 comparison resumes), ``rows.json``, ``summary.csv``, ``paired.csv``, ``summary.md``,
@@ -29,7 +32,8 @@ from argnn_sim.figures import write_manifest
 
 NAME = "road_network_compare"
 REPO = Path(__file__).resolve().parents[1]
-SELECTIONS = (REPO / "docs/figures/prunegcrn/sz_taxi", REPO / "docs/figures/prunegcrn/sz_taxi_selections")
+SELECTIONS = (REPO / "docs/figures/prunegcrn/sz_taxi_tgcn",)
+PROTOCOL = "tgcn"  # what SELECTIONS were trained under
 
 
 def main() -> int:
@@ -49,13 +53,17 @@ def main() -> int:
                    help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
     p.add_argument("--selections", help="PruneGCRN's `argnn traffic compare --out` folders, "
                                         "comma-separated")
+    p.add_argument("--protocol", choices=("default", "tgcn", "agcrn"),
+                   help=f"the protocol --selections were trained under (default: {PROTOCOL} "
+                        "for the committed runs, default for others)")
     p.add_argument("--seeds", type=int)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on a terminal)")
     args = p.parse_args()
     sel = tuple(args.selections.split(",")) if args.selections else \
         tuple(str(f) for f in SELECTIONS if (f / "compare.json").is_file())
-    changes = {"data_root": args.data_root or "", "selections": sel}
+    protocol = args.protocol or (PROTOCOL if not args.selections else "default")
+    changes = {"data_root": args.data_root or "", "selections": sel, "protocol": protocol}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
     cfg = quick_road_config(asynchronous=False, **changes) if args.quick else RoadConfig(**changes)

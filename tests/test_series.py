@@ -158,7 +158,8 @@ def test_sensor_accounting_and_metrics(tmp_path: Path) -> None:
     assert m["mae"] == pytest.approx(np.abs(e).mean())
     assert m["rmse"] == pytest.approx(np.sqrt((e ** 2).mean()))
     big = y > 25.0
-    assert m["mape"] == pytest.approx(100 * np.mean(np.abs(e[big]) / y[big]))
+    assert m["mape"] == pytest.approx(np.mean(np.abs(e[big]) / y[big]))  # a fraction
+    assert m["definition"] == "all" and m["scored"] == e.size
     sc = _scenario(dict(_write(tmp_path, v, _ring(4)), sensors=[0, 2]),
                    pruning={"policy": "none"})
     r = simulate(sc, 0)

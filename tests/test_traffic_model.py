@@ -384,7 +384,9 @@ def test_gamma_study_trains_baselines_at_the_reached_size_and_resumes(tmp_path):
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "g" / "runs").iterdir()}
     assert gamma_study(s, tmp_path / "g", gammas=(0.5,), random_seeds=(0, 1), cfg=cfg) == rows
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "g" / "runs").iterdir()} == stamps
-    assert (tmp_path / "g" / "gamma.csv").read_text().startswith("gamma,seed,kept,")
+    assert (tmp_path / "g" / "gamma.csv").read_text().startswith(
+        "gamma,seed,definition,protocol,kept,")
+    assert rows[0]["definition"] == "all" and rows[0]["protocol"] == "default"
     from prunegcrn_bridge.errors import BridgeConfigError
 
     with pytest.raises(BridgeConfigError, match="a gamma study with other settings"):

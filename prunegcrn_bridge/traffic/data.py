@@ -148,16 +148,17 @@ def split_lengths(steps: int, split: str = "6:2:2", val_share: float = 0.125
                   ) -> tuple[int, int, int]:
     """Chronological split into (train, validation, test) lengths.
 
-    ``"6:2:2"``: ``int(0.2 T)`` steps each for validation and test (AGCRN's split).
+    ``"6:2:2"``: AGCRN's ``split_data_by_ratio``: the last ``int(0.2 T)`` steps are the test
+    part, the ``int(0.4 T) - int(0.2 T)`` before them the validation part.
     ``"8:2"``: test is what follows the first ``int(0.8 T)`` steps (T-GCN's split); the
     validation is the last ``val_share`` of those 80 %, the model fits the rest.
 
-    >>> split_lengths(2976), split_lengths(2976, "8:2")
-    ((1786, 595, 595), (2083, 297, 596))
+    >>> split_lengths(2976), split_lengths(2976, "8:2"), split_lengths(13)
+    ((1786, 595, 595), (2083, 297, 596), (8, 3, 2))
     """
     if split == "6:2:2":
-        v = int(0.2 * steps)
-        return steps - 2 * v, v, v
+        test, both = int(0.2 * steps), int(0.4 * steps)
+        return steps - both, both - test, test
     if split == "8:2":
         head = int(0.8 * steps)
         v = int(val_share * head)

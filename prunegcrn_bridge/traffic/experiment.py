@@ -10,7 +10,9 @@
   rest on the training split (:func:`~.train.correlation_nodes`), fixed mask;
 * ``all`` (at 100 %): every node;
 
-and once, without training, ``historical-average`` and ``last-value``. Each finished
+and once, without training, the references: ``input-window-mean`` (T-GCN's HA),
+``last-value`` and ``weekly-slot-mean``. Every number is on the original scale under one
+metric definition (``all`` by default) and the protocol's scoring. Each finished
 model is one JSON file ``runs/<method>-f<fraction>-s<seed>.json`` written atomically, so a
 killed comparison resumes. Tables: ``runs.csv`` (one row per model) and ``summary.csv``
 (mean ± sd over seeds, with the planted-driver precision on synthetic data and the mean
