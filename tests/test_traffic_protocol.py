@@ -56,6 +56,15 @@ def test_tgcn_ha_reproduces_the_published_15_minute_row_exactly() -> None:
     assert m["mae_h"][1] == pytest.approx(both)
     # the masked definition is an extra, labelled entry, never the headline
     assert m["masked"]["mae_h"][0] > m["mae_h"][0]
+    # the comparison's literature table sets the reproduced row beside the published one
+    from prunegcrn_bridge.traffic.experiment import literature_markdown, references
+
+    s = T.load_sz_taxi(DATA)
+    lit = literature_markdown(references(s, w), s)
+    assert lit is not None and "arXiv:1811.05320" in lit
+    assert "| 15 min | input-window mean (T-GCN's HA) | ours | 4.2951 | 2.7815 | 0.7008 |" in lit
+    assert "| 15 min | T-GCN | published | 3.9162 | 2.7117 | 0.7302 |" in lit
+    assert literature_markdown(references(s, T.prepare(s)), s) is None  # another protocol
 
 
 def test_agcrn_protocol_split_scaling_and_steps() -> None:

@@ -46,7 +46,7 @@ from typing import Any
 from ..errors import BridgeConfigError
 
 __all__ = ["Protocol", "PROTOCOLS", "get_protocol", "CITATIONS", "TGCN_PUBLISHED",
-           "embed_dim_for"]
+           "AGCRN_PUBLISHED", "embed_dim_for", "published_key"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,14 @@ TGCN_PUBLISHED: dict[str, dict[int, tuple[float, float, float, float, float]]] =
 }
 
 
+#: AGCRN's published rows (Table 2 of arXiv:2007.02842), averaged over the 12 horizons:
+#: (MAE, RMSE, MAPE as a fraction)
+AGCRN_PUBLISHED: dict[str, tuple[float, float, float]] = {
+    "pems04": (19.83, 32.26, 0.1297),
+    "pems08": (15.95, 25.22, 0.1009),
+}
+
+
 def get_protocol(name: str) -> Protocol:
     """The preset called ``name``; an unknown name is one error naming the choices.
 
@@ -147,3 +155,20 @@ def embed_dim_for(protocol: Protocol, series_name: str, default: int = 10) -> in
     if protocol.name == "agcrn" and re.fullmatch(r"pems-?d?0?8", series_name.lower()):
         return 2
     return default
+
+
+def published_key(protocol: Protocol, series_name: str) -> str | None:
+    """Which published table a series under ``protocol`` can be set beside: ``"sz_taxi"``
+    (T-GCN's), ``"pems04"`` or ``"pems08"`` (AGCRN's), or None.
+
+    >>> published_key(PROTOCOLS["tgcn"], "sz_taxi"), published_key(PROTOCOLS["tgcn"], "pems04")
+    ('sz_taxi', None)
+    """
+    name = series_name.lower()
+    if protocol.name == "tgcn" and name == "sz_taxi":
+        return "sz_taxi"
+    if protocol.name == "agcrn":
+        for key in AGCRN_PUBLISHED:
+            if re.fullmatch(key.replace("pems", r"pems-?d?"), name):
+                return key
+    return None
