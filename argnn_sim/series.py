@@ -170,6 +170,14 @@ def read_adjacency(path: str | os.PathLike[str], n: int) -> FloatArray:
 
 @functools.lru_cache(maxsize=4)
 def _load(data: str, root: str, adjacency: str) -> RoadSeries:
+    from .planted import is_planted, parse_planted, planted_series
+
+    if is_planted(data):
+        if adjacency:
+            raise DataError(f"task.data = {data!r} is a planted series on its own road graph "
+                            "(its base); remove task.adjacency")
+        p = planted_series(parse_planted(data), data_root=root or None)
+        return RoadSeries(p.name, p.values, p.adjacency, SZ_TAXI_MAPE_THRESHOLD)
     if data.lower() == "sz_taxi":
         base = root or os.environ.get("ARGNN_DATA", "")
         if not base:
@@ -200,8 +208,9 @@ def load_road_series(data: str, *, data_root: str | os.PathLike[str] | None = No
 
     Parameters
     ----------
-    data : ``"sz_taxi"`` or an ``.npz`` file (relative paths are read under ``data_root``
-        when one is given). data_root : the folder holding ``SZ_TAXI/``.
+    data : ``"sz_taxi"``, a planted spec (``"planted:sz_taxi[:key=value,...]"``,
+        :mod:`argnn_sim.planted`) or an ``.npz`` file (relative paths are read under
+        ``data_root`` when one is given). data_root : the folder holding ``SZ_TAXI/``.
     adjacency : the road graph's file (needed for an ``.npz``; optional for SZ-taxi).
 
     Returns

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ __all__ = ["register", "main"]
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="sz_taxi",
-                   help="sz_taxi, synthetic, or a PeMS-style .npz path (default: sz_taxi)")
+                   help="sz_taxi, synthetic, planted:sz_taxi[:key=value,...] (a planted series "
+                        "on SZ-taxi's road graph), or a PeMS-style .npz path (default: sz_taxi)")
     p.add_argument("--data-root", help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
     p.add_argument("--distance", help="distance.csv (from,to,cost) for a .npz file")
     p.add_argument("--protocol", default="default", choices=("default", "tgcn", "agcrn"),
@@ -118,16 +120,29 @@ PEMS_HINT = ("PeMSD4/PeMSD8 series are not shipped: AGCRN's README points to the
 
 def _series(args: argparse.Namespace) -> Any:
     from ..errors import DataError
-    from .data import load_npz, load_sz_taxi, synthetic
+    from argnn_sim.planted import is_planted
+
+    from .data import load_npz, load_planted, load_sz_taxi, synthetic
 
     if args.data == "sz_taxi":
         return load_sz_taxi(args.data_root)
     if args.data == "synthetic":
         return synthetic(seed=args.seed)
+    if is_planted(args.data):
+        return load_planted(args.data, args.data_root)
     path = Path(args.data)
     if not path.is_file() and path.suffix == ".npz":
         raise DataError(f"traffic data file {path} not found; {PEMS_HINT}")
     return load_npz(path, distance=args.distance)
+
+
+def folder_name(name: str) -> str:
+    """A series name as one plain path component (a planted spec holds ':' and ',').
+
+    >>> folder_name("planted:sz_taxi:share=0.2,seed=1")
+    'planted_sz_taxi_share_0.2_seed_1'
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "series"
 
 
 def _cfg(args: argparse.Namespace, series: Any, **kw: Any) -> Any:
@@ -184,7 +199,7 @@ def _gammas(args: argparse.Namespace, series: Any) -> int:
         if not 1 <= getattr(args, name) <= 100:
             raise BridgeConfigError(f"--{name.replace('_', '-')} {getattr(args, name)}: give "
                                     "from 1 to 100")
-    out = Path(args.out or f"results/prunegcrn-gammas-{series.name}")
+    out = Path(args.out or f"results/prunegcrn-gammas-{folder_name(series.name)}")
     rows = gamma_study(series, out, gammas=gs, seeds=tuple(range(args.seeds)),
                        random_seeds=tuple(range(args.random_seeds)), cfg=_cfg(args, series),
                        protocol=args.protocol, scaler=args.scaler,
@@ -209,7 +224,8 @@ def _train(args: argparse.Namespace, series: Any) -> int:
     cfg = _cfg(args, series, gamma=args.gamma if args.gamma is not None else 0.25)
     win = prepare(series, protocol=args.protocol, scaler=args.scaler)  # before any folder
     out = Path(args.out) if args.out else \
-        free_folder(f"results/prunegcrn-{series.name}-{tag}-s{args.seed}", "traffic-train")
+        free_folder(f"results/prunegcrn-{folder_name(series.name)}-{tag}-s{args.seed}",
+                    "traffic-train")
     out = claim_output(out, "traffic-train", existing="refuse", what="--out")
     r = train(win, cfg=cfg, keep=keep, seed=args.seed, out=out)
     r.pop("log")
@@ -260,7 +276,7 @@ def _compare(args: argparse.Namespace, series: Any) -> int:
         from dataclasses import replace
 
         cfg = replace(cfg, epochs=2, hidden=8, embed_dim=3, max_batches=5, progress=False)
-    out = Path(args.out or f"results/prunegcrn-compare-{series.name}")
+    out = Path(args.out or f"results/prunegcrn-compare-{folder_name(series.name)}")
     from contextlib import nullcontext
 
     from ..threads import one_thread

@@ -31,7 +31,8 @@ from argnn_sim.series import load_road_series, read_adjacency, read_readings
 from ..errors import BridgeConfigError, DataError
 from .protocol import PROTOCOLS, Protocol, get_protocol
 
-__all__ = ["Series", "Windows", "load_npz", "load_distance_csv", "load_sz_taxi", "synthetic",
+__all__ = ["Series", "Windows", "load_npz", "load_distance_csv", "load_sz_taxi", "load_planted",
+           "synthetic",
            "prepare", "split_lengths"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -85,6 +86,19 @@ def load_sz_taxi(root: str | os.PathLike[str] | None = None) -> Series:
     # standstill whose relative error is unbounded: MAPE over targets above 1 km/h
     return Series("sz_taxi", np.array(road.values), np.array(road.adjacency), 96,
                   mape_threshold=road.mape_threshold)
+
+
+def load_planted(spec: str, root: str | os.PathLike[str] | None = None) -> Series:
+    """A planted series on a real road graph (:mod:`argnn_sim.planted`), with its drivers and
+    its truth (``meta["truth"]``), named by its spec string. ``root``: the folder holding
+    ``SZ_TAXI/`` (default ``$ARGNN_DATA``) for the ``sz_taxi`` base graph.
+    """
+    from argnn_sim.planted import parse_planted, planted_series
+
+    base = root if root is not None else os.environ.get("ARGNN_DATA")
+    p = planted_series(parse_planted(spec), data_root=base)
+    return Series(p.name, np.array(p.values), np.array(p.adjacency), p.spec.steps_per_day,
+                  p.drivers, {"truth": p.truth()}, mape_threshold=1.0)
 
 
 def synthetic(num_nodes: int = 60, *, drivers: int = 12, steps: int = 2880,

@@ -226,6 +226,8 @@ def _save_graph(series: Series, folder: Path) -> None:
     tmp = folder / ".graph.tmp.npz"
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, folder / "graph.npz")
+    if series.meta.get("truth"):  # a planted series: its drivers, parents, lags and weights
+        write_atomic(folder / "truth.json", json.dumps(series.meta["truth"], indent=1))
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
