@@ -176,8 +176,8 @@ def _load(data: str, root: str, adjacency: str) -> RoadSeries:
         if adjacency:
             raise DataError(f"task.data = {data!r} is a planted series on its own road graph "
                             "(its base); remove task.adjacency")
-        p = planted_series(parse_planted(data), data_root=root or None)
-        return RoadSeries(p.name, p.values, p.adjacency, SZ_TAXI_MAPE_THRESHOLD)
+        made = planted_series(parse_planted(data), data_root=root or None)
+        return RoadSeries(made.name, made.values, made.adjacency, SZ_TAXI_MAPE_THRESHOLD)
     if data.lower() == "sz_taxi":
         base = root or os.environ.get("ARGNN_DATA", "")
         if not base:

@@ -119,9 +119,9 @@ PEMS_HINT = ("PeMSD4/PeMSD8 series are not shipped: AGCRN's README points to the
 
 
 def _series(args: argparse.Namespace) -> Any:
-    from ..errors import DataError
     from argnn_sim.planted import is_planted
 
+    from ..errors import DataError
     from .data import load_npz, load_planted, load_sz_taxi, synthetic
 
     if args.data == "sz_taxi":
