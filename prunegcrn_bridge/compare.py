@@ -769,8 +769,8 @@ def register(sub: Any) -> None:
     r = c.add_argument_group("a road-sensor network instead of logic circuits "
                              "(prunegcrn_bridge.road_compare)")
     r.add_argument("--network", default="logic",
-                   help="logic (default: the logic circuits), sz_taxi, or an .npz of readings "
-                        "(with --adjacency)")
+                   help="logic (default: the logic circuits), sz_taxi, a planted series "
+                        "(planted:sz_taxi[:options]), or an .npz of readings (with --adjacency)")
     r.add_argument("--data-root", help="folder holding SZ_TAXI/ (default: $ARGNN_DATA)")
     r.add_argument("--adjacency", help="road graph of an .npz network (N x N or from,to CSV)")
     r.add_argument("--selections",
@@ -780,6 +780,8 @@ def register(sub: Any) -> None:
     r.add_argument("--protocol", choices=("default", "tgcn", "agcrn"),
                    help="the protocol the --selections folders were trained under (default: "
                         "default); their checkpoints' forecasts are the agcrn rows")
+    r.add_argument("--horizon", type=int,
+                   help="forecast this many steps ahead (default 1: 15 minutes on SZ-taxi)")
     r.add_argument("--fractions", help="kept shares of sensors (default 1,0.5,0.25,0.1)")
     r.add_argument("--hops", type=int, help="road hops a predictor hears sensors from "
                                             "(default 0: its own)")
@@ -822,7 +824,7 @@ def _command(args: argparse.Namespace) -> int:
         return command(args, progress=show_progress(args.progress))
     road_only = [o for o, v in (("--data-root", args.data_root), ("--adjacency", args.adjacency),
                                 ("--selections", args.selections),
-                                ("--protocol", args.protocol),
+                                ("--protocol", args.protocol), ("--horizon", args.horizon),
                                 ("--fractions", args.fractions), ("--hops", args.hops))
                  if v is not None] + (["--no-async"] if args.no_async else [])
     if road_only:

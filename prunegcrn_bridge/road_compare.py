@@ -61,6 +61,7 @@ from argnn_sim.series import SeriesTask, load_road_series, road_layout, split_le
 from argnn_sim.sweep import check_jobs
 
 from .errors import BridgeConfigError
+from .traffic.selection import correlation_nodes
 
 __all__ = ["RoadConfig", "quick_road_config", "random_sensors", "series_facts", "road_scenario", "run_road_compare",
            "summarize_road", "paired_road", "road_markdown", "plot_road", "baselines",
@@ -86,6 +87,7 @@ class RoadConfig:
         network to its own point).
     protocol : the protocol the ``selections`` folders were trained under (their
         ``compare.json`` must say so): ``default``, ``tgcn`` or ``agcrn``.
+    horizon : forecast this many steps ahead (1: 15 minutes on SZ-taxi; 4: an hour).
     """
 
     data: str = "sz_taxi"
@@ -108,6 +110,7 @@ class RoadConfig:
     asynchronous: bool = True
     budgets: tuple[float, ...] = (0.25, 0.5, 0.75)
     protocol: str = "default"
+    horizon: int = 1
 
     def __post_init__(self) -> None:
         from .traffic.protocol import get_protocol
@@ -130,6 +133,10 @@ class RoadConfig:
             raise BridgeConfigError(f"budgets = {list(self.budgets)}: give shares in (0, 1)")
         if not (0 <= self.loss < 1):
             raise BridgeConfigError(f"loss = {self.loss!r}: give a probability in [0, 1)")
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or \
+                not 1 <= self.horizon <= 10_000:
+            raise BridgeConfigError(f"horizon = {self.horizon!r}: give a whole number of steps "
+                                    "from 1 to 10,000 (--horizon)")
         self.scenario_for("unpruned", 0)  # the simulator validates the rest
 
     def scenario_for(self, method: str, seed: int, *, sensors: Sequence[int] = (),
@@ -151,7 +158,7 @@ def road_scenario(cfg: RoadConfig, method: str, seed: int, *, sensors: Sequence[
     """The scenario of one run of the comparison (see the module docstring)."""
     delayed = method.endswith("-async")
     task: dict[str, Any] = {"kind": "series", "data": cfg.data, "hops": cfg.hops,
-                            "hidden": cfg.hidden,
+                            "hidden": cfg.hidden, "horizon": cfg.horizon,
                             "passes": cfg.passes if passes is None else passes,
                             "train_steps": cfg.train_steps, "test_steps": cfg.test_steps}
     for key in ("data_root", "adjacency"):
@@ -420,6 +427,7 @@ def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
     r = run_simpy(sc, seed, after_training=hook)
     rec = _record(method, seed, fraction, r, t0)
     rec["sensors_list"] = [int(x) for x in sensors]
+    rec["horizon"] = cfg.horizon
     return rec
 
 
@@ -449,6 +457,7 @@ def _config_from(d: Mapping[str, Any]) -> RoadConfig:
     d["selections"] = tuple(d.get("selections") or ())
     d["budgets"] = tuple(d.get("budgets", ()))
     d.setdefault("protocol", "default")
+    d.setdefault("horizon", 1)
     return RoadConfig(**d)
 
 
@@ -476,8 +485,10 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
             old = json.loads(cfg_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        if isinstance(old, dict) and "protocol" not in old and cfg.protocol == "default":
-            old["protocol"] = "default"  # written before protocols were recorded
+        if isinstance(old, dict):  # keys added since: a folder written before has defaults
+            for key, default in (("protocol", "default"), ("horizon", 1)):
+                if key not in old and settings.get(key) == default:
+                    old[key] = default
         if old != json.loads(json.dumps(settings)):
             raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
                                     "another --out")
@@ -493,6 +504,11 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     def random_set(seed: int, k: int) -> list[int]:
         return random_sensors(n, k, seed)
 
+    def corr_set(k: int) -> list[int]:
+        return correlation_nodes(task.to_original(task.train), k)
+
+    truth = planted_truth(cfg)
+
     # phase 1: runs that train from scratch; magnitude prunes the trained unpruned network
     # (the same training, seed for seed) at the end of training
     phase1: list[tuple[str, tuple[Any, ...]]] = []
@@ -503,8 +519,12 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
             for mode in cfg.modes:
                 meth = f"spectral-{mode}{ln}"
                 phase1.append((_key(meth, s, None), (meth, s, None)))
+        if truth is not None:  # the planted drivers imposed: what a perfect selection keeps
+            phase1.append((_key("drivers", s, None),
+                           ("drivers", s, None, truth.drivers.tolist())))
         for f in fracs:
             phase1.append((_key("random", s, f), ("random", s, f, random_set(s, ks[f]))))
+            phase1.append((_key("correlation", s, f), ("correlation", s, f, corr_set(ks[f]))))
             if (f, s) in selections:
                 phase1.append((_key("prunegcrn", s, f),
                                ("prunegcrn", s, f, selections[(f, s)])))
@@ -522,6 +542,11 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
             k = max(1, sp["sensors_kept"])
             phase2.append((_key(f"random@spectral-{mode}", s, None),
                            (f"random@spectral-{mode}", s, None, random_set(s, k))))
+            phase2.append((_key(f"correlation@spectral-{mode}", s, None),
+                           (f"correlation@spectral-{mode}", s, None, corr_set(k))))
+            phase2.append((_key(f"magnitude-sensors@spectral-{mode}", s, None),
+                           (f"magnitude-sensors@spectral-{mode}", s, None, (),
+                            ("sensors", k))))
             for b in cfg.budgets:
                 cap = round(b * sp["edges_removed"])
                 if cap >= 1:
@@ -529,6 +554,9 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                     phase2.append((_key(meth, s, None), (meth, s, None, (), None, cap)))
     recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
     rows = [_upgrade(r) for r in recs.values()]
+    if truth is not None:
+        labels, edges = _network(cfg)
+        rows = [{**r, **truth_scores(r, truth, labels, edges)} for r in rows]
     per_day = STEPS_PER_DAY.get(series.name, 96)
     refs, note = _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds, task, per_day, "all")
     rows += refs
@@ -540,10 +568,56 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     return rows
 
 
+def planted_truth(cfg: RoadConfig) -> Any:
+    """The planted series' truth (:class:`argnn_sim.planted.Planted`) when ``cfg.data`` is a
+    planted spec, else None; the same series the runs read (one spec, one series)."""
+    from argnn_sim.planted import is_planted, parse_planted, planted_series
+
+    if not is_planted(cfg.data):
+        return None
+    return planted_series(parse_planted(cfg.data), data_root=cfg.data_root or None)
+
+
+def truth_scores(rec: Mapping[str, Any], truth: Any, labels: Sequence[str],
+                 edges: set[tuple[int, int]]) -> dict[str, float]:
+    """What a run kept, scored against the planted truth: ``driver_recall`` and
+    ``driver_precision`` of the sensors it still uses; for a run that removed edges of the
+    full network, ``removed_nonparent_share`` (removed edges that were no true parent edge)
+    and ``parent_kept_share`` (true parent edges still there). A true parent edge runs from
+    a driver's input node to a follower's predictor that the driver feeds, or from a
+    driver's input node to its own predictor; only those the full network (``labels``,
+    ``edges``: its node labels and (source, destination) edges) has count."""
+    used = set(int(x) for x in rec.get("sensors_used") or [])
+    drivers = set(truth.drivers.tolist())
+    out: dict[str, float] = {}
+    if rec.get("sensors_used") is not None:
+        hit = len(used & drivers)
+        out["driver_recall"] = hit / len(drivers)
+        out["driver_precision"] = hit / len(used) if used else math.nan
+    removed = rec.get("removed") or []
+    if removed and not rec.get("sensors_list"):  # edge pruning on the full network
+        index = {lab: i for i, lab in enumerate(labels)}
+        parent = {(index[f"x{d}"], index[f"y{i}"]) for d, i in truth.parent_edges()
+                  if f"x{d}" in index}
+        parent |= {(index[f"x{d}"], index[f"y{d}"]) for d in drivers if f"x{d}" in index}
+        parent &= edges
+        cut = {(int(a), int(b)) for a, b in removed}
+        out["removed_nonparent_share"] = 1 - len(cut & parent) / len(cut)
+        out["parent_kept_share"] = 1 - len(cut & parent) / len(parent) if parent else math.nan
+    return out
+
+
 def _labels(cfg: RoadConfig) -> list[Any]:
+    return _network(cfg)[0]
+
+
+def _network(cfg: RoadConfig) -> tuple[list[str], set[tuple[int, int]]]:
+    """The full network's node labels and its (source, destination) edges."""
     from argnn_sim.engines.setup import prepare
 
-    return list(prepare(cfg.scenario_for("unpruned", 0, passes=0), 0).topo.labels)
+    topo = prepare(cfg.scenario_for("unpruned", 0, passes=0), 0).topo
+    return ([str(v) for v in topo.labels],
+            set(zip(np.asarray(topo.src).tolist(), np.asarray(topo.dst).tolist())))
 
 
 def _run_all(cfg_d: dict[str, Any], jobs_list: Sequence[tuple[str, tuple[Any, ...]]], runs: Path, jobs: int,
@@ -615,7 +689,7 @@ def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for (m, f), rs in groups.items():
         row: dict[str, Any] = {"method": m, "fraction": f, "runs": len(rs),
                                "definition": definition}
-        for q in ("mae", "rmse", "mape", "accuracy", "sensors_kept", "edges"):
+        for q in ("mae", "rmse", "mape", "accuracy", "sensors_kept", "edges") + TRUTH_KEYS:
             row[q], row[f"{q}_sd"] = _stat([r.get(q) for r in rs])
         out.append(row)
     order = {m: i for i, m in enumerate(_METHOD_ORDER)}
@@ -625,9 +699,13 @@ def summarize_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 _METHOD_ORDER = ("unpruned", "spectral-D", "spectral-DW", "random@spectral-D",
-                 "magnitude@spectral-D", "random@spectral-DW", "magnitude@spectral-DW",
-                 "prunegcrn", "random", "magnitude", "agcrn", "last-value",
+                 "correlation@spectral-D", "magnitude-sensors@spectral-D",
+                 "magnitude@spectral-D", "random@spectral-DW", "correlation@spectral-DW",
+                 "magnitude-sensors@spectral-DW", "magnitude@spectral-DW", "drivers",
+                 "prunegcrn", "random", "correlation", "magnitude", "agcrn", "last-value",
                  "input-window-mean", "daily-slot-mean")
+TRUTH_KEYS = ("driver_recall", "driver_precision", "removed_nonparent_share",
+              "parent_kept_share")
 
 
 def _base(m: str) -> str:
@@ -643,12 +721,13 @@ def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
     pairs: list[tuple[str, str, Any]] = []
     for mode in ("D", "DW"):
-        for other in (f"random@spectral-{mode}", f"magnitude@spectral-{mode}"):
+        for other in (f"random@spectral-{mode}", f"correlation@spectral-{mode}",
+                      f"magnitude-sensors@spectral-{mode}", f"magnitude@spectral-{mode}"):
             pairs.append((other, f"spectral-{mode}", None))
     fracs = sorted({r["fraction"] for r in rows if r["method"] == "random"}, reverse=True)
     for f in fracs:
-        pairs.append(("random", "prunegcrn", f))
-        pairs.append(("random", "magnitude", f))
+        for ref in ("prunegcrn", "correlation", "magnitude"):
+            pairs.append(("random", ref, f))
     out = []
     for other, ref, f in pairs:
         d = [by[(other, f, s)]["mae"] - by[(ref, f, s)]["mae"]
@@ -663,26 +742,43 @@ def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def road_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+def road_markdown(rows: Sequence[Mapping[str, Any]], horizon: int | None = None) -> str:
     """The summary and the paired differences as markdown tables, headed by the metric
-    definition every row shares."""
+    definition every row shares; on a planted series, each method's driver recall and
+    precision and, for edge pruning, how many removed edges were no true parent edge."""
     from argnn_sim.metrics import DEFINITION_TEXT
 
     summ = summarize_road(rows)
     definition = summ[0]["definition"] if summ else "all"
+    h = horizon if horizon is not None else next(
+        (int(r["horizon"]) for r in rows if r.get("horizon")), 1)
+    truth = any(not math.isnan(r["driver_recall"]) for r in summ)
+    head = "| method | kept (nominal) | sensors kept | edges | MAE | RMSE | MAPE % | runs |"
+    if truth:
+        head += (" driver recall | driver precision | removed edges not parent % | "
+                 "parent edges kept % |")
     lines = [f"Metric definition `{definition}`: {DEFINITION_TEXT[definition]}; test MAE, "
-             "RMSE and MAPE of the horizon-1 forecasts on the comparison's own scored "
+             f"RMSE and MAPE of the forecasts {h} step(s) ahead on the comparison's own scored "
              "targets, every row scored by `argnn_sim.metrics.forecast_metrics`.", "",
-             "| method | kept (nominal) | sensors kept | edges | MAE | RMSE | MAPE % | runs |",
-             "|---|---|---|---|---|---|---|---|"]
+             head, "|---" * (head.count("|") - 1) + "|"]
+
+    def pm(key: str, r: Mapping[str, Any], scale: float = 1.0, digits: int = 2) -> str:
+        v = r[key]
+        return "" if math.isnan(v) else f"{scale * v:.{digits}f} ± {scale * r[key + '_sd']:.{digits}f}"
+
     for r in summ:
         f = "" if r["fraction"] is None else f"{100 * r['fraction']:g} %"
         sk = "" if math.isnan(r["sensors_kept"]) else \
             f"{r['sensors_kept']:.1f} ± {r['sensors_kept_sd']:.1f}"
         ed = "" if math.isnan(r["edges"]) else f"{r['edges']:.0f} ± {r['edges_sd']:.0f}"
-        lines.append(f"| {r['method']} | {f} | {sk} | {ed} | {r['mae']:.3f} ± {r['mae_sd']:.3f} "
-                     f"| {r['rmse']:.3f} ± {r['rmse_sd']:.3f} | {100 * r['mape']:.1f} ± "
-                     f"{100 * r['mape_sd']:.1f} | {r['runs']} |")
+        line = (f"| {r['method']} | {f} | {sk} | {ed} | {r['mae']:.3f} ± {r['mae_sd']:.3f} "
+                f"| {r['rmse']:.3f} ± {r['rmse_sd']:.3f} | {100 * r['mape']:.1f} ± "
+                f"{100 * r['mape_sd']:.1f} | {r['runs']} |")
+        if truth:
+            line += (f" {pm('driver_recall', r)} | {pm('driver_precision', r)} | "
+                     f"{pm('removed_nonparent_share', r, 100, 1)} | "
+                     f"{pm('parent_kept_share', r, 100, 1)} |")
+        lines.append(line)
     p = paired_road(rows)
     if p:
         lines += ["", "| method − reference (test MAE) | kept | pairs | mean Δ | 95 % interval "
@@ -733,11 +829,12 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                  sim: list[float]) -> None:
     """One panel of ``error_vs_kept.png``; ``sim`` collects the simulated networks' MAE."""
     style = {"prunegcrn": ("#d62728", "o-"), "random": ("#7f7f7f", "s--"),
-             "magnitude": ("#1f77b4", "^-"), "agcrn": ("#9467bd", "D:")}
+             "correlation": ("#bcbd22", "v-"), "magnitude": ("#1f77b4", "^-"),
+             "agcrn": ("#9467bd", "D:")}
     for m, (c, ls) in style.items():
         pts = sorted((r["fraction"], r["mae"], r["mae_sd"]) for r in summ
                      if r["method"] == m and r["fraction"] is not None)
-        if pts and m in ("prunegcrn", "random", "magnitude"):
+        if pts and m in ("prunegcrn", "random", "correlation", "magnitude"):
             pts += [(1.0, r["mae"], r["mae_sd"]) for r in summ if r["method"] == "unpruned"]
             pts.sort()
             sim.extend(p[1] for p in pts)
@@ -761,7 +858,7 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                     label=f"spectral-{mode} with budgets (a share of its own prunes)")
     marks = {"spectral-D": ("#2ca02c", "*"), "spectral-DW": ("#ff7f0e", "*"),
              "spectral-D-async": ("#2ca02c", "P"), "spectral-DW-async": ("#ff7f0e", "P"),
-             "unpruned-async": ("black", "P")}
+             "unpruned-async": ("black", "P"), "drivers": ("black", "X")}
     for m, (c, mk) in marks.items():
         for r in summ:
             if r["method"] == m:
@@ -771,6 +868,7 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                             color=c, ms=12 if mk == "*" else 9, capsize=3,
                             label=f"{m} (decentralized; its own share)"
                             if m.startswith("spectral") else
+                            "the planted drivers, imposed" if m == "drivers" else
                             "unpruned, delayed lossy links (async)")
     refs = (("last-value", "#8c564b"), ("input-window-mean", "#17becf"),
             ("daily-slot-mean", "#e377c2"))
@@ -800,8 +898,9 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
     for i, ax in enumerate(axes):
         _error_panel(ax, summ, n, legend=i == 1, sim=sim)
         ax.set_xlabel("sensors kept (%)")
-        ax.set_ylabel("test MAE, 15 minutes ahead (km/h), every entry" if series.name ==
-                      "sz_taxi" else "test MAE at horizon 1, every entry")
+        speeds = series.name == "sz_taxi" or series.name.startswith("planted:")
+        ax.set_ylabel(f"test MAE, {15 * cfg.horizon} minutes ahead (km/h), every entry"
+                      if speeds else f"test MAE at horizon {cfg.horizon}, every entry")
         ax.set_xlim(0, 105)
         ax.grid(alpha=0.3)
     axes[0].set_title("every method and reference", fontsize=10)
@@ -930,6 +1029,8 @@ def road_config_from_args(args: Any) -> RoadConfig:
         changes["seeds"] = args.seeds
     if getattr(args, "protocol", None) is not None:
         changes["protocol"] = args.protocol
+    if getattr(args, "horizon", None) is not None:
+        changes["horizon"] = args.horizon
     if args.hops is not None:
         changes["hops"] = args.hops
     if args.fractions is not None:

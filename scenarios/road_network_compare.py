@@ -57,6 +57,7 @@ def main() -> int:
                    help=f"the protocol --selections were trained under (default: {PROTOCOL} "
                         "for the committed runs, default for others)")
     p.add_argument("--seeds", type=int)
+    p.add_argument("--horizon", type=int, help="steps ahead (default 1: 15 minutes)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on a terminal)")
     args = p.parse_args()
@@ -66,6 +67,8 @@ def main() -> int:
     changes = {"data_root": args.data_root or "", "selections": sel, "protocol": protocol}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
+    if args.horizon is not None:
+        changes["horizon"] = args.horizon
     cfg = quick_road_config(asynchronous=False, **changes) if args.quick else RoadConfig(**changes)
     folder = out_dir(args, NAME, "road-compare")
     rows = run_road_compare(cfg, folder, jobs=args.jobs, progress=show_progress(args.progress))

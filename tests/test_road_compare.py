@@ -217,3 +217,51 @@ def test_agcrn_rows_come_from_checkpoints_on_the_comparisons_own_targets(tmp_pat
     with pytest.raises(BridgeConfigError, match="trained under --protocol default"):
         run_road_compare(_cfg(tmp_path, seeds=1, selections=(str(tmp_path / "sel"),),
                               protocol="tgcn"), tmp_path / "out3")
+
+
+def test_planted_series_truth_scores_and_horizon(tmp_path: Path) -> None:
+    """On a planted series the comparison imposes the true drivers, scores every method's
+    kept sensors against them, and scores edge pruning against the true parent edges."""
+    from argnn_sim.planted import PlantedSpec, planted_series
+    from prunegcrn_bridge.road_compare import planted_truth, truth_scores
+
+    from .conftest import DATA
+
+    spec = "planted:sz_taxi:steps=400,hops=1,seed=2"
+    cfg = RoadConfig(data=spec, data_root=str(DATA), seeds=1, fractions=(1.0, 0.25),
+                     hops=1, horizon=4, asynchronous=False, modes=("DW",), budgets=(),
+                     train_steps=150, test_steps=60)
+    rows = run_road_compare(cfg, tmp_path / "p")
+    by = {(r["method"], r["fraction"]): r for r in rows if r.get("seed", 0) == 0}
+    truth = planted_truth(cfg)
+    assert truth.drivers.tolist() == planted_series(
+        PlantedSpec(steps=400, hops=1, seed=2), data_root=DATA).drivers.tolist()
+    drv = by[("drivers", None)]
+    assert drv["sensors_used"] == truth.drivers.tolist()
+    assert drv["driver_recall"] == 1.0 and drv["driver_precision"] == 1.0
+    for m in ("random", "correlation", "magnitude"):
+        r = by[(m, 0.25)]
+        assert r["sensors_kept"] == 39 and 0 <= r["driver_recall"] <= 1, m
+    for m in ("correlation@spectral-DW", "magnitude-sensors@spectral-DW"):
+        assert by[(m, None)]["sensors_kept"] == max(1, by[("spectral-DW", None)]["sensors_kept"])
+    sp = by[("spectral-DW", None)]
+    assert sp["horizon"] == 4
+    if sp["edges_removed"]:
+        assert 0 <= sp["removed_nonparent_share"] <= 1 and 0 <= sp["parent_kept_share"] <= 1
+    # a hand-made record: x0 -> y1 is a parent edge when sensor 0 drives sensor 1
+    labels = ["x0", "x1", "y0", "y1"]
+    edges = {(0, 2), (0, 3), (1, 3), (2, 3)}
+
+    class T:
+        drivers = np.array([0])
+
+        @staticmethod
+        def parent_edges() -> set[tuple[int, int]]:
+            return {(0, 1)}
+
+    s = truth_scores({"sensors_used": [0, 1], "removed": [[0, 3], [2, 3]],
+                      "sensors_list": []}, T, labels, edges)
+    assert s == {"driver_recall": 1.0, "driver_precision": 0.5,
+                 "removed_nonparent_share": 0.5, "parent_kept_share": 0.5}
+    md = (tmp_path / "p" / "summary.md").read_text()
+    assert "driver recall" in md and "4 step(s) ahead" in md

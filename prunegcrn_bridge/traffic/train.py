@@ -53,6 +53,7 @@ from argnn_sim.metrics import METRIC_KEYS
 from .data import Windows
 from .model import PruneGCRN, prune_loss
 from .protocol import PROTOCOLS, Protocol, get_protocol
+from .selection import correlation_nodes, random_nodes
 
 __all__ = ["TrainConfig", "train", "evaluate", "pick_device", "config_for",
            "random_nodes", "correlation_nodes", "weekly_slot_mean", "last_value",
@@ -407,27 +408,6 @@ def _write_log(path: Path, log: list[dict[str, float]]) -> None:
 
 
 # ------------------------------------------------------------------------ baselines
-def random_nodes(num_nodes: int, keep: int, *, seed: int = 0) -> list[int]:
-    """``keep`` nodes drawn uniformly without replacement (seeded)."""
-    return sorted(np.random.default_rng(seed).choice(num_nodes, keep, replace=False).tolist())
-
-
-def correlation_nodes(train_values: np.ndarray, keep: int) -> list[int]:
-    """The ``keep`` nodes most correlated with the rest of the network.
-
-    Criterion: Pearson correlation between node series over the training split (T, N);
-    each node scores the mean absolute correlation with every other node; the ``keep``
-    highest scores are kept (ties by lower index). Constant series score 0.
-    """
-    x = np.asarray(train_values, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.corrcoef(x.T)
-    c = np.nan_to_num(c)
-    np.fill_diagonal(c, 0.0)
-    score = np.abs(c).sum(1) / max(x.shape[1] - 1, 1)
-    return sorted(np.argsort(-score, kind="stable")[:keep].tolist())
-
-
 def weekly_slot_mean(values: np.ndarray, train_steps: int, steps_per_day: int,
                      starts: np.ndarray, horizon: int = 12) -> np.ndarray:
     """Per node and weekly slot (time of day and weekday), the mean of the first
