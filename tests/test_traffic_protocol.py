@@ -196,3 +196,42 @@ def test_run_files_record_the_protocol(tmp_path: Path) -> None:
     assert rec["protocol"]["name"] == "tgcn" and rec["protocol"]["lag"] == 4
     assert rec["metrics"]["definition"] == "all" and len(rec["metrics"]["mae_h"]) == 4
     assert "protocol tgcn, metric all" in p.stdout
+
+
+def test_agcrn_windows_equal_agcrns_own_loader_restated() -> None:
+    """AGCRN's loader, restated: ``split_data_by_ratio`` (test = the last int(0.2 T) steps,
+    validation the int(0.4 T) - int(0.2 T) before), z-score over the whole series, then
+    ``Add_Window_Horizon`` (window 12, horizon 12, every full window) on each part."""
+    s = T.synthetic(10, drivers=2, steps=437, seed=5)  # 0.2 T = 87.4, 0.4 T = 174.8
+    data = s.values
+    n = data.shape[0]
+    test, val = data[-int(n * 0.2):], data[-int(n * 0.4):-int(n * 0.2)]
+    train = data[:-int(n * 0.4)]
+    mean, std = data.mean(), data.std()
+
+    def windows(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        end = len(part) - 12 - 12 + 1
+        x = np.stack([part[i:i + 12] for i in range(end)])
+        y = np.stack([part[i + 12:i + 24] for i in range(end)])
+        return x, y
+
+    w = T.prepare(s, protocol="agcrn")
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        x, y = windows((part - mean) / std)
+        np.testing.assert_allclose(w.x[name][..., 0], x, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(w.y[name][..., 0], y, rtol=1e-6, atol=1e-6)
+    assert (len(train), len(val), len(test)) == (263, 87, 87)
+
+
+def test_argnn_plot_redraws_a_traffic_comparison(tmp_path: Path) -> None:
+    from argnn_sim.cli import main as argnn
+    from prunegcrn_bridge.traffic.experiment import compare
+
+    s = T.synthetic(8, drivers=2, steps=300, seed=4)
+    cfg = config_for("tgcn", epochs=2, hidden=8, embed_dim=2, max_batches=2)
+    compare(s, tmp_path / "c", fractions=(1.0,), seeds=(0,), cfg=cfg, protocol="tgcn")
+    for name in ("training_curves.png", "mae_vs_kept.png", "summary.md"):
+        (tmp_path / "c" / name).unlink()
+    assert argnn(["plot", str(tmp_path / "c")]) == 0
+    for name in ("training_curves.png", "mae_vs_kept.png", "summary.md"):
+        assert (tmp_path / "c" / name).stat().st_size > 0
