@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = ["ArgnnError", "OutputError", "ResourceError", "DataError", "run_cli", "on_bad_input",
-           "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT"]
+           "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT", "resume_hint",
+           "interrupted_message"]
 
 EXIT_BAD_INPUT = 2
 # Called when a command stops on bad input (argnn_sim.outputs registers the removal of
@@ -92,6 +93,7 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
     >>> run_cli(bad)
     2
     """
+    _install_signals()
     try:
         return int(fn())
     except ArgnnError as exc:
@@ -112,8 +114,7 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
         return _say(prog, "error: not enough memory for this run; make the network or the "
                           "schedule smaller", EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        return _say(prog, "interrupted; finished work is kept (a sweep or study resumes with "
-                          "--resume)", 130)
+        return _say(prog, interrupted_message(), 130)
     except OSError as exc:
         return _say(prog, f"error: {_os_message(exc)}", EXIT_BAD_INPUT)
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback on request
@@ -123,11 +124,64 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
                           "rerun with ARGNN_TRACEBACK=1 for the traceback and report it)", 1)
 
 
+_RESUME: list[tuple[str, str]] = []  # (folder, command) of the long command running
+
+
+def resume_hint(folder: str | os.PathLike[str], command: str | None = None) -> None:
+    """Say which folder a long command keeps its finished work in, and the command that
+    resumes it (default: this command line), for the line a Ctrl-C prints."""
+    cmd = command if command is not None else " ".join(
+        [os.path.basename(sys.argv[0]) or "argnn"] + sys.argv[1:])
+    _RESUME.append((str(folder), cmd))
+
+
+def interrupted_message() -> str:
+    """The one line a command stopped by Ctrl-C prints."""
+    if not _RESUME:
+        return "interrupted; nothing was lost (no long command had started)"
+    folder, cmd = _RESUME[-1]
+    return (f"interrupted; every finished unit is kept in {folder}; resume with: {cmd}")
+
+
+def _install_signals() -> None:
+    """Ctrl-C: the first raises KeyboardInterrupt (the command stops its workers and says
+    what it kept); a second one during that ends the process at once, without a traceback.
+    SIGXFSZ (a file-size limit) is ignored, so the write fails with EFBIG and is reported
+    like a full disk instead of killing the process with a core dump."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def again(signum: int, frame: object) -> None:
+        try:
+            os.write(2, b"argnn: interrupted again; stopped at once (finished work is kept)\n")
+        finally:
+            os._exit(130)
+
+    def first(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, again)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, first)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
 def _os_message(exc: OSError) -> str:
+    import errno
+
     what = exc.strerror or str(exc)
-    if exc.filename is not None:
-        return f"{what}: {str(exc.filename)!r}"
-    return str(exc) or what
+    code = f"[Errno {exc.errno} {errno.errorcode.get(exc.errno, '?')}] " if exc.errno else ""
+    text = f"{code}{what}: {str(exc.filename)!r}" if exc.filename is not None else \
+        (f"{code}{what}" if code else str(exc) or what)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        text += "; finished work is kept: free space and run the same command again"
+    elif exc.errno in (errno.EROFS,):
+        text += "; finished work is kept: make the folder writable and run the command again"
+    return text
 
 
 def _say(prog: str, text: str, status: int) -> int:

@@ -487,7 +487,10 @@ def plan_chunks(specs: Sequence[RunSpec], engine: str = "auto", batch_size: int 
         if len(members) == 1 and engine == "auto":
             single.append((choose_engine(members[0].scenario), members))
             continue
-        k = -(-len(members) // batch_size)  # chunks per group, sizes as even as possible
+        # sized by estimated work, so that a chunk (all-or-nothing when interrupted) takes
+        # about CHUNK_SECONDS: a stopped sweep loses little
+        cap = max(2, min(batch_size, _fits(members[0].scenario, CHUNK_SECONDS)))
+        k = -(-len(members) // cap)  # chunks per group, sizes as even as possible
         size = -(-len(members) // k)
         chunks += [("batch", members[i:i + size]) for i in range(0, len(members), size)]
     chunks.sort(key=lambda c: _work(c[1]), reverse=True)
@@ -497,6 +500,27 @@ def plan_chunks(specs: Sequence[RunSpec], engine: str = "auto", batch_size: int 
 def _describe(spec: RunSpec) -> str:
     cell = ", ".join(f"{k}={v}" for k, v in spec.cell)
     return f"run ({cell}{', ' if cell else ''}seed {spec.seed})"
+
+
+#: the work a batched chunk is sized for, in estimated seconds on one core
+CHUNK_SECONDS = 10.0
+# the batched engine's cost model per step (fitted to XOR h = 1, 4, 8 and 2 or 16 runs at
+# once on a 2-core AMD EPYC): a fixed cost, a cost per active node shared by the chunk,
+# and a cost per run and active node
+_STEP_S, _STEP_NODE_S, _RUN_NODE_S = 8e-5, 6e-5, 4e-6
+
+
+def _fits(sc: Scenario, seconds: float) -> int:
+    """How many runs of ``sc`` the batched engine finishes together in about ``seconds``.
+
+    >>> _fits(Scenario(), 10.0) >= 10
+    True
+    """
+    s = sc.schedule
+    steps = max(1, s.inputs * s.sweeps + 4 * s.eval_sweeps)
+    active = sc.network.hidden + 1
+    spare = seconds / steps - _STEP_S - _STEP_NODE_S * active
+    return max(1, int(spare / (_RUN_NODE_S * active))) if spare > 0 else 1
 
 
 def _work(chunk: Sequence[RunSpec]) -> float:
@@ -572,13 +596,18 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
     if scheduler == "processes":
         import multiprocessing as mp
 
-        with _pinned_env():
+        with _pinned_env(), _sigint_ignored():
             ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                        initializer=_pin_blas)
+                                        initializer=_worker_init)
+            # start the workers now, while SIGINT is ignored: they inherit that, so a Ctrl-C
+            # reaches this process alone, which stops them (stop_workers) and keeps its work
+            ex.submit(int).result()
         try:
             yield ex
-        finally:
-            ex.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            stop_workers(ex)
+            raise
+        ex.shutdown(wait=True, cancel_futures=True)
         return
     try:
         from dask.distributed import Client, LocalCluster
@@ -608,6 +637,54 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _worker_init() -> None:
+    """A worker process: one BLAS thread, and SIGINT ignored (its parent stops it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pin_blas()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this block (processes started here inherit it); main thread only."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def stop_workers(ex: cf.Executor, timeout: float = 2.0) -> None:
+    """Stop a process pool's workers at once (Ctrl-C, an error): terminate, then kill what is
+    still there after ``timeout`` seconds; queued work is cancelled. No process is left."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for p in procs:
+        try:
+            p.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        ex.shutdown(wait=False, cancel_futures=True)
+    except Exception:  # noqa: BLE001 - a broken pool: its processes are handled below
+        pass
+    end = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.join(max(0.0, end - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
 
 
 @contextlib.contextmanager

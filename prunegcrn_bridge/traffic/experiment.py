@@ -22,7 +22,6 @@ and ``kept_nodes.png`` (the network, kept nodes of PruneGCRN's first seed highli
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import io
 import itertools
@@ -30,14 +29,15 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from argnn_sim.outputs import claim_output, write_atomic
+from argnn_sim.outputs import write_atomic
+from argnn_sim.store import Store
 
 from ..errors import BridgeConfigError
 from .data import Series, Windows, prepare
@@ -118,27 +118,11 @@ def references(series: Series, win: Windows, *, definition: str = "all"
 
 
 def _open(out: str | os.PathLike[str], kind: str, name: str, what: str,
-          settings: dict[str, Any]) -> Path:
-    """Claim (or resume) a study folder with a ``runs/`` folder and its settings file
-    ``name``; a folder holding other settings is refused."""
-    folder = claim_output(out, kind, existing="resume", what="--out")
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
-    sfile = folder / name
-    if sfile.exists() and json.loads(sfile.read_text()) != json.loads(json.dumps(settings)):
-        raise BridgeConfigError(f"{folder} holds {what} with other settings; choose "
-                                "another --out")
-    write_atomic(sfile, json.dumps(settings, indent=1))
-    return folder
-
-
-def _cached(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The record at ``path`` if a finished run wrote it, else ``make()`` written there
-    atomically (what makes a killed study resume)."""
-    if path.exists():
-        return dict(json.loads(path.read_text()))
-    rec = make()
-    write_atomic(path, json.dumps(rec))
-    return rec
+          settings: dict[str, Any]) -> Store:
+    """Claim (or resume) a study folder whose units go to ``runs/`` and whose settings file
+    ``name`` must match; a folder holding other settings is refused."""
+    return Store(out, kind, settings=settings, settings_file=name, units="runs",
+                 holds=what, error=BridgeConfigError)
 
 
 def _unit(series: Series, win: Windows, method: str, fraction: float, seed: int,
@@ -162,7 +146,6 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     ``jobs`` models at a time in worker processes; a finished model is one file under
     ``runs/`` (written atomically), so a stopped comparison resumes where it was.
     """
-    from tqdm import tqdm
 
     from argnn_sim.sweep import check_jobs
 
@@ -170,47 +153,27 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     proto = get_protocol(protocol)
     cfg = cfg or TrainConfig()
     win = prepare(series, protocol=proto, scaler=scaler)  # refuses a series too short
-    folder = _open(out, "traffic-compare", "compare.json", "a comparison", {
+    store = _open(out, "traffic-compare", "compare.json", "a comparison", {
         "series": series.name, "nodes": series.num_nodes, "steps":
         int(series.values.shape[0]), "fractions": list(fractions), "seeds": list(seeds),
         "methods": list(methods), "protocol": proto.settings(), "scaler": scaler,
         "metric": cfg.metric, "train": asdict(replace(cfg, progress=False))})
+    folder = store.folder
     jobs_list = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
     jobs_list += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
-    done: dict[tuple[str, float, int], dict[str, Any]] = {}
-    todo = []
-    for job in jobs_list:
-        path = folder / "runs" / f"{_key(*job)}.json"
-        if path.is_file():
-            done[job] = dict(json.loads(path.read_text()))
-        else:
-            todo.append(job)
-    bar = tqdm(total=len(todo), desc="models", disable=not progress)
-
-    def finish(job: tuple[str, float, int], rec: dict[str, Any]) -> None:
-        write_atomic(folder / "runs" / f"{_key(*job)}.json", json.dumps(rec))
-        done[job] = rec
-        bar.update(1)
-
-    if jobs > 1 and len(todo) > 1:
-        from argnn_sim.sweep import make_executor
-
-        with make_executor("processes", jobs) as ex:
-            futs = {ex.submit(_unit, series, win, *job, cfg, folder): job for job in todo}
-            for fut in cf.as_completed(futs):
-                finish(futs[fut], fut.result())
-    else:
-        for job in todo:
-            finish(job, _unit(series, win, *job, cfg, folder))
-    bar.close()
-    records = [done[job] for job in jobs_list]
-    refs = references(series, win, definition=cfg.metric)
-    write_atomic(folder / "references.json", json.dumps(refs))
-    _save_graph(series, folder)
-    records += refs
-    write_tables(records, folder, series)
-    plot_compare(records, folder, series)
-    plot_curves(write_curves(records, folder), folder, series, cfg.patience)
+    with store:
+        got = store.run([(_key(*job), _unit, (series, win, *job, cfg, folder))
+                         for job in jobs_list], workers=jobs, progress=progress,
+                        desc="models")
+        done = {job: got[_key(*job)] for job in jobs_list}
+        records = [done[job] for job in jobs_list]
+        refs = references(series, win, definition=cfg.metric)
+        store.write("references.json", json.dumps(refs))
+        _save_graph(series, folder)
+        records += refs
+        write_tables(records, folder, series)
+        plot_compare(records, folder, series)
+        plot_curves(write_curves(records, folder), folder, series, cfg.patience)
     for r in records:  # the epochs are in curves.csv; the returned records stay small
         r.pop("log", None)
     return records
@@ -707,18 +670,27 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
     Resumable like :func:`compare` (one JSON per model under ``runs/``); writes
     ``gamma.csv`` (one row per soft model, with the baselines' MAE at its ``k``).
     """
-    from tqdm import tqdm
-
-    from argnn_sim.metrics import one_definition
-
     proto = get_protocol(protocol)
     cfg = cfg or TrainConfig()
     win = prepare(series, protocol=proto, scaler=scaler)
-    folder = _open(out, "traffic-gamma", "gamma.json", "a gamma study", {
+    store = _open(out, "traffic-gamma", "gamma.json", "a gamma study", {
         "series": series.name, "nodes": series.num_nodes, "gammas": list(gammas),
         "seeds": list(seeds), "random_seeds": list(random_seeds), "scaler": scaler,
         "protocol": proto.settings(), "metric": cfg.metric,
         "train": asdict(replace(cfg, progress=False))})
+    with store:
+        return _gamma_rows(series, win, store, proto.name, gammas, seeds, random_seeds, cfg,
+                           progress)
+
+
+def _gamma_rows(series: Series, win: Windows, store: Store, protocol: str,
+                gammas: Sequence[float], seeds: Sequence[int], random_seeds: Sequence[int],
+                cfg: TrainConfig, progress: bool) -> list[dict[str, Any]]:
+    from tqdm import tqdm
+
+    from argnn_sim.metrics import one_definition
+
+    folder = store.folder
     tr = win.offsets["val"]
     n = series.num_nodes
 
@@ -728,7 +700,11 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
             r.pop("log")
             return r
 
-        return _cached(folder / "runs" / f"{key}.json", fit)
+        rec = store.get(key)
+        if rec is None:
+            rec = fit()
+            store.put(key, rec)
+        return dict(rec)
 
     rows = []
     seen: list[dict[str, Any]] = []
@@ -745,7 +721,7 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
         seen.append(m)
         one_definition(seen, column="gamma.csv")
         rows.append({"gamma": g, "seed": s, "definition": m.get("definition", "masked"),
-                     "protocol": proto.name, "kept": len(soft["kept"]),
+                     "protocol": protocol, "kept": len(soft["kept"]),
                      "kept_fraction": soft["kept_fraction"], "best_epoch": soft["best_epoch"],
                      "mae": m["mae"], "rmse": m["rmse"], "mape": m["mape"],
                      "random_mae_mean": float(np.mean(rnd)),
@@ -755,5 +731,5 @@ def gamma_study(series: Series, out: str | os.PathLike[str], *,
     w = csv.DictWriter(buf, fieldnames=GAMMA_COLUMNS)
     w.writeheader()
     w.writerows(rows)
-    write_atomic(folder / "gamma.csv", buf.getvalue())
+    store.write("gamma.csv", buf.getvalue())
     return rows
