@@ -291,6 +291,7 @@ class Store:
     def run(self, jobs: Sequence[tuple[str, Callable[..., Any], tuple[Any, ...]]], *,
             workers: int = 1, scheduler: str | None = None, progress: bool = False,
             desc: str = "units", valid: Callable[[Any], bool] | None = None,
+            redo: Callable[[Any], bool] | None = None,
             on_error: Callable[[str, BaseException], Any] | None = None) -> dict[str, Any]:
         """Run the ``(key, fn, args)`` jobs whose unit is not in the folder yet, writing each
         result the moment it arrives; return every job's unit by key.
@@ -298,14 +299,15 @@ class Store:
         ``workers`` > 1 (or a ``scheduler``) runs them on
         :func:`argnn_sim.sweep.make_executor`; otherwise in this process. ``on_error``: what
         to record when a job raises (default: the error stops the command; the units
-        written so far stay). Ctrl-C stops the workers at once and keeps every finished
-        unit.
+        written so far stay); it is returned, not written. ``valid``: a unit it refuses is
+        damaged (quarantined); ``redo``: a unit it picks is sound but runs again (a recorded
+        failure). Ctrl-C stops the workers at once and keeps every finished unit.
         """
         out: dict[str, Any] = {}
         todo = []
         for key, fn, args in jobs:
             rec = self.get(key, valid=valid)
-            if rec is None:
+            if rec is None or (redo is not None and redo(rec)):
                 todo.append((key, fn, args))
             else:
                 out[key] = rec

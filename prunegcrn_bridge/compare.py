@@ -48,10 +48,8 @@ inputs in the simulator with learning on and pruning off.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import math
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -67,7 +65,8 @@ from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engines.batch import eval_schedule, simulate_batch
 from argnn_sim.errors import show_progress
-from argnn_sim.outputs import check_output, claim_output, write_atomic
+from argnn_sim.outputs import write_atomic
+from argnn_sim.store import Store
 from argnn_sim.sweep import check_jobs
 from argnn_sim.tasks import make_task
 
@@ -485,10 +484,6 @@ COLUMNS = ("task", "h", "seed", "method", "budget", "k_target", "k", "finetune",
            "dense_error", "edges")
 
 
-def _unit_path(out: Path, task: str, h: int) -> Path:
-    return out / "units" / f"{task}-h{h}.json"
-
-
 def _unit_job(task: str, hidden: int, cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
     from argnn_sim.sweep import _pin_blas
 
@@ -506,49 +501,20 @@ def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
     written atomically when done), then write the tables, plots and summary. ``scheduler``:
     as :func:`argnn_sim.sweep.make_executor` (``jobs`` > 1 means ``processes``; a Dask
     address spreads the units over a cluster)."""
-    out = check_output(out, "compare", existing="resume", what="--out")
-    cfg_file = out / "config.json"
-    cfg_dict = asdict(cfg)
-    if cfg_file.exists():
-        try:
-            old = json.loads(cfg_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if old != json.loads(json.dumps(cfg_dict)):
-            raise BridgeConfigError(f"{out} holds a comparison with other settings; choose "
-                                    "another --out or delete it")
-    claim_output(out, "compare", existing="resume", what="--out")
-    (out / "units").mkdir(parents=True, exist_ok=True)
-    write_atomic(cfg_file, json.dumps(cfg_dict, indent=1))
-    todo = [(t, h) for t in cfg.tasks for h in cfg.hidden
-            if not _unit_path(out, t, h).exists()]
+    store = Store(out, "compare", settings=asdict(cfg), settings_file="config.json",
+                  units="units", holds="a comparison", error=BridgeConfigError)
     # largest first, so that parallel workers end together
-    todo.sort(key=lambda th: -th[1])
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), unit="unit", file=sys.stderr)
-    if (jobs > 1 and len(todo) > 1) or scheduler not in (None, "inline"):
-        from argnn_sim.sweep import make_executor
-
-        with make_executor(scheduler or "processes", jobs) as ex:
-            futs = {ex.submit(_unit_job, t, h, cfg_dict): (t, h) for t, h in todo}
-            for f in cf.as_completed(futs):
-                t, h = futs[f]
-                write_atomic(_unit_path(out, t, h), json.dumps(f.result()))
-                if bar:
-                    bar.update(1)
-    else:
-        for t, h in todo:
-            write_atomic(_unit_path(out, t, h), json.dumps(run_unit(t, h, cfg)))
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
-    rows = [r for t in cfg.tasks for h in cfg.hidden
-            for r in json.loads(_unit_path(out, t, h).read_text())]
-    write_outputs(rows, out)
+    order = sorted(((t, h) for t in cfg.tasks for h in cfg.hidden), key=lambda th: -th[1])
+    cfg_dict = json.loads(json.dumps(asdict(cfg)))
+    parallel = (jobs > 1) or scheduler not in (None, "inline")
+    with store:
+        units = store.run([(f"{t}-h{h}", _unit_job if parallel else run_unit,
+                            (t, h, cfg_dict) if parallel else (t, h, cfg))
+                           for t, h in order], workers=jobs if parallel else 1,
+                          scheduler=scheduler if parallel else None, progress=progress,
+                          desc="units")
+        rows = [r for t in cfg.tasks for h in cfg.hidden for r in units[f"{t}-h{h}"]]
+        write_outputs(rows, store.folder)
     return rows
 
 

@@ -41,11 +41,9 @@ Every run is one JSON under ``out/runs/`` written atomically (a killed compariso
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -56,8 +54,9 @@ import numpy as np
 
 from argnn_sim.config import ConfigError, Scenario
 from argnn_sim.engines.simpy_engine import run_simpy
-from argnn_sim.outputs import check_output, claim_output, write_atomic
+from argnn_sim.outputs import check_output, write_atomic
 from argnn_sim.series import SeriesTask, load_road_series, road_layout, split_lengths
+from argnn_sim.store import Store
 from argnn_sim.sweep import check_jobs
 
 from .errors import BridgeConfigError
@@ -478,24 +477,27 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     sel_runs = _selection_runs(cfg.selections, n, series.name)
     _check_protocol(cfg.selections, cfg.protocol)
     selections = _kept(sel_runs, cfg.fractions, cfg.seeds)
-    cfg_file = folder / "config.json"
     settings = {k: v for k, v in asdict(cfg).items() if k != "selections"}
-    if cfg_file.exists():
-        try:
-            old = json.loads(cfg_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
+
+    def same(old: Any, new: Any) -> bool:
         if isinstance(old, dict):  # keys added since: a folder written before has defaults
+            old = dict(old)
             for key, default in (("protocol", "default"), ("horizon", 1)):
-                if key not in old and settings.get(key) == default:
+                if key not in old and new.get(key) == default:
                     old[key] = default
-        if old != json.loads(json.dumps(settings)):
-            raise BridgeConfigError(f"{folder} holds a comparison with other settings; choose "
-                                    "another --out")
-    claim_output(folder, "road-compare", existing="resume", what="--out")
-    runs = folder / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    write_atomic(cfg_file, json.dumps(settings, indent=1))
+        return bool(old == new)
+
+    store = Store(folder, "road-compare", settings=settings, settings_file="config.json",
+                  units="runs", holds="a comparison", error=BridgeConfigError, same=same)
+    with store:
+        return _run_compare(cfg, store, series, task, sel_runs, selections, jobs, progress)
+
+
+def _run_compare(cfg: RoadConfig, store: Store, series: Any, task: SeriesTask,
+                 sel_runs: Mapping[str, Path], selections: Mapping[tuple[float, int], list[int]],
+                 jobs: int, progress: bool) -> list[dict[str, Any]]:
+    folder = store.folder
+    n = series.num_sensors
     cfg_d = json.loads(json.dumps(asdict(cfg)))
     seeds = range(cfg.seeds)
     fracs = [f for f in cfg.fractions if f < 1]
@@ -530,7 +532,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                                ("prunegcrn", s, f, selections[(f, s)])))
             phase1.append((_key("magnitude", s, f),
                            ("magnitude", s, f, (), ("sensors", ks[f]))))
-    recs = _run_all(cfg_d, phase1, runs, jobs, progress, "runs")
+    recs = _run_all(cfg_d, phase1, store, jobs, progress, "runs")
     # phase 2: at each spectral run's own point (its sensors kept, its edges removed)
     phase2: list[tuple[str, tuple[Any, ...]]] = []
     for s in seeds:
@@ -552,7 +554,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                 if cap >= 1:
                     meth = f"spectral-{mode}-b{b:g}"
                     phase2.append((_key(meth, s, None), (meth, s, None, (), None, cap)))
-    recs.update(_run_all(cfg_d, phase2, runs, jobs, progress, "runs at the spectral points"))
+    recs.update(_run_all(cfg_d, phase2, store, jobs, progress, "runs at the spectral points"))
     rows = [_upgrade(r) for r in recs.values()]
     if truth is not None:
         labels, edges = _network(cfg)
@@ -561,9 +563,9 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     refs, note = _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds, task, per_day, "all")
     rows += refs
     rows += baselines(task, per_day)
-    write_atomic(folder / "rows.json", json.dumps(rows))
-    write_atomic(folder / "notes.json", json.dumps({"left_out": note}))
-    write_atomic(folder / "data_facts.json", json.dumps(series_facts(task), indent=1))
+    store.write("rows.json", json.dumps(rows))
+    store.write("notes.json", json.dumps({"left_out": note}))
+    store.write("data_facts.json", json.dumps(series_facts(task), indent=1))
     write_road_outputs(rows, folder, cfg, series)
     return rows
 
@@ -620,49 +622,21 @@ def _network(cfg: RoadConfig) -> tuple[list[str], set[tuple[int, int]]]:
             set(zip(np.asarray(topo.src).tolist(), np.asarray(topo.dst).tolist())))
 
 
-def _run_all(cfg_d: dict[str, Any], jobs_list: Sequence[tuple[str, tuple[Any, ...]]], runs: Path, jobs: int,
-             progress: bool, what: str) -> dict[str, dict[str, Any]]:
-    """Run what ``runs/`` does not hold yet (each :func:`_run` with the job's arguments),
-    writing each record as it finishes; return every job's record."""
-    done: dict[str, dict[str, Any]] = {}
-    todo = []
+def _run_all(cfg_d: dict[str, Any], jobs_list: Sequence[tuple[str, tuple[Any, ...]]],
+             store: Store, jobs: int, progress: bool, what: str) -> dict[str, dict[str, Any]]:
+    """Run what the store does not hold yet (each :func:`_run` with the job's arguments),
+    writing each record as it finishes; return every job's record. A finished run imposed
+    other sensors than the selection given now is refused (other --selections)."""
     for key, args in jobs_list:
-        p = runs / f"{key}.json"
-        if p.is_file():
-            rec = json.loads(p.read_text(encoding="utf-8"))
-            given = list(args[3]) if len(args) > 3 and args[3] else None
-            if given is not None and rec.get("sensors_list") is not None and \
-                    sorted(rec["sensors_list"]) != sorted(given):
-                raise BridgeConfigError(f"{p} was run with other sensors than the selection "
-                                        "given now (other --selections?); choose another --out")
-            done[key] = rec
-        else:
-            todo.append((key, args))
-    bar = None
-    if progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc=what, file=sys.stderr)
-
-    def finish(key: str, rec: dict[str, Any]) -> None:
-        write_atomic(runs / f"{key}.json", json.dumps(rec))
-        done[key] = rec
-        if bar:
-            bar.update(1)
-
-    if jobs > 1 and len(todo) > 1:
-        from argnn_sim.sweep import make_executor
-
-        with make_executor("processes", jobs) as ex:
-            futs = {ex.submit(_run, cfg_d, *args): key for key, args in todo}
-            for fut in cf.as_completed(futs):
-                finish(futs[fut], fut.result())
-    else:
-        for key, args in todo:
-            finish(key, _run(cfg_d, *args))
-    if bar:
-        bar.close()
-    return done
+        rec = store.get(key)
+        given = list(args[3]) if len(args) > 3 and args[3] else None
+        if rec is not None and given is not None and rec.get("sensors_list") is not None \
+                and sorted(rec["sensors_list"]) != sorted(given):
+            raise BridgeConfigError(f"{store.path(key)} was run with other sensors than the "
+                                    "selection given now (other --selections?); choose "
+                                    "another --out")
+    return store.run([(key, _run, (cfg_d, *args)) for key, args in jobs_list],
+                     workers=jobs, progress=progress, desc=what)
 
 
 # ----------------------------------------------------------------------------- tables

@@ -28,6 +28,7 @@ import csv
 import json
 import math
 import os
+import sys
 import time
 import traceback
 from collections import defaultdict
@@ -39,8 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from argnn_sim.outputs import check_output, claim_output, write_atomic
-from argnn_sim.sweep import make_executor
+from argnn_sim.outputs import check_output, write_atomic
+from argnn_sim.store import Store
 
 from ..errors import BridgeConfigError
 from ..threads import one_thread
@@ -312,54 +313,44 @@ def run_study(cfg: StudyConfig, out: str | os.PathLike[str], *, jobs: int = 1,
     Returns ``{"rows": [...], "failed": [...], "ran": n, "skipped": n}``. A folder that
     already holds a different study is refused; ``resume`` skips finished units.
     """
-    folder = check_output(out, "compress-study", existing="resume", what="--out")
-    units_dir = folder / "units"
-    cfg_file = folder / "study.json"
     fp = _cfg_fingerprint(cfg)
-    if cfg_file.exists():
-        old = json.loads(cfg_file.read_text())
-        if not resume:
-            raise BridgeConfigError(f"{folder} already holds a study; pass --resume to "
-                                    "continue it or choose another --out")
-        if old != fp:
-            raise BridgeConfigError(f"{folder} holds a study with other settings; choose "
-                                    "another --out (or delete the folder)")
-    claim_output(folder, "compress-study", existing="resume", what="--out")
-    units_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(cfg_file, json.dumps(fp, indent=1))
-    todo: list[tuple[str, int]] = []
-    skipped = 0
-    for t in cfg.tasks:
-        for s in cfg.seeds.get(t, (0,)):
-            rec = _read_unit(units_dir / f"{_unit_key(t, s)}.json")
-            if rec is not None and rec.get("status") == "ok":
-                skipped += 1
-            else:
-                todo.append((t, s))
-    failed: list[dict[str, Any]] = []
-    if todo:
-        jobs = max(1, min(jobs, len(todo)))
-        sched = scheduler or ("inline" if jobs == 1 else "processes")
-        bar = _progress(len(todo), progress)
-        with make_executor(sched, jobs) as ex:
-            futures = {ex.submit(run_unit, t, s, cfg): (t, s) for t, s in todo}
-            import concurrent.futures as cf
+    folder = check_output(out, "compress-study", existing="resume", what="--out")
+    if (folder / "study.json").exists() and not resume:
+        raise BridgeConfigError(f"{folder} already holds a study; pass --resume to "
+                                "continue it or choose another --out")
+    argv = sys.argv[1:] + ([] if "--resume" in sys.argv else ["--resume"])
+    store = Store(folder, "compress-study", settings=fp, settings_file="study.json",
+                  units="units", holds="a study", error=BridgeConfigError,
+                  resume_command=" ".join(["argnn", *argv]))
+    with store:
+        return _run_units(cfg, store, jobs, scheduler, progress)
 
-            for fut in cf.as_completed(futures):
-                t, s = futures[fut]
-                try:
-                    rec = fut.result()
-                except Exception as e:  # the executor failed: write nothing, resume reruns
-                    rec = {"status": "error", "task": t, "seed": s,
-                           "error": f"{type(e).__name__}: {e}"}
-                    failed.append(rec)
-                    bar.update(1)
-                    continue
-                write_atomic(units_dir / f"{_unit_key(t, s)}.json", json.dumps(rec))
-                if rec["status"] != "ok":
-                    failed.append(rec)
-                bar.update(1)
-        bar.close()
+
+def _run_units(cfg: StudyConfig, store: Store, jobs: int, scheduler: str | None,
+               progress: bool) -> dict[str, Any]:
+    folder = store.folder
+    keys = [_unit_key(t, s) for t in cfg.tasks for s in cfg.seeds.get(t, (0,))]
+    jobs_list = [(_unit_key(t, s), run_unit, (t, s, cfg)) for t in cfg.tasks
+                 for s in cfg.seeds.get(t, (0,))]
+
+    def ok(rec: Any) -> bool:
+        return isinstance(rec, dict) and rec.get("status") == "ok"
+
+    before = {k for k in keys if ok(store.get(k))}
+    todo = [k for k in keys if k not in before]
+    jobs = max(1, min(jobs, len(todo) or 1))
+    sched = scheduler or ("inline" if jobs == 1 else "processes")
+
+    def executor_failed(key: str, exc: BaseException) -> dict[str, Any]:
+        t, _, s = key.rpartition("-s")  # the executor failed: write nothing, resume reruns
+        return {"status": "error", "task": t, "seed": int(s),
+                "error": f"{type(exc).__name__}: {exc}"}
+
+    done = store.run(jobs_list, workers=jobs, scheduler=sched if sched != "inline" else None,
+                     progress=progress, desc="units", redo=lambda r: not ok(r),
+                     on_error=executor_failed)
+    failed = [done[k] for k in todo if not ok(done.get(k))]
+    skipped = len(before)
     rows = load_rows(folder)
     write_tables(rows, folder)
     if rows:
