@@ -29,7 +29,7 @@ from typing import Any
 
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
 from .engines import ENGINE_CHOICES, simulate
-from .errors import OneLineParser, run_cli, show_progress
+from .errors import OneLineParser, resume_hint, run_cli, show_progress
 from .outputs import check_output, free_folder
 from .results import RunResult, atomic_dir, write_files
 from .rule import resolve_arithmetic
@@ -345,6 +345,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     grid = Grid.load(args.grid)
     if args.retry_failed and not args.resume:
         raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
+    again = ["argnn", "sweep", args.grid, "--out", str(args.out), "--resume"]
+    again += [f"--{k.replace('_', '-')}={v}" for k, v in (("jobs", args.jobs),
+              ("scheduler", args.scheduler)) if v is not None]
+    again += [] if args.engine == "auto" else [f"--engine={args.engine}"]
+    resume_hint(args.out, " ".join(again))
     with make_executor(args.scheduler, args.jobs) as ex:
         res = run_sweep(grid, args.out, executor=ex, resume=args.resume,
                         progress=show_progress(args.progress), retry_failed=args.retry_failed,

@@ -130,9 +130,16 @@ _RESUME: list[tuple[str, str]] = []  # (folder, command) of the long command run
 def resume_hint(folder: str | os.PathLike[str], command: str | None = None) -> None:
     """Say which folder a long command keeps its finished work in, and the command that
     resumes it (default: this command line), for the line a Ctrl-C prints."""
-    cmd = command if command is not None else " ".join(
-        [os.path.basename(sys.argv[0]) or "argnn"] + sys.argv[1:])
-    _RESUME.append((str(folder), cmd))
+    if command is None and any(f == str(folder) for f, _ in _RESUME):
+        return  # the command line already said how it resumes
+    if command is None:
+        head = sys.argv[0] if sys.argv and sys.argv[0] else "argnn"
+        if head.endswith("__main__.py") or os.path.basename(head) == "argnn":
+            head = "argnn"
+        elif head.endswith(".py"):
+            head = f"python {head}"
+        command = " ".join([head] + sys.argv[1:])
+    _RESUME.append((str(folder), command))
 
 
 def interrupted_message() -> str:

@@ -65,8 +65,9 @@ import numpy as np
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
 from .engines.setup import reference_draws, version
 from .limits import check_resources
-from .outputs import check_output, claim_output, write_atomic
+from .outputs import check_output, write_atomic
 from .rng import state_digest
+from .store import Store
 
 __all__ = [
     "Grid",
@@ -704,6 +705,10 @@ def _pinned_env() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- storage
+def _is_record(rec: Any) -> bool:
+    return isinstance(rec, dict) and rec.get("status") in ("ok", "error")
+
+
 def _read_record(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -938,19 +943,20 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     axes = list(grid.axes)
     folder = Path(out) if out is not None else None
     done: dict[str, dict[str, Any]] = {}
+    store: Store | None = None
     if folder is not None:
         grid_text = json.dumps(grid.to_dict(), indent=1, default=str)
         check_output(folder, "sweep", existing="resume" if resume else "refuse",
                      what="sweep folder", force_hint="pass --resume to continue it")
         _check_same_grid(folder, grid_text)
-        claim_output(folder, "sweep")
-        runs_dir = folder / RUNS
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        for tmp in runs_dir.glob(".*.tmp-*"):  # left by a killed sweep: never a finished run
-            tmp.unlink(missing_ok=True)
+        store = Store(folder, "sweep", units=RUNS, what="sweep folder")
         if not (folder / GRID_FILE).is_file():
-            write_atomic(folder / GRID_FILE, grid_text)
-        done = load_records(folder)
+            store.write(GRID_FILE, grid_text)
+        done = {}
+        for key in store.done():  # a damaged run file is quarantined, and runs again
+            rec = store.get(key, valid=_is_record)
+            if rec is not None:
+                done[key] = rec
     wanted = {s.key for s in specs}
     done = {k: r for k, r in done.items() if k in wanted}
     if retry_failed:
@@ -990,13 +996,15 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
                 continue
             for s, rec in zip(chunk, recs):
                 records[s.key] = rec
-                if folder is not None:
-                    write_atomic(folder / RUNS / f"{s.key}.json", json.dumps(rec))
+                if store is not None:
+                    store.put(s.key, rec)
             bar.update(len(chunk))
     finally:
         for fut in futures:
             fut.cancel()
         bar.close()
+        if store is not None:
+            store.close()
     runs, cells = summarize(specs, records, axes)
     summary = SweepSummary(axes=axes, runs=runs, cells=cells,
                            records=[records[s.key] for s in specs if s.key in records],
