@@ -17,7 +17,7 @@ from typing import NoReturn
 
 __all__ = ["ArgnnError", "OutputError", "ResourceError", "DataError", "run_cli", "on_bad_input",
            "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT", "resume_hint",
-           "interrupted_message"]
+           "interrupted_message", "install_signals", "leave"]
 
 EXIT_BAD_INPUT = 2
 # Called when a command stops on bad input (argnn_sim.outputs registers the removal of
@@ -93,7 +93,8 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
     >>> run_cli(bad)
     2
     """
-    _install_signals()
+    install_signals()
+    _IN_COMMAND[0] = True
     try:
         return int(fn())
     except ArgnnError as exc:
@@ -122,6 +123,8 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
             raise
         return _say(prog, f"internal error: {type(exc).__name__}: {exc} (this is a bug; "
                           "rerun with ARGNN_TRACEBACK=1 for the traceback and report it)", 1)
+    finally:
+        _IN_COMMAND[0] = False
 
 
 _RESUME: list[tuple[str, str]] = []  # (folder, command) of the long command running
@@ -150,11 +153,17 @@ def interrupted_message() -> str:
     return (f"interrupted; every finished unit is kept in {folder}; resume with: {cmd}")
 
 
-def _install_signals() -> None:
-    """Ctrl-C: the first raises KeyboardInterrupt (the command stops its workers and says
-    what it kept); a second one during that ends the process at once, without a traceback.
-    SIGXFSZ (a file-size limit) is ignored, so the write fails with EFBIG and is reported
-    like a full disk instead of killing the process with a core dump."""
+_IN_COMMAND = [False]  # whether run_cli is running a command's body (else: still importing)
+
+
+def install_signals() -> None:
+    """Ctrl-C as every command treats it. Before a command's body runs (while its modules
+    import) it ends the process at once with one line; during the body the first Ctrl-C
+    raises KeyboardInterrupt (the command stops its workers and says what it kept) and a
+    second one ends the process at once, without a traceback. SIGXFSZ (a file-size limit) is
+    ignored, so a write past it fails with EFBIG and is reported like a full disk instead of
+    killing the process with a core dump. Entry points call this first thing; it is
+    idempotent and does nothing outside the main thread."""
     import signal
     import threading
 
@@ -168,13 +177,40 @@ def _install_signals() -> None:
             os._exit(130)
 
     def first(signum: int, frame: object) -> None:
+        if not _IN_COMMAND[0]:
+            try:
+                os.write(2, b"argnn: interrupted before any work started; nothing was lost\n")
+            finally:
+                os._exit(130)
         signal.signal(signal.SIGINT, again)
         raise KeyboardInterrupt
 
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    current = signal.getsignal(signal.SIGINT)
+    if current is signal.default_int_handler or getattr(current, "__name__", "") == "first":
         signal.signal(signal.SIGINT, first)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def leave(status: int) -> int:
+    """A command's exit: after a Ctrl-C (status 130) the process ends at once, without
+    waiting for the interpreter's shutdown (which joins worker threads and could hang, and
+    restores Ctrl-C's default so a second one would kill it); every file argnn wrote is
+    already complete on disk. Otherwise ``status`` is returned."""
+    if status == 130:
+        mp = sys.modules.get("multiprocessing.util")
+        if mp is not None:  # release the pools' semaphores, as the shutdown would have
+            try:
+                mp._exit_function()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - leaving anyway
+                pass
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(130)
+    return status
 
 
 def _os_message(exc: OSError) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINE_CHOICES
-from .errors import OneLineParser, run_cli, show_progress, workers
+from .errors import OneLineParser, leave, run_cli, show_progress, workers
 from .figures import FIGURES, write_manifest
 from .outputs import claim_output
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
@@ -93,7 +93,7 @@ def main_guard(main: Callable[[], int], name: str) -> int:
     int
         The exit status.
     """
-    return run_cli(main, prog=f"scenarios/{name}.py")
+    return leave(run_cli(main, prog=f"scenarios/{name}.py"))
 
 
 def sweep(grid: Grid, folder: Path, args: argparse.Namespace,

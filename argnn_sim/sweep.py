@@ -597,6 +597,11 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
     if scheduler == "processes":
         import multiprocessing as mp
 
+        # the pool's resource tracker cleans up the queues of workers stopped by Ctrl-C;
+        # it does so without a warning on the command's stderr (it inherits -W options)
+        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+        if quiet not in sys.warnoptions:
+            sys.warnoptions.append(quiet)
         with _pinned_env(), _sigint_ignored():
             ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
                                         initializer=_worker_init)

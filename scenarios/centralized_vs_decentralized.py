@@ -19,6 +19,10 @@ Options ``--tasks``, ``--hidden``, ``--seeds``, ``--ks`` and ``--methods`` narro
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import argparse
 import sys
 

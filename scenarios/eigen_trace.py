@@ -13,6 +13,10 @@ Writes the run folder (``summary.json``, ``prune_events.csv``, ``curve.csv``,
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import sys
 
 from argnn_sim import simulate

@@ -19,6 +19,10 @@ target is missed in the full study (the quick study trains too briefly to be jud
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import math
 import sys
 from pathlib import Path

@@ -17,6 +17,10 @@ per run), ``fig3.png``, ``summary.md``.
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import sys
 from typing import Any
 

@@ -29,6 +29,10 @@ error of one input is |V_out - y| after its passes; the curves show its moving m
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import json
 import os
 import sys

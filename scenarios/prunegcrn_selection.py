@@ -20,6 +20,10 @@ budget, so a learned selection can be judged against what the budget allows.
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import json
 import sys
 from dataclasses import replace

@@ -21,6 +21,10 @@ comparison resumes), ``rows.json``, ``summary.csv``, ``paired.csv``, ``summary.m
 
 from __future__ import annotations
 
+from argnn_sim.errors import install_signals
+
+install_signals()  # Ctrl-C while the modules below load: one line, exit 130
+
 import argparse
 import os
 import sys
