@@ -93,8 +93,14 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
     >>> run_cli(bad)
     2
     """
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
     install_signals()
     _IN_COMMAND[0] = True
+    interrupted = False
     try:
         return int(fn())
     except ArgnnError as exc:
@@ -115,6 +121,7 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
         return _say(prog, "error: not enough memory for this run; make the network or the "
                           "schedule smaller", EXIT_BAD_INPUT)
     except KeyboardInterrupt:
+        interrupted = True
         return _say(prog, interrupted_message(), 130)
     except OSError as exc:
         return _say(prog, f"error: {_os_message(exc)}", EXIT_BAD_INPUT)
@@ -125,6 +132,8 @@ def run_cli(fn: Callable[[], int], prog: str = "argnn") -> int:
                           "rerun with ARGNN_TRACEBACK=1 for the traceback and report it)", 1)
     finally:
         _IN_COMMAND[0] = False
+        if before is not None and not interrupted:  # a caller's own Ctrl-C handling comes back
+            signal.signal(signal.SIGINT, before)
 
 
 _RESUME: list[tuple[str, str]] = []  # (folder, command) of the long command running

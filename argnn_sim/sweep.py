@@ -646,11 +646,22 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
 
 
 def _worker_init() -> None:
-    """A worker process: one BLAS thread, and SIGINT ignored (its parent stops it)."""
+    """A worker process: one BLAS thread, SIGINT ignored (its parent stops it), and it ends
+    itself within a second of its parent's end, however that came (no orphan left)."""
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _pin_blas()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="argnn-parent-watch", daemon=True).start()
 
 
 @contextlib.contextmanager
