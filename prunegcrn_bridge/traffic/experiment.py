@@ -534,9 +534,11 @@ def write_curves(records: Sequence[dict[str, Any]], folder: Path) -> list[dict[s
 
 def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
                 patience: int | None = None) -> Path | None:
-    """``training_curves.png``: left, the all-node models' training and validation MAE per
-    epoch, the chosen (best-validation) epoch marked and the epochs after it shaded; right,
-    every pruned model's validation MAE, by method."""
+    """``training_curves.png``: the all-node models' validation MAE per epoch, the chosen
+    (best-validation) epoch marked and the epochs after it shaded (early stopping waits
+    ``patience`` of them); beside it, every pruned model's validation MAE by method.
+    (Training MAE is in ``curves.csv``: it is measured on another period and would not share
+    the axis.)"""
     from argnn_sim.plots import _save, plt
 
     if not rows:
@@ -544,46 +546,47 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
     runs: dict[tuple[str, float, int], list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         runs[(str(r["method"]), float(r["fraction"]), int(r["seed"]))].append(r)
+    pruned = {k: v for k, v in runs.items() if k[0] != "all"}
     unit = " (km/h)" if series.name == "sz_taxi" else ""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2 if pruned else 1, figsize=(11 if pruned else 6.5, 4.2),
+                             sharey=True, squeeze=False)
     palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+    ax0 = axes[0, 0]
     for i, ((_m, _f, seed), log) in enumerate(sorted((k, v) for k, v in runs.items()
-                                                   if k[0] == "all")):
+                                                     if k[0] == "all")):
         ep = np.array([int(e["epoch"]) for e in log]) + 1
         val = np.array([float(e["val_mae"]) for e in log])
         c = palette[i % len(palette)]
-        axes[0].plot(ep, [float(e["train_mae"]) for e in log], color=c, lw=0.8, ls=":",
-                     label=f"seed {seed}, training")
-        axes[0].plot(ep, val, color=c, lw=1.4, label=f"seed {seed}, validation")
         b = int(np.argmin(val))
-        axes[0].plot(ep[b], val[b], "o", color=c, ms=6)
+        ax0.plot(ep, val, color=c, lw=1.3,
+                 label=f"seed {seed}: best epoch {ep[b]} of {ep[-1]}")
+        ax0.plot(ep[b], val[b], "o", color=c, ms=6)
         if b + 1 < len(val):
-            axes[0].axvspan(ep[b], ep[-1], color=c, alpha=0.07)
-    axes[0].set_title("all nodes: each seed's curve; dot = the chosen epoch, shaded = the "
-                      f"epochs after it{f' (patience {patience})' if patience else ''}",
-                      fontsize=8)
+            ax0.axvspan(ep[b], ep[-1], color=c, alpha=0.07)
+    ax0.set_title("all nodes: dot = the chosen epoch; shaded = the epochs after it"
+                  + (f" (stops after {patience} without a better one)" if patience else ""),
+                  fontsize=8)
     styles = {"prunegcrn": "tab:red", "random": "tab:grey", "correlation": "tab:olive",
               "prunegcrn-soft": "tab:purple"}
     seen = set()
-    for (m, _f, _seed), log in sorted(runs.items()):
-        if m == "all":
-            continue
+    for (m, _f, _seed), log in sorted(pruned.items()):
         ep = np.array([int(e["epoch"]) for e in log]) + 1
         label = m if m not in seen else None
         seen.add(m)
-        axes[1].plot(ep, [float(e["val_mae"]) for e in log], color=styles.get(m, "k"), lw=0.7,
-                     alpha=0.8, label=label)
-    axes[1].set_title("pruned models (every fraction and seed): validation MAE", fontsize=8)
-    for ax in axes:
+        axes[0, -1].plot(ep, [float(e["val_mae"]) for e in log], color=styles.get(m, "k"),
+                         lw=0.7, alpha=0.8, label=label)
+    if pruned:
+        axes[0, -1].set_title("pruned models (every fraction and seed)", fontsize=8)
+    for ax in axes.flat:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
-    axes[0].set_ylabel(f"MAE{unit}, every entry, all forecast steps")
-    lo = min(float(r["val_mae"]) for r in rows)
-    hi = np.percentile([float(r["val_mae"]) for r in rows], 95)
-    axes[0].set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
-    fig.suptitle(f"{series.name}: training curves", fontsize=10)
+            ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    ax0.set_ylabel(f"validation MAE{unit}, every entry, all forecast steps")
+    vals = [float(r["val_mae"]) for r in rows]
+    lo, hi = min(vals), float(np.percentile(vals, 97))
+    ax0.set_ylim(lo - 0.35 * (hi - lo), hi + 0.05 * (hi - lo))
+    fig.suptitle(f"{series.name}: validation error per epoch", fontsize=10)
     fig.tight_layout()
     path = folder / "training_curves.png"
     _save(fig, path)
