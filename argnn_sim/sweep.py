@@ -602,16 +602,20 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
         quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
         if quiet not in sys.warnoptions:
             sys.warnoptions.append(quiet)
-        with _pinned_env(), _sigint_ignored():
-            ex = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                        initializer=_worker_init)
-            # start the workers now, while SIGINT is ignored: they inherit that, so a Ctrl-C
-            # reaches this process alone, which stops them (stop_workers) and keeps its work
-            ex.submit(int).result()
+        ex = None
         try:
+            with _pinned_env(), _sigint_blocked():
+                ex = cf.ProcessPoolExecutor(max_workers=jobs,
+                                            mp_context=mp.get_context("spawn"),
+                                            initializer=_worker_init)
+                # start the workers now, with SIGINT blocked: they inherit the mask and
+                # ignore SIGINT before taking it back, so a Ctrl-C reaches this process
+                # alone (here, as soon as the block ends), which stops them and keeps its work
+                ex.submit(int).result()
             yield ex
         except BaseException:
-            stop_workers(ex)
+            if ex is not None:
+                stop_workers(ex)
             raise
         ex.shutdown(wait=True, cancel_futures=True)
         return
@@ -652,6 +656,7 @@ def _worker_init() -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back while starting
     _pin_blas()
     parent = os.getppid()
 
@@ -665,19 +670,20 @@ def _worker_init() -> None:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored in this block (processes started here inherit it); main thread only."""
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back in this block (a Ctrl-C arrives when it ends; processes started here
+    inherit the block); main thread only."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def stop_workers(ex: cf.Executor, timeout: float = 2.0) -> None:
