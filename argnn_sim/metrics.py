@@ -109,17 +109,20 @@ def forecast_metrics(pred: npt.ArrayLike, true: npt.ArrayLike, *, definition: st
     if e.size == 0:
         out.update({k: nan for k in METRIC_KEYS})
         return out
-    sq = float(np.sum(e * e))
-    out["mae"] = float(np.mean(np.abs(e)))
-    out["rmse"] = math.sqrt(sq / e.size)
-    out["mape"] = (float(np.mean(np.abs((p - y)[big]) / np.abs(y[big]))) if big.any()
-                   else nan)
-    norm_y = float(np.linalg.norm(t))
-    out["accuracy"] = 1.0 - math.sqrt(sq) / norm_y if norm_y > 0 else nan
-    spread = float(np.sum((t - t.mean()) ** 2))
-    out["r2"] = 1.0 - sq / spread if spread > 0 else nan
-    vy = float(np.var(t))
-    out["var"] = 1.0 - float(np.var(e)) / vy if vy > 0 else nan
+    # a tiny target (say 1e-311) makes a relative error overflow: its MAPE is then inf, as it
+    # should be, and not a warning turned into an error by a strict caller
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        sq = float(np.sum(e * e))
+        out["mae"] = float(np.mean(np.abs(e)))
+        out["rmse"] = math.sqrt(sq / e.size)
+        out["mape"] = (float(np.mean(np.abs((p - y)[big]) / np.abs(y[big]))) if big.any()
+                       else nan)
+        norm_y = float(np.linalg.norm(t))
+        out["accuracy"] = 1.0 - math.sqrt(sq) / norm_y if norm_y > 0 else nan
+        spread = float(np.sum((t - t.mean()) ** 2))
+        out["r2"] = 1.0 - sq / spread if spread > 0 else nan
+        vy = float(np.var(t))
+        out["var"] = 1.0 - float(np.var(e)) / vy if vy > 0 else nan
     return out
 
 

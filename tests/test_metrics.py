@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -84,3 +86,12 @@ def test_shapes_must_match_and_nothing_scored_is_nan() -> None:
         forecast_metrics(np.zeros(3), np.zeros(4))
     m = forecast_metrics(np.ones(3), np.zeros(3), definition="masked")
     assert m["count"] == 0 and np.isnan(m["mae"]) and np.isnan(m["mape"])
+
+
+def test_a_subnormal_target_gives_an_infinite_mape_and_no_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = forecast_metrics(np.array([1.0 + 2.2e-311]), np.array([2.2e-311]))
+    assert m["mape"] == math.inf and m["mae"] == 1.0

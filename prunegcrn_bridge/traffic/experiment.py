@@ -254,7 +254,12 @@ def table_facts(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         raise BridgeConfigError(f"the table would mix protocols ({', '.join(sorted(protos))})"
                                 "; keep one protocol per folder")
     first = ms[0] if ms else {}
+    # the training loss of the trained rows (the references train nothing); older records
+    # carry the preset's, newer ones the loss used (Protocol.as_run)
+    losses = sorted({str(r["protocol"].get("loss")) for r in records
+                     if isinstance(r.get("protocol"), Mapping) and "loss" in r["protocol"]})
     return {"definition": definition or "all", "protocol": next(iter(protos), "default"),
+            "loss": " and ".join(x.upper() for x in losses) or None,
             "mape_threshold": first.get("mape_threshold", 0.0),
             "steps": list(first.get("steps", HORIZON_STEPS)),
             "pooled": bool(first.get("pooled", False))}
@@ -397,7 +402,8 @@ def definition_caption(facts: Mapping[str, Any]) -> str:
               if facts["pooled"] else "a step's columns score that step alone")
     return (f"Metric definition `{facts['definition']}`: {DEFINITION_TEXT[facts['definition']]}"
             f". Protocol `{facts['protocol']}` ({CITATIONS.get(facts['protocol'], '')}); "
-            f"{pooled}. MAPE counts targets above {facts['mape_threshold']:g}.")
+            f"{pooled}. MAPE counts targets above {facts['mape_threshold']:g}."
+            + (f" Models trained on {facts['loss']} loss." if facts.get("loss") else ""))
 
 
 def literature_markdown(records: Sequence[dict[str, Any]], series: Series) -> str | None:

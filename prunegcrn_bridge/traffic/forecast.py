@@ -33,6 +33,7 @@ def has_model(folder: str | os.PathLike[str], key: str) -> bool:
 
 def _protocol(settings: dict[str, Any]) -> Protocol:
     p = dict(settings.get("protocol") or {"name": "default"})
+    p.pop("changed", None)  # a run record's note of what it changed (Protocol.as_run)
     if "steps" in p:
         p["steps"] = tuple(p["steps"])
     return Protocol(**p)

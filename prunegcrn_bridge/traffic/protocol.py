@@ -83,6 +83,25 @@ class Protocol:
         """Everything the protocol fixes, as recorded in run files."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
+    #: the training settings a run may change from its protocol's preset (``--loss`` etc.)
+    TRAINING = ("loss", "loss_scale", "init", "lr", "batch_size", "epochs", "patience")
+
+    def as_run(self, used: Any) -> dict[str, Any]:
+        """The settings as a run used them: the preset with the training settings taken from
+        ``used`` (a ``TrainConfig``), and ``changed`` naming those that differ from the preset,
+        so a record never says ``l1`` for a model trained on L2.
+
+        >>> from types import SimpleNamespace as NS
+        >>> r = PROTOCOLS["tgcn"].as_run(NS(loss="l2", loss_scale="scaled", init="default",
+        ...                                 lr=0.003, batch_size=64, epochs=100, patience=15))
+        >>> r["loss"], r["changed"]
+        ('l2', ['loss'])
+        """
+        out = self.settings()
+        out.update({k: getattr(used, k) for k in self.TRAINING})
+        out["changed"] = [k for k in self.TRAINING if out[k] != getattr(self, k)]
+        return out
+
 
 CITATIONS = {
     "tgcn": "Zhao et al., T-GCN: A Temporal Graph Convolutional Network for Traffic "

@@ -367,7 +367,7 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     kept_nodes = model.kept().cpu().tolist()
     metrics = evaluate(test, true, win, kept=kept_nodes, definition=cfg.metric)
     raw = model.mask.raw.detach().cpu().numpy()
-    return {"metrics": metrics, "protocol": win.protocol.settings(), "kept": kept_nodes,
+    return {"metrics": metrics, "protocol": win.protocol.as_run(cfg), "kept": kept_nodes,
             "kept_fraction": len(kept_nodes) / raw.size,
             "ranking": np.argsort(-raw, kind="stable").tolist(),
             "raw_mask": raw.tolist(), "best_epoch": best_epoch,
