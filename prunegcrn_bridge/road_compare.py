@@ -19,16 +19,18 @@ Methods (one row per run; ``seeds`` runs each):
     ``eligible = "all"`` and ``outputs = true``; a sensor's edge lies on no cycle, so the
     default rule could never drop one). A sensor is dropped when its input node has no
     out-edge left. The rule decides how many: it has no target fraction.
-``prunegcrn``, ``random``, ``magnitude`` at each kept fraction below 1
+``prunegcrn``, ``random``, ``correlation``, ``magnitude`` at each kept fraction below 1
     centralized, imposed on the same network: PruneGCRN's kept sensors (from its SZ-taxi
-    runs, seed for seed) and ``k`` random sensors, each trained from scratch with the other
+    runs, seed for seed), ``k`` random sensors and the ``k`` sensors chosen by correlation
+    with the others on the training split, each trained from scratch with the other
     sensors' input nodes removed; ``magnitude`` keeps the ``k`` sensors whose input edges
     weigh most (``|w|``) in the trained unpruned network and removes the others' edges
     (evaluation only, no retraining).
-``random@spectral-<mode>``, ``magnitude@spectral-<mode>``
-    at a spectral run's own point: as many random sensors as it kept (trained), and global
-    magnitude pruning of the trained unpruned network removing as many edges as it removed
-    (smallest ``|w|`` first; evaluation only).
+``random@spectral-<mode>``, ``correlation@spectral-<mode>``, ``magnitude-sensors@spectral-<mode>``, ``magnitude@spectral-<mode>``
+    at a spectral run's own point: as many random, correlation-chosen or magnitude-chosen
+    sensors as it kept (equal sensors), and global magnitude pruning of the trained
+    unpruned network removing as many edges as it removed (equal edges; smallest ``|w|``
+    first; evaluation only).
 references
     ``agcrn``: PruneGCRN/AGCRN's own forecast at each kept fraction, made by each selection
     run's checkpoint for exactly this comparison's scored targets (left out, with a note, when

@@ -196,6 +196,14 @@ def test_run_files_record_the_protocol(tmp_path: Path) -> None:
     assert rec["protocol"]["name"] == "tgcn" and rec["protocol"]["lag"] == 4
     assert rec["metrics"]["definition"] == "all" and len(rec["metrics"]["mae_h"]) == 4
     assert "protocol tgcn, metric all" in p.stdout
+    # the preset's loss where the run kept it, and the loss it used where it changed it
+    assert rec["protocol"]["loss"] == "l1" and rec["protocol"]["changed"] == ["epochs"]
+    p = _cli("train", "--data", "synthetic", "--protocol", "tgcn", "--epochs", "1",
+             "--hidden", "8", "--embed-dim", "2", "--loss", "l2",
+             "--out", str(tmp_path / "l2"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rec = json.loads((tmp_path / "l2" / "metrics.json").read_text())
+    assert rec["protocol"]["loss"] == "l2" and rec["protocol"]["changed"] == ["loss", "epochs"]
 
 
 def test_agcrn_windows_equal_agcrns_own_loader_restated() -> None:
@@ -235,3 +243,25 @@ def test_argnn_plot_redraws_a_traffic_comparison(tmp_path: Path) -> None:
     assert argnn(["plot", str(tmp_path / "c")]) == 0
     for name in ("training_curves.png", "mae_vs_kept.png", "summary.md"):
         assert (tmp_path / "c" / name).stat().st_size > 0
+
+
+def test_an_unfinished_comparison_can_be_drawn_and_says_so(tmp_path: Path) -> None:
+    """The references and the graph are written when a comparison starts, so `argnn plot`
+    draws the models finished so far, and the summary says how many of the planned it holds;
+    graph.npz keeps the step's length, which names a real series' columns (15 min)."""
+    from argnn_sim.cli import main as argnn
+    from prunegcrn_bridge.traffic.experiment import compare
+
+    s = T.synthetic(8, drivers=2, steps=300, seed=4)
+    cfg = config_for("tgcn", epochs=1, hidden=8, embed_dim=2, max_batches=1)
+    compare(s, tmp_path / "c", fractions=(1.0, 0.5), seeds=(0,), methods=("random",),
+            cfg=cfg, protocol="tgcn")
+    folder = tmp_path / "c"
+    assert not (folder / "summary.md").read_text().startswith("**Unfinished")
+    (folder / "runs" / "random-f0.5-s0.json").unlink()  # as if stopped before that model
+    assert argnn(["plot", str(folder)]) == 0
+    md = (folder / "summary.md").read_text()
+    assert md.startswith("**Unfinished: 1 of 2 planned models.**"), md[:200]
+    assert "step 1" in md  # synthetic data: no step length
+    with np.load(folder / "graph.npz") as z:
+        assert int(z["steps_per_day"]) == s.steps_per_day

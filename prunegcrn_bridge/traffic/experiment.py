@@ -162,14 +162,16 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     jobs_list = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
     jobs_list += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
     with store:
+        # the references and the graph first (cheap): `argnn plot` then draws the tables of
+        # the models finished so far while a long comparison is still running or stopped
+        refs = references(series, win, definition=cfg.metric)
+        store.write("references.json", json.dumps(refs))
+        _save_graph(series, folder)
         got = store.run([(_key(*job), _unit, (series, win, *job, cfg, folder))
                          for job in jobs_list], workers=jobs, progress=progress,
                         desc="models")
         done = {job: got[_key(*job)] for job in jobs_list}
         records = [done[job] for job in jobs_list]
-        refs = references(series, win, definition=cfg.metric)
-        store.write("references.json", json.dumps(refs))
-        _save_graph(series, folder)
         records += refs
         write_tables(records, folder, series)
         plot_compare(records, folder, series)
@@ -181,7 +183,8 @@ def compare(series: Series, out: str | os.PathLike[str], *,
 
 def _save_graph(series: Series, folder: Path) -> None:
     """What the figures need of the series (its graph, planted drivers), for ``argnn plot``."""
-    arrays: dict[str, Any] = {"nodes": np.array(series.num_nodes)}
+    arrays: dict[str, Any] = {"nodes": np.array(series.num_nodes),
+                              "steps_per_day": np.array(series.steps_per_day)}
     if series.adjacency is not None:
         arrays["adjacency"] = series.adjacency
     if series.drivers is not None:
@@ -208,17 +211,21 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
 
     f = Path(folder)
     if not (f / "graph.npz").is_file() or not (f / "references.json").is_file():
-        raise BridgeConfigError(f"{str(f)!r} holds no finished comparison (graph.npz and "
-                                "references.json are written at its end); run it to the end")
+        raise BridgeConfigError(f"{str(f)!r} holds no comparison yet (graph.npz and "
+                                "references.json are written when it starts); run it")
     settings = load_json(f / "compare.json", "comparison settings")
     records = [load_json(p, "run record") for p in sorted((f / "runs").glob("*.json"))]
+    planned = planned_models(settings)
     records += load_json(f / "references.json", "reference forecasts")
     with np.load(f / "graph.npz") as z:
         n = int(z["nodes"])
+        # the step's length names the table's columns (15 min on SZ-taxi); a graph.npz
+        # written before it was recorded leaves the series' default
+        day = {"steps_per_day": int(z["steps_per_day"])} if "steps_per_day" in z.files else {}
         series = Series(name=str(settings["series"]), values=np.zeros((1, n)),
                         adjacency=z["adjacency"] if "adjacency" in z.files else None,
-                        drivers=z["drivers"] if "drivers" in z.files else None)
-    write_tables(records, f, series)
+                        drivers=z["drivers"] if "drivers" in z.files else None, **day)
+    write_tables(records, f, series, planned=planned)
     plot_compare(records, f, series)
     plot_curves(write_curves(records, f), f, series,
                 (settings.get("train") or {}).get("patience"))
@@ -336,9 +343,20 @@ def summary_columns(facts: Mapping[str, Any]) -> list[str]:
     return cols
 
 
-def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series) -> None:
+def planned_models(settings: Mapping[str, Any]) -> int:
+    """How many models a comparison's settings (``compare.json``) plan: the all-node model
+    per seed, and every method at every fraction below 1 per seed."""
+    seeds = len(settings.get("seeds") or ())
+    fr = [float(x) for x in settings.get("fractions") or ()]
+    return seeds * ((1.0 in fr) + len(settings.get("methods") or ()) * sum(x < 1 for x in fr))
+
+
+def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series, *,
+                 planned: int | None = None) -> None:
     """``runs.csv`` (one row per model), ``summary.csv`` and ``summary.md``; every number
-    of a column under one metric definition (named in the ``definition`` column)."""
+    of a column under one metric definition (named in the ``definition`` column). With
+    ``planned`` above the models among ``records``, ``summary.md`` opens by saying the
+    comparison is unfinished and how many models its rows hold."""
     facts = table_facts(records)
     other = "masked" if facts["definition"] == "all" else "all"
     cols = ["method", "fraction", "seed", "k", "kept_fraction", "definition", "protocol",
@@ -365,7 +383,13 @@ def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series
     for s in summarize(records, series):
         w.writerow([s.get(c, "") for c in cols])
     write_atomic(folder / "summary.csv", buf.getvalue())
-    write_atomic(folder / "summary.md", summary_markdown(records, series))
+    md = summary_markdown(records, series)
+    models = sum(1 for r in records if r["method"] not in REFERENCES)
+    if planned is not None and models < planned:
+        md = (f"**Unfinished: {models} of {planned} planned models.** Each row's `n` says how "
+              "many seeds it holds; run the same `argnn traffic compare` command to go on.\n\n"
+              + md)
+    write_atomic(folder / "summary.md", md)
     lit = literature_markdown(records, series)
     if lit is not None:
         write_atomic(folder / "literature.md", lit)
@@ -424,7 +448,10 @@ def literature_markdown(records: Sequence[dict[str, Any]], series: Series) -> st
                  f"Published rows: {cite}, Table 1 (SZ-taxi; its HA row is the same at every "
                  "horizon). Ours: every entry scored on the original scale (metric `all`), "
                  "T-GCN's 80/20 split, max scaling, 4-step input window and k-step scores "
-                 f"pooling steps 1..k; mean ± sd over {len(ours)} seed(s); the checkpoint is "
+                 f"pooling steps 1..k; mean ± sd over {len(ours)} seed(s); "
+                 + (f"trained on {facts['loss']} loss (T-GCN trains on L2); "
+                    if facts.get("loss") else "")
+                 + "the checkpoint is "
                  "chosen on validation only, while T-GCN reports the epoch with the lowest test "
                  "error.", "",
                  "| horizon | method | source | RMSE | MAE | accuracy | R² | explained var. |",
