@@ -29,7 +29,8 @@ run: $(CORE)
 	$(BIN)/argnn run --out results/default --force
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	# one test process per core (pytest-xdist); every test is independent of the others
+	$(BIN)/python -m pytest -n auto
 	# the bit-for-bit tests again under the CPU's other NumPy and OpenBLAS kernels
 	$(BIN)/python tests/other_kernels.py
 

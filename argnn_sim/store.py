@@ -40,11 +40,25 @@ from typing import Any
 from .errors import ArgnnError, resume_hint
 from .outputs import check_output, claim_output, write_atomic
 
-__all__ = ["Store", "StoreError", "FolderBusy", "STORE_VERSION", "storage_error"]
+__all__ = ["Store", "StoreError", "FolderBusy", "STORE_VERSION", "storage_error", "unit_value"]
 
 #: the version of the unit files a store writes (a unit of another version is quarantined)
 STORE_VERSION = 1
 _VERSION_KEY = "store_version"
+#: a unit that is not a JSON object (a list of rows, say) is kept under this key of an object
+#: that carries the version, so that a unit of another store version is always recognized
+_VALUE_KEY = "store_value"
+
+
+def unit_value(rec: Any) -> Any:
+    """A unit file's content as its writer gave it to :meth:`Store.put` (for readers outside
+    a :class:`Store`, such as ``argnn plot``): a wrapped value unwrapped, the version mark
+    dropped; files written before values were wrapped are returned as they are."""
+    if isinstance(rec, dict) and _VERSION_KEY in rec:
+        if _VALUE_KEY in rec and len(rec) == 2:
+            return rec[_VALUE_KEY]
+        return {k: v for k, v in rec.items() if k != _VERSION_KEY}
+    return rec
 LOCK = ".lock"
 
 
@@ -247,13 +261,13 @@ class Store:
         if why is None:
             if isinstance(rec, dict) and rec.get(_VERSION_KEY, STORE_VERSION) != STORE_VERSION:
                 why = f"store version {rec.get(_VERSION_KEY)!r}, this is {STORE_VERSION}"
-            elif valid is not None and not valid(rec):
-                why = "not a finished unit"
+            else:
+                rec = unit_value(rec)
+                if valid is not None and not valid(rec):
+                    why = "not a finished unit"
         if why is not None:
             self.quarantine(p, why)
             return None
-        if isinstance(rec, dict):
-            rec.pop(_VERSION_KEY, None)
         return rec
 
     def quarantine(self, path: Path, why: str) -> Path:
@@ -274,7 +288,7 @@ class Store:
     def put(self, key: str, record: Any) -> None:
         """Write unit ``key`` atomically (complete or absent)."""
         data = ({**record, _VERSION_KEY: STORE_VERSION} if isinstance(record, dict)
-                else record)
+                else {_VERSION_KEY: STORE_VERSION, _VALUE_KEY: record})
         self.write(f"{self.units.name}/{key}.json", json.dumps(data))
 
     def write(self, name: str, text: str) -> Path:

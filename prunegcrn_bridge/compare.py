@@ -563,13 +563,14 @@ def redraw(folder: str | Path) -> list[Path]:
     list of pathlib.Path
     """
     from argnn_sim.outputs import load_json
+    from argnn_sim.store import unit_value
 
     f = Path(folder)
     units = sorted((f / "units").glob("*.json"))
     if not units:
         raise BridgeConfigError(f"{str(f)!r} holds no finished unit of a comparison; run "
                                 "`argnn compare --out` there first")
-    rows = [r for p in units for r in load_json(p, "comparison unit")]
+    rows = [r for p in units for r in unit_value(load_json(p, "comparison unit"))]
     write_outputs(rows, f)
     return [f / "error_vs_k.png", f / "spectral_budget.png"]
 

@@ -2,7 +2,15 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
+# `make test` runs one test process per core (pytest-xdist). Each keeps torch's OpenMP pool
+# (and what the tests start) to one thread unless told otherwise: two processes with a thread
+# per core each oversubscribe the cores, and OpenMP threads that spin at a barrier while a
+# core runs the other process make a torch model train many times slower (measured: a
+# 4-second training took 4 minutes beside one busy process on 2 cores).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 import pytest
 from hypothesis import settings
 

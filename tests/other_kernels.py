@@ -64,7 +64,8 @@ def main() -> int:
     print("other_kernels: the exactness tests again with "
           + ", ".join(f"{k}={v}" for k, v in extra.items()), flush=True)
     root = Path(__file__).resolve().parents[1]
-    cmd = [sys.executable, "-m", "pytest", "-m", "exactness", "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "-n", "auto", "-m", "exactness", "-q", "-p",
+           "no:cacheprovider",
            "--no-header", "tests"]
     return subprocess.run(cmd, cwd=root, env={**os.environ, **extra}).returncode
 

@@ -107,6 +107,25 @@ def test_damaged_units_are_quarantined_and_run_again(tmp_path: Path, capsys) -> 
     assert len(list((tmp_path / "s" / "quarantine").iterdir())) == 3  # kept, never deleted
 
 
+def test_a_unit_that_is_not_an_object_carries_its_version_too(tmp_path: Path, capsys) -> None:
+    """A list of rows (the logic comparison's units) is stored inside an object with the
+    version, so a unit of another store version is recognized whatever its value."""
+    rows = [{"h": 1, "err": 0.5}, {"h": 2, "err": 0.25}]
+    with Store(tmp_path / "s", "demo") as st:
+        st.put("a", rows)
+        st.put("b", [1, 2])
+        assert st.get("a") == rows and st.get("b") == [1, 2]
+    path = tmp_path / "s" / "runs" / "b.json"
+    assert S.unit_value(json.loads(path.read_text())) == [1, 2]
+    assert S.unit_value([3]) == [3]  # a bare list, written before values were wrapped
+    raw = json.loads(path.read_text())
+    raw["store_version"] = 99
+    path.write_text(json.dumps(raw))
+    with Store(tmp_path / "s", "demo") as st:
+        assert st.get("b") is None and st.get("a") == rows
+    assert "store version 99" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "ENOSPC"), (errno.EROFS, "EROFS"),
                                          (errno.EFBIG, "EFBIG")])
 def test_a_failed_write_is_one_error_and_finished_units_stay(tmp_path: Path, monkeypatch,

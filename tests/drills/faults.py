@@ -61,25 +61,30 @@ def commands(data: str, work: Path) -> dict[str, dict[str, object]]:
     return {
         "sweep": {"argv": argnn + ["sweep", str(work / "drill.toml"), "--out", "{out}",
                                    "--jobs", "2"], "resume": ["--resume"],
-                  "table": "summary.csv"},
+                  "table": "summary.csv", "settings": "grid.json", "units": "runs"},
         "traffic compare": {"argv": argnn + ["traffic", "compare", "--data", "synthetic",
                                              "--quick", "--out", "{out}", "--jobs", "2"],
-                            "table": "summary.csv"},
+                            "table": "summary.csv", "settings": "compare.json",
+                            "units": "runs"},
         "traffic gammas": {"argv": argnn + ["traffic", "gammas", "--data", "synthetic",
                                             "--gammas", "0.5,0.25", "--random-seeds", "2",
                                             "--epochs", "2", "--hidden", "8", "--embed-dim",
-                                            "2", "--out", "{out}"], "table": "gamma.csv"},
+                                            "2", "--out", "{out}"], "table": "gamma.csv",
+                           "settings": "gamma.json", "units": "runs"},
         "compare (logic)": {"argv": argnn + ["compare", "--quick", "--out", "{out}",
-                                             "--jobs", "2"], "table": "summary.csv"},
+                                             "--jobs", "2"], "table": "summary.csv",
+                            "settings": "config.json", "units": "units"},
         "compare (road)": {"argv": argnn + ["compare", "--network", "sz_taxi", "--data-root",
                                             data, "--quick", "--no-async", "--jobs", "2",
-                                            "--out", "{out}"], "table": "summary.csv"},
+                                            "--out", "{out}"], "table": "summary.csv",
+                           "settings": "config.json", "units": "runs"},
         "compress study": {"argv": argnn + ["compress", "study", "--quick", "--tasks",
                                             "cora-node", "--data-root", data, "--out",
                                             "{out}"], "resume": ["--resume"],
                            "table": "results.csv",
                            "columns": ["task", "model", "seed", "method", "sparsity", "bits",
-                                       "metric", "params", "nonzero"]},
+                                       "metric", "params", "nonzero"],
+                           "settings": "study.json", "units": "units"},
         "scenario rules_compare": {"argv": [PY, str(ROOT / "scenarios" / "rules_compare.py"),
                                             "--quick", "--out", "{out}", "--jobs", "2"],
                                    "table": "rules_summary.csv"},
@@ -182,16 +187,21 @@ def drill_interrupts(name: str, cmd: dict[str, object], work: Path, tries: int,
     return done, problems
 
 
+def _units(cmd: dict[str, object], out: Path) -> list[Path]:
+    folder = out / str(cmd.get("units", "runs"))
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
 def drill_disk_full(cmd: dict[str, object], work: Path, ref: list[dict[str, str]]
                     ) -> list[str]:
     problems = []
-    out = work / "disk-full"
+    out = work / f"disk-full-{cmd['slug']}"
     p = _start(list(cmd["argv"]), out, limit=3000)  # type: ignore
     _, err = p.communicate(timeout=1800)
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     if p.returncode != 2 or len(lines) != 1 or "EFBIG" not in err or "Traceback" in err:
         problems.append(f"limited: exit {p.returncode}, stderr {err.strip()[:300]!r}")
-    for f in (out / "runs").glob("*.json") if (out / "runs").is_dir() else []:
+    for f in _units(cmd, out):
         try:
             json.loads(f.read_text())
         except ValueError:
@@ -206,7 +216,7 @@ def drill_disk_full(cmd: dict[str, object], work: Path, ref: list[dict[str, str]
 
 def drill_two_processes(cmd: dict[str, object], work: Path) -> list[str]:
     problems = []
-    out = work / "two"
+    out = work / f"two-{cmd['slug']}"
     a = _start(list(cmd["argv"]), out)  # type: ignore
     t0 = time.monotonic()
     while not (out / ".lock").exists() and time.monotonic() - t0 < 60 and a.poll() is None:
@@ -233,9 +243,9 @@ def drill_two_processes(cmd: dict[str, object], work: Path) -> list[str]:
 def drill_damaged(cmd: dict[str, object], work: Path, ref: list[dict[str, str]],
                   settings: str) -> list[str]:
     problems = []
-    out = work / "damaged"
+    out = work / f"damaged-{cmd['slug']}"
     r = _finish(cmd, out, resume=False)
-    units = sorted((out / "runs").glob("*.json"))
+    units = _units(cmd, out)
     if r.returncode != 0 or len(units) < 3:
         return [f"first run: exit {r.returncode}, {len(units)} units"]
     units[0].write_text(units[0].read_text()[: len(units[0].read_text()) // 2])
@@ -270,33 +280,42 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     cmds = commands(args.data, work)
     names = ["sweep", "traffic compare"] if args.short else list(cmds)
-    tries = 2 if args.short else 3
+    tries = 2 if args.short else 4  # the full form: at least 20 interrupts in all
+    for name, cmd in cmds.items():
+        cmd["slug"] = name.replace(" ", "_").replace("(", "").replace(")", "")
     rows: list[tuple[str, str, int, str]] = []
     for name in names:
         cmd = cmds[name]
         t0 = time.monotonic()
-        r = _finish(cmd, work / f"ref-{name.replace(' ', '_')}", resume=False)
+        r = _finish(cmd, work / f"ref-{cmd['slug']}", resume=False)
         seconds = time.monotonic() - t0
         if r.returncode != 0:
             rows.append(("reference run", name, 1, f"NO: {r.stderr.strip()[-200:]}"))
             continue
-        ref = _table(cmd, work / f"ref-{name.replace(' ', '_')}")
+        ref = _table(cmd, work / f"ref-{cmd['slug']}")
         n, problems = drill_interrupts(name, cmd, work, tries, rng, seconds, ref)
         rows.append(("Ctrl-C (and twice)", name, n, "yes" if not problems else
                      "NO: " + "; ".join(problems)))
-    sweep = cmds["sweep"]
-    ref = _table(sweep, work / "ref-sweep")
-    for fault, fn in (("full disk (ulimit -f)", lambda: drill_disk_full(sweep, work, ref)),
-                      ("two processes, stale lock", lambda: drill_two_processes(sweep, work)),
-                      ("damaged units and settings",
-                       lambda: drill_damaged(sweep, work, ref, "grid.json"))):
-        problems = fn()
-        rows.append((fault, "sweep", 1, "yes" if not problems else "NO: " + "; ".join(problems)))
+    # the store's faults: the sweep in the short form, every command with a store in the full
+    for name in names:
+        cmd = cmds[name]
+        if not cmd.get("settings") or not (work / f"ref-{cmd['slug']}").is_dir():
+            continue
+        ref = _table(cmd, work / f"ref-{cmd['slug']}")
+        for fault, problems in (
+                ("full disk (ulimit -f)", drill_disk_full(cmd, work, ref)),
+                ("two processes, stale lock", drill_two_processes(cmd, work)),
+                ("damaged units and settings",
+                 drill_damaged(cmd, work, ref, str(cmd["settings"])))):
+            rows.append((fault, name, 1, "yes" if not problems else "NO: " + "; ".join(problems)))
+        if args.short:
+            break
     width = max(len(r[0]) for r in rows)
     cw = max(len(r[1]) for r in rows)
     print(f"{'fault'.ljust(width)}  {'command'.ljust(cw)}  tries  clean")
     for fault, name, n, clean in rows:
         print(f"{fault.ljust(width)}  {name.ljust(cw)}  {n:5d}  {clean}")
+    print(f"interrupts delivered: {sum(r[2] for r in rows if r[0].startswith('Ctrl-C'))}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if all(r[3] == "yes" for r in rows) else 1
