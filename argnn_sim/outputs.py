@@ -51,13 +51,14 @@ RUN_FILES = frozenset({
 Existing = Literal["refuse", "resume", "replace"]
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write ``text`` to ``path`` through a temporary file, fsync and rename: the file is
-    complete or absent, never half-written.
+    complete or absent, never half-written. A failed write raises the ``OSError`` with its
+    errno (``ENOSPC``, ``EFBIG``, ...).
 
     Parameters
     ----------
-    path : the file. text : its contents.
+    path : the file. text : its contents (``bytes`` are written as they are).
 
     Examples
     --------
@@ -69,11 +70,16 @@ def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with (open(tmp, "wb") if isinstance(text, bytes)
+              else open(tmp, "w", encoding="utf-8")) as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: name the one meant
+            exc.filename = str(path)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -567,6 +567,18 @@ def check_jobs(jobs: int | None) -> int:
     return jobs or cores
 
 
+def _start_all(ex: Any, jobs: int) -> None:
+    """Make a ``ProcessPoolExecutor`` start all its ``jobs`` workers now: each submit that
+    finds no idle worker starts one, so ``jobs`` tasks submitted together start them all
+    (checked on the pool's process table where it has one; a few more rounds otherwise)."""
+    for _ in range(5):
+        for f in [ex.submit(time.sleep, 0.01) for _ in range(jobs)]:
+            f.result()
+        started = getattr(ex, "_processes", None)
+        if not isinstance(started, dict) or len(started) >= jobs:
+            return
+
+
 @contextlib.contextmanager
 def make_executor(scheduler: str | None = None, jobs: int | None = None
                   ) -> Iterator[cf.Executor]:
@@ -608,10 +620,13 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
                 ex = cf.ProcessPoolExecutor(max_workers=jobs,
                                             mp_context=mp.get_context("spawn"),
                                             initializer=_worker_init)
-                # start the workers now, with SIGINT blocked: they inherit the mask and
+                # start every worker now, with SIGINT blocked: they inherit the mask and
                 # ignore SIGINT before taking it back, so a Ctrl-C reaches this process
-                # alone (here, as soon as the block ends), which stops them and keeps its work
-                ex.submit(int).result()
+                # alone (here, as soon as the block ends), which stops them and keeps its
+                # work. The pool starts a worker per submit while none is idle (spawn), so
+                # `jobs` tasks submitted at once start them all; a worker started later,
+                # outside this block, could die of a Ctrl-C with a traceback while it starts.
+                _start_all(ex, jobs)
             yield ex
         except BaseException:
             if ex is not None:

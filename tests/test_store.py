@@ -126,6 +126,15 @@ def test_a_unit_that_is_not_an_object_carries_its_version_too(tmp_path: Path, ca
     assert "store version 99" in capsys.readouterr().err
 
 
+def test_every_pool_worker_starts_while_sigint_is_blocked() -> None:
+    """The pool starts its workers on demand; make_executor starts all of them inside its
+    SIGINT-blocked window, so none can die of a Ctrl-C (with a traceback) while starting."""
+    from argnn_sim.sweep import make_executor
+
+    with make_executor("processes", 3) as ex:
+        assert len(ex._processes) == 3
+
+
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "ENOSPC"), (errno.EROFS, "EROFS"),
                                          (errno.EFBIG, "EFBIG")])
 def test_a_failed_write_is_one_error_and_finished_units_stay(tmp_path: Path, monkeypatch,
@@ -196,3 +205,21 @@ def test_fault_drill_short_form() -> None:
     assert p.returncode == 0, p.stdout + p.stderr[-2000:]
     rows = p.stdout.strip().splitlines()[1:]
     assert len(rows) == 5 and all(r.rstrip().endswith("yes") for r in rows), p.stdout
+
+
+def test_a_checkpoint_write_past_a_file_size_limit_is_an_oserror_naming_it(tmp_path) -> None:
+    """torch.save into a file stops in its zip writer with a RuntimeError; checkpoints go
+    through memory and one atomic write, so the limit is EFBIG with the path, nothing left."""
+    code = ("import resource, signal, sys, torch\n"
+            "from pathlib import Path\n"
+            "from prunegcrn_bridge.traffic.train import _save_checkpoint\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))\n"
+            "p = Path(sys.argv[1]) / 'best.pt'\n"
+            "try:\n"
+            "    _save_checkpoint({'w': torch.zeros(4000)}, p)\n"
+            "except OSError as e:\n"
+            "    print(e.errno, e.filename == str(p), sorted(x.name for x in p.parent.iterdir()))\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    assert r.stdout.split() == [str(errno.EFBIG), "True", "[]"], r.stdout + r.stderr[-2000:]

@@ -351,7 +351,7 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
         bar.set_postfix(val_mae=f"{val_mae:.3f}", kept=f"{kept:.2f}")
         if score < best:
             best, best_epoch, bad = score, epoch, 0
-            torch.save(model.state_dict(), ckpt)
+            _save_checkpoint(model.state_dict(), ckpt)
         else:
             bad += 1
             if bad >= cfg.patience:
@@ -394,6 +394,17 @@ def _predict(model: nn.Module, x: Tensor, cfg: TrainConfig, autocast: Any) -> Te
         with autocast:
             outs.append(model(x[idx])[0].float())
     return torch.cat(outs)
+
+
+def _save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """``torch.save`` into memory, then one atomic write: a full disk or a file-size limit
+    is then an ``OSError`` with its errno (one line from the CLI), not torch's own
+    RuntimeError from deep in its zip writer, and no checkpoint is ever half-written."""
+    from argnn_sim.outputs import write_atomic
+
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_atomic(path, buf.getvalue())
 
 
 def _write_log(path: Path, log: list[dict[str, float]]) -> None:
