@@ -203,8 +203,10 @@ def test_fault_drill_short_form() -> None:
     p = subprocess.run([sys.executable, str(ROOT / "tests" / "drills" / "faults.py"),
                         "--short"], capture_output=True, text=True, timeout=1500)
     assert p.returncode == 0, p.stdout + p.stderr[-2000:]
-    rows = p.stdout.strip().splitlines()[1:]
+    lines = p.stdout.strip().splitlines()
+    rows, last = lines[1:-1], lines[-1]
     assert len(rows) == 5 and all(r.rstrip().endswith("yes") for r in rows), p.stdout
+    assert last.startswith("interrupts delivered: ") and int(last.split()[-1]) >= 1, p.stdout
 
 
 def test_a_checkpoint_write_past_a_file_size_limit_is_an_oserror_naming_it(tmp_path) -> None:
