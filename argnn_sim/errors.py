@@ -195,7 +195,15 @@ def install_signals() -> None:
         raise KeyboardInterrupt
 
     current = signal.getsignal(signal.SIGINT)
-    if current is signal.default_int_handler or getattr(current, "__name__", "") == "first":
+    mp = sys.modules.get("multiprocessing.process")
+    # a started process: its parent known, or (while it re-runs the parent's entry script)
+    # still inheriting its state from the parent
+    if mp is not None and (mp.parent_process() is not None
+                           or getattr(mp.current_process(), "_inheriting", False)):
+        # a worker process (its start re-runs the parent's entry script): its parent stops
+        # it, so Ctrl-C is ignored from here on; it never prints a line of its own
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    elif current is signal.default_int_handler or getattr(current, "__name__", "") == "first":
         signal.signal(signal.SIGINT, first)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,24 @@ def test_a_checkpoint_write_past_a_file_size_limit_is_an_oserror_naming_it(tmp_p
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                        text=True, cwd=ROOT, timeout=120)
     assert r.stdout.split() == [str(errno.EFBIG), "True", "[]"], r.stdout + r.stderr[-2000:]
+
+
+def test_a_worker_that_re_runs_the_entry_script_ignores_ctrl_c(tmp_path: Path) -> None:
+    """A spawned worker re-runs its parent's script (install_signals first thing): it must
+    ignore Ctrl-C from the start, never print a line of its own (its parent stops it)."""
+    script = tmp_path / "entry.py"
+    script.write_text(
+        "from argnn_sim.errors import install_signals\n"
+        "install_signals()\n"
+        "import signal\n"
+        "def handler():\n"
+        "    return str(signal.getsignal(signal.SIGINT))\n"
+        "if __name__ == '__main__':\n"
+        "    import concurrent.futures as cf, multiprocessing as mp\n"
+        "    print('parent', 'first' in handler())\n"
+        "    with cf.ProcessPoolExecutor(1, mp_context=mp.get_context('spawn')) as ex:\n"
+        "        print('worker', ex.submit(handler).result())\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.stdout.split() == ["parent", "True", "worker", str(int(signal.SIG_IGN))], \
+        r.stdout + r.stderr[-2000:]
