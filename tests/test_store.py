@@ -244,6 +244,9 @@ def test_a_worker_that_re_runs_the_entry_script_ignores_ctrl_c(tmp_path: Path) -
         "    with cf.ProcessPoolExecutor(1, mp_context=mp.get_context('spawn')) as ex:\n"
         "        print('worker', ex.submit(handler).result())\n")
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                       cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       # Ctrl-C as a terminal's foreground job has it (a test runner's
+                       # worker may ignore it, and an ignored Ctrl-C is left ignored)
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert r.stdout.split() == ["parent", "True", "worker", str(int(signal.SIG_IGN))], \
         r.stdout + r.stderr[-2000:]
