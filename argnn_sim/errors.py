@@ -196,12 +196,11 @@ def install_signals() -> None:
 
     current = signal.getsignal(signal.SIGINT)
     mp = sys.modules.get("multiprocessing.process")
-    # a started process: its parent known, or (while it re-runs the parent's entry script)
-    # still inheriting its state from the parent
+    # a worker process (its parent known, or still inheriting its state while its start
+    # re-runs the parent's entry script): its parent stops it, so Ctrl-C is ignored from
+    # here on and it never prints a line of its own
     if mp is not None and (mp.parent_process() is not None
                            or getattr(mp.current_process(), "_inheriting", False)):
-        # a worker process (its start re-runs the parent's entry script): its parent stops
-        # it, so Ctrl-C is ignored from here on; it never prints a line of its own
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     elif current is signal.default_int_handler or getattr(current, "__name__", "") == "first":
         signal.signal(signal.SIGINT, first)

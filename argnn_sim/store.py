@@ -59,6 +59,8 @@ def unit_value(rec: Any) -> Any:
             return rec[_VALUE_KEY]
         return {k: v for k, v in rec.items() if k != _VERSION_KEY}
     return rec
+
+
 LOCK = ".lock"
 
 

@@ -159,8 +159,7 @@ def compare(series: Series, out: str | os.PathLike[str], *,
         "methods": list(methods), "protocol": proto.settings(), "scaler": scaler,
         "metric": cfg.metric, "train": asdict(replace(cfg, progress=False))})
     folder = store.folder
-    jobs_list = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
-    jobs_list += [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
+    jobs_list = planned_jobs(fractions, methods, seeds)
     with store:
         # the references and the graph first (cheap): `argnn plot` then draws the tables of
         # the models finished so far while a long comparison is still running or stopped
@@ -343,12 +342,19 @@ def summary_columns(facts: Mapping[str, Any]) -> list[str]:
     return cols
 
 
+def planned_jobs(fractions: Sequence[float], methods: Sequence[str], seeds: Sequence[int]
+                 ) -> list[tuple[str, float, int]]:
+    """The models of a comparison, in order: the all-node model per seed, then every method
+    at every fraction below 1 per seed."""
+    jobs = [("all", 1.0, s) for s in seeds if 1.0 in fractions]
+    return jobs + [(m, f, s) for f in fractions if f < 1.0 for m in methods for s in seeds]
+
+
 def planned_models(settings: Mapping[str, Any]) -> int:
-    """How many models a comparison's settings (``compare.json``) plan: the all-node model
-    per seed, and every method at every fraction below 1 per seed."""
-    seeds = len(settings.get("seeds") or ())
-    fr = [float(x) for x in settings.get("fractions") or ()]
-    return seeds * ((1.0 in fr) + len(settings.get("methods") or ()) * sum(x < 1 for x in fr))
+    """How many models a comparison's settings (``compare.json``) plan."""
+    return len(planned_jobs([float(x) for x in settings.get("fractions") or ()],
+                            list(settings.get("methods") or ()),
+                            list(settings.get("seeds") or ())))
 
 
 def write_tables(records: Sequence[dict[str, Any]], folder: Path, series: Series, *,
