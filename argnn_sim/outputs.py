@@ -70,9 +70,9 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with (open(tmp, "wb") if isinstance(text, bytes)
-              else open(tmp, "w", encoding="utf-8")) as fh:
-            fh.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import DataError
+from .roadgraph import neighbourhoods, read_adjacency
 
 __all__ = ["PlantedSpec", "Planted", "parse_planted", "planted_series", "write_planted",
            "is_planted", "PREFIX"]
@@ -230,7 +231,6 @@ def base_adjacency(spec: PlantedSpec, data_root: str | os.PathLike[str] | None =
     DataError
         An unknown base graph, a missing file.
     """
-    from .series import read_adjacency
 
     if spec.base.lower() == "sz_taxi":
         root = data_root or os.environ.get("ARGNN_DATA", "")
@@ -271,7 +271,6 @@ def planted_series(spec: PlantedSpec, *, data_root: str | os.PathLike[str] | Non
     -------
     Planted
     """
-    from .series import _neighbourhoods
 
     adj = (base_adjacency(spec, data_root) if adjacency is None
            else np.asarray(adjacency, dtype=np.float64))
@@ -279,7 +278,7 @@ def planted_series(spec: PlantedSpec, *, data_root: str | os.PathLike[str] | Non
     if n < 2:
         raise DataError(f"planted series: the base graph has {n} sensor(s); give at least 2")
     rng = np.random.default_rng(spec.seed)
-    near = _neighbourhoods(adj, spec.hops)
+    near = neighbourhoods(adj, spec.hops)
     np.fill_diagonal(near, False)
     k = min(n - 1, max(1, round(spec.share * n)))
     is_driver = np.zeros(n, dtype=bool)

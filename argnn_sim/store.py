@@ -21,7 +21,7 @@ What it does when things go wrong:
   rename), and every unit written before is kept, so the same command resumes once there is
   room.
 * **Ctrl-C.** Worker processes ignore SIGINT and are stopped by the command, at once
-  (:func:`argnn_sim.sweep.make_executor`); every finished unit is already on disk.
+  (:func:`argnn_sim.executors.make_executor`); every finished unit is already on disk.
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ class Store:
         result the moment it arrives; return every job's unit by key.
 
         ``workers`` > 1 (or a ``scheduler``) runs them on
-        :func:`argnn_sim.sweep.make_executor`; otherwise in this process. ``on_error``: what
+        :func:`argnn_sim.executors.make_executor`; otherwise in this process. ``on_error``: what
         to record when a job raises (default: the error stops the command; the units
         written so far stay); it is returned, not written. ``valid``: a unit it refuses is
         damaged (quarantined); ``redo``: a unit it picks is sound but runs again (a recorded
@@ -330,7 +330,7 @@ class Store:
         bar = _bar(progress, len(todo), desc)
         try:
             if (workers > 1 and len(todo) > 1) or scheduler not in (None, "inline"):
-                from .sweep import make_executor
+                from .executors import make_executor
 
                 with make_executor(scheduler or "processes", workers) as ex:
                     futs = {ex.submit(fn, *args): key for key, fn, args in todo}

@@ -65,9 +65,9 @@ from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
 from argnn_sim.engines.batch import eval_schedule, simulate_batch
 from argnn_sim.errors import show_progress
+from argnn_sim.executors import check_jobs
 from argnn_sim.outputs import write_atomic
 from argnn_sim.store import Store
-from argnn_sim.sweep import check_jobs
 from argnn_sim.tasks import make_task
 
 from .compression.pruning import prune_global
@@ -485,9 +485,9 @@ COLUMNS = ("task", "h", "seed", "method", "budget", "k_target", "k", "finetune",
 
 
 def _unit_job(task: str, hidden: int, cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
-    from argnn_sim.sweep import _pin_blas
+    from argnn_sim.executors import pin_blas
 
-    _pin_blas()  # BLAS threads; run_unit pins torch's (one_thread)
+    pin_blas()  # BLAS threads; run_unit pins torch's (one_thread)
     return run_unit(task, hidden, _config_from(cfg_dict))
 
 
@@ -499,7 +499,7 @@ def run_compare(cfg: CompareConfig, out: str | Path, *, jobs: int = 1,
                 progress: bool = False, scheduler: str | None = None) -> list[dict[str, Any]]:
     """Run every (task, h) unit not already under ``out/units`` (resumable: a unit is
     written atomically when done), then write the tables, plots and summary. ``scheduler``:
-    as :func:`argnn_sim.sweep.make_executor` (``jobs`` > 1 means ``processes``; a Dask
+    as :func:`argnn_sim.executors.make_executor` (``jobs`` > 1 means ``processes``; a Dask
     address spreads the units over a cluster)."""
     store = Store(out, "compare", settings=asdict(cfg), settings_file="config.json",
                   units="units", holds="a comparison", error=BridgeConfigError)

@@ -56,10 +56,10 @@ import numpy as np
 
 from argnn_sim.config import ConfigError, Scenario
 from argnn_sim.engines.simpy_engine import run_simpy
+from argnn_sim.executors import check_jobs
 from argnn_sim.outputs import check_output, write_atomic
 from argnn_sim.series import SeriesTask, load_road_series, road_layout, split_lengths
 from argnn_sim.store import Store
-from argnn_sim.sweep import check_jobs
 
 from .errors import BridgeConfigError
 from .traffic.selection import correlation_nodes

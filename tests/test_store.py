@@ -130,7 +130,7 @@ def test_a_unit_that_is_not_an_object_carries_its_version_too(tmp_path: Path, ca
 def test_every_pool_worker_starts_while_sigint_is_blocked() -> None:
     """The pool starts its workers on demand; make_executor starts all of them inside its
     SIGINT-blocked window, so none can die of a Ctrl-C (with a traceback) while starting."""
-    from argnn_sim.sweep import make_executor
+    from argnn_sim.executors import make_executor
 
     with make_executor("processes", 3) as ex:
         assert len(ex._processes) == 3

@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from argnn_sim.sweep import check_jobs
+    from argnn_sim.executors import check_jobs
 
     from ..errors import BridgeConfigError
     from .data import data_root

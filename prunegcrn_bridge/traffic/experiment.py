@@ -147,7 +147,7 @@ def compare(series: Series, out: str | os.PathLike[str], *,
     ``runs/`` (written atomically), so a stopped comparison resumes where it was.
     """
 
-    from argnn_sim.sweep import check_jobs
+    from argnn_sim.executors import check_jobs
 
     check_jobs(jobs)
     proto = get_protocol(protocol)
