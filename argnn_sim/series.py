@@ -431,9 +431,17 @@ def road_layout(adjacency: npt.ArrayLike) -> dict[int, tuple[float, float]]:
     >>> sorted(pos) == list(range(5))
     True
     """
+    a = np.asarray(adjacency) != 0
+    return dict(_layout(a.shape[0], np.packbits(a).tobytes()))
+
+
+@functools.lru_cache(maxsize=8)
+def _layout(n: int, packed: bytes) -> tuple[tuple[int, tuple[float, float]], ...]:
+    """:func:`road_layout` of the 0/1 matrix ``packed`` (``np.packbits``), remembered: a
+    study draws the same graph in many figures, and Kamada-Kawai takes a second or two."""
     import networkx as nx
 
-    a = np.asarray(adjacency)
+    a = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=n * n).reshape(n, n)
     g = nx.Graph()
     g.add_nodes_from(range(a.shape[0]))
     g.add_edges_from(zip(*np.nonzero(np.triu(a != 0, 1))))
@@ -450,4 +458,4 @@ def road_layout(adjacency: npt.ArrayLike) -> dict[int, tuple[float, float]]:
         p = nx.spring_layout(sub, seed=0, scale=size) if len(part) > 1 else {part[0]: (0, 0)}
         pos.update({k: (1.25 + float(v[0]), y - size + float(v[1])) for k, v in p.items()})
         y -= 2 * size + 0.08
-    return pos
+    return tuple(sorted(pos.items()))

@@ -76,6 +76,8 @@ class RoadConfig:
     """What :func:`run_road_compare` runs.
 
     data, data_root, adjacency : the series (as ``[task]``'s keys). seeds : runs per method.
+    seed : the first run seed (runs use ``seed`` .. ``seed + seeds - 1``; PruneGCRN's runs of
+        the same seeds give the selections).
     fractions : kept shares of sensors for the centralized methods (1 is the unpruned net).
     hops, hidden, passes, sweeps : the network and its training (``[task]``/``[schedule]``).
     delay, loss, input_period, wake_rate : the async runs' links and clocks.
@@ -112,6 +114,7 @@ class RoadConfig:
     budgets: tuple[float, ...] = (0.25, 0.5, 0.75)
     protocol: str = "default"
     horizon: int = 1
+    seed: int = 0
 
     def __post_init__(self) -> None:
         from .traffic.protocol import get_protocol
@@ -119,6 +122,10 @@ class RoadConfig:
         get_protocol(self.protocol)
         if not 1 <= self.seeds <= 100:
             raise BridgeConfigError(f"seeds = {self.seeds}: give from 1 to 100 (--seeds)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+                not 0 <= self.seed < 2**31:
+            raise BridgeConfigError(f"seed = {self.seed!r}: give a whole first seed >= 0 "
+                                    "(--seed)")
         fr = self.fractions
         if not fr or len(set(fr)) != len(fr) or any(not 0 < f <= 1 or math.isnan(f) for f in fr):
             raise BridgeConfigError(f"fractions = {list(fr)}: give distinct kept shares in "
@@ -139,6 +146,11 @@ class RoadConfig:
             raise BridgeConfigError(f"horizon = {self.horizon!r}: give a whole number of steps "
                                     "from 1 to 10,000 (--horizon)")
         self.scenario_for("unpruned", 0)  # the simulator validates the rest
+
+    @property
+    def seed_list(self) -> range:
+        """The run seeds: ``seed`` .. ``seed + seeds - 1``."""
+        return range(self.seed, self.seed + self.seeds)
 
     def scenario_for(self, method: str, seed: int, *, sensors: Sequence[int] = (),
                      passes: int | None = None, budget: int = 0) -> Scenario:
@@ -210,21 +222,26 @@ def _selection_runs(folders: Sequence[str], num_sensors: int, series: str
     return runs
 
 
-def load_selections(folders: Sequence[str], fractions: Sequence[float], seeds: int,
-                    num_sensors: int, series: str) -> dict[tuple[float, int], list[int]]:
+def load_selections(folders: Sequence[str], fractions: Sequence[float],
+                    seeds: int | Sequence[int], num_sensors: int, series: str
+                    ) -> dict[tuple[float, int], list[int]]:
     """PruneGCRN's kept sensors per (fraction, seed) from ``traffic compare`` folders.
 
     A folder that is not one, or holds another series, is an error; a missing run is skipped
-    (the table shows which exist).
+    (the table shows which exist). ``seeds``: a count (seeds 0 .. seeds - 1) or the seeds.
     """
     return _kept(_selection_runs(folders, num_sensors, series), fractions, seeds)
 
 
-def _kept(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
+def _seeds(seeds: int | Sequence[int]) -> Sequence[int]:
+    return range(seeds) if isinstance(seeds, int) else seeds
+
+
+def _kept(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int | Sequence[int]
           ) -> dict[tuple[float, int], list[int]]:
     out: dict[tuple[float, int], list[int]] = {}
     for f in fractions:
-        for s in range(seeds):
+        for s in _seeds(seeds):
             p = runs.get(f"prunegcrn-f{f:g}-s{s}.json")
             if f < 1 and p is not None:
                 rec = json.loads(p.read_text(encoding="utf-8"))
@@ -244,7 +261,8 @@ def _check_protocol(folders: Sequence[str], protocol: str) -> None:
                                     "selections of that protocol")
 
 
-def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int,
+def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float],
+                seeds: int | Sequence[int],
                 task: SeriesTask, steps_per_day: int, definition: str
                 ) -> tuple[list[dict[str, Any]], str]:
     """PruneGCRN/AGCRN's own forecasts at each fraction (all nodes at 1), made by each run's
@@ -265,7 +283,7 @@ def _agcrn_refs(runs: Mapping[str, Path], fractions: Sequence[float], seeds: int
     y = task.raw_test[steps + task.horizon]
     rows, missing = [], []
     for f in fractions:
-        for s in range(seeds):
+        for s in _seeds(seeds):
             name = f"all-f1-s{s}" if f == 1 else f"prunegcrn-f{f:g}-s{s}"
             p = runs.get(f"{name}.json")
             if p is None:
@@ -459,6 +477,7 @@ def _config_from(d: Mapping[str, Any]) -> RoadConfig:
     d["budgets"] = tuple(d.get("budgets", ()))
     d.setdefault("protocol", "default")
     d.setdefault("horizon", 1)
+    d.setdefault("seed", 0)
     return RoadConfig(**d)
 
 
@@ -478,13 +497,13 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
                                   train_steps=cfg.train_steps, test_steps=cfg.test_steps)
     sel_runs = _selection_runs(cfg.selections, n, series.name)
     _check_protocol(cfg.selections, cfg.protocol)
-    selections = _kept(sel_runs, cfg.fractions, cfg.seeds)
+    selections = _kept(sel_runs, cfg.fractions, cfg.seed_list)
     settings = {k: v for k, v in asdict(cfg).items() if k != "selections"}
 
     def same(old: Any, new: Any) -> bool:
         if isinstance(old, dict):  # keys added since: a folder written before has defaults
             old = dict(old)
-            for key, default in (("protocol", "default"), ("horizon", 1)):
+            for key, default in (("protocol", "default"), ("horizon", 1), ("seed", 0)):
                 if key not in old and new.get(key) == default:
                     old[key] = default
         return bool(old == new)
@@ -501,7 +520,7 @@ def _run_compare(cfg: RoadConfig, store: Store, series: Any, task: SeriesTask,
     folder = store.folder
     n = series.num_sensors
     cfg_d = json.loads(json.dumps(asdict(cfg)))
-    seeds = range(cfg.seeds)
+    seeds = cfg.seed_list
     fracs = [f for f in cfg.fractions if f < 1]
     ks = {f: max(1, round(f * n)) for f in fracs}
 
@@ -562,7 +581,7 @@ def _run_compare(cfg: RoadConfig, store: Store, series: Any, task: SeriesTask,
         labels, edges = _network(cfg)
         rows = [{**r, **truth_scores(r, truth, labels, edges)} for r in rows]
     per_day = STEPS_PER_DAY.get(series.name, 96)
-    refs, note = _agcrn_refs(sel_runs, cfg.fractions, cfg.seeds, task, per_day, "all")
+    refs, note = _agcrn_refs(sel_runs, cfg.fractions, cfg.seed_list, task, per_day, "all")
     rows += refs
     rows += baselines(task, per_day)
     store.write("rows.json", json.dumps(rows))
@@ -858,7 +877,7 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
 def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
               series: Any) -> list[Path]:
     """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
-    ``road_map.png`` (the road graph with the sensors each method keeps, seed 0, and the
+    ``road_map.png`` (the road graph with the sensors each method keeps, first seed, and the
     edges the spectral rule removed)."""
     import matplotlib
 
@@ -906,7 +925,9 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
     panels: list[tuple[str, Any]] = [(f"spectral-{m}", None) for m in cfg.modes]
     if fmid:
         panels += [("prunegcrn", fmid[0]), ("random", fmid[0]), ("magnitude", fmid[0])]
-    panels = [(m, f) for m, f in panels if (m, f, 0) in by]
+    first = min((int(r["seed"]) for r in rows if r.get("sensors_used") is not None),
+                default=0)  # the map shows the first seed's runs
+    panels = [(m, f) for m, f in panels if (m, f, first) in by]
     if panels:
         cols = min(3, len(panels))
         rows_n = math.ceil(len(panels) / cols)
@@ -914,7 +935,7 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
                                  squeeze=False)
         labels = _labels(cfg)
         for ax, (m, f) in zip(axes.flat, panels):
-            r = by[(m, f, 0)]
+            r = by[(m, f, first)]
             used = set(r["sensors_used"])
             nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#bbbbbb", width=0.8)
             if m.startswith("spectral"):
@@ -937,7 +958,8 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
             ax.set_axis_off()
         for ax in list(axes.flat)[len(panels):]:
             ax.set_axis_off()
-        fig.suptitle(f"{series.name} road graph: sensors kept (green), seed 0", fontsize=11)
+        fig.suptitle(f"{series.name} road graph: sensors kept (green), seed {first}",
+                     fontsize=11)
         fig.tight_layout()
         p = folder / "road_map.png"
         fig.savefig(p, dpi=120)

@@ -624,7 +624,8 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
     ax0.set_ylabel(f"validation MAE{unit}, every entry, all forecast steps")
     vals = [float(r["val_mae"]) for r in rows]
     lo, hi = min(vals), float(np.percentile(vals, 97))
-    ax0.set_ylim(lo - 0.35 * (hi - lo), hi + 0.05 * (hi - lo))
+    span = hi - lo if hi > lo else max(abs(lo), 1.0) * 0.05  # one epoch: no spread
+    ax0.set_ylim(lo - 0.35 * span, hi + 0.05 * span)
     fig.suptitle(f"{series.name}: validation error per epoch", fontsize=10)
     fig.tight_layout()
     path = folder / "training_curves.png"
