@@ -262,6 +262,27 @@ def _verdict_pairs() -> list[tuple[str, str, Any]]:
     return out
 
 
+def _edge_pairs() -> list[tuple[str, str, Any]]:
+    """Edge scores: the spectral rule against global magnitude pruning of as many edges."""
+    return [(f"spectral-{mode}{ln}", f"magnitude@spectral-{mode}", None)
+            for mode in ("D", "DW") for ln in ("", "-async")]
+
+
+def chance_nonparent(cfg: PlantedStudyConfig, seed: int, horizon: int) -> float:
+    """The share of the full network's edges that are no true parent edge of series
+    ``seed``: what a cut made at random scores as ``removed_nonparent_share``."""
+    from argnn_sim.planted import planted_series
+
+    from .road_compare import _network
+
+    labels, edges = _network(cfg.road(seed, horizon))
+    truth = planted_series(cfg.spec(seed), data_root=cfg.data_root or None)
+    index = {lab: i for i, lab in enumerate(labels)}
+    parent = {(index[f"x{d}"], index[f"y{i}"]) for d, i in truth.parent_edges()}
+    parent |= {(index[f"x{d}"], index[f"y{d}"]) for d in truth.drivers.tolist()}
+    return 1.0 - len(parent & edges) / len(edges)
+
+
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     import io
 
@@ -282,6 +303,9 @@ def _write_horizon(rows: Sequence[Mapping[str, Any]], folder: Path, horizon: int
     _write_csv(folder / "paired.csv", paired_key(rows, "mae", _verdict_pairs()))
     _write_csv(folder / "paired_recall.csv", paired_key(rows, "driver_recall",
                                                         _recall_pairs(rows)))
+    _write_csv(folder / "paired_edges.csv",
+               paired_key(rows, "removed_nonparent_share", _edge_pairs())
+               + paired_key(rows, "parent_kept_share", _edge_pairs()))
     write_atomic(folder / "summary.md", road_markdown(rows, horizon) + "\n")
 
 
@@ -299,9 +323,14 @@ def study_markdown(pooled: Mapping[int, Sequence[Mapping[str, Any]]],
     differences of MAE and of driver recall."""
     from .road_compare import road_markdown
 
-    nd = [len(t["drivers"]) for t in truths.values()]
+    seeds = sorted({int(r["seed"]) for rows in pooled.values() for r in rows
+                    if r.get("sensors_kept") is not None})
+    nd = [len(truths[p]["drivers"]) for p in seeds if p in truths] or [0]
     lines = [f"# Planted drivers on the {cfg.base} road graph", "",
-             f"{cfg.seeds} planted series (seeds 0-{cfg.seeds - 1}; run seed = series seed): "
+             f"{len(seeds)} planted series (seeds {', '.join(map(str, seeds))}; run seed = "
+             "series seed"
+             + (f"; {cfg.seeds - len(seeds)} more to run" if len(seeds) < cfg.seeds else "")
+             + "): "
              f"{min(nd)}-{max(nd)} drivers of {next(iter(truths.values()))['sensors']} sensors, "
              f"each follower a mixture of up to 3 drivers within {cfg.hops} road hops, lags "
              f"{cfg.lags[0]}-{cfg.lags[1]} steps, noise {cfg.noise:g}, missing share "
@@ -318,6 +347,29 @@ def study_markdown(pooled: Mapping[int, Sequence[Mapping[str, Any]]],
             lines += ["Paired differences of test MAE (km/h; negative: the method is better):",
                       "", "| method − reference | kept | pairs | mean Δ | 95 % interval |",
                       "|---|---|---|---|---|"] + [_fmt(q) for q in mae] + [""]
+        chance = [chance_nonparent(cfg, p, h)
+                  for p in sorted({int(r["seed"]) for r in rows
+                                   if r.get("sensors_kept") is not None})]
+        lines += [f"Of the full network's edges, {100 * min(chance):.1f}-"
+                  f"{100 * max(chance):.1f} % (by series) are no true parent edge (every "
+                  "predictor-to-predictor edge and every input edge from a sensor that does "
+                  "not drive that predictor's sensor): a cut made at random scores that as "
+                  "'removed edges not parent'.", ""]
+        edge = [q for key in ("removed_nonparent_share", "parent_kept_share")
+                for q in paired_key(rows, key, _edge_pairs())]
+        if edge:
+            lines += ["Paired differences of the edge scores (share points; spectral rule − "
+                      "global magnitude pruning of as many edges of the trained network):", "",
+                      "| score | method − reference | pairs | mean Δ (points) | 95 % interval |",
+                      "|---|---|---|---|---|"]
+            for q in edge:
+                iv = "— (one pair)" if math.isnan(q["lo"]) else \
+                    f"[{100 * q['lo']:+.1f}, {100 * q['hi']:+.1f}]"
+                what = ("removed edges not parent" if q["quantity"].startswith("removed")
+                        else "parent edges kept")
+                lines.append(f"| {what} | {q['method']} − {q['reference']} | {q['pairs']} | "
+                             f"{100 * q['delta']:+.1f} | {iv} |")
+            lines.append("")
         rec = paired_key(rows, "driver_recall", _recall_pairs(rows))
         if rec:
             lines += ["Paired differences of driver recall (positive: the method keeps more "
@@ -399,8 +451,9 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
         ax.set_title(f"horizon {h} ({15 * h} min)", fontsize=10)
     axes[0][-1].legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                        frameon=False)
+    n_seeds = len({int(r["seed"]) for r in pooled[hs[0]] if r.get("sensors_kept") is not None})
     fig.suptitle(f"Planted drivers on the {cfg.base} road graph: driver recall against "
-                 f"sensors kept (mean ± sd over {cfg.seeds} seeds)", fontsize=11)
+                 f"sensors kept (mean ± sd over {n_seeds} seeds)", fontsize=11)
     fig.tight_layout()
     p = folder / "recall_vs_kept.png"
     fig.savefig(p, dpi=120)
@@ -489,3 +542,39 @@ def check_spec_options(**kw: Any) -> None:
         PlantedStudyConfig(**kw)
     except DataError as exc:
         raise BridgeConfigError(str(exc)) from None
+
+
+def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+    """Rewrite a study folder's pooled tables, ``study.md`` and figures from what is on disk
+    (``argnn plot``); a study still running or stopped shows its finished series."""
+    from argnn_sim.outputs import load_json
+    from argnn_sim.store import unit_value
+
+    f = Path(folder)
+    if not (f / "study.json").is_file():
+        raise BridgeConfigError(f"{str(f)!r} holds no planted-driver study (study.json); run "
+                                "scenarios/planted_road_study.py --out there first")
+    d = load_json(f / "study.json", "planted study settings")
+    horizons = tuple(int(h) for h in d["horizons"])
+    roots = [load_json(c, "road comparison settings").get("data_root", "")
+             for c in sorted(f.glob("h*/p*/config.json"))]
+    cfg = PlantedStudyConfig(**{**d, "lags": tuple(d["lags"]), "horizons": horizons,
+                                "fractions": tuple(d["fractions"]),
+                                "budgets": tuple(d["budgets"]),
+                                "data_root": roots[0] if roots else ""})
+    truths = {p: unit_value(load_json(f / "truth" / f"p{p}.json", "planted truth"))
+              for p in range(cfg.seeds) if (f / "truth" / f"p{p}.json").is_file()}
+    pooled: dict[int, list[dict[str, Any]]] = {}
+    for h in horizons:
+        rows: list[dict[str, Any]] = []
+        for p in range(cfg.seeds):
+            rj = f / f"h{h}" / f"p{p}" / "rows.json"
+            if rj.is_file():
+                rows += load_json(rj, "road comparison rows")
+        if rows:
+            pooled[h] = rows
+            _write_horizon(rows, f / f"h{h}", h)
+    if not pooled or 0 not in truths:
+        raise BridgeConfigError(f"{str(f)!r}: no series of the study has finished yet; run "
+                                "it (again) to finish one")
+    return [p for p in write_study(f, cfg, pooled, truths) if p.suffix == ".png"]

@@ -70,6 +70,12 @@ def test_quick_study_end_to_end_and_resume(tmp_path: Path) -> None:
     again = run_planted_study(cfg, out)
     assert _files(out) == before
     assert [r["mae"] for r in again[4]] == [r["mae"] for r in pooled[4]]
+    # argnn plot redraws the study from its folder
+    (out / "recall_vs_kept.png").unlink()
+    p = subprocess.run([sys.executable, "-m", "argnn_sim", "plot", str(out)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "recall_vs_kept.png" in p.stdout, p.stderr
+    assert (out / "recall_vs_kept.png").is_file()
     # other settings in the same folder are refused
     from prunegcrn_bridge.errors import BridgeConfigError
 
