@@ -493,7 +493,7 @@ def run_road_compare(cfg: RoadConfig, out: str | os.PathLike[str], *, jobs: int 
     series = load_road_series(cfg.data, data_root=cfg.data_root or None,
                               adjacency=cfg.adjacency or None)
     n = series.num_sensors
-    task = SeriesTask.from_series(series, hops=cfg.hops, hidden=cfg.hidden,
+    task = SeriesTask.from_series(series, horizon=cfg.horizon, hops=cfg.hops, hidden=cfg.hidden,
                                   train_steps=cfg.train_steps, test_steps=cfg.test_steps)
     sel_runs = _selection_runs(cfg.selections, n, series.name)
     _check_protocol(cfg.selections, cfg.protocol)

@@ -246,6 +246,20 @@ def test_planted_series_truth_scores_and_horizon(tmp_path: Path) -> None:
         assert by[(m, None)]["sensors_kept"] == max(1, by[("spectral-DW", None)]["sensors_kept"])
     sp = by[("spectral-DW", None)]
     assert sp["horizon"] == 4
+    # the references forecast the same targets, 4 steps ahead: the last value is x(t) for
+    # x(t + 4) on the runs' scored steps
+    from argnn_sim.metrics import forecast_metrics
+    from argnn_sim.series import SeriesTask, load_road_series
+
+    task = SeriesTask.from_series(load_road_series(spec, data_root=str(DATA)), horizon=4,
+                                  train_steps=150, test_steps=60)
+    t = np.asarray([s for s in task.test_steps() if task.scored(s)])
+    want = forecast_metrics(task.raw_test[t], task.raw_test[t + 4], definition="all")["mae"]
+    assert by[("last-value", 1.0)]["mae"] == pytest.approx(want, rel=1e-12)
+    h1 = SeriesTask.from_series(load_road_series(spec, data_root=str(DATA)), horizon=1,
+                                train_steps=150, test_steps=60)
+    t1 = np.asarray([s for s in h1.test_steps() if h1.scored(s)])
+    assert want != forecast_metrics(h1.raw_test[t1], h1.raw_test[t1 + 1], definition="all")["mae"]
     if sp["edges_removed"]:
         assert 0 <= sp["removed_nonparent_share"] <= 1 and 0 <= sp["parent_kept_share"] <= 1
     # a hand-made record: x0 -> y1 is a parent edge when sensor 0 drives sensor 1
