@@ -37,11 +37,23 @@ from .rule import resolve_arithmetic
 __all__ = ["main", "run_command", "summary_table", "to_toml"]
 
 
+def _version() -> str:
+    """The installed package's version (``setup.cfg``), or the source tree's when it runs
+    uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("argnn-sim")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown (not installed)"
+
+
 def _build_parser(load: str | None = None,
                   plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser.
     ``plugins``: the entry points (default: read them)."""
     p = OneLineParser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
+    p.add_argument("--version", action="version", version=f"argnn {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one scenario")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in XOR/DW)")

@@ -231,3 +231,12 @@ def test_a_plugin_command_loads_its_module_when_it_runs(capsys):
     with pytest.raises(SystemExit):
         main(["compress", "--help"])
     assert "{run,study,plot}" in capsys.readouterr().out
+
+
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    p = subprocess.run([sys.executable, "-m", "argnn_sim", "--version"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"argnn {version('argnn-sim')}"
