@@ -600,6 +600,12 @@ def _unknown(key: str, section: str | None, allowed: list[str]) -> ConfigError:
     if guess:
         full = f"{section}.{guess[0]}" if section else guess[0]
         hint = f" (did you mean {full!r}?)"
+    elif section is None and "." in key:  # a misspelt section: prunning.mode
+        head, _, rest = key.partition(".")
+        names = [a.split(".")[0] for a in allowed]
+        near = difflib.get_close_matches(head, names, n=1)
+        if near:
+            hint = f" (did you mean {near[0] + '.' + rest!r}?)"
     where = f"in [{section}]" if section else "at the top level"
     return ConfigError(f"unknown key {key!r}{hint}; allowed keys {where}: {', '.join(allowed)}")
 
@@ -770,7 +776,11 @@ def load_scenario(path: str | Path) -> Scenario:
     >>> load_scenario(p).task.gate
     'AND'
     """
-    return Scenario.from_dict(read_toml(path, "scenario"))
+    d = read_toml(path, "scenario")
+    if isinstance(d.get("axes"), dict) or isinstance(d.get("base"), dict):
+        raise ConfigError(f"{str(path)!r} is a sweep grid (it has [axes] or [base]), not one "
+                          f"scenario; run it with: argnn sweep {path} --out DIR")
+    return Scenario.from_dict(d)
 
 
 def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:

@@ -103,3 +103,19 @@ def test_any_dict_gives_a_scenario_or_one_config_error(data):
         assert str(exc) and "\n" not in str(exc)
     else:
         assert Scenario.from_dict(sc.to_dict()) == sc
+
+
+def test_a_misspelt_section_in_an_override_gets_a_suggestion():
+    from argnn_sim.config import apply_overrides
+
+    with pytest.raises(ConfigError, match=r"did you mean 'pruning\.mode'"):
+        apply_overrides(Scenario(), {"prunning.mode": "D"})
+
+
+def test_a_grid_given_as_a_scenario_says_use_sweep(tmp_path):
+    from argnn_sim.config import load_scenario
+
+    p = tmp_path / "g.toml"
+    p.write_text('seeds = 3\n[base]\nnetwork.hidden = 2\n[axes]\n"network.hidden" = [1, 2]\n')
+    with pytest.raises(ConfigError, match=r"is a sweep grid .* argnn sweep "):
+        load_scenario(p)
