@@ -125,6 +125,9 @@ def read_readings(path: str | os.PathLike[str], *, channel: int = 0) -> FloatArr
     return values
 
 
+_ROOT_HOW = "argnn run: --set task.data_root=DIR; argnn traffic and compare: --data-root DIR"
+
+
 @functools.lru_cache(maxsize=4)
 def _load(data: str, root: str, adjacency: str) -> RoadSeries:
     from .planted import is_planted, parse_planted, planted_series
@@ -139,9 +142,14 @@ def _load(data: str, root: str, adjacency: str) -> RoadSeries:
         base = root or os.environ.get("ARGNN_DATA", "")
         if not base:
             raise DataError("the SZ-taxi data needs the folder holding SZ_TAXI/: set "
-                            "task.data_root (--data-root on the command line) or the "
-                            "ARGNN_DATA environment variable")
+                            f"task.data_root ({_ROOT_HOW}) or the ARGNN_DATA environment "
+                            "variable")
         folder = Path(base) / "SZ_TAXI"
+        if not (folder / "SZ_taxi.npz").is_file():
+            raise DataError(f"the SZ-taxi data is not under {base!r} (no "
+                            f"{folder / 'SZ_taxi.npz'}); give the folder holding "
+                            f"SZ_TAXI/SZ_taxi.npz as task.data_root ({_ROOT_HOW}) or "
+                            "ARGNN_DATA")
         values = read_readings(folder / "SZ_taxi.npz")
         adj = read_adjacency(Path(adjacency) if adjacency else folder / "SZ_taxi.csv",
                              values.shape[1])

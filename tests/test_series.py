@@ -275,3 +275,14 @@ def test_a_series_run_too_large_is_refused_before_it_is_built(tmp_path: Path) ->
                          hidden=64, hops=4))
     with pytest.raises(ResourceError, match="node activations"):
         simulate(big.replace(**{"schedule.sweeps": 10_000}), 0)
+
+
+def test_a_missing_sz_taxi_folder_names_how_to_give_it(tmp_path, monkeypatch):
+    from argnn_sim.errors import DataError
+    from argnn_sim.series import load_road_series
+
+    monkeypatch.delenv("ARGNN_DATA", raising=False)
+    with pytest.raises(DataError, match=r"--set task\.data_root=DIR.*ARGNN_DATA"):
+        load_road_series("sz_taxi")
+    with pytest.raises(DataError, match=r"not under .*SZ_TAXI/SZ_taxi\.npz as task\.data_root"):
+        load_road_series("sz_taxi", data_root=tmp_path)
