@@ -201,6 +201,18 @@ def _toml_value(v: Any) -> str:
     return repr(v)
 
 
+def _rows_right(result: RunResult) -> str:
+    """How many truth-table rows the trained network gets right (|output - target| < 0.5),
+    and, when not all, that it has not learned the task and what to try."""
+    errs = list(result.per_row_errors)
+    right = sum(1 for e in errs if e < 0.5)
+    text = f"{right} of {len(errs)} (|output - target| < 0.5)"
+    if right < len(errs):
+        text += (f": the network has not learned {result.scenario.task.gate}; train longer "
+                 "(schedule.inputs) or try another seed")
+    return text
+
+
 def summary_table(result: RunResult, out: Path | None = None) -> str:
     """A short human-readable summary of one run.
 
@@ -241,6 +253,7 @@ def summary_table(result: RunResult, out: Path | None = None) -> str:
          + (f" (not the fastest: {result.engine_note})" if result.engine_note else "")),
         ("error", f"{result.error:.6f}"),
         ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
+        ("rows right", _rows_right(result)),
         ("edges", f"{result.edges_before} -> {result.edges_after}"),
     ] + _cost_rows(result, out)
     lines = _aligned(rows)

@@ -240,3 +240,13 @@ def test_version_is_the_installed_packages():
                        text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == f"argnn {version('argnn-sim')}"
+
+
+def test_a_run_that_learned_nothing_says_so(capsys):
+    code, out, _ = _run(["run", "--no-save", "--set", "schedule.inputs=20"], capsys)
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("rows right"))
+    assert "2 of 4" in line and "has not learned XOR" in line
+    code, out, _ = _run(["run", "--no-save"], capsys)
+    line = next(x for x in out.splitlines() if x.startswith("rows right"))
+    assert line.split()[2:5] == ["4", "of", "4"] and "not learned" not in line
