@@ -17,14 +17,35 @@ from argnn_sim.errors import install_signals
 
 install_signals()  # Ctrl-C while the modules below load: one line, exit 130
 
+import json
 import sys
+from pathlib import Path
 
 from argnn_sim import simulate
 from argnn_sim.config import Scenario
+from argnn_sim.errors import OutputError
 from argnn_sim.experiment import finish, main_guard, md_table, out_dir, parser
 from argnn_sim.results import atomic_dir, write_files
 
 NAME = "eigen_trace"
+
+
+def _check_earlier(folder: Path, argv: list[str], force: bool) -> None:
+    """One run per folder: an earlier result made with other options is replaced only with
+    --force (the same options make the same run, so running them again replaces nothing)."""
+    manifest = folder / "manifest.json"
+    if force or not manifest.is_file():
+        return
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8")).get("argv")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    if old is not None and [a for a in old if a != "--force"] == \
+            [a for a in argv if a != "--force"]:
+        return
+    raise OutputError(f"{str(folder)!r} holds an earlier eigen_trace made with other options "
+                      f"({' '.join(old) if old else 'unknown'}); pass --force to replace it, "
+                      "or choose another --out")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inputs", type=int, default=None, help="training inputs (default 2000)")
     p.add_argument("--published-seed", action="store_true",
                    help="draw as the published code does (rng.mode = reference)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier result in --out made with other options")
     args = p.parse_args(argv)
     inputs = args.inputs or (300 if args.quick else 2000)
     sc = Scenario.from_dict({
@@ -45,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "pruning": {"mode": args.mode, "rule": args.rule},
         "rng": {"mode": "reference" if args.published_seed else "default"}})
     folder = out_dir(args, NAME)
+    _check_earlier(folder, sys.argv[1:] if argv is None else argv, args.force)
     res = simulate(sc)
     with atomic_dir(folder, kind=f"scenario/{NAME}", replace=True) as tmp:
         write_files(res, tmp)

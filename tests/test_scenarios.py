@@ -126,3 +126,21 @@ def test_fig4_published_stream_reproduces_the_published_dw_runs(tmp_path):
     r = _fig4(tmp_path, "--out", str(out), "--published-data", str(bad))
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert "is not the published Fig. 4 data" in r.stderr
+
+
+def test_eigen_trace_replaces_an_earlier_result_only_with_force(tmp_path):
+    out = tmp_path / "et"
+
+    def run(*extra):
+        return subprocess.run([sys.executable, str(ROOT / "scenarios" / "eigen_trace.py"),
+                               "--quick", "--inputs", "40", "--out", str(out), *extra],
+                              capture_output=True, text=True)
+
+    assert run().returncode == 0
+    assert run().returncode == 0  # the same options: the same run again
+    before = (out / "summary.json").read_bytes()
+    r = run("--seed", "3")
+    assert r.returncode == 2 and "--force" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert (out / "summary.json").read_bytes() == before  # nothing replaced
+    assert run("--seed", "3", "--force").returncode == 0
+    assert (out / "summary.json").read_bytes() != before
