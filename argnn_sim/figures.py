@@ -137,8 +137,25 @@ def draw_sweep(folder: str | os.PathLike[str]) -> Any:
             ax.set_ylim(bounds[m][0], None)
         fig.suptitle(title, fontsize=10)
         return fig
+    # an axis that holds one value in every cell varies nothing: named in the title only
+    fixed = [a for a in axes if len({repr(r[a]) for r in rows}) == 1]
+    axes = [a for a in axes if a not in fixed]
+    if fixed:
+        title += "; " + ", ".join(f"{a} = {_label(rows[0][a])}" for a in fixed)
+    if not axes:
+        for ax, m in ((a1, "error"), (a2, "pruned_pct")):
+            means = [r[f"{m}_mean"] for r in rows]
+            ax.bar(range(len(rows)), means, capsize=4,
+                   yerr=_clipped(means, [np.nan_to_num(r[f"{m}_sd"]) for r in rows], bounds[m]))
+            ax.set_ylabel(ylabels[m])
+            ax.set_xticks(range(len(rows)), ["all runs"] * len(rows))
+            ax.set_ylim(bounds[m][0], None)
+        fig.suptitle(title, fontsize=10)
+        return fig
     numeric = [a for a in axes if all(isinstance(r[a], float) for r in rows)]
-    x = numeric[-1] if numeric else axes[-1]
+    # x: the numeric axis with the most values (the last of equals), else the last axis
+    x = max(reversed(numeric), key=lambda a: len({r[a] for r in rows})) if numeric \
+        else axes[-1]
     others = [a for a in axes if a != x]
     series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:

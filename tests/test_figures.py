@@ -57,3 +57,18 @@ def test_sweep_figure_has_integer_ticks_for_h(tmp_path):
         assert ax.get_ylim()[0] == 0.0
     assert "'sweep'" in fig._suptitle.get_text() and "2 seed(s)" in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_sweep_figure_puts_the_axis_that_varies_on_x(tmp_path):
+    """An axis with one value (h = 2 below) is named in the title, not drawn as the x axis
+    with every cell stacked on it."""
+    g = Grid.from_dict({"seeds": 1, "base": {"schedule": {"inputs": 20}},
+                        "axes": {"channel.delay": [0.0], "schedule.sweeps": [1, 2, 3],
+                                 "network.hidden": [2]}})
+    run_sweep(g, tmp_path / "s")
+    fig = draw_sweep(tmp_path / "s")
+    assert "sweeps" in fig.axes[0].get_xlabel().lower()
+    assert len(fig.axes[0].containers) == 1  # one line: no other axis varies
+    title = fig._suptitle.get_text()
+    assert "network.hidden = 2" in title and "channel.delay = 0" in title
+    plt.close(fig)
