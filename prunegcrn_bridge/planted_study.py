@@ -405,7 +405,9 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
     from .road_compare import summarize_road
 
     hs = list(pooled)
-    fig, axes = plt.subplots(1, len(hs), figsize=(6.2 * len(hs) + 2.6, 4.8), squeeze=False)
+    fig, axes = plt.subplots(2, len(hs), figsize=(6.2 * len(hs) + 3.2, 9.4), squeeze=False)
+    for ax, h in zip(axes[1], hs):
+        _edge_panel(ax, pooled[h], cfg, h)
     for ax, h in zip(axes[0], hs):
         summ = summarize_road(pooled[h])
         full = [r for r in summ if r["method"] == "unpruned"]
@@ -443,6 +445,10 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
                                 fmt="P" if asy else "*", color=c, ms=9 if asy else 13,
                                 capsize=3, label=f"{r['method']} (decentralized, its own "
                                                  "share)")
+        n = 156 if cfg.base == "sz_taxi" else None
+        if n:
+            ax.plot([0, n], [0, 1], ":", color="#999999", lw=1,
+                    label="chance (k sensors at random: k / 156)")
         ax.set_xlabel("sensors kept (of 156)" if cfg.base == "sz_taxi" else "sensors kept")
         ax.set_ylabel("driver recall (true drivers kept / all drivers)")
         ax.set_ylim(0, 1.05)
@@ -451,14 +457,69 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
         ax.set_title(f"horizon {h} ({15 * h} min)", fontsize=10)
     axes[0][-1].legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                        frameon=False)
+    axes[1][-1].legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       frameon=False)
     n_seeds = len({int(r["seed"]) for r in pooled[hs[0]] if r.get("sensors_kept") is not None})
-    fig.suptitle(f"Planted drivers on the {cfg.base} road graph: driver recall against "
-                 f"sensors kept (mean ± sd over {n_seeds} seeds)", fontsize=11)
+    fig.suptitle(f"Planted drivers on the {cfg.base} road graph (mean ± sd over {n_seeds} "
+                 "seeds)\ntop: driver recall against sensors kept; bottom: which edges the "
+                 "edge-pruning methods remove", fontsize=11)
     fig.tight_layout()
     p = folder / "recall_vs_kept.png"
     fig.savefig(p, dpi=120)
     plt.close(fig)
     return p
+
+
+def _edge_panel(ax: Any, rows: Sequence[Mapping[str, Any]], cfg: PlantedStudyConfig,
+                h: int) -> None:
+    """Removed edges that are no parent edge (%) against edges removed (%): the spectral
+    rule (and its budget path) beside global magnitude pruning, with the level of a random
+    cut."""
+    from .road_compare import summarize_road
+
+    summ = summarize_road(rows)
+    full = next((r["edges"] for r in summ if r["method"] == "unpruned"), math.nan)
+    seeds = sorted({int(r["seed"]) for r in rows if r.get("sensors_kept") is not None})
+    chance = [100 * chance_nonparent(cfg, p, h) for p in seeds]
+    if chance:
+        ax.axhspan(min(chance), max(chance), color="#bbbbbb", alpha=0.5,
+                   label="a random cut (range over series)")
+    style = {"spectral-DW": ("#ff7f0e", "*", 13), "spectral-DW-async": ("#ff7f0e", "P", 9),
+             "spectral-D": ("#2ca02c", "*", 13), "spectral-D-async": ("#2ca02c", "P", 9),
+             "magnitude@spectral-DW": ("#1f77b4", "D", 7),
+             "magnitude@spectral-D": ("#1f77b4", "d", 7)}
+    for r in summ:
+        m = r["method"]
+        if math.isnan(r["removed_nonparent_share"]) or not full:
+            continue
+        x = 100 * (1 - r["edges"] / full)
+        xe = 100 * r["edges_sd"] / full
+        if m in style:
+            c, mk, ms = style[m]
+            ax.errorbar(x, 100 * r["removed_nonparent_share"], xerr=xe,
+                        yerr=100 * r["removed_nonparent_share_sd"], fmt=mk, color=c, ms=ms,
+                        capsize=3, label=m + (" (equal edges)"
+                                              if m.startswith("magnitude") else ""))
+    for mode, c in (("DW", "#ff7f0e"), ("D", "#2ca02c")):
+        path = sorted((100 * (1 - r["edges"] / full), 100 * r["removed_nonparent_share"])
+                      for r in summ if r["method"].startswith(f"spectral-{mode}-b")
+                      and not math.isnan(r["removed_nonparent_share"]))
+        if path:
+            x, y = (np.array(v) for v in zip(*path))
+            ax.plot(x, y, "-", color=c, lw=0.9, marker=".", ms=6,
+                    label=f"spectral-{mode} budget path")
+    mag = sorted((100 * (1 - r["edges"] / full), 100 * r["removed_nonparent_share"])
+                 for r in summ if r["method"] == "magnitude" and full
+                 and not math.isnan(r["removed_nonparent_share"]))
+    if mag:
+        x, y = (np.array(v) for v in zip(*mag))
+        ax.plot(x, y, "^-", color="#1f77b4", lw=1, ms=5, alpha=0.6,
+                label="magnitude sensors (their input edges cut)")
+    ax.set_xlabel("edges removed (% of the full network's)")
+    ax.set_ylabel("removed edges that are no true parent edge (%)")
+    ax.set_xlim(0, None)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"horizon {h}: is what the rule removes redundant?", fontsize=10)
 
 
 def plot_map(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
