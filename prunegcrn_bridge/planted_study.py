@@ -405,7 +405,7 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
     from .road_compare import summarize_road
 
     hs = list(pooled)
-    fig, axes = plt.subplots(2, len(hs), figsize=(6.2 * len(hs) + 3.2, 9.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(hs), figsize=(6.2 * len(hs) + 3.9, 9.4), squeeze=False)
     for ax, h in zip(axes[1], hs):
         _edge_panel(ax, pooled[h], cfg, h)
     for ax, h in zip(axes[0], hs):
