@@ -137,7 +137,7 @@ def quick_study_config(**changes: Any) -> PlantedStudyConfig:
     parents lie within 1 hop, two seeds, horizons 1 and 4, short splits, no delayed links, a
     tiny PruneGCRN."""
     base = PlantedStudyConfig(steps=400, hops=1, seeds=2, fractions=(1.0, 0.2), budgets=(0.5,),
-                              asynchronous=False, train_steps=60, test_steps=26, epochs=1,
+                              asynchronous=False, train_steps=48, test_steps=24, epochs=1,
                               patience=1, hidden=8, quick=True)
     return replace(base, **changes)
 
