@@ -128,27 +128,17 @@ def draw_sweep(folder: str | os.PathLike[str]) -> Any:
     seeds = grid["seeds"]
     title = (f"Sweep '{grid.get('name', '')}': {len(rows)} cell(s), {len(seeds)} seed(s) each; "
              "bars clipped to what the quantity can take")
-    if not axes:
-        for ax, m in ((a1, "error"), (a2, "pruned_pct")):
-            mean, sd = rows[0][f"{m}_mean"], np.nan_to_num(rows[0][f"{m}_sd"])
-            ax.bar([0], [mean], yerr=_clipped([mean], [sd], bounds[m]), capsize=4)
-            ax.set_ylabel(ylabels[m])
-            ax.set_xticks([0], ["all runs"])
-            ax.set_ylim(bounds[m][0], None)
-        fig.suptitle(title, fontsize=10)
-        return fig
     # an axis that holds one value in every cell varies nothing: named in the title only
     fixed = [a for a in axes if len({repr(r[a]) for r in rows}) == 1]
     axes = [a for a in axes if a not in fixed]
     if fixed:
         title += "; " + ", ".join(f"{a} = {_label(rows[0][a])}" for a in fixed)
-    if not axes:
+    if not axes:  # one cell
         for ax, m in ((a1, "error"), (a2, "pruned_pct")):
-            means = [r[f"{m}_mean"] for r in rows]
-            ax.bar(range(len(rows)), means, capsize=4,
-                   yerr=_clipped(means, [np.nan_to_num(r[f"{m}_sd"]) for r in rows], bounds[m]))
+            mean, sd = rows[0][f"{m}_mean"], np.nan_to_num(rows[0][f"{m}_sd"])
+            ax.bar([0], [mean], yerr=_clipped([mean], [sd], bounds[m]), capsize=4)
             ax.set_ylabel(ylabels[m])
-            ax.set_xticks(range(len(rows)), ["all runs"] * len(rows))
+            ax.set_xticks([0], ["all runs"])
             ax.set_ylim(bounds[m][0], None)
         fig.suptitle(title, fontsize=10)
         return fig

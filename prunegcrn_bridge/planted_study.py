@@ -18,7 +18,7 @@ Layout of ``out``::
     truth/p<p>.json            each planted series' truth
     prunegcrn/p<p>/            PruneGCRN on series p (``argnn traffic compare`` layout)
     h<H>/p<p>/                 the road comparison of series p at horizon H (resumable)
-    h<H>/summary.md|csv, paired.csv, paired_recall.csv   pooled over the seeds
+    h<H>/summary.md|csv, paired.csv, paired_recall.csv, paired_edges.csv   pooled
     recall_vs_kept.png, road_map.png, study.md
 
 Every part is resumable: a stopped study run again continues where it was.
@@ -27,6 +27,7 @@ Every part is resumable: a stopped study run again continues where it was.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -37,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from argnn_sim.errors import DataError
-from argnn_sim.outputs import check_output, write_atomic
+from argnn_sim.outputs import write_atomic
 
 from .errors import BridgeConfigError
 
@@ -179,14 +179,13 @@ def run_planted_study(cfg: PlantedStudyConfig, out: str | os.PathLike[str], *, j
     from .road_compare import run_road_compare
 
     check_jobs(jobs)
-    for p in range(cfg.seeds):  # every series can be made before anything is written
-        planted_series(cfg.spec(p), data_root=cfg.data_root or None)
-    folder = check_output(out, "planted-study", existing="resume", what="--out")
-    store = Store(folder, "planted-study", settings=_settings(cfg), settings_file="study.json",
+    # every series is made (and so checked) before anything is written
+    truths = {p: planted_series(cfg.spec(p), data_root=cfg.data_root or None).truth()
+              for p in range(cfg.seeds)}
+    store = Store(out, "planted-study", settings=_settings(cfg), settings_file="study.json",
                   units="truth", holds="a planted-driver study", error=BridgeConfigError)
+    folder = store.folder
     with store:
-        truths = {p: planted_series(cfg.spec(p), data_root=cfg.data_root or None).truth()
-                  for p in range(cfg.seeds)}
         for p, t in truths.items():
             if store.get(f"p{p}") is None:
                 store.put(f"p{p}", t)
@@ -219,21 +218,11 @@ def paired_key(rows: Sequence[Mapping[str, Any]], key: str,
                pairs: Sequence[tuple[str, str, Any]]) -> list[dict[str, Any]]:
     """Paired differences of ``key`` by seed (method minus reference) with a normal 95 %
     interval, for each ``(method, reference, fraction)`` of ``pairs`` that has pairs."""
-    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
-    out = []
-    for other, ref, f in pairs:
-        d = [by[(other, f, s)][key] - by[(ref, f, s)][key]
-             for (m, ff, s) in by if m == ref and ff == f and (other, f, s) in by
-             and by[(other, f, s)].get(key) is not None and by[(ref, f, s)].get(key) is not None
-             and not (math.isnan(by[(other, f, s)][key]) or math.isnan(by[(ref, f, s)][key]))]
-        if not d:
-            continue
-        a = np.asarray(d, dtype=float)
-        half = 1.96 * a.std(ddof=1) / math.sqrt(a.size) if a.size > 1 else math.nan
-        out.append({"quantity": key, "method": other, "reference": ref, "fraction": f,
-                    "pairs": int(a.size), "delta": float(a.mean()),
-                    "lo": float(a.mean() - half), "hi": float(a.mean() + half)})
-    return out
+    from .road_compare import normal_interval, paired_values
+
+    return [{"quantity": key, "method": other, "reference": ref, "fraction": f,
+             "pairs": int(a.size), **normal_interval(a)}
+            for other, ref, f, a in paired_values(rows, key, pairs)]
 
 
 def _recall_pairs(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, Any]]:
@@ -268,19 +257,18 @@ def _edge_pairs() -> list[tuple[str, str, Any]]:
             for mode in ("D", "DW") for ln in ("", "-async")]
 
 
+@functools.lru_cache(maxsize=64)
 def chance_nonparent(cfg: PlantedStudyConfig, seed: int, horizon: int) -> float:
     """The share of the full network's edges that are no true parent edge of series
-    ``seed``: what a cut made at random scores as ``removed_nonparent_share``."""
+    ``seed``: what a cut made at random scores as ``removed_nonparent_share`` (remembered:
+    the tables and the figure ask for it)."""
     from argnn_sim.planted import planted_series
 
-    from .road_compare import _network
+    from .road_compare import _network, parent_edge_set
 
     labels, edges = _network(cfg.road(seed, horizon))
     truth = planted_series(cfg.spec(seed), data_root=cfg.data_root or None)
-    index = {lab: i for i, lab in enumerate(labels)}
-    parent = {(index[f"x{d}"], index[f"y{i}"]) for d, i in truth.parent_edges()}
-    parent |= {(index[f"x{d}"], index[f"y{d}"]) for d in truth.drivers.tolist()}
-    return 1.0 - len(parent & edges) / len(edges)
+    return 1.0 - len(parent_edge_set(truth, labels) & edges) / len(edges)
 
 
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -445,11 +433,11 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
                                 fmt="P" if asy else "*", color=c, ms=9 if asy else 13,
                                 capsize=3, label=f"{r['method']} (decentralized, its own "
                                                  "share)")
-        n = 156 if cfg.base == "sz_taxi" else None
-        if n:
+        if full:
+            n = round(full[0]["sensors_kept"])
             ax.plot([0, n], [0, 1], ":", color="#999999", lw=1,
-                    label="chance (k sensors at random: k / 156)")
-        ax.set_xlabel("sensors kept (of 156)" if cfg.base == "sz_taxi" else "sensors kept")
+                    label=f"chance (k sensors at random: k / {n})")
+            ax.set_xlabel(f"sensors kept (of {n})")
         ax.set_ylabel("driver recall (true drivers kept / all drivers)")
         ax.set_ylim(0, 1.05)
         ax.set_xlim(0, None)
@@ -595,14 +583,6 @@ def plot_map(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
     fig.savefig(p, dpi=110)
     plt.close(fig)
     return p
-
-
-def check_spec_options(**kw: Any) -> None:
-    """Raise the planted series' one-line error for bad options before anything is written."""
-    try:
-        PlantedStudyConfig(**kw)
-    except DataError as exc:
-        raise BridgeConfigError(str(exc)) from None
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:

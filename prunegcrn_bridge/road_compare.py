@@ -64,8 +64,9 @@ from argnn_sim.store import Store
 from .errors import BridgeConfigError
 from .traffic.selection import correlation_nodes
 
-__all__ = ["RoadConfig", "quick_road_config", "random_sensors", "series_facts", "road_scenario", "run_road_compare",
-           "summarize_road", "paired_road", "road_markdown", "plot_road", "baselines",
+__all__ = ["RoadConfig", "quick_road_config", "random_sensors", "series_facts", "road_scenario",
+           "run_road_compare", "summarize_road", "paired_road", "paired_values",
+           "normal_interval", "parent_edge_set", "road_markdown", "plot_road", "baselines",
            "load_selections", "magnitude_sensors", "magnitude_edges"]
 
 STEPS_PER_DAY = {"sz_taxi": 96}
@@ -619,15 +620,20 @@ def truth_scores(rec: Mapping[str, Any], truth: Any, labels: Sequence[str],
         out["driver_precision"] = hit / len(used) if used else math.nan
     removed = rec.get("removed") or []
     if removed and not rec.get("sensors_list"):  # edge pruning on the full network
-        index = {lab: i for i, lab in enumerate(labels)}
-        parent = {(index[f"x{d}"], index[f"y{i}"]) for d, i in truth.parent_edges()
-                  if f"x{d}" in index}
-        parent |= {(index[f"x{d}"], index[f"y{d}"]) for d in drivers if f"x{d}" in index}
-        parent &= edges
+        parent = parent_edge_set(truth, labels) & edges
         cut = {(int(a), int(b)) for a, b in removed}
         out["removed_nonparent_share"] = 1 - len(cut & parent) / len(cut)
         out["parent_kept_share"] = 1 - len(cut & parent) / len(parent) if parent else math.nan
     return out
+
+
+def parent_edge_set(truth: Any, labels: Sequence[str]) -> set[tuple[int, int]]:
+    """The true parent edges as (source, destination) node numbers of a network with node
+    ``labels``: a driver's input node to the predictor of each sensor it drives, and to its
+    own predictor (sensors without an input node in the network are left out)."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    pairs = set(truth.parent_edges()) | {(d, d) for d in truth.drivers.tolist()}
+    return {(index[f"x{d}"], index[f"y{i}"]) for d, i in pairs if f"x{d}" in index}
 
 
 def _labels(cfg: RoadConfig) -> list[Any]:
@@ -713,7 +719,6 @@ def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     interval and the share of seeds where the reference is at least as good: the spectral
     runs against the centralized methods at their own point, and PruneGCRN's and
     magnitude's selections against random ones at each fraction."""
-    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
     pairs: list[tuple[str, str, Any]] = []
     for mode in ("D", "DW"):
         for other in (f"random@spectral-{mode}", f"correlation@spectral-{mode}",
@@ -723,18 +728,38 @@ def paired_road(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for f in fracs:
         for ref in ("prunegcrn", "correlation", "magnitude"):
             pairs.append(("random", ref, f))
+    return [{"reference": ref, "method": other, "fraction": f, "pairs": int(a.size),
+             **normal_interval(a), "share": float(np.mean(a >= 0))}
+            for other, ref, f, a in paired_values(rows, "mae", pairs)]
+
+
+def paired_values(rows: Sequence[Mapping[str, Any]], key: str,
+                  pairs: Sequence[tuple[str, str, Any]]
+                  ) -> list[tuple[str, str, Any, np.ndarray]]:
+    """For each ``(method, reference, fraction)`` of ``pairs``: the differences of ``key``
+    (method minus reference) over the seeds both have with a value (None and NaN left out);
+    pairs without one are left out."""
+    by = {(r["method"], r["fraction"], r["seed"]): r for r in rows}
+
+    def value(k: tuple[str, Any, Any]) -> float | None:
+        v = by[k].get(key) if k in by else None
+        return None if v is None or math.isnan(v) else float(v)
+
     out = []
     for other, ref, f in pairs:
-        d = [by[(other, f, s)]["mae"] - by[(ref, f, s)]["mae"]
-             for (m, ff, s) in by if m == ref and ff == f and (other, f, s) in by]
-        if not d:
-            continue
-        a = np.asarray(d)
-        half = 1.96 * a.std(ddof=1) / math.sqrt(a.size) if a.size > 1 else math.nan
-        out.append({"reference": ref, "method": other, "fraction": f, "pairs": int(a.size),
-                    "delta": float(a.mean()), "lo": float(a.mean() - half),
-                    "hi": float(a.mean() + half), "share": float(np.mean(a >= 0))})
+        d = [a - b for (m, ff, s) in by if m == ref and ff == f
+             for a, b in [(value((other, f, s)), value((ref, f, s)))]
+             if a is not None and b is not None]
+        if d:
+            out.append((other, ref, f, np.asarray(d, dtype=float)))
     return out
+
+
+def normal_interval(a: np.ndarray) -> dict[str, float]:
+    """Mean (``delta``) and a normal 95 % interval (``lo``, ``hi``; NaN from one value)."""
+    half = 1.96 * a.std(ddof=1) / math.sqrt(a.size) if a.size > 1 else math.nan
+    return {"delta": float(a.mean()), "lo": float(a.mean() - half),
+            "hi": float(a.mean() + half)}
 
 
 def road_markdown(rows: Sequence[Mapping[str, Any]], horizon: int | None = None) -> str:
