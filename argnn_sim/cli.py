@@ -27,14 +27,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override
+from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override, to_toml
 from .engines import ENGINE_CHOICES, simulate
 from .errors import OneLineParser, resume_hint, run_cli, show_progress
 from .outputs import check_output, free_folder
-from .results import RunResult, atomic_dir, write_files
-from .rule import resolve_arithmetic
+from .results import RunResult, atomic_dir, summary_table, write_files
 
-__all__ = ["main", "run_command", "summary_table", "to_toml"]
+__all__ = ["main", "run_command"]
 
 
 def _version() -> str:
@@ -164,153 +163,6 @@ def _command_of(argv: Sequence[str]) -> str | None:
 def _unavailable(why: str) -> int:
     print(f"argnn: error: {why}", file=sys.stderr)
     return 2
-
-
-def to_toml(scenario: Scenario) -> str:
-    """The scenario as TOML text (readable by :func:`~argnn_sim.config.load_scenario`).
-
-    Parameters
-    ----------
-    scenario : the scenario.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> print(to_toml(Scenario()).splitlines()[0])
-    name = "default"
-    """
-    d = scenario.to_dict()
-    lines = [f"name = {json.dumps(d.pop('name'))}", f"seed = {d.pop('seed')}"]
-    for sec, items in d.items():
-        lines.append(f"\n[{sec}]")
-        for k, v in items.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, str):
-        return json.dumps(v)
-    return repr(v)
-
-
-def _rows_right(result: RunResult) -> str:
-    """How many truth-table rows the trained network gets right (|output - target| < 0.5),
-    and, when not all, that it has not learned the task and what to try."""
-    errs = list(result.per_row_errors)
-    right = sum(1 for e in errs if e < 0.5)
-    text = f"{right} of {len(errs)} (|output - target| < 0.5)"
-    if right < len(errs):
-        text += (f": the network has not learned {result.scenario.task.gate}; train longer "
-                 "(schedule.inputs) or try another seed")
-    return text
-
-
-def summary_table(result: RunResult, out: Path | None = None) -> str:
-    """A short human-readable summary of one run.
-
-    Parameters
-    ----------
-    result : the run. out : the folder it was written to, if any.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> from argnn_sim import simulate
-    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
-    >>> 'error' in summary_table(r)
-    True
-    """
-    sc = result.scenario
-    rule = (f"{sc.pruning.policy} (mode {sc.pruning.mode}, rule {sc.pruning.rule})"
-            if sc.pruning.policy == "spectral" else sc.pruning.policy)
-    sweep = sc.schedule.kind == "sweep"
-    if sc.task.kind == "series":
-        return _series_summary(result, out, rule)
-    rows = [
-        ("scenario", sc.name),
-        ("task", f"{sc.task.gate}" + (f" ({sc.task.bits} bits)" if sc.task.gate == "PARITY" else "")),
-        ("network", f"{sc.network.kind}" + (f", h = {sc.network.hidden}"
-                                            if sc.network.kind == "logic" else "")
-         + f", {len(result.labels)} nodes"),
-        ("schedule", f"{sc.schedule.kind}, {sc.schedule.inputs} inputs"
-         + (f" x {sc.schedule.sweeps} passes" if sweep else
-            f", wake rate {sc.schedule.wake_rate}, period {sc.schedule.input_period}")),
-        ("pruning", rule),
-        ("rng", f"{sc.rng.mode}, seed {result.seed}"),
-        ("engine", f"{result.engine or '?'}, arithmetic "
-         f"{resolve_arithmetic(sc.node.arithmetic, sc.rng.mode)}"
-         + (f" (not the fastest: {result.engine_note})" if result.engine_note else "")),
-        ("error", f"{result.error:.6f}"),
-        ("per-row errors", ", ".join(f"{e:.4f}" for e in result.per_row_errors)),
-        ("rows right", _rows_right(result)),
-        ("edges", f"{result.edges_before} -> {result.edges_after}"),
-    ] + _cost_rows(result, out)
-    lines = _aligned(rows)
-    if result.prune_events:
-        lines.append("")
-        lines.append("prune events" + ("  (input, pass)" if sweep else "  (time)"))
-        for ev in result.prune_events:
-            when = f"{ev['input']:>5}, {ev['sweep']}" if sweep else f"{ev['time']:.3f}"
-            tag = "  remote" if ev["remote"] else ""
-            lines.append(f"  {when:>10}  node {ev['node']:>3} removed "
-                         f"{ev['edge'][0]} -> {ev['edge'][1]}{tag}")
-    return "\n".join(lines)
-
-
-def _series_summary(result: RunResult, out: Path | None, rule: str) -> str:
-    """:func:`summary_table` for a series task: its forecast errors and the sensors it kept."""
-    sc = result.scenario
-    t = sc.task
-    m = result.metrics
-    sched = sc.schedule
-    rows = [
-        ("scenario", sc.name),
-        ("task", f"series {t.data}, horizon {t.horizon}, hops {t.hops}, "
-                 f"{t.hidden} hidden per sensor, {t.passes} training pass(es)"),
-        ("network", f"{len(result.labels)} nodes, {m['sensors']} sensors "
-                    f"({m['sensors_given']} with an input node)"),
-        ("schedule", f"{sched.kind}" + (f", {sched.sweeps} passes per step" if sched.kind == "sweep"
-                                        else f", wake rate {sched.wake_rate}, period "
-                                             f"{sched.input_period}")),
-        ("pruning", rule),
-        ("rng", f"{sc.rng.mode}, seed {result.seed}"),
-        ("engine", result.engine + (f" (not the fastest: {result.engine_note})"
-                                    if result.engine_note else "")),
-        ("test MAE", f"{m['mae']:.4f}  (original scale, metric {m.get('definition', 'all')}: "
-                     f"every entry of {m['scored']} predictions)"),
-        ("test RMSE", f"{m['rmse']:.4f}"),
-        ("test MAPE", f"{100 * m['mape']:.2f} %  (targets above {m['mape_threshold']:g})"),
-        ("sensors kept", f"{m['sensors_kept']} of {m['sensors']} still send"),
-        ("edges", f"{result.edges_before} -> {result.edges_after} "
-                  f"({m['input_edges']} from sensors)"),
-    ] + _cost_rows(result, out)
-    return "\n".join(_aligned(rows))
-
-
-def _cost_rows(result: RunResult, out: Path | None) -> list[tuple[str, str]]:
-    """The summary's last rows: activations and their rate, seconds, the output folder."""
-    rows = [("activations", f"{result.counters.get('activations', 0):,}"
-             f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
-            ("seconds", f"{result.seconds:.2f}")]
-    if out is not None:
-        rows.append(("output", str(out)))
-    return rows
-
-
-def _aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
-    width = max(len(k) for k, _ in rows)
-    return [f"{k:<{width}}  {v}" for k, v in rows]
 
 
 def _write_run(result: RunResult, out: Path, plots: bool, force: bool) -> None:

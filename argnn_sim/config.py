@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
 import os
 import tomllib
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ArgnnError
+from .registry import TASK_KINDS
 
 __all__ = [
     "ConfigError",
@@ -43,11 +45,11 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "apply_overrides",
+    "to_toml",
+    "check_choice",
+    "task_kind",
 ]
 
-TASK_KINDS = ("truth", "series")
-SERIES_KEYS = ("data", "data_root", "adjacency", "horizon", "hops", "hidden", "passes",
-               "sensors", "train_steps", "test_steps")
 GATES = ("AND", "OR", "XOR", "NAND", "NOR", "XNOR", "PARITY")
 NETWORK_KINDS = ("logic", "random", "edges")
 SCHEDULES = ("sweep", "async")
@@ -72,7 +74,18 @@ def _allowed(values: tuple[str, ...]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def _check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Refuse ``value`` for ``key`` unless it is one of ``allowed`` (one :class:`ConfigError`).
+
+    Parameters
+    ----------
+    key : str
+        The key, as a user writes it (``"task.gate"``).
+    value : str
+        The value given.
+    allowed : tuple of str
+        What the key takes.
+    """
     if value not in allowed:
         raise ConfigError(f"{key} = {value!r} is not allowed; choose one of {_allowed(allowed)}")
 
@@ -125,6 +138,39 @@ def _check_hears(edges: list[tuple[Any, ...]], inputs: tuple[Any, ...], output: 
         raise ConfigError(f"network.outputs node {output!r} cannot be reached from any input "
                           "node, so it can never learn the task; add edges that lead from an "
                           "input to it")
+
+
+def task_kind(name: str) -> Any:
+    """The registered task kind ``name`` (:class:`argnn_sim.tasks.TaskKind`).
+
+    Parameters
+    ----------
+    name : a ``task.kind``.
+
+    Returns
+    -------
+    TaskKind
+
+    Raises
+    ------
+    ConfigError
+        For a kind that is not registered, naming those that are.
+    """
+    check_choice("task.kind", name, TASK_KINDS.names())
+    return TASK_KINDS.get(name)
+
+
+def _key_not_of_kind(key: str, kind: str) -> str:
+    """The message for ``task.<key>`` given to a kind that does not read it."""
+    owners = [k for k in TASK_KINDS.names() if key in TASK_KINDS.get(k).keys]
+    if owners:
+        keys = TASK_KINDS.get(owners[0]).keys
+        if len(keys) <= 3:  # a small kind: name all its keys
+            return (f"task.{' and task.'.join(keys)} apply to task.kind = {owners[0]!r}; set "
+                    f"kind = \"{owners[0]}\" or remove them")
+        return (f"task.{key} applies to task.kind = {owners[0]!r}; set kind = \"{owners[0]}\" "
+                "or remove it")
+    return f"task.{key} does not apply to task.kind = {kind!r}; remove it"
 
 
 def _check_name(name: Any) -> None:
@@ -186,14 +232,10 @@ class TaskConfig:
     test_steps: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("task.kind", self.kind, TASK_KINDS)
+        check_choice("task.kind", self.kind, TASK_KINDS.names())
         object.__setattr__(self, "gate", str(self.gate).upper())
-        _check_choice("task.gate", self.gate, GATES)
         _check_range("task.bits", self.bits, lo=1, hi=MAX_BITS,
                      what=f"a whole number from 1 to {MAX_BITS} (the truth table has 2**bits rows)")
-        if self.gate != "PARITY" and self.bits != 2:
-            raise ConfigError(f"task.bits = {self.bits} only applies to gate 'PARITY'; "
-                              f"gate {self.gate!r} has 2 inputs (remove task.bits)")
         _check_range("task.horizon", self.horizon, lo=1, hi=10_000,
                      what="a whole number of steps from 1 to 10000")
         _check_range("task.hops", self.hops, lo=0, hi=1000, what="a whole number from 0 to 1000")
@@ -213,19 +255,11 @@ class TaskConfig:
         if len(set(self.sensors)) != len(self.sensors):
             raise ConfigError(f"task.sensors = {_short(list(self.sensors))} names a sensor twice")
         object.__setattr__(self, "sensors", tuple(self.sensors))
-        if self.kind == "truth":
-            given = [f.name for f in dataclasses.fields(self) if f.name in SERIES_KEYS
-                     and getattr(self, f.name) != f.default]
-            if given:
-                raise ConfigError(f"task.{given[0]} applies to task.kind = 'series'; set "
-                                  "kind = \"series\" or remove it")
-        else:
-            if (self.gate, self.bits) != (TaskConfig.gate, TaskConfig.bits):
-                raise ConfigError("task.gate and task.bits apply to task.kind = 'truth'; a "
-                                  "series task has no truth table (remove them)")
-            if not isinstance(self.data, str) or not self.data.strip():
-                raise ConfigError("task.kind = 'series' needs task.data: \"sz_taxi\" or the "
-                                  "path of an .npz of readings (with task.adjacency)")
+        kind = task_kind(self.kind)
+        for f in dataclasses.fields(self):
+            if f.name != "kind" and f.name not in kind.keys and getattr(self, f.name) != f.default:
+                raise ConfigError(_key_not_of_kind(f.name, self.kind))
+        kind.check_config(self)
 
 
 @dataclass(frozen=True)
@@ -250,7 +284,7 @@ class NetworkConfig:
     weight_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_choice("network.kind", self.kind, NETWORK_KINDS)
+        check_choice("network.kind", self.kind, NETWORK_KINDS)
         _check_range("network.hidden", self.hidden, lo=0, what="a whole number >= 0")
         _check_range("network.nodes", self.nodes, lo=2, what="a whole number >= 2")
         _check_range("network.mean_degree", self.mean_degree, lo=0, lo_open=True,
@@ -345,7 +379,7 @@ class ScheduleConfig:
     evaluate: bool = True
 
     def __post_init__(self) -> None:
-        _check_choice("schedule.kind", self.kind, SCHEDULES)
+        check_choice("schedule.kind", self.kind, SCHEDULES)
         _check_range("schedule.inputs", self.inputs, lo=0, what="a whole number >= 0")
         _check_range("schedule.sweeps", self.sweeps, lo=1, what="a whole number >= 1")
         _check_range("schedule.eval_sweeps", self.eval_sweeps, lo=1, what="a whole number >= 1")
@@ -371,7 +405,7 @@ class ChannelConfig:
     loss: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_choice("channel.model", self.model, DELAY_MODELS)
+        check_choice("channel.model", self.model, DELAY_MODELS)
         _check_range("channel.delay", self.delay, lo=0, what="a delay >= 0")
         _check_range("channel.spread", self.spread, lo=0, what="a number >= 0")
         _check_range("channel.loss", self.loss, lo=0, hi=1, hi_open=True,
@@ -408,7 +442,7 @@ class NodeConfig:
         _check_range("node.error_factor", self.error_factor, lo=0, lo_open=True,
                      what="a number > 0")
         _check_range("node.clip", self.clip, lo=0, lo_open=True, what="a number > 0")
-        _check_choice("node.arithmetic", self.arithmetic, ARITHMETIC_CHOICES)
+        check_choice("node.arithmetic", self.arithmetic, ARITHMETIC_CHOICES)
 
 
 @dataclass(frozen=True)
@@ -448,15 +482,15 @@ class PruningConfig:
     def __post_init__(self) -> None:
         mode = str(self.mode).upper().replace("_", "")
         object.__setattr__(self, "mode", mode)
-        _check_choice("pruning.policy", self.policy, POLICIES)
-        _check_choice("pruning.mode", self.mode, MODES)
-        _check_choice("pruning.rule", self.rule, RULES)
+        check_choice("pruning.policy", self.policy, POLICIES)
+        check_choice("pruning.mode", self.mode, MODES)
+        check_choice("pruning.rule", self.rule, RULES)
         _check_range("pruning.tol", self.tol, lo=0, what="a number >= 0")
         _check_range("pruning.threshold", self.threshold, lo=0, what="a number >= 0")
         _check_range("pruning.rate", self.rate, lo=0, hi=1, what="a probability in [0, 1]")
         _check_range("pruning.min_in_degree", self.min_in_degree, lo=0, what="a whole number >= 0")
         _check_range("pruning.budget", self.budget, lo=0, what="a whole number >= 0 (0: no cap)")
-        _check_choice("pruning.eligible", self.eligible, ELIGIBLE)
+        check_choice("pruning.eligible", self.eligible, ELIGIBLE)
         if (self.eligible != "cycles" or self.outputs) and self.policy != "none" and \
                 (self.policy != "spectral" or self.rule != "local"):
             raise ConfigError("pruning.eligible and pruning.outputs belong to the local spectral "
@@ -473,7 +507,7 @@ class RngConfig:
     mode: str = "default"
 
     def __post_init__(self) -> None:
-        _check_choice("rng.mode", self.mode, RNG_MODES)
+        check_choice("rng.mode", self.mode, RNG_MODES)
 
 
 @dataclass(frozen=True)
@@ -495,7 +529,7 @@ class RecordConfig:
     watch: int = 16
 
     def __post_init__(self) -> None:
-        _check_choice("record.traces", self.traces, TRACE_LEVELS)
+        check_choice("record.traces", self.traces, TRACE_LEVELS)
         _check_range("record.watch", self.watch, lo=0, what="a whole number >= 0 (0: every node)")
 
 
@@ -652,20 +686,11 @@ class Scenario:
                 raise ConfigError(f"seed = {self.seed} is too large for rng.mode = 'reference' "
                                   "(a legacy RandomState takes 0 <= seed < 2**32)")
             if self.schedule.kind != "sweep" or self.network.kind != "logic" or \
-                    self.task.kind != "truth":
+                    not task_kind(self.task.kind).reference:
                 raise ConfigError("rng.mode = 'reference' reproduces the reference's sweep runs "
                                   "on its logic circuit; it needs schedule.kind = 'sweep' and "
                                   "network.kind = 'logic' (use rng.mode = 'default' otherwise)")
-        if self.task.kind == "series":
-            net = self.network
-            if net != NetworkConfig(weight_scale=net.weight_scale):
-                raise ConfigError("task.kind = 'series' builds its network from the road graph; "
-                                  "of [network] only weight_scale applies (hidden nodes per "
-                                  "sensor: task.hidden)")
-            if self.schedule.inputs != ScheduleConfig.inputs:
-                raise ConfigError("schedule.inputs does not apply to a series task: training "
-                                  "presents the training split task.passes times (remove "
-                                  "schedule.inputs)")
+        task_kind(self.task.kind).check_scenario(self)
         if self.schedule.kind == "sweep" and (self.channel.delay > 0 or self.channel.loss > 0):
             raise ConfigError("the sweep schedule has zero delay and no loss; channel.delay and "
                               "channel.loss need schedule.kind = 'async'")
@@ -878,3 +903,39 @@ def apply_overrides(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         else:
             raise _unknown(key, None, [f"{s}.<key>" for s in _SECTIONS])
     return Scenario.from_dict(data)
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The scenario as TOML text (readable by :func:`~argnn_sim.config.load_scenario`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(to_toml(Scenario()).splitlines()[0])
+    name = "default"
+    """
+    d = scenario.to_dict()
+    lines = [f"name = {json.dumps(d.pop('name'))}", f"seed = {d.pop('seed')}"]
+    for sec, items in d.items():
+        lines.append(f"\n[{sec}]")
+        for k, v in items.items():
+            lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v)
+    return repr(v)

@@ -31,7 +31,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from .config import Scenario
+from .config import Scenario, task_kind
 from .errors import ResourceError
 
 __all__ = ["Estimate", "estimate", "check_resources", "check_series", "available_memory",
@@ -56,25 +56,43 @@ class Estimate:
     operations: float
 
 
-def _inputs(sc: Scenario) -> int:
-    if sc.network.kind == "edges":
-        return len(sc.network.inputs)
-    return sc.task.bits if sc.task.gate == "PARITY" else 2
-
-
-def estimate(sc: Scenario) -> Estimate:
-    """Nodes, edges, memory and work of a run of ``sc``, from its configuration alone.
+def estimate(sc: Scenario) -> Estimate | None:
+    """Nodes, edges, memory and work of a run of ``sc``, from its configuration alone
+    (its task kind sizes it: :meth:`argnn_sim.tasks.TaskKind.estimate`).
 
     Parameters
     ----------
-    sc : the scenario.
+    sc : Scenario
+        The scenario.
+
+    Returns
+    -------
+    Estimate or None
+        ``None`` for a task sized only once its data is read (a series: checked then by
+        :func:`check_series`).
+    """
+    return task_kind(sc.task.kind).estimate(sc)
+
+
+def network_estimate(sc: Scenario, n_in: int, rows: int) -> Estimate:
+    """:func:`estimate` of a table task with ``n_in`` inputs and ``rows`` rows.
+
+    Parameters
+    ----------
+    sc : Scenario
+        The scenario (its network and schedule).
+    n_in : int
+        The task's inputs (an explicit edge list names its own).
+    rows : int
+        The table's rows (one evaluation step each).
 
     Returns
     -------
     Estimate
     """
-    n_in = _inputs(sc)
     net = sc.network
+    if net.kind == "edges":
+        n_in = len(net.inputs)
     if net.kind == "logic":
         nodes = n_in + net.hidden + 1
         edges = float(nodes) * (nodes - 1) - n_in * (nodes - 1)
@@ -88,7 +106,6 @@ def estimate(sc: Scenario) -> Estimate:
         nodes = len(names)
         edges = float(len(net.edges))
         dense = 0.0
-    rows = 2 ** (sc.task.bits if sc.task.gate == "PARITY" else 2)
     table = 4 * 8.0 * rows * (n_in + 1)
     return _cost(sc, nodes, edges, n_in, float(sc.schedule.inputs), rows, dense + table)
 
@@ -175,7 +192,7 @@ def _bytes(x: float) -> str:
 
 
 def check_resources(sc: Scenario, *, available: float | None = None,
-                    max_operations: float = MAX_OPERATIONS) -> Estimate:
+                    max_operations: float = MAX_OPERATIONS) -> Estimate | None:
     """Refuse a scenario this machine cannot hold in memory, or whose work would not end.
 
     Parameters
@@ -194,8 +211,8 @@ def check_resources(sc: Scenario, *, available: float | None = None,
         With the estimate and which keys to change.
     """
     e = estimate(sc)
-    if sc.task.kind == "series":
-        return e  # sized by check_series once the data is read
+    if e is None:
+        return None  # sized by check_series once the data is read
     _refuse(e, available, max_operations,
             "make the network smaller (network.hidden, network.nodes or network.mean_degree)"
             + (" or the truth table (task.bits)" if e.rows > 2**16 else ""),

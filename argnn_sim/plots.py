@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from .config import task_kind  # noqa: E402
 from .results import RunResult  # noqa: E402
-from .tasks import make_task  # noqa: E402
 
 __all__ = ["eigenvalue_traces", "graph_before_after", "training_curves"]
 
@@ -129,59 +128,26 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
 
 
 def _task_name(sc: Any) -> str:
-    """The task as a title names it: the gate, or the series and its horizon."""
-    if sc.task.kind == "series":
-        data = Path(sc.task.data).stem if sc.task.data.lower() != "sz_taxi" else "SZ-taxi"
-        return f"{data} series, horizon {sc.task.horizon}"
-    return sc.task.gate + (f"-{sc.task.bits}" if sc.task.gate == "PARITY" else "")
+    """The task as a title names it (its kind's :meth:`~argnn_sim.tasks.TaskKind.title`)."""
+    return task_kind(sc.task.kind).title(sc)
 
 
 def _roles(result: RunResult) -> list[str]:
-    """Each node's role from the run's labels and scenario: input, hidden or output."""
-    n = len(result.labels)
-    if result.scenario.task.kind == "series":
-        first = {"x": "input", "h": "hidden", "y": "output"}
-        return [first.get(str(lab)[:1], "hidden") for lab in result.labels]
-    n_in = make_task(result.scenario.task).n_inputs
-    return ["input" if k < n_in else ("output" if k == n - 1 else "hidden") for k in range(n)]
-
-
-def series_layout(labels: Sequence[Any], src: Any, dst: Any) -> dict[int, tuple[float, float]]:
-    """Positions for a series network: the road graph (the predictors' recurrent edges)
-    spread by a spring layout, each sensor's input and hidden nodes beside its predictor.
-
-    Parameters
-    ----------
-    labels : node labels (``x<i>``, ``h<i>.<k>``, ``y<i>``). src, dst : the edges.
-
-    Returns
-    -------
-    dict node -> (x, y)
-    """
-    from .series import road_layout
-
-    lab = [str(v) for v in labels]
-    sensor = {k: int(v[1:].split(".")[0]) for k, v in enumerate(lab)}
-    n = max(sensor.values()) + 1
-    adj = np.zeros((n, n))
-    for a, b in zip(np.asarray(src).tolist(), np.asarray(dst).tolist()):
-        if lab[a][0] == "y" and lab[b][0] == "y":
-            adj[sensor[a], sensor[b]] = adj[sensor[b], sensor[a]] = 1.0
-    spot = road_layout(adj)
-    offset = {"x": (-0.025, 0.02), "h": (0.0, -0.025), "y": (0.0, 0.0)}
-    return {k: (float(spot[sensor[k]][0] + offset[v[0]][0]),
-                float(spot[sensor[k]][1] + offset[v[0]][1])) for k, v in enumerate(lab)}
+    """Each node's role from the run's task kind: input, hidden or output."""
+    return list(task_kind(result.scenario.task.kind).roles(result))
 
 
 def _layout(result: RunResult, g: nx.DiGraph) -> dict[int, tuple[float, float]]:
     sc = result.scenario
-    n = len(result.labels)
-    if sc.task.kind == "series":
-        ie = result.initial_edges
-        return series_layout(result.labels, ie["src"], ie["dst"])
+    kind = task_kind(sc.task.kind)
+    pos = kind.layout(result)
+    if pos is not None:
+        return pos
     if sc.network.kind == "logic":
-        n_in = make_task(sc.task).n_inputs
-        pos: dict[int, tuple[float, float]] = {}
+        roles = kind.roles(result)
+        n_in = roles.count("input")
+        n = len(roles)
+        pos = {}
         for i in range(n_in):
             pos[i] = (0.0, (i - (n_in - 1) / 2) * 1.2)
         h = sc.network.hidden
@@ -333,11 +299,10 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
 def _run_title(result: RunResult) -> str:
     """One line naming a run: scenario, task, network, rule, schedule, seed."""
     sc = result.scenario
-    net = f"h = {sc.network.hidden}" if sc.network.kind == "logic" else \
-        f"{sc.network.kind} network, {len(result.labels)} nodes"
+    net = task_kind(sc.task.kind).network_text(result) or (
+        f"h = {sc.network.hidden}" if sc.network.kind == "logic" else
+        f"{sc.network.kind} network, {len(result.labels)} nodes")
     rule = (f"{sc.pruning.policy} {sc.pruning.mode}/{sc.pruning.rule}"
             if sc.pruning.policy == "spectral" else sc.pruning.policy)
-    if sc.task.kind == "series":
-        net = f"road network, {len(result.labels)} nodes"
     return (f"'{sc.name}': {_task_name(sc)}, {net}, pruning {rule}, {sc.schedule.kind} schedule, "
             f"seed {result.seed}")

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .config import Scenario
+from .config import Scenario, task_kind
 from .errors import ArgnnError
 from .outputs import check_output, load_json, mark_output
+from .rule import resolve_arithmetic
 
-__all__ = ["RunResult", "save", "load", "atomic_dir"]
+__all__ = ["RunResult", "save", "load", "atomic_dir", "summary_table"]
 
 SUMMARY = "summary.json"
 
@@ -322,3 +324,77 @@ def _load(folder: Path) -> RunResult:
         version=s.get("version", ""), engine=s.get("engine", ""),
         engine_note=s.get("engine_note", ""), metrics=s.get("metrics", {}),
     )
+
+
+def summary_table(result: RunResult, out: Path | None = None) -> str:
+    """A short human-readable summary of one run: its setting, the task kind's rows
+    (:meth:`argnn_sim.tasks.TaskKind.summary_rows`: the errors, what was kept), the edges,
+    the cost, and (where the task kind lists them) every prune event.
+
+    Parameters
+    ----------
+    result : RunResult
+        The run.
+    out : Path, optional
+        The folder it was written to.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from argnn_sim import simulate
+    >>> r = simulate(Scenario.from_dict({"network": {"hidden": 3}, "schedule": {"inputs": 30}}), 0)
+    >>> 'error' in summary_table(r)
+    True
+    """
+    sc = result.scenario
+    kind = task_kind(sc.task.kind)
+    rule = (f"{sc.pruning.policy} (mode {sc.pruning.mode}, rule {sc.pruning.rule})"
+            if sc.pruning.policy == "spectral" else sc.pruning.policy)
+    sched = sc.schedule
+    sweep = sched.kind == "sweep"
+    own = dict(kind.summary_rows(result))
+    network = (f"{sc.network.kind}" + (f", h = {sc.network.hidden}" if sc.network.kind == "logic"
+                                       else "") + f", {len(result.labels)} nodes")
+    rows = [
+        ("scenario", sc.name),
+        ("task", own.pop("task")),
+        ("network", own.pop("network", network)),
+        ("schedule", f"{sched.kind}, {sched.inputs} inputs"
+         + (f" x {sched.sweeps} passes" if sweep else
+            f", wake rate {sched.wake_rate}, period {sched.input_period}")),
+        ("pruning", rule),
+        ("rng", f"{sc.rng.mode}, seed {result.seed}"),
+        ("engine", f"{result.engine or '?'}, arithmetic "
+         f"{resolve_arithmetic(sc.node.arithmetic, sc.rng.mode)}"
+         + (f" (not the fastest: {result.engine_note})" if result.engine_note else "")),
+    ]
+    edges = own.pop("edges", f"{result.edges_before} -> {result.edges_after}")
+    rows += list(own.items()) + [("edges", edges)] + _cost_rows(result, out)
+    lines = _aligned(rows)
+    if result.prune_events and kind.lists_prunes:
+        lines.append("")
+        lines.append("prune events" + ("  (input, pass)" if sweep else "  (time)"))
+        for ev in result.prune_events:
+            when = f"{ev['input']:>5}, {ev['sweep']}" if sweep else f"{ev['time']:.3f}"
+            tag = "  remote" if ev["remote"] else ""
+            lines.append(f"  {when:>10}  node {ev['node']:>3} removed "
+                         f"{ev['edge'][0]} -> {ev['edge'][1]}{tag}")
+    return "\n".join(lines)
+
+
+def _cost_rows(result: RunResult, out: Path | None) -> list[tuple[str, str]]:
+    """The summary's last rows: activations and their rate, seconds, the output folder."""
+    rows = [("activations", f"{result.counters.get('activations', 0):,}"
+             f" ({result.timings.get('activations_per_second', 0):,.0f}/s)"),
+            ("seconds", f"{result.seconds:.2f}")]
+    if out is not None:
+        rows.append(("output", str(out)))
+    return rows
+
+
+def _aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
+    width = max(len(k) for k, _ in rows)
+    return [f"{k:<{width}}  {v}" for k, v in rows]

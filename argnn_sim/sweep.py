@@ -30,7 +30,7 @@ Grid file (TOML)::
 ``stream = "published"`` reproduces a published grid that drew every run from one legacy
 generator in loop order: the start state of each run is found by fast-forwarding the
 generator through the draws of the runs before it
-(:func:`~argnn_sim.engines.setup.reference_draws`),
+(:func:`~argnn_sim.engines.reference_draws`),
 so the runs are still independent and can go in parallel.
 
 >>> g = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 20}},
@@ -61,8 +61,9 @@ from typing import Any
 
 import numpy as np
 
+from . import engines
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, read_toml
-from .engines.setup import reference_draws, version
+from .engines import ENGINES, engine_reason, missed_engine, plan, reference_draws, version
 from .executors import InlineExecutor, check_jobs, make_executor, pin_blas, stop_workers
 from .limits import check_resources
 from .outputs import check_output, write_atomic
@@ -375,36 +376,30 @@ def execute(spec: RunSpec, engine: str = "auto") -> dict[str, Any]:
     'ok'
     """
     pin_blas()
-    from .engines import engine_reason, simulate
-
     t0 = time.perf_counter()
     try:
-        res = simulate(spec.scenario, _seed_of(spec), engine=engine)
-        if (not res.engine_note and res.engine == "simpy"
-                and spec.scenario.schedule.kind == "sweep"):
-            why = engine_reason("batch", spec.scenario)  # among many runs, batch is faster
-            if why is not None:
-                res.engine_note = f"batch: {why}"
+        res = engines.simulate(spec.scenario, _seed_of(spec), engine=engine)
+        if not res.engine_note:  # among many runs, a batched engine may be the faster one
+            res.engine_note = missed_engine(res.engine, spec.scenario, alone=False) or ""
         return _record(spec, res)
     except Exception as exc:  # noqa: BLE001 - a failed run is a result, the sweep goes on
         return _error_record(spec, exc, time.perf_counter() - t0)
 
 
-def execute_batch(specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
-    """Run specs of one :func:`~argnn_sim.engines.batch.batch_key` together on the batched
-    engine; one record each, in order. If the batch raises, every run is tried again alone
-    on the SimPy engine, so one bad run fails only itself."""
+def execute_batch(specs: Sequence[RunSpec], engine: str = "batch") -> list[dict[str, Any]]:
+    """Run specs of one grouping key together on the batched ``engine``; one record each,
+    in order. If the batch raises, every run is tried again alone on the SimPy engine, so
+    one bad run fails only itself."""
     pin_blas()
-    from .engines.batch import simulate_batch
-
     try:
-        results = simulate_batch([s.scenario for s in specs], [_seed_of(s) for s in specs])
+        results = engines.run_many(engine, [s.scenario for s in specs], [_seed_of(s) for s in specs],
+                           engine)
     except Exception as exc:  # noqa: BLE001
         records = [execute(s, "simpy") for s in specs]
         for rec in records:
             if rec["status"] == "ok":
-                rec["summary"]["engine_note"] = (f"batch: its batch failed ({type(exc).__name__}:"
-                                                 f" {exc}); run again alone")
+                rec["summary"]["engine_note"] = (f"{engine}: its batch failed "
+                                                 f"({type(exc).__name__}: {exc}); run again alone")
         return records
     return [_record(s, r) for s, r in zip(specs, results)]
 
@@ -448,39 +443,29 @@ def plan_chunks(specs: Sequence[RunSpec], engine: str = "auto", batch_size: int 
     :class:`ConfigError` names the first run it cannot run and why, before anything
     runs. Chunks come largest-work first, so that parallel workers finish together.
     """
-    from .engines import ENGINE_CHOICES, choose_engine, engine_reason
-
-    if engine not in ENGINE_CHOICES:
+    if engine != "auto" and engine not in ENGINES:
         raise ConfigError(f"engine {engine!r} is not known; choose one of "
-                          f"{', '.join(repr(e) for e in ENGINE_CHOICES)}")
+                          f"{', '.join(repr(e) for e in ('auto', *ENGINES))}")
     if batch_size < 1:
         raise ConfigError(f"batch size {batch_size}: give at least 1")
-    if engine not in ("auto", "batch"):
-        return [(choose_engine(s.scenario, engine), [s]) for s in specs]
-    groups: dict[Any, list[RunSpec]] = {}
-    single: list[tuple[str, list[RunSpec]]] = []
-    from .engines.batch import batch_key
-
-    for s in specs:
-        why = engine_reason("batch", s.scenario)
-        if why is None:
-            groups.setdefault(batch_key(s.scenario), []).append(s)
-        elif engine == "batch":
-            raise ConfigError(f"engine 'batch' cannot run {_describe(s)}: {why}; use engine "
+    for s in specs if engine != "auto" else ():  # an engine named must run every run
+        why = engine_reason(engine, s.scenario)
+        if why is not None:
+            raise ConfigError(f"engine {engine!r} cannot run {_describe(s)}: {why}; use engine "
                               "'auto' (each run on the fastest engine that can run it)")
-        else:
-            single.append((choose_engine(s.scenario), [s]))
     chunks: list[tuple[str, list[RunSpec]]] = []
-    for members in groups.values():
-        if len(members) == 1 and engine == "auto":
-            single.append((choose_engine(members[0].scenario), members))
+    single: list[tuple[str, list[RunSpec]]] = []
+    for name, idx in plan([s.scenario for s in specs], engine):
+        members = [specs[i] for i in idx]
+        if not ENGINES[name].batched or (len(members) == 1 and engine == "auto"):
+            single += [(name, [m]) for m in members]
             continue
         # sized by estimated work, so that a chunk (all-or-nothing when interrupted) takes
         # about CHUNK_SECONDS: a stopped sweep loses little
         cap = max(2, min(batch_size, _fits(members[0].scenario, CHUNK_SECONDS)))
         k = -(-len(members) // cap)  # chunks per group, sizes as even as possible
         size = -(-len(members) // k)
-        chunks += [("batch", members[i:i + size]) for i in range(0, len(members), size)]
+        chunks += [(name, members[i:i + size]) for i in range(0, len(members), size)]
     chunks.sort(key=lambda c: _work(c[1]), reverse=True)
     return chunks + single
 
@@ -791,8 +776,8 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
     futures: dict[cf.Future[Any], list[RunSpec]] = {}
     try:
         for name, chunk in plan_chunks(pending, engine, batch_size):
-            if name == "batch":
-                futures[ex.submit(execute_batch, chunk)] = chunk
+            if ENGINES[name].batched:
+                futures[ex.submit(execute_batch, chunk, name)] = chunk
             else:
                 futures[ex.submit(execute, chunk[0], name)] = chunk
         for fut in cf.as_completed(futures):
@@ -858,11 +843,7 @@ def _check_same_grid(folder: Path, grid_text: str) -> None:
 
 
 def _bar(enabled: bool, total: int, name: str) -> Any:
-    from .engines.simpy_engine import _NoBar
-
-    if not enabled:
-        return _NoBar()
     from tqdm import tqdm
 
     return tqdm(total=total, unit="run", desc=name, file=sys.stderr, mininterval=0.5,
-                smoothing=0.1)
+                smoothing=0.1, disable=not enabled)

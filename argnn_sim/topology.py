@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 import numpy as np
@@ -25,7 +25,6 @@ import numpy.typing as npt
 
 from .config import ConfigError, NetworkConfig
 from .rng import Stream
-from .tasks import Task
 
 __all__ = ["Topology", "build", "logic_circuit", "random_graph", "from_edges", "from_networkx"]
 
@@ -239,7 +238,14 @@ def from_edges(edges: Sequence[Sequence[Any]], inputs: Sequence[Hashable],
     return _sorted(len(labels), labels, tuple(range(n_in)), len(labels) - 1, src, dst, w)
 
 
-def build(config: NetworkConfig, task: Task, weights: Stream) -> Topology:
+class HasInputs(Protocol):
+    """What :func:`build` needs of a task: its name and how many input nodes it has."""
+
+    name: str
+    n_inputs: int
+
+
+def build(config: NetworkConfig, task: HasInputs, weights: Stream) -> Topology:
     """Build the initial graph that ``config`` describes, drawing weights from ``weights``.
 
     Parameters

@@ -63,7 +63,7 @@ from torch import Tensor, nn
 from argnn_sim import rule as arith
 from argnn_sim import simulate
 from argnn_sim.config import Scenario, TaskConfig
-from argnn_sim.engines.batch import eval_schedule, simulate_batch
+from argnn_sim.engines import choose_engine, evaluation_schedule, run_many
 from argnn_sim.errors import show_progress
 from argnn_sim.executors import check_jobs
 from argnn_sim.outputs import write_atomic
@@ -77,7 +77,7 @@ from .traffic.model import NodeMask
 
 HELP = "centralized vs decentralized pruning at equal k (torch)"  # the one-line help `argnn --help` reads without importing this module
 __all__ = ["TASKS", "METHODS", "CompareConfig", "quick_config", "DenseNet", "ArgnnModule",
-           "export", "import_edges", "eval_schedule", "evaluate_in_simulator",
+           "export", "import_edges", "evaluation_schedule", "evaluate_in_simulator",
            "finetune_in_simulator", "run_unit", "run_compare", "summarize", "register"]
 
 TASKS: dict[str, dict[str, Any]] = {"AND": {"gate": "AND"}, "OR": {"gate": "OR"},
@@ -132,6 +132,13 @@ class CompareConfig:
             if not 1 <= v <= 10_000_000:
                 raise BridgeConfigError(f"{name} = {v}: give a whole number from 1 to "
                                         "10,000,000")
+
+
+def _together(scenarios: Sequence[Scenario], seeds: Sequence[int], **options: Any) -> list[Any]:
+    """Runs of one shape, together on the engine that prefers itself among many and takes
+    ``options`` (the batched one)."""
+    name = choose_engine(scenarios[0], options=tuple(options), alone=False)
+    return run_many(name, list(scenarios), list(seeds), **options)
 
 
 def quick_config() -> CompareConfig:
@@ -315,7 +322,7 @@ def evaluate_in_simulator(sc: Scenario, seeds: Sequence[int],
     """Mean absolute error of each network in the simulator, learning off (``sc`` is used
     with ``inputs = 0``)."""
     ev = replace(sc, schedule=replace(sc.schedule, inputs=0))
-    res = simulate_batch([ev] * len(nets), list(seeds), initial=list(nets))
+    res = _together([ev] * len(nets), list(seeds), initial=list(nets))
     return [r.error for r in res]
 
 
@@ -324,7 +331,7 @@ def finetune_in_simulator(sc: Scenario, seeds: Sequence[int], nets: Sequence[Map
     """Error after ``inputs`` more training inputs in the simulator (learning on, pruning
     off), evaluated as usual."""
     ft = replace(sc, schedule=replace(sc.schedule, inputs=inputs))
-    res = simulate_batch([ft] * len(nets), list(seeds), initial=list(nets))
+    res = _together([ft] * len(nets), list(seeds), initial=list(nets))
     return [r.error for r in res]
 
 
@@ -400,7 +407,7 @@ def _unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
     n = n_in + hidden + 1
     base = scenario(task, hidden, cfg)
     # 1. the circuit trained in the simulator without pruning (the centralized methods' start)
-    dense_runs = simulate_batch([base] * len(seeds), seeds)
+    dense_runs = _together([base] * len(seeds), seeds)
     dense = [DenseNet.from_edges(n, n_in, r.final_edges) for r in dense_runs]
     n_edges = dense[0].n_edges
     ks_sweep = [k for k in cfg.ks if k <= n_edges // 2]
@@ -412,7 +419,7 @@ def _unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
         budgets = [0] + ks_sweep
         scs = [scenario(task, hidden, cfg, policy="spectral", budget=b)
                for b in budgets for _ in seeds]
-        runs = simulate_batch(scs, [s for _ in budgets for s in seeds])
+        runs = _together(scs, [s for _ in budgets for s in seeds])
         for i, r in enumerate(runs):
             b, s = budgets[i // len(seeds)], seeds[i % len(seeds)]
             label = "spectral-reference" if b == 0 else str(b)

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from argnn_sim.config import ConfigError, Scenario
-from argnn_sim.engines.simpy_engine import run_simpy
+from argnn_sim.engines import initial_network, simulate
 from argnn_sim.executors import check_jobs
 from argnn_sim.outputs import check_output, write_atomic
 from argnn_sim.series import SeriesTask, load_road_series, road_layout, split_lengths
@@ -444,7 +444,7 @@ def _run(cfg_d: dict[str, Any], method: str, seed: int, fraction: float | None,
     hook = None
     if prune is not None:
         hook = _prune_trained(prune[0], prune[1])
-    r = run_simpy(sc, seed, after_training=hook)
+    r = simulate(sc, seed, after_training=hook)
     rec = _record(method, seed, fraction, r, t0)
     rec["sensors_list"] = [int(x) for x in sensors]
     rec["horizon"] = cfg.horizon
@@ -642,9 +642,7 @@ def _labels(cfg: RoadConfig) -> list[Any]:
 
 def _network(cfg: RoadConfig) -> tuple[list[str], set[tuple[int, int]]]:
     """The full network's node labels and its (source, destination) edges."""
-    from argnn_sim.engines.setup import prepare
-
-    topo = prepare(cfg.scenario_for("unpruned", 0, passes=0), 0).topo
+    topo = initial_network(cfg.scenario_for("unpruned", 0, passes=0), 0)
     return ([str(v) for v in topo.labels],
             set(zip(np.asarray(topo.src).tolist(), np.asarray(topo.dst).tolist())))
 

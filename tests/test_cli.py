@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from argnn_sim.cli import main, to_toml
-from argnn_sim.config import Scenario, load_scenario
+from argnn_sim.cli import main
+from argnn_sim.config import Scenario, load_scenario, to_toml
 
 FAST = ["--set", "schedule.inputs=20"]
 

@@ -12,13 +12,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from argnn_sim import simulate  # noqa: E402
+from argnn_sim.engines import evaluation_schedule as eval_schedule  # noqa: E402
 from argnn_sim.engines.batch import simulate_batch  # noqa: E402
 from prunegcrn_bridge.compare import (  # noqa: E402
     METHODS,
     CompareConfig,
     DenseNet,
     _node_removal,
-    eval_schedule,
     evaluate_in_simulator,
     export,
     import_edges,

@@ -47,7 +47,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(data, words):
 
 
 def test_round_trip_through_dict_and_toml(tmp_path):
-    from argnn_sim.cli import to_toml
+    from argnn_sim.config import to_toml
 
     sc = Scenario.from_dict({"task": {"gate": "PARITY", "bits": 3}, "network": {"hidden": 4},
                              "node": {"arithmetic": "portable"},

@@ -24,7 +24,7 @@ import pytest
 
 from argnn_sim import Scenario, simulate
 from argnn_sim.engines.batch import simulate_batch
-from argnn_sim.engines.setup import reference_draws
+from argnn_sim.engines.teacher import reference_draws
 
 from .conftest import golden_runs
 from .reference_program import reference_run

@@ -13,7 +13,7 @@ import pytest
 from argnn_sim import Scenario, simulate
 from argnn_sim.config import ConfigError
 from argnn_sim.engines import engine_reason
-from argnn_sim.engines.setup import InputDriver, prepare
+from argnn_sim.engines.teacher import InputDriver, prepare
 from argnn_sim.rng import Streams
 from argnn_sim.series import (
     LAG,

@@ -13,7 +13,7 @@ import pytest
 
 from argnn_sim import simulate
 from argnn_sim.config import ConfigError, Scenario
-from argnn_sim.engines.setup import reference_draws
+from argnn_sim.engines.teacher import reference_draws
 from argnn_sim.errors import OutputError
 from argnn_sim.sweep import Grid, InlineExecutor, execute, load_records, make_executor, run_sweep
 

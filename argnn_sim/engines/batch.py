@@ -42,9 +42,9 @@ from ..config import ConfigError, Scenario
 from ..results import RunResult
 from ..rng import SeedLike
 from ..spectral import eigenvalues
-from ..tasks import make_task
+from ..tasks import missing_features, task_kind
 from ..topology import Topology
-from .setup import InputDriver, prepare, seed_label, version
+from .teacher import InputDriver, prepare, seed_label, version
 
 __all__ = ["batch_reason", "batch_key", "simulate_batch", "eval_schedule"]
 
@@ -67,8 +67,9 @@ def batch_reason(sc: Scenario) -> str | None:
     >>> print(batch_reason(Scenario()))
     record.traces = 'full' (eigenvalue traces: use 'prunes' or 'none')
     """
-    if sc.task.kind == "series":
-        return "a series task (the batched engine runs truth tables on the logic circuit)"
+    why = missing_features(sc, frozenset(), "the batched engine")
+    if why is not None:
+        return why
     if sc.network.kind != "logic":
         return f"network.kind = {sc.network.kind!r} (the batched engine runs the logic circuit)"
     if sc.schedule.kind != "sweep":
@@ -107,7 +108,7 @@ def batch_key(sc: Scenario) -> Hashable:
     >>> batch_key(a) == batch_key(a.replace(**{"task.gate": "XOR"}))
     True
     """
-    task = make_task(sc.task)
+    task = task_kind(sc.task.kind).table(sc.task)
     s = sc.schedule
     mode = "none" if sc.pruning.policy == "none" else sc.pruning.mode
     return (task.n_inputs, task.n_rows, sc.network.hidden, s.inputs, s.sweeps, s.eval_sweeps,
@@ -219,7 +220,7 @@ class _Batch:
         self.seeds = list(seeds)
         B = self.B = len(scenarios)
         first = scenarios[0]
-        task = make_task(first.task)
+        task = task_kind(first.task.kind).table(first.task)
         sched = first.schedule
         self.n_in = task.n_inputs
         self.n_rows = task.n_rows

@@ -54,13 +54,15 @@ import numpy as np
 from .. import rule
 from ..channel import KIND_NAMES, Channel
 from ..config import ConfigError, Scenario
+from ..errors import TooLarge
 from ..node import INPUT, OUTPUT, Phase
 from ..pruning import make_policy
 from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike
 from ..spectral import Star, eigenvalues, local_choice, make_star, plan_laplacian
-from .setup import InputDriver, Prepared, fault_counters, prepare, run_result
+from ..tasks import missing_features
+from .teacher import InputDriver, Prepared, fault_counters, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
@@ -125,8 +127,9 @@ def compiled_reason(sc: Scenario) -> str | None:
     ...                                     "pruning": {"rule": "local"}})) is None
     True
     """
-    if sc.task.kind == "series":
-        return ("a series task (one output per sensor) runs on the SimPy engine only")
+    why = missing_features(sc, frozenset(), "the compiled engine")
+    if why is not None:
+        return why
     if sc.schedule.kind != "async":
         return ('the compiled engine runs the async schedule (schedule.kind = "async"); '
                 "for sweeps use engine 'batch'")
@@ -146,11 +149,6 @@ def compiled_reason(sc: Scenario) -> str | None:
     if p.eligible != "cycles" or p.outputs:
         return "pruning.eligible = 'all' and pruning.outputs = true run on the SimPy engine only"
     return None
-
-
-class TooLarge(ConfigError):
-    """A scenario the compiled engine covers but this network exceeds (seen only once the
-    network is built): ``engine="auto"`` then runs it on the SimPy engine and says why."""
 
 
 def _reference(sc: Scenario) -> bool:
@@ -392,7 +390,7 @@ class _Run:
             sched = scenario.schedule
             steps = sched.inputs
             if faults.during_eval:
-                steps += prep.task.n_rows if sched.evaluate else 0  # type: ignore[union-attr]
+                steps += prep.kind.evaluation_steps(prep.task, scenario)
             hold = 0.0
             for _ in range(steps):
                 hold = hold + sched.input_period
@@ -1053,7 +1051,7 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
         R.run_until(now, s_next)
         R.S.F[K.F_NOW] = now
         R.flush_prunes()
-        driver.record(step, float(R.S.V[out]), now, len(recorder.prunes))
+        driver.record(step, (float(R.S.V[out]),), now, len(recorder.prunes))
     K.collect_all(R.S)
     R.flush_ages()
     R.flush_checks()

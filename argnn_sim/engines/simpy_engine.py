@@ -10,7 +10,7 @@ Wires the SimPy environment, the nodes (:mod:`argnn_sim.node`) and the channels
   inputs and target change every ``input_period``; messages take channel delays and may
   be lost. Evaluation holds each row for one ``input_period`` without learning.
 
-Which input is presented when comes from :class:`~argnn_sim.engines.setup.InputDriver`,
+Which input is presented when comes from :class:`~argnn_sim.engines.teacher.InputDriver`,
 as in every engine. It runs every scenario; the other engines of
 :mod:`argnn_sim.engines` are faster ways to the same results.
 
@@ -36,9 +36,8 @@ from ..pruning import make_policy
 from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike, Streams
-from ..series import SeriesTask
 from ..topology import Topology
-from .setup import InputDriver, Step, fault_counters, prepare, run_result
+from .teacher import InputDriver, Step, fault_counters, prepare, run_result
 
 __all__ = ["run_simpy", "Network", "Faults", "Triggers", "PoissonClock"]
 
@@ -249,9 +248,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     driver = InputDriver(prep)
     env = net.env
     trig = Triggers(env, topo.n)
-    task = prep.task
-    total = task.passes * len(task.train_steps()) if isinstance(task, SeriesTask) else \
-        sched.inputs
+    total = driver.training_steps()
     bar = _progress(progress, total)
     faults = Faults(env, scenario.faults, net.nodes, streams.faults)
 
@@ -288,8 +285,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
         for step in driver.steps(end_training):
             _present(net, trig, step)
             yield from hold(step)
-            driver.record(step, [nd.V for nd in net.outputs] if driver.series else net.output.V,
-                          env.now, len(recorder.prunes))
+            driver.record(step, [nd.V for nd in net.outputs], env.now, len(recorder.prunes))
             if step.learn:
                 bar.update(1)
 

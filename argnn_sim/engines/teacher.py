@@ -1,5 +1,5 @@
-"""What every engine builds first, the teacher that drives every schedule, and the
-:class:`~argnn_sim.results.RunResult` every engine ends with.
+"""The teacher: what every engine builds first, the inputs presented in every schedule,
+and the :class:`~argnn_sim.results.RunResult` every engine ends with.
 
 An engine (:mod:`argnn_sim.engines`) turns a scenario and a seed into a result. All of
 them start from :func:`prepare` (the run's random streams, the training rows, the
@@ -26,17 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import Scenario
-from ..limits import check_series
 from ..recorder import Recorder, watched_nodes
 from ..results import RunResult
 from ..rng import SeedLike, Streams
 from ..rule import resolve_arithmetic
-from ..series import SeriesTask, road_size, road_topology, sensors_in_use, series_metrics
-from ..tasks import Task, make_task
-from ..topology import Topology, build
+from ..tasks import Step, TaskKind, task_kind
+from ..topology import Topology
 
 __all__ = ["Prepared", "prepare", "InputDriver", "Step", "run_result", "reference_draws", "fault_counters",
-           "version", "seed_label"]
+           "version", "seed_label", "Step"]
 
 
 def version() -> str:
@@ -59,14 +57,16 @@ def version() -> str:
 
 @dataclass
 class Prepared:
-    """What :func:`prepare` builds: the run's streams, task (a truth table, or a
-    :class:`~argnn_sim.series.SeriesTask`), training rows (indices into the truth table,
-    shape ``(inputs,)``; empty for a series), topology, recorder and resolved arithmetic."""
+    """What :func:`prepare` builds: the run's streams, its task kind and the task's data
+    (a truth table, or a :class:`~argnn_sim.series.SeriesTask`), training rows (indices
+    into the table, shape ``(inputs,)``; empty for a streamed task), topology, recorder
+    and resolved arithmetic."""
 
     scenario: Scenario
     seed: SeedLike
     streams: Streams
-    task: Task | SeriesTask
+    kind: TaskKind
+    task: Any
     train_rows: npt.NDArray[np.int64]
     topo: Topology
     recorder: Recorder
@@ -96,60 +96,14 @@ def prepare(scenario: Scenario, seed: SeedLike = None) -> Prepared:
     """
     seed = scenario.seed if seed is None else seed
     streams = Streams(seed, scenario.rng.mode)
-    task: Task | SeriesTask
-    if scenario.task.kind == "series":
-        task = SeriesTask.from_config(scenario.task)
-        train_rows = np.zeros(0, dtype=np.int64)
-        nodes, edges = road_size(task)
-        check_series(scenario, nodes=nodes, edges=edges, n_inputs=task.n_inputs,
-                     train_steps=task.passes * len(task.train_steps()),
-                     test_steps=len(task.test_steps()),
-                     data_bytes=4.0 * task.series.values.nbytes)
-        topo = road_topology(task, streams.weights, scale=scenario.network.weight_scale)
-    else:
-        task = make_task(scenario.task)
-        train_rows = np.asarray(streams.inputs.integers(task.n_rows,
-                                                        size=scenario.schedule.inputs),
-                                dtype=np.int64)
-        topo = build(scenario.network, task, streams.weights)
+    kind = task_kind(scenario.task.kind)
+    built = kind.build(scenario, streams)
+    topo = built.topo
     recorder = Recorder(scenario.record.traces, watch=watched_nodes(
         topo.n, topo.inputs, topo.output, scenario.record.watch))
     arithmetic = resolve_arithmetic(scenario.node.arithmetic, scenario.rng.mode)
-    return Prepared(scenario, seed, streams, task, train_rows, topo, recorder, arithmetic)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One presentation: ``learn`` (training or evaluation), ``index`` (the training input
-    ``t``, or the place in the evaluation order) and ``row_values`` (the truth-table row:
-    inputs, then the target; a series step: the kept sensors' readings, then every
-    sensor's target). ``n_in`` is how many of the values are inputs (-1: all but the last).
-    """
-
-    learn: bool
-    index: int
-    row_values: tuple[float, ...]
-    n_in: int = -1
-
-    @property
-    def target(self) -> float:
-        """The row's (last) target ``y``.
-
-        Returns
-        -------
-        float
-        """
-        return float(self.row_values[-1])
-
-    @property
-    def inputs(self) -> tuple[float, ...]:
-        """The input nodes' values, in input-node order."""
-        return self.row_values[:self.n_in] if self.n_in >= 0 else self.row_values[:-1]
-
-    @property
-    def targets(self) -> tuple[float, ...]:
-        """The output nodes' targets, in output-node order."""
-        return self.row_values[self.n_in:] if self.n_in >= 0 else self.row_values[-1:]
+    return Prepared(scenario, seed, streams, kind, built.task, built.train_rows, topo, recorder,
+                    arithmetic)
 
 
 class InputDriver:
@@ -168,6 +122,7 @@ class InputDriver:
 
     def __init__(self, prepared: Prepared) -> None:
         self.scenario = prepared.scenario
+        self.kind = prepared.kind
         self.task = prepared.task
         self.train_rows = prepared.train_rows
         self.schedule = prepared.streams.schedule
@@ -175,17 +130,17 @@ class InputDriver:
         self.edges_before = prepared.topo.n_edges
         self.eval_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.per_row: list[float] = []
-        self.series = isinstance(self.task, SeriesTask)
-        self.predictions: list[list[float]] = []  # series: scored test steps' predictions
+        self.predictions: list[list[float]] = []  # scored evaluation steps' outputs
         self.scored: list[int] = []
 
     def steps(self, end_training: Callable[[], None] | None = None) -> Iterator[Step]:
-        """The presentations in order.
+        """The presentations in order (the task kind's :meth:`~argnn_sim.tasks.TaskKind.steps`).
 
         Parameters
         ----------
-        end_training : called after the last training step, before the evaluation order is
-            drawn (an engine turns learning off there).
+        end_training : callable, optional
+            Called after the last training step, before the evaluation order is drawn
+            (an engine turns learning off there).
 
         Yields
         ------
@@ -198,49 +153,25 @@ class InputDriver:
         >>> [s.index for s in InputDriver(prepare(sc, 0)).steps()]
         [0, 1]
         """
-        if self.series:
-            yield from self._series_steps(end_training)
-            return
-        task = self.task
-        assert isinstance(task, Task)
-        rows = task.rows
-        rec = self.recorder
-        for t, r in enumerate(self.train_rows.tolist()):
-            rec.input = t
-            yield Step(True, t, rows[r])
-        rec.input = rec.sweep = -1
-        if end_training is not None:
-            end_training()
-        self.eval_rows = np.arange(task.n_rows)
-        if not self.scenario.schedule.evaluate:
-            self.eval_rows = self.eval_rows[:0]
-        else:
-            self.schedule.shuffle(self.eval_rows)
-        for i, r in enumerate(self.eval_rows.tolist()):
-            yield Step(False, i, rows[r])
+        return self.kind.steps(self, end_training)
 
-    def _series_steps(self, end_training: Callable[[], None] | None) -> Iterator[Step]:
-        """A series task: the training split ``passes`` times in time order, then the test
-        split in time order (no shuffle: the network is recurrent)."""
-        task = self.task
-        assert isinstance(task, SeriesTask)
-        rec = self.recorder
-        n_in = task.n_inputs
-        i = 0
-        for _ in range(task.passes):
-            for t in task.train_steps():
-                rec.input = i
-                yield Step(True, i, task.row("train", t), n_in)
-                i += 1
-        rec.input = rec.sweep = -1
-        if end_training is not None:
-            end_training()
-        if not self.scenario.schedule.evaluate:
-            return
-        steps = task.test_steps()
-        self.eval_rows = np.asarray([t for t in steps if task.scored(t)], dtype=np.int64)
-        for t in steps:
-            yield Step(False, t, task.row("test", t), n_in)
+    def training_steps(self) -> int:
+        """How many training steps :meth:`steps` presents.
+
+        Returns
+        -------
+        int
+        """
+        return self.kind.training_steps(self.task, self.scenario)
+
+    def evaluation_steps(self) -> int:
+        """How many evaluation steps follow training.
+
+        Returns
+        -------
+        int
+        """
+        return self.kind.evaluation_steps(self.task, self.scenario)
 
     def passes(self, step: Step) -> int:
         """How many passes a step holds for in the sweep schedule.
@@ -256,38 +187,24 @@ class InputDriver:
         s = self.scenario.schedule
         return s.sweeps if step.learn else s.eval_sweeps
 
-    def record(self, step: Step, output: float | Sequence[float], time: float,
+    def record(self, step: Step, outputs: Sequence[float], time: float,
                edges_removed: int) -> None:
-        """After a step: the training curve's point (``|V_out - y|``, averaged over the outputs,
-        and the edge count) or the evaluation row's error.
+        """After a step: the training curve's point (``|V_out - y|``, averaged over the
+        outputs, and the edge count) or the evaluation step's error (the task kind's
+        :meth:`~argnn_sim.tasks.TaskKind.record`).
 
         Parameters
         ----------
-        step : the step just held. output : the output node's value (a series: every
-            predictor's, in output order).
-        time : the engine's time. edges_removed : edges removed so far.
+        step : Step
+            The step just held.
+        outputs : sequence of float
+            The output nodes' values, in output order.
+        time : float
+            The engine's time.
+        edges_removed : int
+            Edges removed so far.
         """
-        if self.series:
-            out = list(output)  # type: ignore[arg-type]
-            ys = step.targets
-            acc = 0.0
-            for v, y in zip(out, ys):
-                acc += abs(v - y)
-            err = acc / len(ys)
-            if step.learn:
-                self.recorder.curve_point(input=step.index, time=time, train_error=err,
-                                          edges=self.edges_before - edges_removed)
-            elif self.task.scored(step.index):  # type: ignore[union-attr]
-                self.per_row.append(err)
-                self.predictions.append(out)
-                self.scored.append(step.index)
-            return
-        err = abs(output - step.target)  # type: ignore[operator]
-        if step.learn:
-            self.recorder.curve_point(input=step.index, time=time, train_error=err,
-                                      edges=self.edges_before - edges_removed)
-        else:
-            self.per_row.append(err)
+        self.kind.record(self, step, outputs, time, edges_removed)
 
 
 def seed_label(seed: Any) -> int:
@@ -329,9 +246,7 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
     t0, t1, t2 = clock
     scenario, topo, recorder = prepared.scenario, prepared.topo, prepared.recorder
     per_row = driver.per_row
-    metrics: dict[str, Any] = {}
-    if isinstance(prepared.task, SeriesTask):
-        metrics = series_task_metrics(prepared, driver, final)
+    metrics = prepared.kind.metrics(prepared, driver, final)
     activations = counters["activations"]
     return RunResult(
         scenario=scenario,
@@ -355,38 +270,6 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
         engine=engine,
         metrics=metrics,
     )
-
-
-def series_task_metrics(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndarray]
-                        ) -> dict[str, Any]:
-    """A series run's numbers: MAE, RMSE, MAPE on the original scale at the task's horizon
-    (:func:`~argnn_sim.series.series_metrics`), the sensors whose input node still sends
-    (``sensors_used``, their count ``sensors_kept``), and the edges left.
-
-    Parameters
-    ----------
-    prepared, driver : the run's setup and its teacher. final : the remaining edges.
-
-    Returns
-    -------
-    dict
-    """
-    task = prepared.task
-    assert isinstance(task, SeriesTask)
-    topo = prepared.topo
-    out: dict[str, Any] = {"horizon": task.horizon, "sensors": task.series.num_sensors}
-    if driver.predictions:
-        out.update(series_metrics(task, np.asarray(driver.predictions), driver.scored))
-    else:
-        out.update({"definition": "all", "mae": float("nan"), "rmse": float("nan"),
-                    "mape": float("nan"), "accuracy": float("nan"), "r2": float("nan"),
-                    "var": float("nan"), "mape_threshold": task.series.mape_threshold,
-                    "scored": 0})
-    used = sensors_in_use(topo.labels, final["src"], topo.inputs)
-    out.update({"sensors_given": task.n_inputs, "sensors_kept": len(used),
-                "sensors_used": used, "edges": int(final["src"].size),
-                "input_edges": int(np.isin(final["src"], topo.inputs).sum())})
-    return out
 
 
 def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
@@ -421,7 +304,7 @@ def reference_draws(scenario: Scenario, rs: np.random.RandomState) -> None:
     """
     if scenario.network.kind != "logic":
         raise ValueError("reference_draws needs network.kind = 'logic'")
-    task = make_task(scenario.task)
+    task = task_kind(scenario.task.kind).table(scenario.task)
     sched = scenario.schedule
     n = task.n_inputs + scenario.network.hidden + 1
     active = np.arange(task.n_inputs, n)
