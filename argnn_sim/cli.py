@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import engines
 from .config import ConfigError, Scenario, apply_overrides, load_scenario, parse_override, to_toml
-from .engines import ENGINE_CHOICES, simulate
+from .engines import simulate
 from .errors import OneLineParser, resume_hint, run_cli, show_progress
 from .outputs import check_output, free_folder
 from .results import RunResult, atomic_dir, summary_table, write_files
@@ -49,11 +50,27 @@ def _version() -> str:
 
 def _build_parser(load: str | None = None,
                   plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
-    """The ``argnn`` parser; the plug-in command ``load`` (if any) gets its real parser.
+    """The ``argnn`` parser: the built-in commands (:data:`COMMANDS`) and the plug-ins'
+    (entry points ``argnn.commands``), each added by its ``register(subparsers)``; a
+    plug-in other than ``load`` is listed with its help and not imported.
     ``plugins``: the entry points (default: read them)."""
     p = OneLineParser(prog="argnn", description="Decentralized ARGNN simulator with spectral pruning.")
     p.add_argument("--version", action="version", version=f"argnn {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
+    for register in COMMANDS.values():
+        register(sub)
+    _add_plugins(sub, load, _plugins() if plugins is None else plugins)
+    return p
+
+
+def register_run(sub: Any) -> None:
+    """``argnn run``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
     r = sub.add_parser("run", help="run one scenario")
     r.add_argument("scenario", nargs="?", help="scenario TOML file (default: built-in XOR/DW)")
     r.add_argument("--seed", type=int, help="seed (overrides the scenario's)")
@@ -69,11 +86,22 @@ def _build_parser(load: str | None = None,
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on when stderr is a terminal, "
                         "off with --json)")
-    r.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+    r.add_argument("--engine", choices=engines.ENGINE_CHOICES, default="auto",
                    help="auto (default): the fastest engine that can run the scenario; "
                         "simpy, compiled (async, numba: extra 'fast') or batch (logic "
                         "circuit, sweep schedule): that engine, or an error saying why not. "
                         "Identical results")
+    r.set_defaults(handler=run_command)
+
+
+def register_sweep(sub: Any) -> None:
+    """``argnn sweep``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
     sw = sub.add_parser("sweep", help="run a grid of scenarios x parameters x seeds")
     sw.add_argument("grid", help="grid TOML file (see the README: Sweeps)")
     sw.add_argument("--out", required=True, help="results folder of the sweep")
@@ -85,7 +113,7 @@ def _build_parser(load: str | None = None,
                     help="continue a sweep in --out, skipping its finished runs")
     sw.add_argument("--retry-failed", action="store_true",
                     help="with --resume: run again the runs recorded as errors")
-    sw.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+    sw.add_argument("--engine", choices=engines.ENGINE_CHOICES, default="auto",
                     help="auto (default): runs of one shape the batched engine covers go "
                          "many at once, every other run on the fastest engine that can run "
                          "it; simpy, compiled or batch: every run on that engine, or an "
@@ -95,12 +123,66 @@ def _build_parser(load: str | None = None,
     sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr (default: on when stderr is a terminal)")
     sw.add_argument("--no-plots", action="store_true", help="skip sweep.png")
+    sw.set_defaults(handler=sweep_command)
+
+
+def register_plot(sub: Any) -> None:
+    """``argnn plot``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
     pl = sub.add_parser("plot", help="redraw the figures of a results folder")
     pl.add_argument("run_dir", metavar="DIR",
                     help="a run folder, a sweep folder or a scenario's results folder")
-    sub.add_parser("show-default", help="print the built-in default scenario as TOML")
-    _add_plugins(sub, load, _plugins() if plugins is None else plugins)
-    return p
+    pl.set_defaults(handler=plot_command)
+
+
+def register_show_default(sub: Any) -> None:
+    """``argnn show-default``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
+    q = sub.add_parser("show-default", help="print the built-in default scenario as TOML")
+    q.set_defaults(handler=_show_default)
+
+
+def _show_default(args: argparse.Namespace) -> int:
+    sys.stdout.write(to_toml(Scenario()))
+    return 0
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    """``argnn plot DIR``: redraw the figures of a results folder.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from .figures import redraw
+
+    paths = redraw(args.run_dir)
+    print(f"figures written: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+#: the built-in commands, each added to the parser by its ``register(subparsers)`` as the
+#: plug-ins' are (a plug-in adds its own through the entry point group ``argnn.commands``)
+COMMANDS: dict[str, Callable[[Any], None]] = {
+    "run": register_run, "sweep": register_sweep, "plot": register_plot,
+    "show-default": register_show_default,
+}
 
 
 def _plugins() -> dict[str, Any]:
@@ -121,10 +203,15 @@ def _plugin_help(ep: Any) -> str:
 
     module = str(getattr(ep, "value", "")).split(":")[0].strip()
     try:
-        spec = find_spec(module)
+        top, *rest = module.split(".")
+        spec = find_spec(top)  # only the top package is imported, not the command's own
         if spec is None or spec.origin is None:
             raise ImportError(module)
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        path = Path(spec.origin)
+        if rest:
+            base = Path(spec.origin).parent.joinpath(*rest)
+            path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
     except (ImportError, OSError, SyntaxError, ValueError, AttributeError):
         return "(a plug-in command that cannot be found: reinstall its package)"
     for node in tree.body:
@@ -274,22 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if getattr(args, "handler", None) is not None:
-        return int(args.handler(args))
-    if args.command == "run":
-        return run_command(args)
-    if args.command == "sweep":
-        return sweep_command(args)
-    if args.command == "plot":
-        from .figures import redraw
-
-        paths = redraw(args.run_dir)
-        print(f"figures written: {', '.join(str(p) for p in paths)}")
-        return 0
-    if args.command == "show-default":
-        sys.stdout.write(to_toml(Scenario()))
-        return 0
-    return 2  # pragma: no cover - argparse requires a known command
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .engines import ENGINE_CHOICES
+from . import engines
 from .errors import OneLineParser, leave, run_cli, show_progress, workers
-from .figures import FIGURES, write_manifest
+from .figures import figure_drawer, write_manifest
 from .outputs import claim_output
 from .sweep import Grid, RunSpec, SweepSummary, make_executor, run_sweep, write_atomic, write_table
 
@@ -53,7 +53,7 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
                    help="inline, processes (default), local-dask or tcp://host:port")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on when stderr is a terminal)")
-    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+    p.add_argument("--engine", choices=engines.ENGINE_CHOICES, default="auto",
                    help="auto (default): each run on the fastest engine that can run it "
                         "(runs of one shape of the logic circuit in the sweep schedule "
                         "together on the batched engine); simpy, batch or compiled: every "
@@ -156,7 +156,7 @@ def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
 
     Parameters
     ----------
-    folder : the scenario's results folder. kind : its kind (a key of ``FIGURES``).
+    folder : the scenario's results folder. kind : its kind (registered in the entry-point group ``argnn.figures``).
     markdown : the summary. args : the script's options. **info : kept in the manifest.
 
     Returns
@@ -165,7 +165,10 @@ def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
         The figures written.
     """
     write_manifest(folder, kind, quick=bool(args.quick), argv=sys.argv[1:], **info)
-    paths = FIGURES[kind](folder)
+    drawer = figure_drawer(kind, folder)
+    if drawer is None:
+        raise KeyError(f"no figures registered for scenario kind {kind!r}")
+    paths = drawer(folder)
     write_atomic(folder / "summary.md", markdown.rstrip() + "\n")
     print(markdown)
     print(f"\nwritten: {folder}/summary.md, " + ", ".join(os.path.basename(p) for p in paths))

@@ -26,7 +26,8 @@ from .errors import ArgnnError
 from .outputs import load_json, output_kind
 from .plots import plt
 
-__all__ = ["read_csv", "redraw", "sweep_figure", "FIGURES", "MANIFEST"]
+__all__ = ["read_csv", "redraw", "sweep_figure", "figure_drawer", "figure_kinds", "MANIFEST",
+           "write_manifest"]
 
 MANIFEST = "manifest.json"
 MODE_COLORS = {"D": "tab:blue", "DW": "tab:orange", "none": "tab:gray"}
@@ -374,15 +375,6 @@ def run_folder(folder: Path) -> list[Path]:
     return paths
 
 
-FIGURES: dict[str, Callable[[Path], list[Path]]] = {
-    "paper_fig3": fig3,
-    "paper_fig4": fig4,
-    "rules_compare": rules,
-    "async_robustness": async_robustness,
-    "eigen_trace": run_folder,
-}
-
-
 def write_manifest(folder: Path, kind: str, **info: Any) -> None:
     """Name the scenario that wrote ``folder`` (and anything worth keeping about the call)."""
     from .outputs import write_atomic
@@ -390,20 +382,51 @@ def write_manifest(folder: Path, kind: str, **info: Any) -> None:
     write_atomic(folder / MANIFEST, json.dumps({"kind": kind, **info}, indent=1, default=str))
 
 
-def _plugin_redraw(kind: str, folder: Path) -> list[Path] | None:
-    """Figures another package draws (entry-point group ``argnn.figures``: kind -> function
-    of the folder), e.g. the bridge's comparison and study folders; ``None`` if none."""
+def figure_kinds() -> list[str]:
+    """The scenario kinds whose folders ``argnn plot`` redraws: the names in the entry-point
+    group ``argnn.figures``, where every scenario registers its drawing function (this
+    package's in its ``setup.cfg``, the bridge's and any other package's in theirs).
+
+    Returns
+    -------
+    list of str
+    """
+    from importlib.metadata import entry_points
+
+    return sorted({ep.name for ep in entry_points(group="argnn.figures")})
+
+
+def figure_drawer(kind: str, folder: Path | None = None) -> Callable[[Path], list[Path]] | None:
+    """The function registered (entry-point group ``argnn.figures``) to draw a scenario
+    folder of ``kind``; ``None`` if none is.
+
+    Parameters
+    ----------
+    kind : str
+        The scenario kind a folder's manifest (or marker) names.
+    folder : Path, optional
+        The folder, for the message when the drawer's package is not installed.
+
+    Returns
+    -------
+    callable or None
+        ``drawer(folder) -> list of Path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the drawer's package cannot be imported (with the install command).
+    """
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="argnn.figures"):
         if ep.name == kind:
             try:
-                fn = ep.load()
+                return ep.load()
             except ImportError as exc:
                 raise FileNotFoundError(f"{str(folder)!r} ({kind}) is drawn by the bridge, which "
                                         f"is not installed ({exc}); pip install torch==2.13.0 "
                                         "&& pip install 'argnn-sim[bridge]'") from None
-            return list(fn(folder))
     return None
 
 
@@ -445,20 +468,19 @@ def _redraw(f: Path, marker: str) -> list[Path]:
     if (f / MANIFEST).is_file():
         man = load_json(f / MANIFEST, "scenario manifest")
         kind = man.get("kind") if isinstance(man, dict) else None
-        if kind in FIGURES:
-            paths = FIGURES[kind](f)
-            if (f / "sweep" / "grid.json").is_file() and (f / "sweep" / "summary.csv").is_file():
-                paths.append(sweep_figure(f / "sweep"))
-            return paths
-        drawn = _plugin_redraw(str(kind), f)
-        if drawn is not None:
-            return drawn
-        raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
-                                f"figures; known: {', '.join(FIGURES)}")
+        drawer = figure_drawer(str(kind), f)
+        if drawer is None:
+            raise FileNotFoundError(f"{str(f / MANIFEST)!r} names kind {kind!r}, which has no "
+                                    f"figures; known: {', '.join(figure_kinds())}")
+        paths = list(drawer(f))
+        if (f / "sweep" / "grid.json").is_file() and (f / "sweep" / "summary.csv").is_file() \
+                and f / "sweep" / "sweep.png" not in paths:
+            paths.append(sweep_figure(f / "sweep"))
+        return paths
     if marker not in ("run", "sweep"):
-        drawn = _plugin_redraw(marker, f)
-        if drawn is not None:
-            return drawn
+        drawer = figure_drawer(marker, f)
+        if drawer is not None:
+            return list(drawer(f))
     if (f / "summary.json").is_file():
         return run_folder(f)
     if (f / "grid.json").is_file():

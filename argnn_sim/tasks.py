@@ -222,6 +222,26 @@ class TaskKind:
         """
         return None
 
+    def table(self, cfg: TaskConfig) -> Task:
+        """The table of a table task (:class:`TableKind`); other kinds have none.
+
+        Parameters
+        ----------
+        cfg : TaskConfig
+            The section.
+
+        Returns
+        -------
+        Task
+
+        Raises
+        ------
+        ConfigError
+            This kind is not a table.
+        """
+        raise ConfigError(f"task.kind = {self.name!r} is not a table of rows (the logic "
+                          "circuit and the batched engine need one)")
+
     # -- the run ------------------------------------------------------------
     def build(self, sc: Scenario, streams: Any) -> Built:
         """The task's data, the training rows and the topology, drawn in that order.

@@ -241,8 +241,11 @@ def from_edges(edges: Sequence[Sequence[Any]], inputs: Sequence[Hashable],
 class HasInputs(Protocol):
     """What :func:`build` needs of a task: its name and how many input nodes it has."""
 
-    name: str
-    n_inputs: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def n_inputs(self) -> int: ...
 
 
 def build(config: NetworkConfig, task: HasInputs, weights: Stream) -> Topology:

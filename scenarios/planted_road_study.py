@@ -8,7 +8,7 @@ Each seed makes a planted series (its drivers, parents, lags and weights written
 ``truth/``), trains PruneGCRN on it, and runs the road comparison (the spectral rule, the
 centralized selections, the drivers imposed, the references) at each horizon; the seeds pool
 into ``h<H>/summary.md`` with paired differences, ``study.md``, ``recall_vs_kept.png`` and
-``road_map.png``. See ``prunegcrn_bridge.planted_study``.
+``road_map.png``. See ``prunegcrn_bridge.road.planted``.
 
 Data: ``--data-root`` (the folder holding ``SZ_TAXI/``; default ``$ARGNN_DATA``). The
 planted series' options: ``--share``, ``--lags``, ``--noise``, ``--hops``, ``--missing``.
@@ -48,7 +48,7 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def main() -> int:
-    from prunegcrn_bridge.planted_study import (
+    from prunegcrn_bridge.road.planted import (
         PlantedStudyConfig,
         quick_study_config,
         run_planted_study,

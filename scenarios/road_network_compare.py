@@ -16,7 +16,7 @@ comparison's own test targets: the ``agcrn`` rows. Every row is scored on every 
 
 Writes ``<out>/runs/<method>-s<seed>[-f<kept>].json`` (one file per finished run: a killed
 comparison resumes), ``rows.json``, ``summary.csv``, ``paired.csv``, ``summary.md``,
-``error_vs_kept.png`` and ``road_map.png``. See ``prunegcrn_bridge.road_compare``.
+``error_vs_kept.png`` and ``road_map.png``. See ``prunegcrn_bridge.road``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ PROTOCOL = "tgcn"  # what SELECTIONS were trained under
 
 
 def main() -> int:
-    from prunegcrn_bridge.road_compare import (
+    from prunegcrn_bridge.road import (
         RoadConfig,
         quick_road_config,
         road_markdown,

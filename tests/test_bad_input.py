@@ -478,7 +478,7 @@ class _Stop:
 @given(data=st.data())
 def test_fuzz_bridge_command_arguments(data, monkeypatch, capsys, tmp_path):
     pytest.importorskip("torch")
-    from prunegcrn_bridge import compare
+    from prunegcrn_bridge.compare import cli as compare
     from prunegcrn_bridge.compression import study
 
     monkeypatch.chdir(tmp_path)

@@ -18,7 +18,6 @@ from prunegcrn_bridge.compare import (  # noqa: E402
     METHODS,
     CompareConfig,
     DenseNet,
-    _node_removal,
     evaluate_in_simulator,
     export,
     import_edges,
@@ -27,6 +26,7 @@ from prunegcrn_bridge.compare import (  # noqa: E402
     run_unit,
     scenario,
 )
+from prunegcrn_bridge.compare.run import _node_removal  # noqa: E402
 from prunegcrn_bridge.compression.pruning import prune_global  # noqa: E402
 from prunegcrn_bridge.errors import BridgeConfigError  # noqa: E402
 

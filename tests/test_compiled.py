@@ -11,6 +11,7 @@ import pytest
 from argnn_sim import Scenario, simulate
 from argnn_sim.config import ConfigError
 from argnn_sim.engines import compiled as C
+from argnn_sim.engines import compiled_arrays as CA
 from argnn_sim.sweep import Grid, run_sweep
 from argnn_sim.testing import assert_same_result
 
@@ -40,7 +41,7 @@ def _tiny_inboxes(monkeypatch):
     the buffer's end and the buffer is repacked, both many times; the prefetch hints of
     large networks on. Returns the counts of the host's moves and repacks."""
     seen = {"grow": 0, "repack": 0}
-    grow, repack = C._Run.grow_inbox, C._Run._repack_inboxes
+    grow, repack = CA.RunArrays.grow_inbox, CA.RunArrays._repack_inboxes
 
     def count(key, real):
         def wrapped(self, *a):
@@ -48,11 +49,11 @@ def _tiny_inboxes(monkeypatch):
             return real(self, *a)
         return wrapped
 
-    monkeypatch.setattr(C._Run, "grow_inbox", count("grow", grow))
-    monkeypatch.setattr(C._Run, "_repack_inboxes", count("repack", repack))
-    monkeypatch.setattr(C, "INBOX_PER_NEIGHBOUR", 0)
-    monkeypatch.setattr(C, "INBOX_MIN", 1)
-    monkeypatch.setattr(C, "INBOX_SLACK", 1.3)
+    monkeypatch.setattr(CA.RunArrays, "grow_inbox", count("grow", grow))
+    monkeypatch.setattr(CA.RunArrays, "_repack_inboxes", count("repack", repack))
+    monkeypatch.setattr(CA, "INBOX_PER_NEIGHBOUR", 0)
+    monkeypatch.setattr(CA, "INBOX_MIN", 1)
+    monkeypatch.setattr(CA, "INBOX_SLACK", 1.3)
     monkeypatch.setattr(C, "HINT_EDGES", 0)
     return seen
 
@@ -63,9 +64,9 @@ def test_tiny_buffers_change_nothing(monkeypatch):
     shuffle."""
     sc = _sc(traces="full", n=120)
     slow = simulate(sc, 5, engine="simpy")
-    monkeypatch.setattr(C, "SCHED_BLOCK", 7)
-    monkeypatch.setattr(C, "POOL_MIN", 1)
-    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    monkeypatch.setattr(CA, "SCHED_BLOCK", 7)
+    monkeypatch.setattr(CA, "POOL_MIN", 1)
+    monkeypatch.setattr(CA, "POOL_PER_EDGE", 0)
     monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
     seen = _tiny_inboxes(monkeypatch)
     fast = C.simulate_compiled(sc, 5)
@@ -80,9 +81,9 @@ def test_a_tiny_fault_log_grows_mid_run(monkeypatch):
     sc = _sc(n=80, inputs=40, channel={"loss": 0.1},
              faults={"crash_rate": 0.05, "downtime": 1.0, "reset": True})
     slow = simulate(sc, 3, engine="simpy")
-    monkeypatch.setattr(C, "FAULT_LOG", 1)
-    monkeypatch.setattr(C, "POOL_MIN", 1)
-    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    monkeypatch.setattr(CA, "FAULT_LOG", 1)
+    monkeypatch.setattr(CA, "POOL_MIN", 1)
+    monkeypatch.setattr(CA, "POOL_PER_EDGE", 0)
     seen = _tiny_inboxes(monkeypatch)
     fast = C.simulate_compiled(sc, 3)
     assert_same(fast, slow)
@@ -96,12 +97,12 @@ def _small_windows(monkeypatch):
     """Speculation windows of 8-16 checks, buffers of one: every growth path runs. Returns
     the list that counts the kernel's returns to a checkpoint."""
     restores = []
-    real = C._Run.restore
-    monkeypatch.setattr(C._Run, "restore", lambda self: (restores.append(1), real(self)))
+    real = CA.RunArrays.restore
+    monkeypatch.setattr(CA.RunArrays, "restore", lambda self: (restores.append(1), real(self)))
     monkeypatch.setattr(C, "SPECULATE", (8, 4, 16))
     monkeypatch.setattr(C, "TRACE_BUF", (1, 1, 1))
-    monkeypatch.setattr(C, "POOL_MIN", 1)
-    monkeypatch.setattr(C, "POOL_PER_EDGE", 0)
+    monkeypatch.setattr(CA, "POOL_MIN", 1)
+    monkeypatch.setattr(CA, "POOL_PER_EDGE", 0)
     _tiny_inboxes(monkeypatch)
     return restores
 
@@ -149,7 +150,7 @@ def test_local_rule_stops_at_each_eligible_check_on_large_networks(monkeypatch):
     sc = _sc(network={"kind": "logic", "hidden": 4}, inputs=200, period=10.0)
     slow = simulate(sc, 1, engine="simpy")
     monkeypatch.setattr(C, "LOCAL_AHEAD_EDGES", 3)
-    monkeypatch.setattr(C._Run, "restore", lambda self: pytest.fail("no speculation here"))
+    monkeypatch.setattr(CA.RunArrays, "restore", lambda self: pytest.fail("no speculation here"))
     assert_same(C.simulate_compiled(sc, 1), slow)
     assert slow.prune_events
 
@@ -299,9 +300,9 @@ def test_the_wake_heap_pops_in_time_then_sequence_order():
 
     rng = np.random.default_rng(7)
     cap = 5000
-    h_t = C._line_aligned(cap + K.H0, np.float64)
-    h_s = C._line_aligned(cap + K.H0, np.int64)
-    h_k = C._line_aligned(cap + K.H0, np.int64)
+    h_t = CA._line_aligned(cap + K.H0, np.float64)
+    h_s = CA._line_aligned(cap + K.H0, np.int64)
+    h_k = CA._line_aligned(cap + K.H0, np.int64)
     assert h_t.ctypes.data % 64 == 0
     I = np.zeros(K.N_I, dtype=np.int64)
     held = []

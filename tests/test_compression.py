@@ -460,7 +460,8 @@ def test_cora_reader_equals_pygs_and_a_hostile_file_runs_nothing(tmp_path):
 
 
 def test_every_study_unit_runs_on_one_torch_thread(monkeypatch, data_cache):
-    from prunegcrn_bridge import compare
+    from prunegcrn_bridge.compare import run as compare
+    from prunegcrn_bridge.compare.config import quick_config
     from prunegcrn_bridge.compression import study
 
     seen = []
@@ -470,7 +471,7 @@ def test_every_study_unit_runs_on_one_torch_thread(monkeypatch, data_cache):
     study.run_unit("cora-node", 0, _tiny_cfg(data_cache))
     study.run_single("cora-node", study.Variant("dense"), cfg=_tiny_cfg(data_cache))
     monkeypatch.setattr(compare, "_unit", lambda *a: seen.append(torch.get_num_threads()))
-    compare.run_unit("AND", 2, compare.quick_config())
+    compare.run_unit("AND", 2, quick_config())
     assert seen == [1, 1, 1] and torch.get_num_threads() == 2
 
 

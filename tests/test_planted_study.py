@@ -25,7 +25,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_quick_study_end_to_end_and_resume(tmp_path: Path) -> None:
     from argnn_sim.store import unit_value
-    from prunegcrn_bridge.planted_study import quick_study_config, run_planted_study
+    from prunegcrn_bridge.road.planted import quick_study_config, run_planted_study
 
     cfg = quick_study_config(data_root=str(DATA))
     out = tmp_path / "study"

@@ -13,7 +13,7 @@ import pytest
 from argnn_sim import Scenario
 from argnn_sim.engines.simpy_engine import run_simpy
 from prunegcrn_bridge.errors import BridgeConfigError
-from prunegcrn_bridge.road_compare import (
+from prunegcrn_bridge.road import (
     RoadConfig,
     baselines,
     load_selections,
@@ -223,7 +223,7 @@ def test_planted_series_truth_scores_and_horizon(tmp_path: Path) -> None:
     """On a planted series the comparison imposes the true drivers, scores every method's
     kept sensors against them, and scores edge pruning against the true parent edges."""
     from argnn_sim.planted import PlantedSpec, planted_series
-    from prunegcrn_bridge.road_compare import planted_truth, truth_scores
+    from prunegcrn_bridge.road import planted_truth, truth_scores
 
     from .conftest import DATA
 

@@ -50,7 +50,7 @@ from ..topology import Topology
 from .teacher import prepare, reference_draws, version
 
 __all__ = ["Engine", "ENGINES", "ENGINE_CHOICES", "simulate", "engine_reason",
-           "choose_engine", "run_many", "engine_note", "register_engine", "plan",
+           "choose_engine", "run_many", "engine_note", "register_engine", "unregister_engine", "plan",
            "initial_network", "evaluation_schedule", "missed_engine", "reference_draws", "version", "TooLarge"]
 
 
@@ -175,6 +175,19 @@ def register_engine(engine: Engine, *, replace: bool = False) -> Engine:
     ENGINES[engine.name] = engine
     ENGINE_CHOICES = ("auto", *ENGINES)
     return engine
+
+
+def unregister_engine(name: str) -> None:
+    """Remove a registered engine (a plug-in's, e.g. at the end of a test).
+
+    Parameters
+    ----------
+    name : str
+        The engine's name.
+    """
+    global ENGINE_CHOICES
+    ENGINES.pop(name, None)
+    ENGINE_CHOICES = ("auto", *ENGINES)
 
 
 def _known(name: str) -> Engine:

@@ -62,20 +62,11 @@ from ..results import RunResult
 from ..rng import SeedLike
 from ..spectral import Star, eigenvalues, local_choice, make_star, plan_laplacian
 from ..tasks import missing_features
+from .compiled_arrays import SPECULATE, TRACE_BUF, RunArrays
 from .teacher import InputDriver, Prepared, fault_counters, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
-SCHED_BLOCK = 65536  # wake intervals drawn at a time
-POOL_MIN, POOL_PER_EDGE = 1024, 2  # room for messages in flight at first (doubles when full)
-#: Each node's inbox holds at first this many messages per neighbour, and INBOX_MIN more;
-#: a full one moves to a place 1.5 times larger; the buffer of all inboxes has this much
-#: slack for such moves. (An inbox holds what arrived since its node's last wake: with
-#: exponential wake intervals its largest size grows with the log of a run's length.)
-INBOX_PER_NEIGHBOUR, INBOX_MIN, INBOX_SLACK = 3, 16, 1.25
-TRACE_BUF = (4096, 4096, 65536)  # ages, checks, star entries kept before a hand-over
-PRUNE_BUF = 256  # prunes by request kept before a hand-over (reference rule)
-SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at least, at most
 #: The local rule's eligible checks run ahead too on networks of at most this many edges.
 #: A stop per eligible check costs a Python round trip (about 30 µs), and eligible checks
 #: are frequent in small recurrent networks (logic circuits: 40 % of activations). Running
@@ -83,7 +74,6 @@ SPECULATE = (256, 8, 4096)  # checks run ahead of their outcome: at first, at le
 #: networks, where 2-cycles and eligible checks are rare (random networks of 10,000 and
 #: 30,000 nodes: same time either way), stop at each instead.
 LOCAL_AHEAD_EDGES = 4096
-FAULT_LOG = 256  # rows of the fault log at first (doubles when full)
 #: The kernel prefetches what the next wakes due will touch on networks of at least this
 #: many edges (their state is beyond the caches; below, the hints only cost time).
 HINT_EDGES = 32768
@@ -215,19 +205,6 @@ class _Entry:
         return out
 
 
-def _grown(cap: int) -> int:
-    """An inbox's next size."""
-    return cap + cap // 2 + 1
-
-
-def _line_aligned(size: int, dtype: Any) -> np.ndarray:
-    """Zeros whose first element starts a 64-byte cache line."""
-    item = np.dtype(dtype).itemsize
-    raw = np.zeros(size + 64 // item, dtype=dtype)
-    skip = (-raw.ctypes.data % 64) // item
-    return raw[skip:skip + size]
-
-
 class _FastKernel:
     """The kernel module, its functions called through :class:`_Entry` (constants as they are)."""
 
@@ -253,156 +230,21 @@ class _Clock:
         return float(self._F[0])
 
 
-class _Run:
-    """The arrays of one run (one :class:`~argnn_sim.engines._kernel.State`) and the host
-    side of the kernel's protocol."""
+class _Decisions:
+    """The host's side of speculation (the reference rule, and the local rule's eligible
+    checks run ahead): the kept checks' Laplacians, their eigenvalues and the decisions
+    taken after the fact. Mixed into :class:`_Run`, whose state it reads."""
 
-    def __init__(self, prep: Prepared, K: Any) -> None:
-        self.K = _FastKernel(K)
-        scenario, topo, recorder = prep.scenario, prep.topo, prep.recorder
-        self.sc = scenario
-        self.streams = prep.streams
-        self.recorder = recorder
-        n = self.n = topo.n
-        src = np.asarray(topo.src, dtype=np.int64)
-        dst = np.asarray(topo.dst, dtype=np.int64)
-        in_len = np.bincount(dst, minlength=n).astype(np.int64)
-        in_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(in_len, out=in_ptr[1:])
-        order = np.lexsort((dst, src))  # by (src, dst): out-lists ascending
-        out_len = np.bincount(src, minlength=n).astype(np.int64)
-        out_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(out_len, out=out_ptr[1:])
-        E = src.size
-        role = np.full(n, K.HIDDEN, dtype=np.int8)
-        role[list(topo.inputs)] = K.INPUT
-        role[topo.output] = K.OUTPUT
-        self.role_names = {K.INPUT: INPUT, K.HIDDEN: "hidden", K.OUTPUT: OUTPUT}
-        deg = in_len + out_len + 1
-        cap = np.maximum(32, 8 * deg)  # each channel's buffer of delays
-        dptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(cap, out=dptr[1:])
-        self.dptr = dptr
-        pool = max(POOL_MIN, POOL_PER_EDGE * E)
-        ib = np.zeros((n, K.IB_COLS), dtype=np.int64)  # inboxes: segment, in use, size
-        ib[:, K.IB_CAP] = INBOX_PER_NEIGHBOUR * (in_len + out_len) + INBOX_MIN
-        if n:
-            np.cumsum(ib[:-1, K.IB_CAP], out=ib[1:, K.IB_PTR])
-        self.ib_top = int(ib[:, K.IB_CAP].sum())  # where the next moved segment goes
-        ib_size = int(INBOX_SLACK * self.ib_top) + 1
-        watch = np.full(n, int(recorder.watch is None), dtype=np.int8)
-        if recorder.watch is not None:
-            watch[sorted(recorder.watch)] = 1
-        c = scenario.channel
-        faults = scenario.faults
-        if _reference(scenario) and n and int(deg.max()) > K.PAIRWISE_MAX:
-            raise TooLarge(
-                f"engine 'compiled' runs the reference rule on stars of up to "
-                f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
-                f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
-        self.ref = _reference(scenario)
-        # the local rule's eligible checks decided after the fact, as the reference rule's are
-        self.local_ahead = _local_ahead(scenario, E, int(deg.max()) if n else 0)
-        self.spec = self.ref or self.local_ahead
-        # The kernel draws every delay itself, from each channel's stream, whenever it can
-        # (not lognormal delays): a rerun from a checkpoint draws them again, and there are
-        # no host refills of blocks of delays (a stop each).
-        self.kdraw = _kernel_draws(scenario) or not (c.model == "lognormal" and c.delay > 0)
-        self.faulty = faults.crash_rate > 0
-        rng = np.zeros((n + 1, 4), dtype=np.uint64)
-        from . import _draws
+    S: Any
+    K: Any
+    sc: Scenario
+    full: bool
+    spec: bool
+    recorder: Recorder
 
-        if self.kdraw:  # the kernel draws, in send order, from each channel's stream
-            for k in np.flatnonzero(in_len + out_len).tolist():
-                _draws.load(prep.streams.channel(k)._g, rng, k)
-        if self.faulty:
-            _draws.load(prep.streams.faults._g, rng, n)
-        n_log = FAULT_LOG if self.faulty else 0
-        # wakes; the fault processes' events; prune requests in flight (one per pool row)
-        n_heap = n + (n if self.faulty else 0) + (pool if self.ref else 0)
-        n_pr = PRUNE_BUF if self.ref else 0
-        self.S = K.State(
-            role=role, in_ptr=in_ptr, in_len=in_len, in_src=src.copy(),
-            in_w=np.asarray(topo.weight, dtype=np.float64).copy(),
-            in_v=np.zeros(E), in_stamp=np.full(E, -np.inf),
-            out_ptr=out_ptr, out_len=out_len, out_dst=dst[order].copy(),
-            out_e=np.zeros(E), out_w=np.zeros(E), out_stamp=np.full(E, -np.inf),
-            V=np.zeros(n), b_arr=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
-            dbuf=np.zeros(1 if self.kdraw else int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
-            ib=ib, ib_buf=np.zeros(ib_size, dtype=np.int32), msg=np.zeros((pool, K.M_COLS)),
-            free=np.arange(pool, dtype=np.int64),
-            h_t=_line_aligned(n_heap + K.H0, np.float64),
-            h_s=_line_aligned(n_heap + K.H0, np.int64),
-            h_k=_line_aligned(n_heap + K.H0, np.int64),
-            sbuf=np.zeros(SCHED_BLOCK), xy=np.zeros(int(deg.max()) if n else 1),
-            flags=np.zeros(int(in_len.max()) if n else 1, dtype=np.int64),
-            a_node=np.zeros(0, dtype=np.int64), a_time=np.zeros(0), a_val=np.zeros(0),
-            c_node=np.zeros(0, dtype=np.int64), c_time=np.zeros(0),
-            c_input=np.zeros(0, dtype=np.int64), c_off=np.zeros(1, dtype=np.int64),
-            s_ids=np.zeros(0, dtype=np.int64), s_w=np.zeros(0), watch=watch,
-            rng=rng, zke=_draws.ZIG_KE, zwe=_draws.ZIG_WE, zfe=_draws.ZIG_FE,
-            down=np.zeros(n, dtype=np.int8), fphase=np.full(n, K.FP_DONE, dtype=np.int8),
-            f_row=np.zeros(n, dtype=np.int64), f_upat=np.zeros(n), f_node=np.zeros(n_log, dtype=np.int64),
-            f_t0=np.zeros(n_log), f_t1=np.zeros(n_log),
-            p_node=np.zeros(n_pr, dtype=np.int64), p_frm=np.zeros(n_pr, dtype=np.int64),
-            p_to=np.zeros(n_pr, dtype=np.int64), p_time=np.zeros(n_pr),
-            p_input=np.zeros(n_pr, dtype=np.int64), p_remote=np.zeros(n_pr, dtype=np.int8),
-            pr_frm=np.full(n, -1, dtype=np.int64), pr_to=np.full(n, -1, dtype=np.int64),
-            c_pfrm=np.zeros(0, dtype=np.int64), c_pto=np.zeros(0, dtype=np.int64),
-            c_loff=np.zeros(1, dtype=np.int64), s_in=np.zeros(0, dtype=np.int8),
-            l_buf=np.zeros(0),
-            I=np.zeros(K.N_I, dtype=np.int64), F=np.zeros(K.N_F))
-        I, F = self.S.I, self.S.F
-        full = scenario.record.traces == "full"
-        nc = scenario.node
-        I[K.I_PENDING] = -1
-        I[K.I_LEARN] = 1
-        I[K.I_PRUNE] = int(scenario.pruning.policy != "none")
-        I[K.I_LOCAL] = int(scenario.pruning.policy == "spectral")
-        I[K.I_FULL] = int(full)
-        I[K.I_MINDEG] = scenario.pruning.min_in_degree
-        I[K.I_INPUT] = -1
-        I[K.I_NFREE] = pool
-        I[K.I_BIAS] = int(nc.bias)
-        F[K.F_EF] = nc.error_factor
-        F[K.F_CLIP] = nc.clip
-        I[K.I_N] = n
-        I[K.I_KDRAW] = int(self.kdraw)
-        F[K.F_LOSS] = c.loss
-        F[K.F_DELAY] = c.delay
-        if c.delay == 0.0 or c.model == "constant":
-            I[K.I_DMODEL] = K.D_FIXED
-        elif c.model == "exponential":
-            I[K.I_DMODEL] = K.D_EXP
-        else:  # uniform (Generator.uniform: low + (high - low) * random())
-            I[K.I_DMODEL] = K.D_UNIFORM
-            lo, hi = c.delay - c.spread, c.delay + c.spread
-            F[K.F_ULO], F[K.F_URANGE] = lo, hi - lo
-        I[K.I_FACTIVE] = int(self.faulty)
-        I[K.I_RESET] = int(faults.reset)
-        if self.faulty:
-            F[K.F_UP] = 1.0 / faults.crash_rate
-            F[K.F_DOWN] = faults.downtime
-            F[K.F_START] = faults.start
-            # Until when a message to a crashed node is missed whatever happens: the end of
-            # training when the faults stop there, else the end of the run (the teacher's
-            # clock: one input period per step, summed as the run sums it).
-            sched = scenario.schedule
-            steps = sched.inputs
-            if faults.during_eval:
-                steps += prep.kind.evaluation_steps(prep.task, scenario)
-            hold = 0.0
-            for _ in range(steps):
-                hold = hold + sched.input_period
-            F[K.F_HOLD] = hold
-        I[K.I_REF] = int(self.ref)
-        I[K.I_SPEC] = int(self.local_ahead)
-        I[K.I_HINTS] = int(E >= HINT_EDGES)
-        I[K.I_DW] = int(scenario.pruning.mode == "DW")
-        self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
-        I[K.I_CKLIMIT] = self.cap
-        if full or self.spec:
-            self._grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.spec else 0)
+    def _init_decisions(self, full: bool, max_star: int) -> None:
+        """The buffers of the decisions; NumPy's dgeev when speculation runs without full
+        traces."""
         self._im = np.zeros(1024)  # imaginary parts of the kept checks' eigenvalues
         self._order = np.zeros(SPECULATE[2] + 1, dtype=np.int64)  # kept checks by star size
         self._counts = np.zeros(0, dtype=np.int64)
@@ -413,201 +255,13 @@ class _Run:
         self.geev = _lapack.geev() if self.spec and not full else None
         self._geev_addr = 0 if self.geev is None else self.geev.address
         if self.geev is not None:
-            self._ws = _lapack.Workspace(self.geev, min(int(deg.max()) if n else 1, 64))
+            self._ws = _lapack.Workspace(self.geev, min(max_star, 64))
             self._wr = np.zeros(self._ws.lwork_of.size)
             self._wi = np.zeros(self._ws.lwork_of.size)
             self._need = np.zeros(2, dtype=np.int64)
             self._frm = np.zeros(0, dtype=np.int64)
             self._to = np.zeros(0, dtype=np.int64)
             self._same = np.zeros(0, dtype=np.bool_)
-        self.full = full
-        self._snap: Any = None  # the checkpoint: a State whose CHECKPOINTED arrays are copies
-        self.channels: dict[int, Channel] = {}
-        self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
-        self.policy = make_policy(scenario.pruning, prep.streams.pruning)
-        self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
-        self.sched = prep.streams.schedule
-        self.scale = 1.0 / scenario.schedule.wake_rate
-        self._sched_state: Any = None
-        recorder.clock = _Clock(F)
-
-    # ----- plumbing -------------------------------------------------------------------
-    def refill(self, k: int) -> None:
-        """Top up channel ``k``'s buffer of delays with its next draws, in order."""
-        S = self.S
-        start, stop = int(self.dptr[k]), int(self.dptr[k + 1])
-        pos, end = int(S.dpos[k]), int(S.dend[k])
-        buf = S.dbuf
-        rem = end - pos
-        buf[start:start + rem] = buf[pos:end]
-        want = stop - start - rem
-        c = self.sc.channel
-        if c.delay == 0.0 or c.model == "constant":
-            buf[start + rem:stop] = c.delay  # Channel.delay draws nothing here
-        else:
-            ch = self.channels.get(k)
-            if ch is None:
-                ch = self.channels[k] = Channel(c, self.streams.channel(k))
-            buf[start + rem:stop] = ch._draw(want)
-        S.dpos[k] = start
-        S.dend[k] = stop
-
-    def ensure_draws(self, k: int, need: int) -> None:
-        if not self.kdraw and self.S.dend[k] - self.S.dpos[k] < need:
-            self.refill(k)
-
-    def refill_sched(self) -> None:
-        g = self.sched._g
-        self._sched_state = g.bit_generator.state
-        S = self.S
-        S.sbuf[:] = g.exponential(self.scale, S.sbuf.size)
-        S.I[self.K.I_SPOS] = 0
-        S.I[self.K.I_SEND] = S.sbuf.size
-
-    def rewind_sched(self) -> None:
-        """Put the schedule stream where the SimPy engine's would be: after exactly the
-        wake intervals used so far (the rest of the block is drawn again later)."""
-        I = self.S.I
-        if self._sched_state is not None:
-            g = self.sched._g
-            g.bit_generator.state = self._sched_state
-            used = int(I[self.K.I_SPOS])
-            if used:
-                g.exponential(self.scale, used)
-            self._sched_state = None
-        I[self.K.I_SPOS] = I[self.K.I_SEND] = 0
-
-    def grow_pool(self) -> None:
-        S = self.S
-        old = S.msg.shape[0]
-        new = 2 * old
-        msg = np.zeros((new, self.K.M_COLS))
-        msg[:old] = S.msg
-        nfree = int(S.I[self.K.I_NFREE])
-        free = np.zeros(new, dtype=np.int64)
-        free[:nfree] = S.free[:nfree]
-        free[nfree:nfree + new - old] = np.arange(old, new)
-        S.I[self.K.I_NFREE] = nfree + new - old
-        heap = {}
-        for key in ("h_t", "h_s", "h_k") if self.ref else ():  # a prune request per pool row
-            arr = getattr(S, key)
-            grown = _line_aligned(arr.size + new - old, arr.dtype)
-            grown[:arr.size] = arr
-            heap[key] = grown
-        self.S = S._replace(msg=msg, free=free, **heap)
-        self._snap = None
-
-    def grow_inbox(self, d: int) -> None:
-        """Node ``d``'s inbox is full: move it to a place 1.5 times as large (at the end of
-        the buffer, or, when that is full, repack every inbox into a larger buffer)."""
-        S, K = self.S, self.K
-        p, ln, cap = (int(x) for x in S.ib[d, :3])
-        new = _grown(cap)
-        if self.ib_top + new <= S.ib_buf.size:
-            top = self.ib_top
-            S.ib_buf[top:top + ln] = S.ib_buf[p:p + ln]
-            S.ib[d, K.IB_PTR] = top
-            S.ib[d, K.IB_CAP] = new
-            self.ib_top = top + new
-            return
-        self._repack_inboxes(d, new)
-
-    def _repack_inboxes(self, d: int, new: int) -> None:
-        """Every inbox packed into a new buffer with slack, node ``d``'s of size ``new``."""
-        S = self.S
-        caps = int(S.ib[:, self.K.IB_CAP].sum()) - int(S.ib[d, self.K.IB_CAP]) + new
-        buf = np.zeros(int(INBOX_SLACK * caps) + 1, dtype=S.ib_buf.dtype)
-        self.ib_top = int(self.K.repack_inboxes(S.ib, S.ib_buf, buf, d, new))
-        self.S = S._replace(ib_buf=buf)
-        self._snap = None
-
-    def inbox_room(self, d: int, need: int) -> None:
-        """Room in node ``d``'s inbox for ``need`` messages."""
-        S = self.S
-        while S.ib[d, self.K.IB_LEN] + need > S.ib[d, self.K.IB_CAP]:
-            self.grow_inbox(d)
-            S = self.S
-
-    def grow_fault_log(self) -> None:
-        S = self.S
-        m = S.f_node.size
-        grown = {}
-        for key in ("f_node", "f_t0", "f_t1"):
-            arr = np.zeros(2 * m, dtype=getattr(S, key).dtype)
-            arr[:m] = getattr(S, key)
-            grown[key] = arr
-        self.S = S._replace(**grown)
-        self._snap = None
-
-    def fault_log(self) -> list[list[float]]:
-        """The crashes, as :class:`~argnn_sim.engines.simpy_engine.Faults` logs them."""
-        S = self.S
-        m = int(S.I[self.K.I_NLOG])
-        return [[float(k), t0, t1] for k, t0, t1 in
-                zip(S.f_node[:m].tolist(), S.f_t0[:m].tolist(), S.f_t1[:m].tolist())]
-
-    def _grow_bufs(self, n_age: int, n_ck: int, n_snap: int, n_l: int = 0) -> None:
-        S = self.S
-        sizes = {"a_node": n_age, "a_time": n_age, "a_val": n_age, "c_node": n_ck,
-                 "c_time": n_ck, "c_input": n_ck, "c_off": n_ck + 1, "s_ids": n_snap,
-                 "s_w": n_snap, "c_pfrm": n_ck, "c_pto": n_ck, "c_loff": n_ck + 1,
-                 "s_in": n_snap, "l_buf": n_l}
-        grown = {}
-        for key, size in sizes.items():
-            old = getattr(S, key)
-            arr = np.zeros(size, dtype=old.dtype)
-            arr[:min(old.size, size)] = old[:size]
-            grown[key] = arr
-        self.S = S._replace(**grown)
-        self._snap = None
-
-    def grow_bufs(self) -> None:
-        S = self.S
-        self.flush_ages()
-        self.flush_checks()
-        self.flush_prunes()
-        need = int(S.xy.size)
-        self._grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
-                        max(S.s_ids.size, TRACE_BUF[2], 2 * need),
-                        max(S.l_buf.size, 2 * (need + 1) ** 2) if self.spec else 0)
-
-    def flush_ages(self) -> None:
-        S, K = self.S, self.K
-        m = int(S.I[K.I_NAGE])
-        if m:
-            self.recorder.add_ages(S.a_node[:m].copy(), S.a_time[:m].copy(), S.a_val[:m].copy())
-            S.I[K.I_NAGE] = 0
-
-    def flush_prunes(self) -> None:
-        """Hand the recorder the prunes the kernel made (by prune requests, and the reference
-        rule's predicted own prunes), in order."""
-        S, K = self.S, self.K
-        m = int(S.I[K.I_NPR])
-        if not m:
-            return
-        sweep = self.recorder.sweep
-        self.recorder.prunes.extend(
-            {"input": i, "sweep": sweep, "time": t, "node": d, "edge": [f, to],
-             "remote": bool(r)}
-            for d, f, to, t, i, r in zip(S.p_node[:m].tolist(), S.p_frm[:m].tolist(),
-                                         S.p_to[:m].tolist(), S.p_time[:m].tolist(),
-                                         S.p_input[:m].tolist(), S.p_remote[:m].tolist()))
-        S.I[K.I_NPR] = 0
-
-    # ----- the reference rule: the kernel runs ahead, the host decides after the fact ----
-    def checkpoint(self) -> None:
-        """Save what the kernel may change (``CHECKPOINTED``, copied by
-        :func:`~argnn_sim.engines._kernel.copy_state`)."""
-        S = self.S
-        T = self._snap
-        if T is None:  # made again after arrays grow (grow_pool)
-            T = self._snap = S._replace(**{f: getattr(S, f).copy()
-                                           for f in self.K.CHECKPOINTED})
-        self.K.copy_state(S, T)
-
-    def restore(self) -> None:
-        assert self._snap is not None
-        self.K.copy_state(self._snap, self.S)
 
     def stacks(self, m: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The first ``m`` kept checks' star Laplacians, one stack per star size: the checks
@@ -767,6 +421,140 @@ class _Run:
         S.I[K.I_NSNAP] = 0
         S.I[K.I_NL] = 0
 
+
+class _Run(_Decisions):
+    """The arrays of one run (one :class:`~argnn_sim.engines._kernel.State`) and the host
+    side of the kernel's protocol."""
+
+    def __init__(self, prep: Prepared, K: Any) -> None:
+        self.K = _FastKernel(K)
+        scenario, topo, recorder = prep.scenario, prep.topo, prep.recorder
+        self.sc = scenario
+        self.streams = prep.streams
+        self.recorder = recorder
+        n = self.n = topo.n
+        self.role_names = {K.INPUT: INPUT, K.HIDDEN: "hidden", K.OUTPUT: OUTPUT}
+        deg = np.bincount(np.asarray(topo.src, dtype=np.int64), minlength=n) + \
+            np.bincount(np.asarray(topo.dst, dtype=np.int64), minlength=n) + 1
+        E = int(np.asarray(topo.src).size)
+        c = scenario.channel
+        if _reference(scenario) and n and int(deg.max()) > K.PAIRWISE_MAX:
+            raise TooLarge(
+                f"engine 'compiled' runs the reference rule on stars of up to "
+                f"{K.PAIRWISE_MAX:,} members; node {int(deg.argmax())} has "
+                f"{int(deg.max()) - 1:,} neighbours: use engine 'simpy'")
+        self.ref = _reference(scenario)
+        # the local rule's eligible checks decided after the fact, as the reference rule's are
+        self.local_ahead = _local_ahead(scenario, E, int(deg.max()) if n else 0)
+        self.spec = self.ref or self.local_ahead
+        # The kernel draws every delay itself, from each channel's stream, whenever it can
+        # (not lognormal delays): a rerun from a checkpoint draws them again, and there are
+        # no host refills of blocks of delays (a stop each).
+        self.kdraw = _kernel_draws(scenario) or not (c.model == "lognormal" and c.delay > 0)
+        self.faulty = scenario.faults.crash_rate > 0
+        self.a = RunArrays(prep, self.K, ref=self.ref, kdraw=self.kdraw, faulty=self.faulty)
+        full = scenario.record.traces == "full"
+        self.a.set_parameters(prep, local_ahead=self.local_ahead, hints=E >= HINT_EDGES)
+        I, F = self.S.I, self.S.F
+        self.cap = SPECULATE[0]  # checks the kernel runs ahead of their outcome
+        I[K.I_CKLIMIT] = self.cap
+        if full or self.spec:
+            self.a.grow_bufs(*TRACE_BUF, 8 * TRACE_BUF[2] if self.spec else 0)
+        self._init_decisions(full, int(deg.max()) if n else 1)
+        self.full = full
+        self.channels: dict[int, Channel] = {}
+        self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
+        self.policy = make_policy(scenario.pruning, prep.streams.pruning)
+        self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
+        self.sched = prep.streams.schedule
+        self.scale = 1.0 / scenario.schedule.wake_rate
+        self._sched_state: Any = None
+        recorder.clock = _Clock(F)
+
+    @property
+    def S(self) -> Any:
+        """The run's state (:class:`RunArrays` owns it: its arrays grow there)."""
+        return self.a.S
+
+    # ----- plumbing -------------------------------------------------------------------
+    def refill(self, k: int) -> None:
+        """Top up channel ``k``'s buffer of delays with its next draws, in order."""
+        S = self.S
+        start, stop = int(self.a.dptr[k]), int(self.a.dptr[k + 1])
+        pos, end = int(S.dpos[k]), int(S.dend[k])
+        buf = S.dbuf
+        rem = end - pos
+        buf[start:start + rem] = buf[pos:end]
+        want = stop - start - rem
+        c = self.sc.channel
+        if c.delay == 0.0 or c.model == "constant":
+            buf[start + rem:stop] = c.delay  # Channel.delay draws nothing here
+        else:
+            ch = self.channels.get(k)
+            if ch is None:
+                ch = self.channels[k] = Channel(c, self.streams.channel(k))
+            buf[start + rem:stop] = ch._draw(want)
+        S.dpos[k] = start
+        S.dend[k] = stop
+
+    def ensure_draws(self, k: int, need: int) -> None:
+        if not self.kdraw and self.S.dend[k] - self.S.dpos[k] < need:
+            self.refill(k)
+
+    def refill_sched(self) -> None:
+        g = self.sched._g
+        self._sched_state = g.bit_generator.state
+        S = self.S
+        S.sbuf[:] = g.exponential(self.scale, S.sbuf.size)
+        S.I[self.K.I_SPOS] = 0
+        S.I[self.K.I_SEND] = S.sbuf.size
+
+    def rewind_sched(self) -> None:
+        """Put the schedule stream where the SimPy engine's would be: after exactly the
+        wake intervals used so far (the rest of the block is drawn again later)."""
+        I = self.S.I
+        if self._sched_state is not None:
+            g = self.sched._g
+            g.bit_generator.state = self._sched_state
+            used = int(I[self.K.I_SPOS])
+            if used:
+                g.exponential(self.scale, used)
+            self._sched_state = None
+        I[self.K.I_SPOS] = I[self.K.I_SEND] = 0
+
+    def grow_bufs(self) -> None:
+        S = self.S
+        self.flush_ages()
+        self.flush_checks()
+        self.flush_prunes()
+        need = int(S.xy.size)
+        self.a.grow_bufs(max(S.a_node.size, TRACE_BUF[0]), max(S.c_node.size, TRACE_BUF[1]),
+                        max(S.s_ids.size, TRACE_BUF[2], 2 * need),
+                        max(S.l_buf.size, 2 * (need + 1) ** 2) if self.spec else 0)
+
+    def flush_ages(self) -> None:
+        S, K = self.S, self.K
+        m = int(S.I[K.I_NAGE])
+        if m:
+            self.recorder.add_ages(S.a_node[:m].copy(), S.a_time[:m].copy(), S.a_val[:m].copy())
+            S.I[K.I_NAGE] = 0
+
+    def flush_prunes(self) -> None:
+        """Hand the recorder the prunes the kernel made (by prune requests, and the reference
+        rule's predicted own prunes), in order."""
+        S, K = self.S, self.K
+        m = int(S.I[K.I_NPR])
+        if not m:
+            return
+        sweep = self.recorder.sweep
+        self.recorder.prunes.extend(
+            {"input": i, "sweep": sweep, "time": t, "node": d, "edge": [f, to],
+             "remote": bool(r)}
+            for d, f, to, t, i, r in zip(S.p_node[:m].tolist(), S.p_frm[:m].tolist(),
+                                         S.p_to[:m].tolist(), S.p_time[:m].tolist(),
+                                         S.p_input[:m].tolist(), S.p_remote[:m].tolist()))
+        S.I[K.I_NPR] = 0
+
     def settle(self, st: int, t: float, s: int) -> bool:
         """Check the kernel's predictions for the checks it kept (status ``st``). At the
         first check whose prediction had another effect than its outcome, take the kernel
@@ -785,7 +573,7 @@ class _Run:
             wrong = np.flatnonzero(~same[:applied])
             bad = int(wrong[0]) if wrong.size else None
         if bad is not None:
-            self.restore()
+            self.a.restore()
             S.I[K.I_CKLIMIT] = bad + 1
             again = K.run(S, t, s)
             if again != K.CHECK or S.I[K.I_NCK] != bad + 1:  # pragma: no cover - a bug
@@ -804,7 +592,7 @@ class _Run:
         if last >= 0:
             if to == k:
                 self.flush_prunes()
-                self.inbox_room(frm, 1)
+                self.a.inbox_room(frm, 1)
                 if K.drop_input(self.S, k, frm):
                     self.recorder.on_prune(k, frm, k, False)
             elif to >= 0:
@@ -868,7 +656,7 @@ class _Run:
         frm, to = edge
         if to != k:
             return
-        self.inbox_room(frm, 1)  # the unsubscribe
+        self.a.inbox_room(frm, 1)  # the unsubscribe
         if self.K.drop_input(self.S, k, frm):
             self.recorder.on_prune(k, frm, k, False)
 
@@ -884,11 +672,11 @@ class _Run:
                 if I[K.I_PENDING] < 0 and (I[K.I_HEAP] == 0 or S.h_t[top] > t or (
                         S.h_t[top] == t and S.h_s[top] > s)):
                     return  # nothing due: no checkpoint needed
-                if self._snap is None:
-                    self.checkpoint()
+                if self.a.snap is None:
+                    self.a.checkpoint()
                     st = K.run(self.S, t, s)
                 else:
-                    st = K.run_from(self.S, self._snap, t, s)  # the checkpoint, then run
+                    st = K.run_from(self.S, self.a.snap, t, s)  # the checkpoint, then run
             else:
                 st = K.run(self.S, t, s)
             if ref and self.S.I[K.I_NCK] and self.settle(st, t, s):
@@ -901,16 +689,16 @@ class _Run:
             elif st == K.NEED_SCHED:
                 self.refill_sched()
             elif st == K.NEED_POOL:
-                self.grow_pool()
+                self.a.grow_pool()
             elif st == K.NEED_BUF:
                 self.grow_bufs()
             elif st == K.CHECK:
                 if not ref:
                     self.check(k)
             elif st == K.NEED_FLOG:
-                self.grow_fault_log()
+                self.a.grow_fault_log()
             elif st == K.NEED_INBOX:
-                self.grow_inbox(k)
+                self.a.grow_inbox(k)
             else:  # pragma: no cover
                 raise RuntimeError(f"compiled kernel: unknown status {st}")
 
@@ -918,17 +706,17 @@ class _Run:
         """Draws and pool places for ``need`` messages from node ``k``."""
         self.ensure_draws(k, need)
         while self.S.I[self.K.I_NFREE] < need:
-            self.grow_pool()
+            self.a.grow_pool()
 
     def present(self, k: int, x: float) -> None:
         self.make_room(k, int(self.S.out_len[k]))
         while (d := int(self.K.present(self.S, k, x))) >= 0:  # an inbox without room
-            self.grow_inbox(d)
+            self.a.grow_inbox(d)
 
     def announce(self, k: int) -> None:
         self.make_room(k, int(self.S.in_len[k]))
         while (d := int(self.K.announce(self.S, k))) >= 0:  # an inbox without room
-            self.grow_inbox(d)
+            self.a.grow_inbox(d)
 
     def schedule_wake(self, k: int) -> None:
         if not self.K.schedule_wake(self.S, k):
@@ -1072,6 +860,6 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
         "activations": activations, "checks": recorder.checks,
         "messages": {"sent": dict(zip(KIND_NAMES, sent)), "lost": dict(zip(KIND_NAMES, lost))}}
     if R.faulty:
-        counters["faults"] = fault_counters(R.fault_log(), float(S.F[K.F_NOW]), train_end[0])
+        counters["faults"] = fault_counters(R.a.fault_log(), float(S.F[K.F_NOW]), train_end[0])
         counters["faults"]["messages_missed"] = int(I[K.I_MISSED])
     return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")

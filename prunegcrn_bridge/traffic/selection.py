@@ -1,7 +1,7 @@
 """Node selections that need no training: random and correlation (NumPy only, no torch).
 
 Shared by PruneGCRN's comparison (:mod:`.experiment`) and the road comparison
-(:mod:`prunegcrn_bridge.road_compare`), so both pick the same sensors from the same data.
+(:mod:`prunegcrn_bridge.road`), so both pick the same sensors from the same data.
 """
 
 from __future__ import annotations

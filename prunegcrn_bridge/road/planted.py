@@ -4,7 +4,7 @@ real road graph (SZ-taxi's 156 roads by default), at several horizons, on one me
 For each seed ``p`` (0 .. ``seeds`` - 1) the study makes one planted series
 (:mod:`argnn_sim.planted`, seed ``p``: its drivers, each follower's parents, lags and
 weights are known), trains PruneGCRN on it (seed ``p``, one kept share), and runs the road
-comparison of :mod:`prunegcrn_bridge.road_compare` on it at each horizon with run seed ``p``:
+comparison of :mod:`prunegcrn_bridge.road` on it at each horizon with run seed ``p``:
 the spectral rule (D and DW, instant and delayed lossy links, the DW budget path), the
 centralized selections (PruneGCRN's, random, correlation and magnitude, at equal sensors and
 at the spectral rule's own share), the planted drivers imposed, and the references (AGCRN's
@@ -40,7 +40,7 @@ import numpy as np
 
 from argnn_sim.outputs import write_atomic
 
-from .errors import BridgeConfigError
+from ..errors import BridgeConfigError
 
 __all__ = ["PlantedStudyConfig", "quick_study_config", "run_planted_study", "study_markdown",
            "paired_key"]
@@ -118,7 +118,7 @@ class PlantedStudyConfig:
 
     def road(self, seed: int, horizon: int, selections: Sequence[str] = ()) -> Any:
         """The road comparison of series ``seed`` at ``horizon``."""
-        from .road_compare import RoadConfig
+        from .config import RoadConfig
 
         fr = tuple(self.fractions)
         if self.prunegcrn_fraction and self.prunegcrn_fraction not in fr:
@@ -150,11 +150,11 @@ def _settings(cfg: PlantedStudyConfig) -> dict[str, Any]:
 
 def _prunegcrn(cfg: PlantedStudyConfig, seed: int, folder: Path) -> str:
     """Train (or resume) PruneGCRN on series ``seed`` in ``folder``; return the folder."""
-    from .threads import one_thread
-    from .traffic.data import load_planted
-    from .traffic.experiment import compare
-    from .traffic.protocol import embed_dim_for, get_protocol
-    from .traffic.train import config_for
+    from ..threads import one_thread
+    from ..traffic.data import load_planted
+    from ..traffic.experiment import compare
+    from ..traffic.protocol import embed_dim_for, get_protocol
+    from ..traffic.train import config_for
 
     series = load_planted(cfg.data(seed), cfg.data_root or None)
     proto = get_protocol("default")
@@ -176,7 +176,7 @@ def run_planted_study(cfg: PlantedStudyConfig, out: str | os.PathLike[str], *, j
     from argnn_sim.planted import planted_series
     from argnn_sim.store import Store
 
-    from .road_compare import run_road_compare
+    from .run import run_road_compare
 
     check_jobs(jobs)
     # every series is made (and so checked) before anything is written
@@ -218,7 +218,7 @@ def paired_key(rows: Sequence[Mapping[str, Any]], key: str,
                pairs: Sequence[tuple[str, str, Any]]) -> list[dict[str, Any]]:
     """Paired differences of ``key`` by seed (method minus reference) with a normal 95 %
     interval, for each ``(method, reference, fraction)`` of ``pairs`` that has pairs."""
-    from .road_compare import normal_interval, paired_values
+    from .report import normal_interval, paired_values
 
     return [{"quantity": key, "method": other, "reference": ref, "fraction": f,
              "pairs": int(a.size), **normal_interval(a)}
@@ -264,9 +264,10 @@ def chance_nonparent(cfg: PlantedStudyConfig, seed: int, horizon: int) -> float:
     the tables and the figure ask for it)."""
     from argnn_sim.planted import planted_series
 
-    from .road_compare import _network, parent_edge_set
+    from .config import network_edges
+    from .run import parent_edge_set
 
-    labels, edges = _network(cfg.road(seed, horizon))
+    labels, edges = network_edges(cfg.road(seed, horizon))
     truth = planted_series(cfg.spec(seed), data_root=cfg.data_root or None)
     return 1.0 - len(parent_edge_set(truth, labels) & edges) / len(edges)
 
@@ -284,7 +285,7 @@ def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _write_horizon(rows: Sequence[Mapping[str, Any]], folder: Path, horizon: int) -> None:
-    from .road_compare import road_markdown, summarize_road
+    from .report import road_markdown, summarize_road
 
     folder.mkdir(parents=True, exist_ok=True)
     _write_csv(folder / "summary.csv", summarize_road(rows))
@@ -309,7 +310,7 @@ def study_markdown(pooled: Mapping[int, Sequence[Mapping[str, Any]]],
                    cfg: PlantedStudyConfig, truths: Mapping[int, Mapping[str, Any]]) -> str:
     """The study as markdown: the series, then per horizon the pooled table and the paired
     differences of MAE and of driver recall."""
-    from .road_compare import road_markdown
+    from .report import road_markdown
 
     seeds = sorted({int(r["seed"]) for rows in pooled.values() for r in rows
                     if r.get("sensors_kept") is not None})
@@ -390,7 +391,7 @@ def plot_recall(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .road_compare import summarize_road
+    from .report import summarize_road
 
     hs = list(pooled)
     fig, axes = plt.subplots(2, len(hs), figsize=(6.2 * len(hs) + 3.9, 9.4), squeeze=False)
@@ -463,7 +464,7 @@ def _edge_panel(ax: Any, rows: Sequence[Mapping[str, Any]], cfg: PlantedStudyCon
     """Removed edges that are no parent edge (%) against edges removed (%): the spectral
     rule (and its budget path) beside global magnitude pruning, with the level of a random
     cut."""
-    from .road_compare import summarize_road
+    from .report import summarize_road
 
     summ = summarize_road(rows)
     full = next((r["edges"] for r in summ if r["method"] == "unpruned"), math.nan)
