@@ -25,8 +25,7 @@ if TYPE_CHECKING:
         apply_overrides,
         load_scenario,
     )
-    from .engines import simulate
-    from .engines.simpy_engine import Network
+    from .engines import Network, simulate
     from .results import RunResult, load, save
     from .tasks import Task, make_task
     from .topology import Topology, from_networkx
@@ -35,7 +34,7 @@ _EXPORTS = {
     **dict.fromkeys(("ChannelConfig", "ConfigError", "NetworkConfig", "NodeConfig",
                      "PruningConfig", "RecordConfig", "RngConfig", "Scenario", "ScheduleConfig",
                      "TaskConfig", "apply_overrides", "load_scenario"), ".config"),
-    "simulate": ".engines", "Network": ".engines.simpy_engine",
+    "simulate": ".engines", "Network": ".engines",
     "RunResult": ".results", "load": ".results", "save": ".results",
     "Task": ".tasks", "make_task": ".tasks",
     "Topology": ".topology", "from_networkx": ".topology",

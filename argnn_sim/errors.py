@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-__all__ = ["ArgnnError", "OutputError", "ResourceError", "DataError", "TooLarge", "run_cli", "on_bad_input",
+__all__ = ["ArgnnError", "OutputError", "ResourceError", "DataError", "run_cli", "on_bad_input",
            "OneLineParser", "workers", "show_progress", "EXIT_BAD_INPUT", "resume_hint",
            "interrupted_message", "install_signals", "leave"]
 
@@ -41,11 +41,6 @@ class OutputError(ArgnnError):
 
 class ResourceError(ArgnnError):
     """A run that would need more memory or time than is reasonable on this machine."""
-
-
-class TooLarge(ResourceError):
-    """A run an engine covers but whose network, once built, exceeds it (e.g. the compiled
-    engine's index widths): ``engine="auto"`` then runs it on the SimPy engine and says why."""
 
 
 class DataError(ArgnnError):

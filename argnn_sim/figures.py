@@ -103,7 +103,7 @@ def sweep_figure(folder: str | os.PathLike[str], path: str | os.PathLike[str] | 
     """
     folder = Path(folder)
     out = Path(path) if path else folder / "sweep.png"
-    P._save(draw_sweep(folder), out)
+    P.save_figure(draw_sweep(folder), out)
     return out
 
 
@@ -227,7 +227,7 @@ def fig3(folder: Path) -> list[Path]:
     n = int(max(r["n"] for r in rows)) if rows else 0
     fig.suptitle(f"Spectral pruning on logic gates (paper Fig. 3), {n} runs per point")
     out = folder / "fig3.png"
-    P._save(fig, out)
+    P.save_figure(fig, out)
     return [out]
 
 
@@ -268,7 +268,7 @@ def fig4(folder: Path) -> list[Path]:
     fig.suptitle("When pruning happens (paper Fig. 4): mean over runs, band min to max"
                  + (f", {int(n.pop())} runs per line" if len(n) == 1 else ""))
     out = folder / "fig4.png"
-    P._save(fig, out)
+    P.save_figure(fig, out)
     return [out]
 
 
@@ -321,7 +321,7 @@ def rules(folder: Path) -> list[Path]:
     ax.grid(alpha=0.3)
     fig.suptitle("Pruning rules at equal numbers of removed edges (rules_compare)", fontsize=10)
     out = folder / "rules_compare.png"
-    P._save(fig, out)
+    P.save_figure(fig, out)
     return [out]
 
 
@@ -359,7 +359,7 @@ def async_robustness(folder: Path) -> list[Path]:
     fig.suptitle("Asynchronous ARGNN: stale, delayed and lost information (mean over seeds)")
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     out = folder / "async_robustness.png"
-    P._save(fig, out)
+    P.save_figure(fig, out)
     return [out]
 
 

@@ -31,10 +31,10 @@ import math
 import os
 from dataclasses import dataclass
 
-from .config import Scenario, task_kind
+from .config import ConfigError, Scenario, task_kind
 from .errors import ResourceError
 
-__all__ = ["Estimate", "estimate", "check_resources", "check_series", "available_memory",
+__all__ = ["TooLarge", "Estimate", "estimate", "check_resources", "check_series", "available_memory",
            "MAX_OPERATIONS", "BYTES_PER_EDGE"]
 
 BYTES_PER_EDGE = 1100
@@ -42,6 +42,12 @@ BYTES_PER_NODE = 4000
 BASE_BYTES = 200 * 2**20  # the interpreter, NumPy, SimPy
 # Activations x (1 + mean in-degree): 1e11 is days of work for any engine.
 MAX_OPERATIONS = 1e11
+
+
+class TooLarge(ConfigError):
+    """A run an engine covers but whose network, once built, exceeds it (e.g. the compiled
+    engine's stars for the reference rule): ``engine="auto"`` then runs it on the SimPy
+    engine and says why; asked for by name, the engine refuses it with this error."""
 
 
 @dataclass(frozen=True)

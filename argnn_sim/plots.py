@@ -24,11 +24,24 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from .config import task_kind  # noqa: E402
 from .results import RunResult  # noqa: E402
 
-__all__ = ["eigenvalue_traces", "graph_before_after", "training_curves"]
+__all__ = ["eigenvalue_traces", "graph_before_after", "training_curves", "save_figure"]
 
 
-def _save(fig: Any, path: str | os.PathLike[str] | None) -> Any:
-    """Write ``fig`` as PNG (atomically: temporary name, then rename) and close it."""
+def save_figure(fig: Any, path: str | os.PathLike[str] | None) -> Any:
+    """Write ``fig`` as PNG (atomically: temporary name, then rename) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : path-like or None
+        Where to write it (``None``: only close it).
+
+    Returns
+    -------
+    Figure
+        ``fig``.
+    """
     if path is not None:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +86,7 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
         ax.text(0.5, 0.5, "no eigenvalue traces (pruning off, or record.traces != 'full')",
                 ha="center", va="center")
         ax.set_axis_off()
-        return _save(fig, path)
+        return save_figure(fig, path)
     nodes = np.unique(tr["check_node"])
     fig, axes = plt.subplots(len(nodes), 2, figsize=(11, 1.9 * len(nodes) + 0.8),
                              squeeze=False, sharex="row")
@@ -124,7 +137,7 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
     fig.suptitle(f"Local-Laplacian eigenvalues — {_task_name(sc)}, mode {sc.pruning.mode}, "
                  f"rule {sc.pruning.rule}, seed {result.seed} (red: prune)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _task_name(sc: Any) -> str:
@@ -228,7 +241,7 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
     fig.suptitle(f"Graph before and after pruning: {_run_title(result)}; "
                  f"error {result.error:.4f}", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training_curves(result: RunResult, path: str | os.PathLike[str] | None = None, *,
@@ -257,7 +270,7 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
     if not c or c["input"].size == 0:
         ax.text(0.5, 0.5, "no curves recorded", ha="center", va="center")
         ax.set_axis_off()
-        return _save(fig, path)
+        return save_figure(fig, path)
     sweep = result.scenario.schedule.kind == "sweep"
     err = c["train_error"]
     k = max(1, min(window, err.size))
@@ -293,7 +306,7 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(handles=handles, fontsize=8, loc="center right")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _run_title(result: RunResult) -> str:

@@ -32,13 +32,30 @@ class Registry:
 
     Parameters
     ----------
-    what : what an entry is, for messages (``"task.kind"``).
-    builtin : name to ``"module:attribute"`` (or to the object itself).
+    what : str
+        What an entry is, for messages (``"task.kind"``).
+    builtin : mapping, optional
+        Name to ``"module:attribute"`` (or to the object itself).
+    group : str, optional
+        An entry-point group whose entries are registered too (other packages' plug-ins,
+        found in every process, workers included).
     """
 
-    def __init__(self, what: str, builtin: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, what: str, builtin: Mapping[str, Any] | None = None, *,
+                 group: str | None = None) -> None:
         self.what = what
         self._entries: dict[str, Any] = dict(builtin or {})
+        self._group = group
+
+    def _discover(self) -> None:
+        """Add the entry points of the group (once; a name already taken keeps its entry)."""
+        if self._group is None:
+            return
+        from importlib.metadata import entry_points
+
+        group, self._group = self._group, None
+        for ep in entry_points(group=group):
+            self._entries.setdefault(ep.name, ep.value)
 
     def names(self) -> tuple[str, ...]:
         """The registered names, built-ins first, in registration order.
@@ -47,9 +64,11 @@ class Registry:
         -------
         tuple of str
         """
+        self._discover()
         return tuple(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._discover()
         return name in self._entries
 
     def get(self, name: str) -> Any:
@@ -68,6 +87,7 @@ class Registry:
         KeyError
             Naming the registered names.
         """
+        self._discover()
         try:
             entry = self._entries[name]
         except KeyError:
@@ -115,4 +135,5 @@ class Registry:
 
 #: the task kinds ``[task] kind`` takes (:class:`argnn_sim.tasks.TaskKind`)
 TASK_KINDS = Registry("task.kind", {"truth": "argnn_sim.tasks:TRUTH",
-                                    "series": "argnn_sim.series_kind:SERIES"})
+                                    "series": "argnn_sim.series_kind:SERIES"},
+                      group="argnn.tasks")

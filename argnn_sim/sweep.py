@@ -127,6 +127,59 @@ class RunSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _grid_base(base_raw: Any, root: Path | None) -> Scenario:
+    """A grid's ``base``: a table of scenario sections, or a scenario file (relative to
+    ``root``)."""
+    if isinstance(base_raw, str):
+        path = Path(base_raw)
+        if root is not None and not path.is_absolute():
+            path = root / path
+        return load_scenario(path)
+    if isinstance(base_raw, Mapping):
+        return Scenario.from_dict(base_raw)
+    raise ConfigError("base must be a table of scenario sections or a path to a "
+                      "scenario .toml file")
+
+
+def _grid_seeds(seeds_raw: Any) -> list[Any]:
+    """A grid's ``seeds``: a count, or a list of seeds."""
+    if isinstance(seeds_raw, bool):
+        raise ConfigError("seeds must be a count or a list of whole numbers")
+    if isinstance(seeds_raw, int):
+        if not 1 <= seeds_raw <= MAX_RUNS:
+            raise ConfigError(f"seeds = {seeds_raw}; give a count from 1 to {MAX_RUNS:,} "
+                              "or a list of seeds")
+        return list(range(seeds_raw))
+    if isinstance(seeds_raw, (list, tuple)):
+        return list(seeds_raw)
+    raise ConfigError(f"seeds = {seeds_raw!r} must be a count or a list of seeds")
+
+
+def _grid_axes(axes_raw: Any) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    """A grid's ``[axes]``: per axis, its (label, changes) variants."""
+    axes: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    if not isinstance(axes_raw, Mapping):
+        raise ConfigError("[axes] must be a table")
+    for name, values in axes_raw.items():
+        if isinstance(values, Mapping):  # labelled variants
+            variants = []
+            for label, changes in values.items():
+                if not isinstance(changes, Mapping):
+                    raise ConfigError(f"axes.{name}.{label} must be a table of dotted "
+                                      "scenario keys, e.g. { \"pruning.mode\" = \"D\" }")
+                variants.append((label, dict(changes)))
+            axes[name] = variants
+        elif isinstance(values, (list, tuple)):
+            if "." not in name:
+                raise ConfigError(f"axis {name!r}: a list of values needs a dotted scenario "
+                                  "key (e.g. \"network.hidden\"); for labelled variants use "
+                                  f"a table [axes.{name}]")
+            axes[name] = [(v, {name: v}) for v in values]
+        else:
+            raise ConfigError(f"axis {name!r} must be a list of values or a table of variants")
+    return axes
+
+
 @dataclass
 class Grid:
     """A base scenario × axes × seeds. Build with :meth:`from_dict` or :meth:`load`.
@@ -206,50 +259,9 @@ class Grid:
                 guess = difflib.get_close_matches(k, _GRID_KEYS, n=1)
                 hint = f" (did you mean {guess[0]!r}?)" if guess else ""
                 raise ConfigError(f"unknown grid key {k!r}{hint}; allowed: {', '.join(_GRID_KEYS)}")
-        base_raw = data.get("base", {})
-        if isinstance(base_raw, str):
-            path = Path(base_raw)
-            if root is not None and not path.is_absolute():
-                path = root / path
-            base = load_scenario(path)
-        elif isinstance(base_raw, Mapping):
-            base = Scenario.from_dict(base_raw)
-        else:
-            raise ConfigError("base must be a table of scenario sections or a path to a "
-                              "scenario .toml file")
-        seeds_raw = data.get("seeds", 1)
-        if isinstance(seeds_raw, bool):
-            raise ConfigError("seeds must be a count or a list of whole numbers")
-        if isinstance(seeds_raw, int):
-            if not 1 <= seeds_raw <= MAX_RUNS:
-                raise ConfigError(f"seeds = {seeds_raw}; give a count from 1 to {MAX_RUNS:,} "
-                                  "or a list of seeds")
-            seeds = list(range(seeds_raw))
-        elif isinstance(seeds_raw, (list, tuple)):
-            seeds = list(seeds_raw)
-        else:
-            raise ConfigError(f"seeds = {seeds_raw!r} must be a count or a list of seeds")
-        axes: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
-        axes_raw = data.get("axes", {})
-        if not isinstance(axes_raw, Mapping):
-            raise ConfigError("[axes] must be a table")
-        for name, values in axes_raw.items():
-            if isinstance(values, Mapping):  # labelled variants
-                variants = []
-                for label, changes in values.items():
-                    if not isinstance(changes, Mapping):
-                        raise ConfigError(f"axes.{name}.{label} must be a table of dotted "
-                                          "scenario keys, e.g. { \"pruning.mode\" = \"D\" }")
-                    variants.append((label, dict(changes)))
-                axes[name] = variants
-            elif isinstance(values, (list, tuple)):
-                if "." not in name:
-                    raise ConfigError(f"axis {name!r}: a list of values needs a dotted scenario "
-                                      "key (e.g. \"network.hidden\"); for labelled variants use "
-                                      f"a table [axes.{name}]")
-                axes[name] = [(v, {name: v}) for v in values]
-            else:
-                raise ConfigError(f"axis {name!r} must be a list of values or a table of variants")
+        base = _grid_base(data.get("base", {}), root)
+        seeds = _grid_seeds(data.get("seeds", 1))
+        axes = _grid_axes(data.get("axes", {}))
         keep = data.get("keep", ())
         if isinstance(keep, str):
             keep = (keep,)
@@ -743,66 +755,15 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
         check_resources(sc)
     axes = list(grid.axes)
     folder = Path(out) if out is not None else None
-    done: dict[str, dict[str, Any]] = {}
-    store: Store | None = None
-    if folder is not None:
-        grid_text = json.dumps(grid.to_dict(), indent=1, default=str)
-        check_output(folder, "sweep", existing="resume" if resume else "refuse",
-                     what="sweep folder", force_hint="pass --resume to continue it")
-        _check_same_grid(folder, grid_text)
-        store = Store(folder, "sweep", units=RUNS, what="sweep folder")
-        if not (folder / GRID_FILE).is_file():
-            store.write(GRID_FILE, grid_text)
-        done = {}
-        for key in store.done():  # a damaged run file is quarantined, and runs again
-            rec = store.get(key, valid=_is_record)
-            if rec is not None:
-                done[key] = rec
-    wanted = {s.key for s in specs}
-    done = {k: r for k, r in done.items() if k in wanted}
-    if retry_failed:
-        done = {k: r for k, r in done.items() if r["status"] == "ok"}
-    pending: list[RunSpec] = []
-    seen: set[str] = set(done)
-    for s in specs:  # a grid may name the same run twice (equal variants): run it once
-        if s.key not in seen:
-            seen.add(s.key)
-            pending.append(s)
+    store, done = _open(grid, folder, resume) if folder is not None else (None, {})
+    pending, done = _pending(specs, done, retry_failed)
     skipped = sum(1 for s in specs if s.key in done)
     records = dict(done)
-    ex = executor or InlineExecutor()
     bar = _bar(progress, len(pending), grid.name)
-    broken: BaseException | None = None
-    futures: dict[cf.Future[Any], list[RunSpec]] = {}
     try:
-        for name, chunk in plan_chunks(pending, engine, batch_size):
-            if ENGINES[name].batched:
-                futures[ex.submit(execute_batch, chunk, name)] = chunk
-            else:
-                futures[ex.submit(execute, chunk[0], name)] = chunk
-        for fut in cf.as_completed(futures):
-            chunk = futures[fut]
-            try:
-                got = fut.result()
-                recs = [got] if isinstance(got, dict) else list(got)
-            except Exception as exc:  # noqa: BLE001
-                # The executor failed (a worker died, a cluster went away), not the run:
-                # report it, but write nothing, so that --resume runs it again.
-                if isinstance(exc, cf.BrokenExecutor):
-                    broken = exc
-                for s in chunk:
-                    records[s.key] = {"key": s.key, "status": "error", "traceback": "",
-                                      "error": f"executor: {type(exc).__name__}: {exc}"}
-                bar.update(len(chunk))
-                continue
-            for s, rec in zip(chunk, recs):
-                records[s.key] = rec
-                if store is not None:
-                    store.put(s.key, rec)
-            bar.update(len(chunk))
+        broken = _run_pending(pending, records, executor or InlineExecutor(), store, bar,
+                              engine, batch_size)
     finally:
-        for fut in futures:
-            fut.cancel()
         bar.close()
         if store is not None:
             store.close()
@@ -821,6 +782,81 @@ def run_sweep(grid: Grid, out: str | os.PathLike[str] | None, *,
             "(resume=True continues). In a script, start the sweep under "
             "`if __name__ == \"__main__\":` - each worker process imports the script first")
     return summary
+
+
+def _open(grid: Grid, folder: Path, resume: bool) -> tuple[Store, dict[str, dict[str, Any]]]:
+    """Claim the sweep folder (refused if it holds other runs, unless ``resume`` and the
+    same grid) and read its finished runs (a damaged run file is quarantined, and runs
+    again)."""
+    grid_text = json.dumps(grid.to_dict(), indent=1, default=str)
+    check_output(folder, "sweep", existing="resume" if resume else "refuse",
+                 what="sweep folder", force_hint="pass --resume to continue it")
+    _check_same_grid(folder, grid_text)
+    store = Store(folder, "sweep", units=RUNS, what="sweep folder")
+    if not (folder / GRID_FILE).is_file():
+        store.write(GRID_FILE, grid_text)
+    done = {}
+    for key in store.done():
+        rec = store.get(key, valid=_is_record)
+        if rec is not None:
+            done[key] = rec
+    return store, done
+
+
+def _pending(specs: Sequence[RunSpec], done: dict[str, dict[str, Any]], retry_failed: bool
+             ) -> tuple[list[RunSpec], dict[str, dict[str, Any]]]:
+    """The specs still to run (each key once: a grid may name the same run twice), and the
+    finished records that count (of this grid's runs; without the failed ones when they are
+    retried)."""
+    wanted = {s.key for s in specs}
+    done = {k: r for k, r in done.items() if k in wanted}
+    if retry_failed:
+        done = {k: r for k, r in done.items() if r["status"] == "ok"}
+    pending: list[RunSpec] = []
+    seen: set[str] = set(done)
+    for s in specs:
+        if s.key not in seen:
+            seen.add(s.key)
+            pending.append(s)
+    return pending, done
+
+
+def _run_pending(pending: Sequence[RunSpec], records: dict[str, dict[str, Any]],
+                 ex: cf.Executor, store: Store | None, bar: Any, engine: str,
+                 batch_size: int) -> BaseException | None:
+    """Run the pending specs in chunks on ``ex``, each record into ``records`` and the store
+    as it finishes; returns the executor's breakage, if it broke (its chunks are reported
+    as errors but not written, so that a resume runs them again)."""
+    broken: BaseException | None = None
+    futures: dict[cf.Future[Any], list[RunSpec]] = {}
+    try:
+        for name, chunk in plan_chunks(pending, engine, batch_size):
+            if ENGINES[name].batched:
+                futures[ex.submit(execute_batch, chunk, name)] = chunk
+            else:
+                futures[ex.submit(execute, chunk[0], name)] = chunk
+        for fut in cf.as_completed(futures):
+            chunk = futures[fut]
+            try:
+                got = fut.result()
+                recs = [got] if isinstance(got, dict) else list(got)
+            except Exception as exc:  # noqa: BLE001 - the executor failed, not the run
+                if isinstance(exc, cf.BrokenExecutor):
+                    broken = exc
+                for s in chunk:
+                    records[s.key] = {"key": s.key, "status": "error", "traceback": "",
+                                      "error": f"executor: {type(exc).__name__}: {exc}"}
+                bar.update(len(chunk))
+                continue
+            for s, rec in zip(chunk, recs):
+                records[s.key] = rec
+                if store is not None:
+                    store.put(s.key, rec)
+            bar.update(len(chunk))
+    finally:
+        for fut in futures:
+            fut.cancel()
+    return broken
 
 
 def _check_same_grid(folder: Path, grid_text: str) -> None:

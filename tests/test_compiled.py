@@ -116,7 +116,7 @@ def test_reference_rule_reruns_from_checkpoints(monkeypatch):
              channel={"model": "uniform", "delay": 0.4, "spread": 0.3}, traces="full")
     slow = simulate(sc, 4, engine="simpy")
     restores = _small_windows(monkeypatch)
-    monkeypatch.setattr(C, "PRUNE_BUF", 2)
+    monkeypatch.setattr(CA, "PRUNE_BUF", 2)
     fast = C.simulate_compiled(sc, 4)
     assert_same(fast, slow)
     assert sum(ev["remote"] for ev in slow.prune_events) >= 1

@@ -42,8 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ConfigError, Scenario
-from ..errors import TooLarge
-from ..limits import check_resources
+from ..limits import TooLarge, check_resources
 from ..results import RunResult
 from ..rng import SeedLike
 from ..topology import Topology
@@ -350,7 +349,7 @@ def run_many(name: str, scenarios: Sequence[Scenario], seeds: Sequence[SeedLike]
     batched engine runs them together). One result each, in order.
 
     An engine that finds, once the network is built, that a run is beyond it raises
-    :class:`~argnn_sim.errors.TooLarge`; asked for ``auto``, the runs then go to the SimPy
+    :class:`~argnn_sim.limits.TooLarge`; asked for ``auto``, the runs then go to the SimPy
     engine and each result says why.
 
     Parameters

@@ -54,7 +54,7 @@ import numpy as np
 from .. import rule
 from ..channel import KIND_NAMES, Channel
 from ..config import ConfigError, Scenario
-from ..errors import TooLarge
+from ..limits import TooLarge
 from ..node import INPUT, OUTPUT, Phase
 from ..pruning import make_policy
 from ..recorder import Recorder
@@ -452,7 +452,9 @@ class _Run(_Decisions):
         # no host refills of blocks of delays (a stop each).
         self.kdraw = _kernel_draws(scenario) or not (c.model == "lognormal" and c.delay > 0)
         self.faulty = scenario.faults.crash_rate > 0
-        self.a = RunArrays(prep, self.K, ref=self.ref, kdraw=self.kdraw, faulty=self.faulty)
+        from . import _draws  # (numba: the fast extra)
+
+        self.a = RunArrays(prep, self.K, _draws, ref=self.ref, kdraw=self.kdraw, faulty=self.faulty)
         full = scenario.record.traces == "full"
         self.a.set_parameters(prep, local_ahead=self.local_ahead, hints=E >= HINT_EDGES)
         I, F = self.S.I, self.S.F
@@ -752,6 +754,54 @@ class _NodeView:
         return self._star
 
 
+def _start(R: _Run, K: Any, n: int, input_set: set[int]) -> None:
+    """The run's start, in the SimPy engine's order: every channel's first block of delays,
+    the hellos, and the start events of the fault processes and the nodes."""
+    # Every channel's first block of delays, now rather than at its node's first wake: a
+    # channel's stream is its own, so when it is drawn changes nothing, and the run's
+    # steady state then holds no one-time costs.
+    S = R.S
+    if not R.kdraw:
+        for k in np.flatnonzero(S.in_len + S.out_len).tolist():
+            R.refill(k)
+    # Network.__init__: every node says hello to its in-neighbours, in node order.
+    for k in range(n):
+        if R.S.in_len[k]:
+            R.announce(k)
+    # t = 0: the processes start in the order they were made: the fault processes (each
+    # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
+    # first wake), the driver.
+    active = [k for k in range(n) if k not in input_set]
+    R.seq((len(active) if R.faulty else 0) + n + 1)  # their start events
+    if R.faulty:
+        for k in active:
+            K.fault_start(R.S, k)
+    for k in active:
+        R.schedule_wake(k)
+
+
+def _finish(R: _Run, K: Any, n: int, train_end: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The edges still standing (the first ``in_len[k]`` places of each node's segment) and
+    the run's counters."""
+    S = R.S
+    R.recorder.checks += int(S.I[K.I_CHECKS])
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(S.in_ptr))
+    keep = np.arange(owner.size) - S.in_ptr[owner] < S.in_len[owner]
+    final = {"src": S.in_src[keep].copy(), "dst": owner[keep], "weight": S.in_w[keep].copy()}
+    activations = int(S.acts.sum())
+    I = S.I
+    sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]),
+            int(I[K.I_SENT_P])]
+    lost = [int(I[K.I_LOST_V]), int(I[K.I_LOST_E]), 0, 0, 0]
+    counters: dict[str, Any] = {
+        "activations": activations, "checks": R.recorder.checks,
+        "messages": {"sent": dict(zip(KIND_NAMES, sent)), "lost": dict(zip(KIND_NAMES, lost))}}
+    if R.faulty:
+        counters["faults"] = fault_counters(R.a.fault_log(), float(S.F[K.F_NOW]), train_end)
+        counters["faults"]["messages_missed"] = int(I[K.I_MISSED])
+    return final, counters
+
+
 def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     """Run one scenario on the compiled engine: the SimPy engine's result, faster.
 
@@ -788,30 +838,9 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     topo, recorder = prep.topo, prep.recorder
     sched = scenario.schedule
     R = _Run(prep, K)
-    S = R.S
     inputs = list(topo.inputs)
-    input_set = set(inputs)
     out = topo.output
-    # Every channel's first block of delays, now rather than at its node's first wake: a
-    # channel's stream is its own, so when it is drawn changes nothing, and the run's
-    # steady state then holds no one-time costs.
-    if not R.kdraw:
-        for k in np.flatnonzero(S.in_len + S.out_len).tolist():
-            R.refill(k)
-    # Network.__init__: every node says hello to its in-neighbours, in node order.
-    for k in range(topo.n):
-        if R.S.in_len[k]:
-            R.announce(k)
-    # t = 0: the processes start in the order they were made: the fault processes (each
-    # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
-    # first wake), the driver.
-    active = [k for k in range(topo.n) if k not in input_set]
-    R.seq((len(active) if R.faulty else 0) + topo.n + 1)  # their start events
-    if R.faulty:
-        for k in active:
-            K.fault_start(R.S, k)
-    for k in active:
-        R.schedule_wake(k)
+    _start(R, K, topo.n, set(inputs))
     driver = InputDriver(prep)
 
     train_end = [float("inf")]
@@ -845,21 +874,5 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     R.flush_checks()
     R.flush_prunes()
     t2 = time.perf_counter()
-    S = R.S
-    recorder.checks += int(S.I[K.I_CHECKS])
-    # the edges still standing: the first in_len[k] places of each node's segment
-    owner = np.repeat(np.arange(topo.n, dtype=np.int64), np.diff(S.in_ptr))
-    keep = np.arange(owner.size) - S.in_ptr[owner] < S.in_len[owner]
-    final = {"src": S.in_src[keep].copy(), "dst": owner[keep], "weight": S.in_w[keep].copy()}
-    activations = int(S.acts.sum())
-    I = S.I
-    sent = [int(I[K.I_SENT_V]), int(I[K.I_SENT_E]), int(I[K.I_SENT_H]), int(I[K.I_SENT_U]),
-            int(I[K.I_SENT_P])]
-    lost = [int(I[K.I_LOST_V]), int(I[K.I_LOST_E]), 0, 0, 0]
-    counters: dict[str, Any] = {
-        "activations": activations, "checks": recorder.checks,
-        "messages": {"sent": dict(zip(KIND_NAMES, sent)), "lost": dict(zip(KIND_NAMES, lost))}}
-    if R.faulty:
-        counters["faults"] = fault_counters(R.a.fault_log(), float(S.F[K.F_NOW]), train_end[0])
-        counters["faults"]["messages_missed"] = int(I[K.I_MISSED])
+    final, counters = _finish(R, K, topo.n, train_end[0])
     return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")

@@ -5,8 +5,9 @@ one named tuple of arrays (the kernel's ``State``, :mod:`argnn_sim.engines._kern
 the edges by destination and by source, each channel's delays, the inboxes in one buffer,
 the message pool, the event heap, the random streams' states, the fault log and the
 buffers handed over to the recorder. :class:`RunArrays` builds it for a prepared run and
-grows it when the kernel stops for room; the run owns one. The kernel module is passed in
-(``K``: its constants and the inbox repacking), so this module imports no numba.
+grows it when the kernel stops for room; the run owns one. The kernel's modules are passed
+in (``K``: its constants and the inbox repacking; ``draws``: the streams' states), so this
+module imports no numba.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _draws
 from .teacher import Prepared
 
 __all__ = ["RunArrays", "SCHED_BLOCK", "TRACE_BUF", "SPECULATE"]
@@ -53,6 +53,9 @@ class RunArrays:
         The run's setup (topology, streams, recorder, scenario).
     K : module
         The kernel (its constants, ``State`` and ``repack_inboxes``).
+    draws : module
+        The kernel's random draws (:mod:`argnn_sim.engines._draws`: the streams' states,
+        the ziggurat tables).
     ref : bool
         The reference rule runs (a prune request per pool row on the heap).
     kdraw : bool
@@ -74,7 +77,8 @@ class RunArrays:
         The checkpoint (reference rule), made again after arrays grow.
     """
 
-    def __init__(self, prep: Prepared, K: Any, *, ref: bool, kdraw: bool, faulty: bool) -> None:
+    def __init__(self, prep: Prepared, K: Any, draws: Any, *, ref: bool, kdraw: bool,
+                 faulty: bool) -> None:
         self.K = K
         self.ref = ref
         topo, recorder = prep.topo, prep.recorder
@@ -110,9 +114,9 @@ class RunArrays:
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         if kdraw:  # the kernel draws, in send order, from each channel's stream
             for k in np.flatnonzero(in_len + out_len).tolist():
-                _draws.load(prep.streams.channel(k)._g, rng, k)
+                draws.load(prep.streams.channel(k)._g, rng, k)
         if faulty:
-            _draws.load(prep.streams.faults._g, rng, n)
+            draws.load(prep.streams.faults._g, rng, n)
         n_log = FAULT_LOG if faulty else 0
         # wakes; the fault processes' events; prune requests in flight (one per pool row)
         n_heap = n + (n if faulty else 0) + (pool if ref else 0)
@@ -136,7 +140,7 @@ class RunArrays:
             c_node=np.zeros(0, dtype=np.int64), c_time=np.zeros(0),
             c_input=np.zeros(0, dtype=np.int64), c_off=np.zeros(1, dtype=np.int64),
             s_ids=np.zeros(0, dtype=np.int64), s_w=np.zeros(0), watch=watch,
-            rng=rng, zke=_draws.ZIG_KE, zwe=_draws.ZIG_WE, zfe=_draws.ZIG_FE,
+            rng=rng, zke=draws.ZIG_KE, zwe=draws.ZIG_WE, zfe=draws.ZIG_FE,
             down=np.zeros(n, dtype=np.int8), fphase=np.full(n, K.FP_DONE, dtype=np.int8),
             f_row=np.zeros(n, dtype=np.int64), f_upat=np.zeros(n), f_node=np.zeros(n_log, dtype=np.int64),
             f_t0=np.zeros(n_log), f_t1=np.zeros(n_log),

@@ -498,7 +498,7 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
 def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """``pruning.png`` (metric vs sparsity per method, one panel per task) and
     ``quantization.png`` (metric vs weight bits per method)."""
-    from argnn_sim.plots import _save, plt
+    from argnn_sim.plots import save_figure, plt
 
     folder = Path(folder)
     summ = summarize(rows)
@@ -527,7 +527,7 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
         ax.set_ylabel(f"test {ss[0]['metric_name']}")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    paths.append(_save(fig, folder / "pruning.png"))
+    paths.append(save_figure(fig, folder / "pruning.png"))
     qtasks = [t for t in tasks if any(s["task"] == t and s["method"] in
                                       ("qat", "dq", "a2q", "ptq-int8") for s in summ)]
     if qtasks:
@@ -551,5 +551,5 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
             ax.set_ylabel(f"test {ss[0]['metric_name']}")
         axes[0][0].legend(fontsize=7)
         fig.tight_layout()
-        paths.append(_save(fig, folder / "quantization.png"))
+        paths.append(save_figure(fig, folder / "quantization.png"))
     return paths

@@ -578,7 +578,7 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
     ``patience`` of them); beside it, every pruned model's validation MAE by method.
     (Training MAE is in ``curves.csv``: it is measured on another period and would not share
     the axis.)"""
-    from argnn_sim.plots import _save, plt
+    from argnn_sim.plots import save_figure, plt
 
     if not rows:
         return None
@@ -629,7 +629,7 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
     fig.suptitle(f"{series.name}: validation error per epoch", fontsize=10)
     fig.tight_layout()
     path = folder / "training_curves.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return path
 
 
@@ -637,7 +637,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
     """``mae_vs_kept.png`` and ``kept_nodes.png``."""
     import networkx as nx
 
-    from argnn_sim.plots import _save, plt
+    from argnn_sim.plots import save_figure, plt
 
     summ = summarize(records, series)
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -671,7 +671,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
     ax.invert_xaxis()
     ax.legend(fontsize=7, loc="best", framealpha=0.9)
     fig.tight_layout()
-    _save(fig, folder / "mae_vs_kept.png")
+    save_figure(fig, folder / "mae_vs_kept.png")
     if series.adjacency is None:
         return
     learned = sorted((r for r in records if r["method"] == "prunegcrn"),
@@ -694,7 +694,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
     ax.set_title(title, fontsize=8)
     ax.axis("off")
     fig.tight_layout()
-    _save(fig, folder / "kept_nodes.png")
+    save_figure(fig, folder / "kept_nodes.png")
 
 
 # ------------------------------------------------------------------ the soft loss's own fraction
