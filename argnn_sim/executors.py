@@ -113,32 +113,7 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
         yield InlineExecutor()
         return
     if scheduler == "processes":
-        import multiprocessing as mp
-
-        # the pool's resource tracker cleans up the queues of workers stopped by Ctrl-C;
-        # it does so without a warning on the command's stderr (it inherits -W options)
-        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
-        if quiet not in sys.warnoptions:
-            sys.warnoptions.append(quiet)
-        ex = None
-        try:
-            with _pinned_env(), _sigint_blocked():
-                ex = cf.ProcessPoolExecutor(max_workers=jobs,
-                                            mp_context=mp.get_context("spawn"),
-                                            initializer=_worker_init)
-                # start every worker now, with SIGINT blocked: they inherit the mask and
-                # ignore SIGINT before taking it back, so a Ctrl-C reaches this process
-                # alone (here, as soon as the block ends), which stops them and keeps its
-                # work. The pool starts a worker per submit while none is idle (spawn), so
-                # `jobs` tasks submitted at once start them all; a worker started later,
-                # outside this block, could die of a Ctrl-C with a traceback while it starts.
-                _start_all(ex, jobs)
-            yield ex
-        except BaseException:
-            if ex is not None:
-                stop_workers(ex)
-            raise
-        ex.shutdown(wait=True, cancel_futures=True)
+        yield from _process_pool(jobs)
         return
     try:
         from dask.distributed import Client, LocalCluster
@@ -168,6 +143,37 @@ def make_executor(scheduler: str | None = None, jobs: int | None = None
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _process_pool(jobs: int) -> Iterator[cf.Executor]:
+    """A pool of ``jobs`` spawned worker processes, all started with SIGINT blocked, stopped
+    on any exception."""
+    import multiprocessing as mp
+
+    # the pool's resource tracker cleans up the queues of workers stopped by Ctrl-C;
+    # it does so without a warning on the command's stderr (it inherits -W options)
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
+    ex = None
+    try:
+        with _pinned_env(), _sigint_blocked():
+            ex = cf.ProcessPoolExecutor(max_workers=jobs,
+                                        mp_context=mp.get_context("spawn"),
+                                        initializer=_worker_init)
+            # start every worker now, with SIGINT blocked: they inherit the mask and
+            # ignore SIGINT before taking it back, so a Ctrl-C reaches this process
+            # alone (here, as soon as the block ends), which stops them and keeps its
+            # work. The pool starts a worker per submit while none is idle (spawn), so
+            # `jobs` tasks submitted at once start them all; a worker started later,
+            # outside this block, could die of a Ctrl-C with a traceback while it starts.
+            _start_all(ex, jobs)
+        yield ex
+    except BaseException:
+        if ex is not None:
+            stop_workers(ex)
+        raise
+    ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _worker_init() -> None:

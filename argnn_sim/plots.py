@@ -113,20 +113,7 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
             label = f"pos {p} (n{members[p]})" if members[p] >= 0 else f"pos {p}"
             axes[row, 0].plot(x, re[::step, p], lw=0.8, color=cmap(p % 10), label=label)
             axes[row, 1].plot(x, im[::step, p], lw=0.8, color=cmap(p % 10))
-        for ev in result.prune_events:
-            if ev["node"] != node:
-                continue
-            if sweep:
-                hit = np.flatnonzero((tr["check_input"][idx] == ev["input"]) &
-                                     (tr["check_sweep"][idx] == ev["sweep"]))
-            else:
-                hit = np.flatnonzero(np.isclose(tr["check_time"][idx], ev["time"]))
-            for h in hit[:1].tolist():
-                for ax in axes[row]:
-                    ax.axvline(h, color="red", ls="--", lw=1)
-                axes[row, 1].annotate(f"{ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
-                                      xytext=(3, 3), textcoords="offset points",
-                                      color="red", fontsize=8)
+        _mark_prunes(axes[row], result, node, idx, sweep)
         axes[row, 0].set_ylabel(f"node {node}")
         axes[row, 0].legend(fontsize=6, loc="upper right", ncol=2)
     axes[0, 0].set_title("Re λ")
@@ -138,6 +125,26 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
                  f"rule {sc.pruning.rule}, seed {result.seed} (red: prune)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _mark_prunes(axes: Any, result: RunResult, node: int, idx: np.ndarray, sweep: bool
+                 ) -> None:
+    """Red dashed lines on a node's row at the checks where it removed an edge."""
+    tr = result.traces
+    for ev in result.prune_events:
+        if ev["node"] != node:
+            continue
+        if sweep:
+            hit = np.flatnonzero((tr["check_input"][idx] == ev["input"]) &
+                                 (tr["check_sweep"][idx] == ev["sweep"]))
+        else:
+            hit = np.flatnonzero(np.isclose(tr["check_time"][idx], ev["time"]))
+        for h in hit[:1].tolist():
+            for ax in axes:
+                ax.axvline(h, color="red", ls="--", lw=1)
+            axes[1].annotate(f"{ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
+                             xytext=(3, 3), textcoords="offset points",
+                             color="red", fontsize=8)
 
 
 def _task_name(sc: Any) -> str:

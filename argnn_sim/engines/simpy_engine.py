@@ -212,6 +212,36 @@ def _present(net: Network, trig: Triggers, step: Step) -> None:
         node.set_target(y)
 
 
+def _holder(net: Network, driver: InputDriver, prep: Any, trig: Triggers
+            ) -> Callable[[Step], Any]:
+    """How the teacher holds a step, by schedule: the sweep schedule's passes (each wakes
+    every active node once, in an order drawn from the schedule stream), or one input
+    period while the nodes wake on their own Poisson clocks."""
+    env, recorder, streams = net.env, prep.recorder, prep.streams
+    sched = prep.scenario.schedule
+    if sched.kind == "sweep":
+        wake = Triggers(env, prep.topo.n)
+        net.start(wake.wait, trig)
+        active = np.asarray(net.active_ids)
+
+        def hold(step: Step) -> Any:
+            for s in range(driver.passes(step)):
+                if step.learn:
+                    recorder.sweep = s
+                order = active.copy()
+                streams.schedule.shuffle(order)
+                for k in order.tolist():
+                    wake.fire(k)
+                yield env.timeout(1)
+        return hold
+    recorder.tracks_age = prep.scenario.record.traces == "full"
+    net.start(PoissonClock(env, sched.wake_rate, streams.schedule).wait, trig)
+
+    def hold_period(step: Step) -> Any:
+        yield env.timeout(sched.input_period)
+    return hold_period
+
+
 def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = False,
               delivery: str = "lazy",
               after_training: Callable[[Network], None] | None = None) -> RunResult:
@@ -242,7 +272,6 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
     t0 = time.perf_counter()
     prep = prepare(scenario, seed)
     streams, topo, recorder = prep.streams, prep.topo, prep.recorder
-    sched = scenario.schedule
     net = Network(scenario, topo, streams, recorder, delivery=delivery,
                   arithmetic=prep.arithmetic)
     driver = InputDriver(prep)
@@ -260,27 +289,7 @@ def run_simpy(scenario: Scenario, seed: SeedLike = None, *, progress: bool = Fal
         if after_training is not None:
             after_training(net)
 
-    if sched.kind == "sweep":
-        wake = Triggers(env, topo.n)
-        net.start(wake.wait, trig)
-        active = np.asarray(net.active_ids)
-
-        def hold(step: Step) -> Any:
-            for s in range(driver.passes(step)):
-                if step.learn:
-                    recorder.sweep = s
-                order = active.copy()
-                streams.schedule.shuffle(order)
-                for k in order.tolist():
-                    wake.fire(k)
-                yield env.timeout(1)
-    else:
-        recorder.tracks_age = scenario.record.traces == "full"
-        net.start(PoissonClock(env, sched.wake_rate, streams.schedule).wait, trig)
-
-        def hold(step: Step) -> Any:
-            yield env.timeout(sched.input_period)
-
+    hold = _holder(net, driver, prep, trig)
     def teacher() -> Any:
         for step in driver.steps(end_training):
             _present(net, trig, step)

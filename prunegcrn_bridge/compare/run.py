@@ -119,6 +119,38 @@ def run_unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]
         return _unit(task, hidden, cfg)
 
 
+def _centralized(net: DenseNet, task: str, cfg: CompareConfig, s: int, hidden: int,
+                 labels: dict[str, int], methods: Sequence[str]
+                 ) -> dict[tuple[str, str], DenseNet]:
+    """The centralized methods' networks for seed ``s``: each method at each budget
+    (label -> edges to remove), from the circuit trained without pruning."""
+    n_in = net.n_in
+    ranks: dict[str, np.ndarray] = {}
+    if "edge-mask" in methods:
+        ranks["edge-mask"] = _mask_training(net, task, cfg, s, "edge")
+    if "node-mask" in methods:
+        raw = _mask_training(net, task, cfg, s, "node")
+        ranks["node-mask"] = np.argsort(raw, kind="stable") + n_in
+    edge_list = export(net).edge_list()
+    rng = np.random.default_rng([s, 1, hidden])
+    perm = rng.permutation(len(edge_list))
+    out: dict[tuple[str, str], DenseNet] = {}
+    for label, k in labels.items():
+        for m in methods:
+            if m == "magnitude-global":
+                out[(m, label)] = _magnitude(net, k, per_node=False)
+            elif m == "magnitude-node":
+                out[(m, label)] = _magnitude(net, k, per_node=True)
+            elif m == "random":
+                out[(m, label)] = net.without([edge_list[i] for i in perm[:k]])
+            elif m == "edge-mask":
+                order = np.argsort(ranks["edge-mask"], kind="stable")[:k]
+                out[(m, label)] = net.without([edge_list[i] for i in order])
+            else:
+                out[(m, label)] = net.without(_node_removal(net, ranks["node-mask"].tolist(), k))
+    return out
+
+
 def _unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     seeds = list(range(cfg.seeds))
@@ -160,30 +192,10 @@ def _unit(task: str, hidden: int, cfg: CompareConfig) -> list[dict[str, Any]]:
         labels.update({rule: spec_k[(rule, s)] for rule in ("spectral-reference",
                                                             "spectral-local")
                        if (rule, s) in spec_k})
-        ranks: dict[str, np.ndarray] = {}
-        if "edge-mask" in centralized:
-            ranks["edge-mask"] = _mask_training(net, task, cfg, s, "edge")
-        if "node-mask" in centralized:
-            raw = _mask_training(net, task, cfg, s, "node")
-            ranks["node-mask"] = np.argsort(raw, kind="stable") + n_in
-        edge_list = export(net).edge_list()
-        rng = np.random.default_rng([s, 1, hidden])
-        perm = rng.permutation(len(edge_list))
-        for label, k in labels.items():
-            for m in centralized:
-                if m == "magnitude-global":
-                    out = _magnitude(net, k, per_node=False)
-                elif m == "magnitude-node":
-                    out = _magnitude(net, k, per_node=True)
-                elif m == "random":
-                    out = net.without([edge_list[i] for i in perm[:k]])
-                elif m == "edge-mask":
-                    order = np.argsort(ranks["edge-mask"], kind="stable")[:k]
-                    out = net.without([edge_list[i] for i in order])
-                else:
-                    out = net.without(_node_removal(net, ranks["node-mask"].tolist(), k))
-                nets[(m, label, s)] = out.edges()
-                real_k[(m, label, s)] = net.n_edges - out.n_edges
+        for (m, label), out in _centralized(net, task, cfg, s, hidden, labels,
+                                            centralized).items():
+            nets[(m, label, s)] = out.edges()
+            real_k[(m, label, s)] = net.n_edges - out.n_edges
     # 4. everything scored in the simulator, without and with fine-tuning
     keys = sorted(nets)
     sc = scenario(task, hidden, cfg)

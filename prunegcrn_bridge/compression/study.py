@@ -498,7 +498,7 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
 def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """``pruning.png`` (metric vs sparsity per method, one panel per task) and
     ``quantization.png`` (metric vs weight bits per method)."""
-    from argnn_sim.plots import save_figure, plt
+    from argnn_sim.plots import plt, save_figure
 
     folder = Path(folder)
     summ = summarize(rows)

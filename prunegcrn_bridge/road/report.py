@@ -254,46 +254,14 @@ def _error_panel(ax: Any, summ: Sequence[Mapping[str, Any]], n: int, *, legend: 
                            label=f"{m.replace('-', ' ')} ({r['mae']:.2f})")
 
 
-def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
-              series: Any) -> list[Path]:
-    """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
-    ``road_map.png`` (the road graph with the sensors each method keeps, first seed, and the
-    edges the spectral rule removed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _road_map(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
+              series: Any) -> Path | None:
+    """``road_map.png``: the road graph with the sensors each method keeps (the first
+    seed), the spectral rule's removed edges between predictors dashed red."""
     import matplotlib.pyplot as plt
     import networkx as nx
 
     n = series.num_sensors
-    paths = []
-    summ = summarize_road(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(15, 5.2), width_ratios=[1, 1.15])
-    sim: list[float] = []
-    for i, ax in enumerate(axes):
-        _error_panel(ax, summ, n, legend=i == 1, sim=sim)
-        ax.set_xlabel("sensors kept (%)")
-        speeds = series.name == "sz_taxi" or series.name.startswith("planted:")
-        ax.set_ylabel(f"test MAE, {15 * cfg.horizon} minutes ahead (km/h), every entry"
-                      if speeds else f"test MAE at horizon {cfg.horizon}, every entry")
-        ax.set_xlim(0, 105)
-        ax.grid(alpha=0.3)
-    axes[0].set_title("every method and reference", fontsize=10)
-    if sim:
-        lo, hi = min(sim), max(sim)
-        pad = max(0.1 * (hi - lo), 0.005)
-        axes[1].set_ylim(lo - pad, hi + pad)
-    axes[1].set_title("zoomed in on the simulated networks", fontsize=10)
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.suptitle(f"{series.name}: forecast error against sensors kept (mean ± sd over seeds)",
-                 fontsize=11)
-    fig.tight_layout()
-    p = folder / "error_vs_kept.png"
-    fig.savefig(p, dpi=130)
-    plt.close(fig)
-    paths.append(p)
-
-    # the road map, seed 0
     g = nx.Graph()
     g.add_nodes_from(range(n))
     a = np.asarray(series.adjacency)
@@ -344,6 +312,50 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
         p = folder / "road_map.png"
         fig.savefig(p, dpi=120)
         plt.close(fig)
+        return p
+    return None
+
+
+def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
+              series: Any) -> list[Path]:
+    """``error_vs_kept.png`` (test MAE against the share of sensors kept, every method) and
+    ``road_map.png`` (the road graph with the sensors each method keeps, first seed, and the
+    edges the spectral rule removed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = series.num_sensors
+    paths = []
+    summ = summarize_road(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5.2), width_ratios=[1, 1.15])
+    sim: list[float] = []
+    for i, ax in enumerate(axes):
+        _error_panel(ax, summ, n, legend=i == 1, sim=sim)
+        ax.set_xlabel("sensors kept (%)")
+        speeds = series.name == "sz_taxi" or series.name.startswith("planted:")
+        ax.set_ylabel(f"test MAE, {15 * cfg.horizon} minutes ahead (km/h), every entry"
+                      if speeds else f"test MAE at horizon {cfg.horizon}, every entry")
+        ax.set_xlim(0, 105)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("every method and reference", fontsize=10)
+    if sim:
+        lo, hi = min(sim), max(sim)
+        pad = max(0.1 * (hi - lo), 0.005)
+        axes[1].set_ylim(lo - pad, hi + pad)
+    axes[1].set_title("zoomed in on the simulated networks", fontsize=10)
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(f"{series.name}: forecast error against sensors kept (mean ± sd over seeds)",
+                 fontsize=11)
+    fig.tight_layout()
+    p = folder / "error_vs_kept.png"
+    fig.savefig(p, dpi=130)
+    plt.close(fig)
+    paths.append(p)
+
+    p = _road_map(rows, folder, cfg, series)
+    if p is not None:
         paths.append(p)
     return paths
 

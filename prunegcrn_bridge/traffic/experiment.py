@@ -578,7 +578,7 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], folder: Path, series: Series,
     ``patience`` of them); beside it, every pruned model's validation MAE by method.
     (Training MAE is in ``curves.csv``: it is measured on another period and would not share
     the axis.)"""
-    from argnn_sim.plots import save_figure, plt
+    from argnn_sim.plots import plt, save_figure
 
     if not rows:
         return None
@@ -637,7 +637,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
     """``mae_vs_kept.png`` and ``kept_nodes.png``."""
     import networkx as nx
 
-    from argnn_sim.plots import save_figure, plt
+    from argnn_sim.plots import plt, save_figure
 
     summ = summarize(records, series)
     fig, ax = plt.subplots(figsize=(5.5, 4))

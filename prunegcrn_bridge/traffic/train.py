@@ -282,13 +282,8 @@ def train(win: Windows, *, cfg: TrainConfig = TrainConfig(), mode: str = "learne
         return _fit(model, win, cfg, mode, seed, device, folder)
 
 
-def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
-         device: torch.device, folder: Path) -> dict[str, Any]:
-    from tqdm import tqdm
-
-    data = {k: (torch.as_tensor(win.x[k], device=device), torch.as_tensor(win.y[k],
-                                                                          device=device))
-            for k in ("train", "val", "test")}
+def _optimizers(model: PruneGCRN, cfg: TrainConfig) -> tuple[Any, Any]:
+    """Adam for the weights (and the mask, unless the mask has its own SGD)."""
     raw = model.mask.raw
     rest = [p for p in model.parameters() if p.requires_grad and p is not raw]
     groups: list[dict[str, Any]] = [{"params": rest}]
@@ -297,7 +292,48 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
         mask_opt = torch.optim.SGD([raw], lr=cfg.mask_lr or SGD_MASK_LR)
     elif raw.requires_grad:
         groups.append({"params": [raw], "lr": cfg.mask_lr or cfg.lr})
-    opt = torch.optim.Adam(groups, lr=cfg.lr)
+    return torch.optim.Adam(groups, lr=cfg.lr), mask_opt
+
+
+def _train_epoch(fwd: Any, xs: torch.Tensor, ys: torch.Tensor, cfg: TrainConfig, mode: str,
+                 gen: torch.Generator, opts: tuple[Any, Any], autocast: Any,
+                 device: torch.device) -> tuple[float, int]:
+    """One pass over the training windows in batches drawn from ``gen``; returns the summed
+    batch MAE (times the batch size) and the windows seen."""
+    opt, mask_opt = opts
+    tot, cnt = 0.0, 0
+    batches = _batches(xs.shape[0], cfg.batch_size, gen)
+    for i, idx in enumerate(batches):
+        if cfg.max_batches is not None and i >= cfg.max_batches:
+            break
+        x, y = xs[idx.to(device)], ys[idx.to(device)]
+        with autocast:
+            pred, mask = fwd(x)
+            diff = pred.float() - y
+            mae = diff.abs().mean()
+            fit = mae if cfg.loss == "l1" else (diff * diff).mean()
+            loss = (prune_loss(fit, mask, cfg.gamma, cfg.soft_loss) if mode == "learned"
+                    else fit)
+        opt.zero_grad(set_to_none=True)
+        if mask_opt is not None:
+            mask_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if mask_opt is not None:
+            mask_opt.step()
+        tot += float(mae.detach()) * len(idx)
+        cnt += len(idx)
+    return tot, cnt
+
+
+def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
+         device: torch.device, folder: Path) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    data = {k: (torch.as_tensor(win.x[k], device=device), torch.as_tensor(win.y[k],
+                                                                          device=device))
+            for k in ("train", "val", "test")}
+    opt, mask_opt = _optimizers(model, cfg)
     soft = mode == "learned" and model.mask.keep is None
     fwd = torch.compile(model) if cfg.compile else model
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.bf16
@@ -316,28 +352,8 @@ def _fit(model: PruneGCRN, win: Windows, cfg: TrainConfig, mode: str, seed: int,
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        tot, cnt = 0.0, 0
-        batches = _batches(data["train"][0].shape[0], cfg.batch_size, gen)
-        for i, idx in enumerate(batches):
-            if cfg.max_batches is not None and i >= cfg.max_batches:
-                break
-            x, y = data["train"][0][idx.to(device)], target["train"][idx.to(device)]
-            with autocast:
-                pred, mask = fwd(x)
-                diff = pred.float() - y
-                mae = diff.abs().mean()
-                fit = mae if cfg.loss == "l1" else (diff * diff).mean()
-                loss = (prune_loss(fit, mask, cfg.gamma, cfg.soft_loss) if mode == "learned"
-                        else fit)
-            opt.zero_grad(set_to_none=True)
-            if mask_opt is not None:
-                mask_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if mask_opt is not None:
-                mask_opt.step()
-            tot += float(mae.detach()) * len(idx)
-            cnt += len(idx)
+        tot, cnt = _train_epoch(fwd, data["train"][0], target["train"], cfg, mode, gen,
+                                (opt, mask_opt), autocast, device)
         val = _predict(fwd, data["val"][0], cfg, contextlib.nullcontext())  # fp32
         val_mae = float((val - target["val"]).abs().mean()) * unit
         kept = float(model.mask().detach().mean())
