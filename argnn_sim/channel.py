@@ -185,8 +185,14 @@ class Transport:
 
         Parameters
         ----------
-        src, dst : sender and receiver. kind : VALUE, ERROR, HELLO, UNSUBSCRIBE or PRUNE.
-        args : the handler's arguments after the stamp.
+        src
+            Sender and receiver.
+        dst
+            Sender and receiver.
+        kind
+            VALUE, ERROR, HELLO, UNSUBSCRIBE or PRUNE.
+        args
+            The handler's arguments after the stamp.
         """
         self.sent[kind] += 1
         handler = self._handlers[dst][kind]
@@ -221,8 +227,14 @@ class Transport:
 
         Parameters
         ----------
-        src : the sender. dsts : the receivers. kind : VALUE or ERROR.
-        args : the handler's arguments for each receiver.
+        src
+            The sender.
+        dsts
+            The receivers.
+        kind
+            VALUE or ERROR.
+        args
+            The handler's arguments for each receiver.
         """
         self.sent[kind] += len(dsts)
         now = self.env.now
@@ -313,7 +325,10 @@ class Port:
 
         Parameters
         ----------
-        dsts : the receivers. v : the value.
+        dsts
+            The receivers.
+        v
+            The value.
         """
         t, src = self._t, self.src
         if t.instant:  # zero delay, no loss: deliver now, same order, same counts
@@ -335,7 +350,12 @@ class Port:
 
         Parameters
         ----------
-        dst : the in-neighbour. e : the error. w : the weight.
+        dst
+            The in-neighbour.
+        e
+            The error.
+        w
+            The weight.
         """
         t = self._t
         if t.instant:
@@ -349,7 +369,12 @@ class Port:
 
         Parameters
         ----------
-        dsts : the in-neighbours. e : the error. ws : the weights of their edges to this node.
+        dsts
+            The in-neighbours.
+        e
+            The error.
+        ws
+            The weights of their edges to this node.
         """
         t, src = self._t, self.src
         if t.instant:
@@ -371,7 +396,10 @@ class Port:
 
         Parameters
         ----------
-        dst : the in-neighbour. w : the weight.
+        dst
+            The in-neighbour.
+        w
+            The weight.
         """
         self._t.send(self.src, dst, HELLO, (self.src, w))
 
@@ -389,6 +417,9 @@ class Port:
 
         Parameters
         ----------
-        dst : the edge's owner. frm : the edge's source.
+        dst
+            The edge's owner.
+        frm
+            The edge's source.
         """
         self._t.send(self.src, dst, PRUNE, (self.src, frm))

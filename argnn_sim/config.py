@@ -813,7 +813,10 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
 
     Parameters
     ----------
-    path : the file. what : what it should be, for the message ("scenario", "grid").
+    path
+        The file.
+    what
+        What it should be, for the message ("scenario", "grid").
 
     Returns
     -------

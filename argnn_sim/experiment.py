@@ -30,7 +30,10 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
 
     Parameters
     ----------
-    name : the script's name (``paper_fig3``). description : its one-line description.
+    name
+        The script's name (``paper_fig3``).
+    description
+        Its one-line description.
 
     Returns
     -------
@@ -68,8 +71,12 @@ def out_dir(args: argparse.Namespace, name: str, kind: str | None = None) -> Pat
 
     Parameters
     ----------
-    args : the parsed options. name : the default folder's name.
-    kind : the folder's kind (default ``scenario/<name>``).
+    args
+        The parsed options.
+    name
+        The default folder's name.
+    kind
+        The folder's kind (default ``scenario/<name>``).
 
     Returns
     -------
@@ -86,7 +93,10 @@ def main_guard(main: Callable[[], int], name: str) -> int:
 
     Parameters
     ----------
-    main : the script's body. name : its name, for the messages.
+    main
+        The script's body.
+    name
+        Its name, for the messages.
 
     Returns
     -------
@@ -102,8 +112,14 @@ def sweep(grid: Grid, folder: Path, args: argparse.Namespace,
 
     Parameters
     ----------
-    grid : the grid. folder : its sweep folder. args : the script's parsed options.
-    select : run only the specs for which this is true (the grid still expands in full).
+    grid
+        The grid.
+    folder
+        Its sweep folder.
+    args
+        The script's parsed options.
+    select
+        Run only the specs for which this is true (the grid still expands in full).
 
     Returns
     -------
@@ -124,8 +140,12 @@ def md_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
 
     Parameters
     ----------
-    rows : one mapping per row. columns : which keys, in order.
-    formats : format specs per column, for numbers.
+    rows
+        One mapping per row.
+    columns
+        Which keys, in order.
+    formats
+        Format specs per column, for numbers.
 
     Returns
     -------
@@ -156,8 +176,16 @@ def finish(folder: Path, kind: str, markdown: str, args: argparse.Namespace,
 
     Parameters
     ----------
-    folder : the scenario's results folder. kind : its kind (registered in the entry-point group ``argnn.figures``).
-    markdown : the summary. args : the script's options. **info : kept in the manifest.
+    folder
+        The scenario's results folder.
+    kind
+        Its kind (registered in the entry-point group ``argnn.figures``).
+    markdown
+        The summary.
+    args
+        The script's options.
+    **info
+        Kept in the manifest.
 
     Returns
     -------

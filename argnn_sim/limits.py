@@ -147,9 +147,24 @@ def check_series(sc: Scenario, *, nodes: int, edges: float, n_inputs: int, train
 
     Parameters
     ----------
-    sc : the scenario. nodes, edges, n_inputs : the network it will build.
-    train_steps : training steps presented (all passes). test_steps : evaluation steps.
-    data_bytes : the series' arrays. available, max_operations : as :func:`check_resources`.
+    sc
+        The scenario.
+    nodes
+        The network it will build.
+    edges
+        The network it will build.
+    n_inputs
+        The network it will build.
+    train_steps
+        Training steps presented (all passes).
+    test_steps
+        Evaluation steps.
+    data_bytes
+        The series' arrays.
+    available
+        As :func:`check_resources`.
+    max_operations
+        As :func:`check_resources`.
 
     Returns
     -------

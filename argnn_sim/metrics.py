@@ -77,9 +77,14 @@ def forecast_metrics(pred: npt.ArrayLike, true: npt.ArrayLike, *, definition: st
 
     Parameters
     ----------
-    pred, true : arrays of one shape, on the original scale; every entry is one forecast.
-    definition : ``"all"`` (every entry) or ``"masked"`` (targets ≠ 0 only).
-    mape_threshold : MAPE counts the entries whose ``|true|`` exceeds it (and is not 0).
+    pred
+        Arrays of one shape, on the original scale; every entry is one forecast.
+    true
+        Arrays of one shape, on the original scale; every entry is one forecast.
+    definition
+        ``"all"`` (every entry) or ``"masked"`` (targets ≠ 0 only).
+    mape_threshold
+        MAPE counts the entries whose ``|true|`` exceeds it (and is not 0).
 
     Returns
     -------

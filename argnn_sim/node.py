@@ -103,14 +103,32 @@ class Node:
 
     Parameters
     ----------
-    node_id : this node's number.
-    role : ``"input"``, ``"hidden"`` or ``"output"``.
-    in_src : in-neighbours, ascending. in_w : the weights of their edges into this node.
-    out_dst : out-neighbours (subscribers), ascending.
-    port : where messages go. policy : pruning policy. observer : trace sink.
-    phase : the shared learning/pruning switch.
-    error_factor, clip, bias : constants of the local rule.
-    arithmetic : ``"portable"`` or ``"reference"`` (see :mod:`argnn_sim.rule`).
+    node_id
+        This node's number.
+    role
+        ``"input"``, ``"hidden"`` or ``"output"``.
+    in_src
+        In-neighbours, ascending.
+    in_w
+        The weights of their edges into this node.
+    out_dst
+        Out-neighbours (subscribers), ascending.
+    port
+        Where messages go.
+    policy
+        Pruning policy.
+    observer
+        Trace sink.
+    phase
+        The shared learning/pruning switch.
+    error_factor
+        Constants of the local rule.
+    clip
+        Constants of the local rule.
+    bias
+        Constants of the local rule.
+    arithmetic
+        ``"portable"`` or ``"reference"`` (see :mod:`argnn_sim.rule`).
     """
 
     __slots__ = (
@@ -192,7 +210,12 @@ class Node:
 
         Parameters
         ----------
-        src : the sender. v : its value. stamp : when it was sent.
+        src
+            The sender.
+        v
+            Its value.
+        stamp
+            When it was sent.
         """
         if self.down:
             self.missed += 1
@@ -210,7 +233,14 @@ class Node:
 
         Parameters
         ----------
-        src : the sender. e : its error. w : ``W[this node, src]``. stamp : when it was sent.
+        src
+            The sender.
+        e
+            Its error.
+        w
+            ``W[this node, src]``.
+        stamp
+            When it was sent.
         """
         if self.down:
             self.missed += 1
@@ -228,7 +258,12 @@ class Node:
 
         Parameters
         ----------
-        src : the sender. w : the weight. stamp : when it was sent.
+        src
+            The sender.
+        w
+            The weight.
+        stamp
+            When it was sent.
         """
         try:
             j = self.out_dst.index(src)
@@ -242,7 +277,10 @@ class Node:
 
         Parameters
         ----------
-        src : the sender. stamp : when it was sent.
+        src
+            The sender.
+        stamp
+            When it was sent.
         """
         try:
             j = self.out_dst.index(src)
@@ -257,7 +295,12 @@ class Node:
 
         Parameters
         ----------
-        decider : the node whose check named it. frm : the edge's source. stamp : when sent.
+        decider
+            The node whose check named it.
+        frm
+            The edge's source.
+        stamp
+            When sent.
         """
         if frm in self.in_src:
             self.drop_input(frm, decider=decider)
@@ -372,7 +415,10 @@ class Node:
 
         Parameters
         ----------
-        frm : the edge's source. decider : the node whose check chose the edge.
+        frm
+            The edge's source.
+        decider
+            The node whose check chose the edge.
         """
         i = self.in_src.index(frm)
         for lst in (self.in_src, self.in_w, self.in_v, self.in_stamp):

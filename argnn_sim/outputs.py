@@ -58,7 +58,10 @@ def write_atomic(path: Path, text: str | bytes) -> None:
 
     Parameters
     ----------
-    path : the file. text : its contents (``bytes`` are written as they are).
+    path
+        The file.
+    text
+        Its contents (``bytes`` are written as they are).
 
     Examples
     --------
@@ -90,7 +93,10 @@ def load_json(path: str | os.PathLike[str], what: str = "file") -> Any:
 
     Parameters
     ----------
-    path : the file. what : what it is, for the message ("run summary").
+    path
+        The file.
+    what
+        What it is, for the message ("run summary").
 
     Returns
     -------
@@ -251,7 +257,12 @@ def mark_output(folder: str | os.PathLike[str], kind: str, **info: Any) -> None:
 
     Parameters
     ----------
-    folder : an existing folder. kind : its kind. **info : kept in the marker.
+    folder
+        An existing folder.
+    kind
+        Its kind.
+    **info
+        Kept in the marker.
     """
     from . import __version__
 
@@ -266,8 +277,18 @@ def claim_output(path: str | os.PathLike[str], kind: str, *, existing: Existing 
 
     Parameters
     ----------
-    path, kind, existing, what, force_hint : as :func:`check_output`.
-    **info : kept in the marker.
+    path
+        As :func:`check_output`.
+    kind
+        As :func:`check_output`.
+    existing
+        As :func:`check_output`.
+    what
+        As :func:`check_output`.
+    force_hint
+        As :func:`check_output`.
+    **info
+        Kept in the marker.
 
     Returns
     -------
@@ -320,7 +341,10 @@ def free_folder(path: str | os.PathLike[str], kind: str) -> Path:
 
     Parameters
     ----------
-    path : the preferred folder. kind : what will be written.
+    path
+        The preferred folder.
+    kind
+        What will be written.
 
     Returns
     -------

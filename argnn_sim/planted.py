@@ -264,8 +264,12 @@ def planted_series(spec: PlantedSpec, *, data_root: str | os.PathLike[str] | Non
 
     Parameters
     ----------
-    spec : what to make. data_root : where ``sz_taxi``'s graph is read. adjacency : a
-        symmetric 0/1 road graph (N, N) to use instead of the base.
+    spec
+        What to make.
+    data_root
+        Where ``sz_taxi``'s graph is read.
+    adjacency
+        A symmetric 0/1 road graph (N, N) to use instead of the base.
 
     Returns
     -------

@@ -183,7 +183,10 @@ def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = 
 
     Parameters
     ----------
-    result : a run. path : where to write the PNG (``None``: do not write).
+    result
+        A run.
+    path
+        Where to write the PNG (``None``: do not write).
 
     Returns
     -------
@@ -257,8 +260,12 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
 
     Parameters
     ----------
-    result : a run with curves (trace level ``prunes`` or ``full``).
-    path : where to write the PNG (``None``: do not write). window : inputs averaged.
+    result
+        A run with curves (trace level ``prunes`` or ``full``).
+    path
+        Where to write the PNG (``None``: do not write).
+    window
+        Inputs averaged.
 
     Returns
     -------

@@ -297,7 +297,10 @@ def make_policy(config: PruningConfig, stream: Stream | None = None) -> Policy:
 
     Parameters
     ----------
-    config : the ``[pruning]`` section. stream : the run's pruning stream (random policy).
+    config
+        The ``[pruning]`` section.
+    stream
+        The run's pruning stream (random policy).
 
     Returns
     -------

@@ -33,7 +33,14 @@ def watched_nodes(n: int, inputs: Sequence[int], output: int, watch: int
 
     Parameters
     ----------
-    n : nodes. inputs : the input nodes. output : the output node. watch : ``record.watch``.
+    n
+        Nodes.
+    inputs
+        The input nodes.
+    output
+        The output node.
+    watch
+        ``record.watch``.
 
     Returns
     -------
@@ -114,8 +121,12 @@ class Recorder:
 
         Parameters
         ----------
-        node : the checking node. star : the star's members, by place.
-        eigenvalues : the star Laplacian's eigenvalues, by place (may be ``None`` when not kept).
+        node
+            The checking node.
+        star
+            The star's members, by place.
+        eigenvalues
+            The star Laplacian's eigenvalues, by place (may be ``None`` when not kept).
         """
         self.checks += 1
         if self.level != "full" or (self.watch is not None and node not in self.watch):
@@ -129,7 +140,18 @@ class Recorder:
 
         Parameters
         ----------
-        node, time, input, sweep : when and where. star : the members. eigenvalues : their values.
+        node
+            When and where.
+        time
+            When and where.
+        input
+            When and where.
+        sweep
+            When and where.
+        star
+            The members.
+        eigenvalues
+            Their values.
         """
         k = self._per_node.get(node, 0)
         self._per_node[node] = k + 1
@@ -147,8 +169,14 @@ class Recorder:
 
         Parameters
         ----------
-        decider : the node whose check chose it. frm, to : the edge.
-        remote : whether it was removed by a prune request to its owner (reference rule).
+        decider
+            The node whose check chose it.
+        frm
+            The edge.
+        to
+            The edge.
+        remote
+            Whether it was removed by a prune request to its owner (reference rule).
         """
         self.prunes.append({"input": self.input, "sweep": self.sweep, "time": self.now,
                             "node": decider, "edge": [frm, to], "remote": remote})
@@ -159,7 +187,12 @@ class Recorder:
 
         Parameters
         ----------
-        nodes, times, ages : one entry per activation.
+        nodes
+            One entry per activation.
+        times
+            One entry per activation.
+        ages
+            One entry per activation.
         """
         self._age_chunks.append((nodes.astype(np.int32), times.astype(np.float64),
                                  ages.astype(np.float64)))
@@ -169,7 +202,12 @@ class Recorder:
 
         Parameters
         ----------
-        node, now : which node, when. age : the mean age of its registers' news.
+        node
+            Which node, when.
+        now
+            Which node, when.
+        age
+            The mean age of its registers' news.
         """
         self._age["node"].append(node)
         self._age["time"].append(now)
@@ -181,7 +219,14 @@ class Recorder:
 
         Parameters
         ----------
-        input, time : which input and when. train_error : ``|V_out - y|``. edges : edges standing.
+        input
+            Which input and when.
+        time
+            Which input and when.
+        train_error
+            ``|V_out - y|``.
+        edges
+            Edges standing.
         """
         c = self._curve
         c["input"].append(input)

@@ -150,8 +150,16 @@ class atomic_dir:
 
     Parameters
     ----------
-    path : the folder. kind : what it holds (``run``, ``scenario/eigen_trace``).
-    replace : replace a folder of the same kind. what, force_hint : for the messages.
+    path
+        The folder.
+    kind
+        What it holds (``run``, ``scenario/eigen_trace``).
+    replace
+        Replace a folder of the same kind.
+    what
+        For the messages.
+    force_hint
+        For the messages.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, kind: str = "run",
@@ -237,10 +245,14 @@ def save(result: RunResult, path: str | os.PathLike[str], *, overwrite: bool = F
 
     Parameters
     ----------
-    result : the run. path : the folder: new, empty, or with ``overwrite`` a run folder
-        argnn wrote (replaced only once the new one is complete). A file, or a folder
-        holding anything else, is refused (:mod:`argnn_sim.outputs`).
-    overwrite : replace an existing run folder.
+    result
+        The run.
+    path
+        The folder: new, empty, or with ``overwrite`` a run folder argnn wrote (replaced
+        only once the new one is complete). A file, or a folder holding anything else, is
+        refused (:mod:`argnn_sim.outputs`).
+    overwrite
+        Replace an existing run folder.
 
     Returns
     -------

@@ -45,7 +45,10 @@ class Stream:
 
         Parameters
         ----------
-        high : the bound. size : how many (``None``: one).
+        high
+            The bound.
+        size
+            How many (``None``: one).
 
         Returns
         -------
@@ -99,7 +102,10 @@ class Stream:
 
         Parameters
         ----------
-        scale : the mean. size : how many (``None``: one).
+        scale
+            The mean.
+        size
+            How many (``None``: one).
 
         Returns
         -------
@@ -112,7 +118,12 @@ class Stream:
 
         Parameters
         ----------
-        low, high : the bounds. size : how many (``None``: one).
+        low
+            The bounds.
+        high
+            The bounds.
+        size
+            How many (``None``: one).
 
         Returns
         -------
@@ -125,7 +136,12 @@ class Stream:
 
         Parameters
         ----------
-        mean, sigma : of the underlying normal. size : how many (``None``: one).
+        mean
+            Of the underlying normal.
+        sigma
+            Of the underlying normal.
+        size
+            How many (``None``: one).
 
         Returns
         -------

@@ -234,7 +234,12 @@ def running_dot(x: Items, y: Items, m: int) -> Any:
 
     Parameters
     ----------
-    x, y : the factors. m : how many.
+    x
+        The factors.
+    y
+        The factors.
+    m
+        How many.
 
     Returns
     -------
@@ -314,7 +319,10 @@ def dot_reference(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> flo
 
     Parameters
     ----------
-    x, w : float64 vectors of one length (the star's places).
+    x
+        Float64 vectors of one length (the star's places).
+    w
+        Float64 vectors of one length (the star's places).
 
     Returns
     -------
@@ -358,8 +366,12 @@ def output_error(factor: Any, v: Any, y: Any) -> Any:
 
     Parameters
     ----------
-    factor : ``node.error_factor``. v : the output's value. y : the target.
-    (Floats, or arrays of one entry per run.)
+    factor
+        ``node.error_factor``.
+    v
+        The output's value.
+    y
+        The target. (Floats, or arrays of one entry per run.)
 
     Returns
     -------
@@ -379,7 +391,10 @@ def hidden_error(acc: Any, v: Any) -> Any:
 
     Parameters
     ----------
-    acc : Eq. 2's sum. v : the node's value. (Floats, or arrays of one entry per run.)
+    acc
+        Eq. 2's sum.
+    v
+        The node's value. (Floats, or arrays of one entry per run.)
 
     Returns
     -------
@@ -401,8 +416,16 @@ def update_inputs(w: MutableSequence[float], v: Sequence[float], n: int, e: floa
 
     Parameters
     ----------
-    w : the weights (a list or an array), updated in place. v : the sources' values.
-    n : how many. e : the node's error. c : ``node.clip``.
+    w
+        The weights (a list or an array), updated in place.
+    v
+        The sources' values.
+    n
+        How many.
+    e
+        The node's error.
+    c
+        ``node.clip``.
 
     Returns
     -------
@@ -427,8 +450,14 @@ def updated_weights(w: npt.NDArray[np.float64], e: npt.NDArray[np.float64],
 
     Parameters
     ----------
-    w : weights (B, n). e : errors (B, 1). v : values, masked by the edges (B, n).
-    c : clips (B, 1).
+    w
+        Weights (B, n).
+    e
+        Errors (B, 1).
+    v
+        Values, masked by the edges (B, n).
+    c
+        Clips (B, 1).
 
     Returns
     -------
@@ -456,8 +485,12 @@ def may_prune_inputs(is_output: bool, n_in: int, min_in_degree: int) -> bool:
 
     Parameters
     ----------
-    is_output : whether the node is the output. n_in : its input edges.
-    min_in_degree : ``pruning.min_in_degree``.
+    is_output
+        Whether the node is the output.
+    n_in
+        Its input edges.
+    min_in_degree
+        ``pruning.min_in_degree``.
 
     Returns
     -------
@@ -481,10 +514,18 @@ def mark_eligible(in_src: Sequence[int], in_w: Sequence[float], n_in: int,
 
     Parameters
     ----------
-    in_src, in_w : the first ``n_in`` in-neighbours (ascending) and their edge weights.
-    out_dst, out_w : the first ``n_out`` out-neighbours (ascending) and the weights they
-        reported for the edges from this node.
-    flags : written: ``flags[i] = 1`` when input edge ``i`` is eligible, else 0.
+    in_src
+        The first ``n_in`` in-neighbours (ascending) and their edge weights.
+    in_w
+        The first ``n_in`` in-neighbours (ascending) and their edge weights.
+    out_dst
+        The first ``n_out`` out-neighbours (ascending) and the weights they reported for the
+        edges from this node.
+    out_w
+        The first ``n_out`` out-neighbours (ascending) and the weights they reported for the
+        edges from this node.
+    flags
+        Written: ``flags[i] = 1`` when input edge ``i`` is eligible, else 0.
 
     Returns
     -------
@@ -555,7 +596,12 @@ def pairwise_block(v: Items, i0: int, n: int) -> Any:
 
     Parameters
     ----------
-    v : the values (a list or a float64 array). i0 : the first place. n : how many.
+    v
+        The values (a list or a float64 array).
+    i0
+        The first place.
+    n
+        How many.
 
     Returns
     -------

@@ -173,10 +173,14 @@ def load_road_series(data: str, *, data_root: str | os.PathLike[str] | None = No
 
     Parameters
     ----------
-    data : ``"sz_taxi"``, a planted spec (``"planted:sz_taxi[:key=value,...]"``,
+    data
+        ``"sz_taxi"``, a planted spec (``"planted:sz_taxi[:key=value,...]"``,
         :mod:`argnn_sim.planted`) or an ``.npz`` file (relative paths are read under
-        ``data_root`` when one is given). data_root : the folder holding ``SZ_TAXI/``.
-    adjacency : the road graph's file (needed for an ``.npz``; optional for SZ-taxi).
+        ``data_root`` when one is given).
+    data_root
+        The folder holding ``SZ_TAXI/``.
+    adjacency
+        The road graph's file (needed for an ``.npz``; optional for SZ-taxi).
 
     Returns
     -------
@@ -390,9 +394,14 @@ def series_metrics(task: SeriesTask, predictions: FloatArray, steps: Sequence[in
 
     Parameters
     ----------
-    task : the task. predictions : scaled predictions, one row per scored test step, one
-        column per sensor. steps : the test steps ``t`` the rows were made at (targets at
-        ``t + horizon``). definition : ``all`` (every entry, the default) or ``masked``.
+    task
+        The task.
+    predictions
+        Scaled predictions, one row per scored test step, one column per sensor.
+    steps
+        The test steps ``t`` the rows were made at (targets at ``t + horizon``).
+    definition
+        ``all`` (every entry, the default) or ``masked``.
 
     Returns
     -------
@@ -417,8 +426,12 @@ def sensors_in_use(labels: Sequence[Any], src: npt.ArrayLike, inputs: Sequence[i
 
     Parameters
     ----------
-    labels : node labels (input nodes are ``x<sensor>``). src : the remaining edges' sources.
-    inputs : the input node numbers.
+    labels
+        Node labels (input nodes are ``x<sensor>``).
+    src
+        The remaining edges' sources.
+    inputs
+        The input node numbers.
 
     Returns
     -------

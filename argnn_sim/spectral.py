@@ -66,7 +66,12 @@ def make_star(k: int, in_src: Sequence[int], out_dst: Sequence[int]) -> Star:
 
     Parameters
     ----------
-    k : the centre. in_src, out_dst : its in- and out-neighbours.
+    k
+        The centre.
+    in_src
+        Its in- and out-neighbours.
+    out_dst
+        Its in- and out-neighbours.
 
     Returns
     -------
@@ -91,10 +96,18 @@ def star_matrices(m: int, center: int, *, in_pos: Sequence[int], in_w: Sequence[
 
     Parameters
     ----------
-    m : number of nodes in the star (the centre included).
-    center : position of the centre node.
-    in_pos, in_w : positions of the in-neighbours and the weights of their edges into the centre.
-    out_pos, out_w : positions of the out-neighbours and the weights of the centre's edges to them.
+    m
+        Number of nodes in the star (the centre included).
+    center
+        Position of the centre node.
+    in_pos
+        Positions of the in-neighbours and the weights of their edges into the centre.
+    in_w
+        Positions of the in-neighbours and the weights of their edges into the centre.
+    out_pos
+        Positions of the out-neighbours and the weights of the centre's edges to them.
+    out_w
+        Positions of the out-neighbours and the weights of the centre's edges to them.
 
     Returns
     -------
@@ -125,7 +138,12 @@ def laplacian(A: FloatArray, M: FloatArray, mode: str) -> FloatArray:
 
     Parameters
     ----------
-    A : 0/1 adjacency, (m, m). M : ``A ∘ W``, (m, m). mode : ``"D"`` or ``"DW"``.
+    A
+        0/1 adjacency, (m, m).
+    M
+        ``A ∘ W``, (m, m).
+    mode
+        ``"D"`` or ``"DW"``.
 
     Returns
     -------
@@ -188,8 +206,20 @@ def star_laplacian(m: int, center: int, in_pos: Sequence[int], in_w: Sequence[fl
 
     Parameters
     ----------
-    m, center, in_pos, in_w, out_pos, out_w : as for :func:`star_matrices`.
-    mode : ``"D"`` or ``"DW"``.
+    m
+        As for :func:`star_matrices`.
+    center
+        As for :func:`star_matrices`.
+    in_pos
+        As for :func:`star_matrices`.
+    in_w
+        As for :func:`star_matrices`.
+    out_pos
+        As for :func:`star_matrices`.
+    out_w
+        As for :func:`star_matrices`.
+    mode
+        ``"D"`` or ``"DW"``.
 
     Returns
     -------
@@ -215,7 +245,14 @@ def laplacian_plan(m: int, center: int, in_pos: Sequence[int], out_pos: Sequence
 
     Parameters
     ----------
-    m, center, in_pos, out_pos : the star's shape, as for :func:`star_matrices`.
+    m
+        The star's shape, as for :func:`star_matrices`.
+    center
+        The star's shape, as for :func:`star_matrices`.
+    in_pos
+        The star's shape, as for :func:`star_matrices`.
+    out_pos
+        The star's shape, as for :func:`star_matrices`.
 
     Returns
     -------
@@ -261,8 +298,14 @@ def plan_laplacian(plan: tuple[Any, ...], in_w: Sequence[float], out_w: Sequence
 
     Parameters
     ----------
-    plan : the star's plan. in_w, out_w : the weights of its in- and out-edges, in the
-    plan's order. mode : ``"D"`` or ``"DW"``.
+    plan
+        The star's plan.
+    in_w
+        The weights of its in- and out-edges, in the plan's order.
+    out_w
+        The weights of its in- and out-edges, in the plan's order.
+    mode
+        ``"D"`` or ``"DW"``.
 
     Returns
     -------
@@ -385,9 +428,14 @@ def local_choice(L: FloatArray, center: int, in_pos: Sequence[int], *, tol: floa
 
     Parameters
     ----------
-    L : the star Laplacian, (m, m). center : the centre's position.
-    in_pos : positions of the in-neighbours whose edges may go (the eligible ones).
-    tol : imaginary parts up to this are round-off.
+    L
+        The star Laplacian, (m, m).
+    center
+        The centre's position.
+    in_pos
+        Positions of the in-neighbours whose edges may go (the eligible ones).
+    tol
+        Imaginary parts up to this are round-off.
 
     Returns
     -------

@@ -371,8 +371,10 @@ def execute(spec: RunSpec, engine: str = "auto") -> dict[str, Any]:
 
     Parameters
     ----------
-    spec : the run. engine : as for :func:`argnn_sim.simulate` (the record names the
-    engine that ran it).
+    spec
+        The run.
+    engine
+        As for :func:`argnn_sim.simulate` (the record names the engine that ran it).
 
     Returns
     -------
@@ -643,7 +645,12 @@ def summarize(specs: Sequence[RunSpec], records: Mapping[str, dict[str, Any]],
 
     Parameters
     ----------
-    specs : the runs, in grid order. records : their records by key. axes : axis names.
+    specs
+        The runs, in grid order.
+    records
+        Their records by key.
+    axes
+        Axis names.
 
     Returns
     -------

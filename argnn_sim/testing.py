@@ -41,8 +41,12 @@ def result_differences(a: RunResult, b: RunResult, *,
 
     Parameters
     ----------
-    a, b : two results.
-    ignore : field names not to compare.
+    a
+        Two results.
+    b
+        Two results.
+    ignore
+        Field names not to compare.
 
     Returns
     -------
@@ -96,8 +100,12 @@ def assert_same_result(a: RunResult, b: RunResult, *, ignore: Iterable[str] = ()
 
     Parameters
     ----------
-    a, b : two results of the same scenario and seed.
-    ignore : field names not to compare.
+    a
+        Two results of the same scenario and seed.
+    b
+        Two results of the same scenario and seed.
+    ignore
+        Field names not to compare.
 
     Returns
     -------

@@ -113,9 +113,14 @@ def logic_circuit(n_inputs: int, hidden: int, weights: Stream, *, scale: float =
 
     Parameters
     ----------
-    n_inputs : input nodes (numbered first). hidden : hidden nodes (next); one output last.
-    weights : the stream the weights are drawn from.
-    scale : weights are multiplied by this (1: the reference's U(-1, 1)).
+    n_inputs
+        Input nodes (numbered first).
+    hidden
+        Hidden nodes (next); one output last.
+    weights
+        The stream the weights are drawn from.
+    scale
+        Weights are multiplied by this (1: the reference's U(-1, 1)).
 
     Returns
     -------
@@ -148,9 +153,16 @@ def random_graph(n: int, mean_degree: float, n_inputs: int, weights: Stream, *,
 
     Parameters
     ----------
-    n : nodes (inputs first). mean_degree : mean in-degree of the non-input nodes.
-    n_inputs : input nodes. weights : the stream edges and weights are drawn from.
-    scale : weights are drawn from U(-scale, scale).
+    n
+        Nodes (inputs first).
+    mean_degree
+        Mean in-degree of the non-input nodes.
+    n_inputs
+        Input nodes.
+    weights
+        The stream edges and weights are drawn from.
+    scale
+        Weights are drawn from U(-scale, scale).
 
     Returns
     -------
@@ -186,8 +198,16 @@ def from_edges(edges: Sequence[Sequence[Any]], inputs: Sequence[Hashable],
 
     Parameters
     ----------
-    edges : the entries. inputs : names of the input nodes. outputs : the one output's name.
-    weights : the stream missing weights are drawn from. scale : their range.
+    edges
+        The entries.
+    inputs
+        Names of the input nodes.
+    outputs
+        The one output's name.
+    weights
+        The stream missing weights are drawn from.
+    scale
+        Their range.
 
     Returns
     -------
@@ -253,8 +273,12 @@ def build(config: NetworkConfig, task: HasInputs, weights: Stream) -> Topology:
 
     Parameters
     ----------
-    config : the ``[network]`` section. task : the task (its number of inputs).
-    weights : the run's weight stream.
+    config
+        The ``[network]`` section.
+    task
+        The task (its number of inputs).
+    weights
+        The run's weight stream.
 
     Returns
     -------
@@ -288,9 +312,16 @@ def from_networkx(graph: nx.DiGraph, inputs: Sequence[Hashable], outputs: Sequen
 
     Parameters
     ----------
-    graph : the directed graph. inputs : its input nodes (as many as the task has).
-    outputs : its one output node. weight : the edge attribute holding weights (``None``:
-    draw all weights). **network_options : other ``[network]`` keys (``weight_scale``).
+    graph
+        The directed graph.
+    inputs
+        Its input nodes (as many as the task has).
+    outputs
+        Its one output node.
+    weight
+        The edge attribute holding weights (``None``: draw all weights).
+    **network_options
+        Other ``[network]`` keys (``weight_scale``).
 
     Returns
     -------

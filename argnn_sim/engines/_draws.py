@@ -53,8 +53,12 @@ def load(gen: np.random.Generator, rows: np.ndarray, j: int) -> None:
 
     Parameters
     ----------
-    gen : a ``Generator`` on a ``PCG64`` bit generator.
-    rows : the ``(rows, 4)`` uint64 array of stream states. j : the row.
+    gen
+        A ``Generator`` on a ``PCG64`` bit generator.
+    rows
+        The ``(rows, 4)`` uint64 array of stream states.
+    j
+        The row.
 
     Examples
     --------
@@ -76,8 +80,12 @@ def store(gen: np.random.Generator, rows: np.ndarray, j: int) -> None:
 
     Parameters
     ----------
-    gen : a ``Generator`` on a ``PCG64`` bit generator.
-    rows : the stream states. j : the row.
+    gen
+        A ``Generator`` on a ``PCG64`` bit generator.
+    rows
+        The stream states.
+    j
+        The row.
     """
     st = dict(gen.bit_generator.state)
     hi, lo, ihi, ilo = (int(x) for x in rows[j])

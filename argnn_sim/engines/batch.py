@@ -126,13 +126,17 @@ def simulate_batch(scenarios: Sequence[Scenario], seeds: Sequence[SeedLike], *,
 
     Parameters
     ----------
-    scenarios, seeds : one per run.
-    initial : optional, per run, the edges to start from instead of the drawn circuit: a
-        mapping with ``src``, ``dst`` and ``weight`` arrays (a ``RunResult.final_edges``),
-        a subset of the circuit's edges. The run still makes the drawn circuit's random
-        draws, so its schedule is the one that seed gives any run of this shape. This is
-        how a network changed outside the simulator (pruned, or with trained weights) is
-        put back in and evaluated or trained further (``prunegcrn_bridge.compare``).
+    scenarios
+        One per run.
+    seeds
+        One per run.
+    initial
+        Optional, per run, the edges to start from instead of the drawn circuit: a mapping
+        with ``src``, ``dst`` and ``weight`` arrays (a ``RunResult.final_edges``), a subset
+        of the circuit's edges. The run still makes the drawn circuit's random draws, so its
+        schedule is the one that seed gives any run of this shape. This is how a network
+        changed outside the simulator (pruned, or with trained weights) is put back in and
+        evaluated or trained further (``prunegcrn_bridge.compare``).
 
     Returns
     -------
@@ -171,7 +175,10 @@ def eval_schedule(sc: Scenario, seed: SeedLike) -> tuple[np.ndarray, list[int], 
 
     Parameters
     ----------
-    sc : a scenario the batched engine covers. seed : its seed.
+    sc
+        A scenario the batched engine covers.
+    seed
+        Its seed.
 
     Returns
     -------

@@ -233,11 +233,18 @@ def run_result(prepared: Prepared, driver: InputDriver, final: dict[str, np.ndar
 
     Parameters
     ----------
-    prepared, driver : the run's setup and its teacher (evaluation errors, curves).
-    final : the edges still standing: ``src``, ``dst``, ``weight`` arrays.
-    counters : activations, checks, messages (and faults).
-    clock : (start, simulation start, end) from ``time.perf_counter``.
-    engine : the engine's name, recorded in the result.
+    prepared
+        The run's setup and its teacher (evaluation errors, curves).
+    driver
+        The run's setup and its teacher (evaluation errors, curves).
+    final
+        The edges still standing: ``src``, ``dst``, ``weight`` arrays.
+    counters
+        Activations, checks, messages (and faults).
+    clock
+        (start, simulation start, end) from ``time.perf_counter``.
+    engine
+        The engine's name, recorded in the result.
 
     Returns
     -------
@@ -324,8 +331,12 @@ def fault_counters(log: list[list[float]], end: float, train_end: float) -> dict
 
     Parameters
     ----------
-    log : ``(node, down_at, up_at)`` rows, in crash order (``up_at`` is ``inf`` while down).
-    end : the run's end. train_end : when training ended.
+    log
+        ``(node, down_at, up_at)`` rows, in crash order (``up_at`` is ``inf`` while down).
+    end
+        The run's end.
+    train_end
+        When training ended.
 
     Returns
     -------

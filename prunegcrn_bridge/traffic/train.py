@@ -193,14 +193,22 @@ def evaluate(pred: np.ndarray, true: np.ndarray, win: Windows | None = None, *,
 
     Parameters
     ----------
-    pred, true : (S, H, N, 1) forecasts and targets of the test windows, original scale
-        (targets past the end of the series may be NaN; they are never scored).
-    win : the windows they came from (protocol, window counts); None: the ``default``
-        protocol over every window.
-    kept : node numbers; adds ``kept_*`` entries scored over those nodes only.
-    definition : the headline definition (``all`` or ``masked``); the other one is added as
-        extra, labelled entries under ``"masked"`` (or ``"all"``).
-    mape_threshold : MAPE's threshold (default: ``win``'s).
+    pred
+        (S, H, N, 1) forecasts and targets of the test windows, original scale (targets past
+        the end of the series may be NaN; they are never scored).
+    true
+        (S, H, N, 1) forecasts and targets of the test windows, original scale (targets past
+        the end of the series may be NaN; they are never scored).
+    win
+        The windows they came from (protocol, window counts); None: the ``default`` protocol
+        over every window.
+    kept
+        Node numbers; adds ``kept_*`` entries scored over those nodes only.
+    definition
+        The headline definition (``all`` or ``masked``); the other one is added as extra,
+        labelled entries under ``"masked"`` (or ``"all"``).
+    mape_threshold
+        MAPE's threshold (default: ``win``'s).
 
     Returns
     -------
