@@ -27,6 +27,7 @@ from .outputs import load_json, output_kind
 from .plots import plt
 
 __all__ = ["read_csv", "redraw", "sweep_figure", "figure_drawer", "figure_kinds", "MANIFEST",
+           "FolderFigures",
            "write_manifest"]
 
 MANIFEST = "manifest.json"
@@ -373,6 +374,59 @@ def run_folder(folder: Path) -> list[Path]:
     P.graph_before_after(res, paths[1])
     P.training_curves(res, paths[2])
     return paths
+
+
+class FolderFigures:
+    """What ``argnn plot`` calls for a study's folder (register it in the entry-point group
+    ``argnn.figures``): it refuses, with one line, a folder that does not hold what the
+    figures are drawn from, then draws them from what is on disk.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(folder) -> list of Path``: tables and figures from the folder's files.
+    needs : tuple of str
+        Glob patterns, relative to the folder, each of which must match a file.
+    what : str
+        What the folder should hold, for the message ("a finished road comparison").
+    fix : str
+        How to make it, for the message ("run `argnn compare --out` there first").
+    error : type
+        The error class raised (an :class:`~argnn_sim.errors.ArgnnError`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig = FolderFigures(lambda f: [], ("rows.json",), "a study", "run it")
+    >>> fig(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    argnn_sim.errors.ArgnnError: '...' holds no a study (rows.json is missing); run it
+    """
+
+    def __init__(self, draw: Callable[[Path], list[Path]], needs: tuple[str, ...], what: str,
+                 fix: str, error: type[ArgnnError] = ArgnnError) -> None:
+        self.draw, self.needs, self.what, self.fix, self.error = draw, needs, what, fix, error
+        self.__doc__ = draw.__doc__
+
+    def __call__(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Draw the figures of ``folder``.
+
+        Parameters
+        ----------
+        folder : path-like
+            The study's folder.
+
+        Returns
+        -------
+        list of Path
+        """
+        f = Path(folder)
+        missing = [n for n in self.needs if not any(p.is_file() for p in f.glob(n))]
+        if missing:
+            raise self.error(f"{str(f)!r} holds no {self.what} ({', '.join(missing)} is "
+                             f"missing); {self.fix}")
+        return list(self.draw(f))
 
 
 def write_manifest(folder: Path, kind: str, **info: Any) -> None:

@@ -21,10 +21,10 @@ KeyError: "colour 'blue' is not known; choose one of 'red'"
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Registry", "TASK_KINDS"]
+__all__ = ["Registry", "TASK_KINDS", "lazy_attributes"]
 
 
 class Registry:
@@ -131,6 +131,39 @@ class Registry:
         name : a registered name.
         """
         self._entries.pop(name, None)
+
+
+def lazy_attributes(package: str, exports: Mapping[str, Sequence[str]]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports the submodule of ``package`` defining ``name``
+    the first time ``name`` is asked for: a package whose names need heavy imports (torch)
+    stays light until one is used.
+
+    Parameters
+    ----------
+    package : str
+        The package's ``__name__``.
+    exports : mapping
+        Submodule (relative to ``package``) to the names it defines.
+
+    Returns
+    -------
+    callable
+        To assign to the package's ``__getattr__``.
+
+    Examples
+    --------
+    >>> get = lazy_attributes("os", {"path": ["join"]})
+    >>> get("join")("a", "b")
+    'a/b'
+    """
+    where = {name: module for module, names in exports.items() for name in names}
+
+    def __getattr__(name: str) -> Any:
+        if name in where:
+            return getattr(importlib.import_module(f".{where[name]}", package), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 #: the task kinds ``[task] kind`` takes (:class:`argnn_sim.tasks.TaskKind`)

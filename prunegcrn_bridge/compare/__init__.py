@@ -52,38 +52,17 @@ imported lazily, so ``import prunegcrn_bridge.compare.cli`` needs no torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from argnn_sim.registry import lazy_attributes
 
 _EXPORTS = {
-    "TASKS": "config",
-    "METHODS": "config",
-    "COLUMNS": "config",
-    "CompareConfig": "config",
-    "quick_config": "config",
-    "scenario": "config",
-    "DenseNet": "networks",
-    "ArgnnModule": "networks",
-    "export": "networks",
-    "import_edges": "networks",
-    "evaluate_in_simulator": "run",
-    "finetune_in_simulator": "run",
-    "run_unit": "run",
-    "run_compare": "run",
-    "summarize": "report",
-    "write_outputs": "report",
-    "redraw": "report",
-    "plot": "report",
-    "markdown": "report",
-    "paired": "report",
-    "register": "cli",
-    "config_from_args": "cli",
+    "config": ("TASKS", "METHODS", "COLUMNS", "CompareConfig", "quick_config", "scenario"),
+    "networks": ("DenseNet", "ArgnnModule", "export", "import_edges"),
+    "run": ("evaluate_in_simulator", "finetune_in_simulator", "run_unit", "run_compare"),
+    "report": ("summarize", "write_outputs", "redraw", "plot", "markdown", "paired"),
+    "cli": ("register", "config_from_args"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(n for names in _EXPORTS.values() for n in names)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from argnn_sim.figures import FolderFigures
 from argnn_sim.outputs import write_atomic
 
 from ..errors import BridgeConfigError
@@ -48,28 +49,20 @@ def write_outputs(rows: Sequence[Mapping[str, Any]], out: Path) -> None:
     write_atomic(out / "summary.md", markdown(rows))
 
 
-def redraw(folder: str | Path) -> list[Path]:
-    """Redraw the tables and figures of a comparison folder from its units (``argnn plot``).
-
-    Parameters
-    ----------
-    folder : a folder written by :func:`run_compare`.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
+def _draw(f: Path) -> list[Path]:
+    """Redraw the tables and figures of a comparison folder (written by
+    :func:`~prunegcrn_bridge.compare.run.run_compare`) from its units (``argnn plot``)."""
     from argnn_sim.outputs import load_json
     from argnn_sim.store import unit_value
 
-    f = Path(folder)
     units = sorted((f / "units").glob("*.json"))
-    if not units:
-        raise BridgeConfigError(f"{str(f)!r} holds no finished unit of a comparison; run "
-                                "`argnn compare --out` there first")
     rows = [r for p in units for r in unit_value(load_json(p, "comparison unit"))]
     write_outputs(rows, f)
     return [f / "error_vs_k.png", f / "spectral_budget.png"]
+
+
+redraw = FolderFigures(_draw, ("units/*.json",), "finished unit of a comparison",
+                       "run `argnn compare --out` there first", BridgeConfigError)
 
 
 def _by(rows: Sequence[Mapping[str, Any]], **match: Any) -> list[Mapping[str, Any]]:

@@ -10,22 +10,20 @@ Names are imported lazily, so ``import prunegcrn_bridge.compression.cli`` needs 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from argnn_sim.registry import lazy_attributes
 
 _EXPORTS = {
-    "load_cora": "data", "load_proteins": "data", "load_bbbp": "data",
-    "GCN": "models", "GAE": "models", "GIN": "models", "GraphGCN": "models",
-    "make_task": "tasks", "prune_fine": "pruning", "prune_global": "pruning",
-    "l2_norm_penalty": "pruning", "QuantScheme": "quant", "quantize_model": "quant",
-    "int8_ptq": "torchao_ptq", "size_report": "measure", "latency": "measure",
-    "StudyConfig": "study", "run_study": "study", "run_single": "study",
+    "data": ("load_cora", "load_proteins", "load_bbbp"),
+    "models": ("GCN", "GAE", "GIN", "GraphGCN"),
+    "tasks": ("make_task",),
+    "pruning": ("prune_fine", "prune_global", "l2_norm_penalty"),
+    "quant": ("QuantScheme", "quantize_model"),
+    "torchao_ptq": ("int8_ptq",),
+    "measure": ("size_report", "latency"),
+    "study": ("StudyConfig", "run_study", "run_single"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(n for names in _EXPORTS.values() for n in names)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -49,54 +49,26 @@ Names are imported lazily.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from argnn_sim.registry import lazy_attributes
 
 _EXPORTS = {
-    "STEPS_PER_DAY": "config",
-    "RoadConfig": "config",
-    "quick_road_config": "config",
-    "road_scenario": "config",
-    "upgrade_record": "config",
-    "config_from": "config",
-    "run_key": "config",
-    "network_labels": "config",
-    "network_edges": "config",
-    "selection_runs": "selections",
-    "load_selections": "selections",
-    "kept_sensors": "selections",
-    "check_protocol": "selections",
-    "agcrn_refs": "selections",
-    "baselines": "run",
-    "series_facts": "run",
-    "random_sensors": "run",
-    "magnitude_sensors": "run",
-    "magnitude_edges": "run",
-    "run_road_compare": "run",
-    "planted_truth": "run",
-    "truth_scores": "run",
-    "parent_edge_set": "run",
-    "summarize_road": "report",
-    "TRUTH_KEYS": "report",
-    "paired_road": "report",
-    "paired_values": "report",
-    "normal_interval": "report",
-    "road_markdown": "report",
-    "write_road_outputs": "report",
-    "plot_road": "report",
-    "redraw": "report",
-    "command": "cli",
-    "road_config_from_args": "cli",
-    "PlantedStudyConfig": "planted",
-    "quick_study_config": "planted",
-    "run_planted_study": "planted",
-    "study_markdown": "planted",
+    "config": ("STEPS_PER_DAY", "RoadConfig", "quick_road_config", "road_scenario",
+               "upgrade_record", "config_from", "run_key", "network_labels",
+               "network_edges"),
+    "selections": ("selection_runs", "load_selections", "kept_sensors", "check_protocol",
+                   "agcrn_refs"),
+    "run": ("baselines", "series_facts", "random_sensors", "magnitude_sensors",
+            "magnitude_edges", "run_road_compare", "planted_truth", "truth_scores",
+            "parent_edge_set"),
+    "report": ("summarize_road", "TRUTH_KEYS", "paired_road", "paired_values",
+               "normal_interval", "road_markdown", "write_road_outputs", "plot_road",
+               "redraw"),
+    "cli": ("command", "road_config_from_args"),
+    "planted": ("PlantedStudyConfig", "quick_study_config", "run_planted_study",
+                "study_markdown"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(n for names in _EXPORTS.values() for n in names)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from argnn_sim.figures import FolderFigures
 from argnn_sim.outputs import write_atomic
 
 from ..errors import BridgeConfigError
@@ -586,16 +587,12 @@ def plot_map(pooled: Mapping[int, Sequence[Mapping[str, Any]]], folder: Path,
     return p
 
 
-def redraw(folder: str | os.PathLike[str]) -> list[Path]:
+def _draw(f: Path) -> list[Path]:
     """Rewrite a study folder's pooled tables, ``study.md`` and figures from what is on disk
     (``argnn plot``); a study still running or stopped shows its finished series."""
     from argnn_sim.outputs import load_json
     from argnn_sim.store import unit_value
 
-    f = Path(folder)
-    if not (f / "study.json").is_file():
-        raise BridgeConfigError(f"{str(f)!r} holds no planted-driver study (study.json); run "
-                                "scenarios/planted_road_study.py --out there first")
     d = load_json(f / "study.json", "planted study settings")
     horizons = tuple(int(h) for h in d["horizons"])
     roots = [load_json(c, "road comparison settings").get("data_root", "")
@@ -620,3 +617,8 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
         raise BridgeConfigError(f"{str(f)!r}: no series of the study has finished yet; run "
                                 "it (again) to finish one")
     return [p for p in write_study(f, cfg, pooled, truths) if p.suffix == ".png"]
+
+
+redraw = FolderFigures(_draw, ("study.json",), "planted-driver study",
+                       "run scenarios/planted_road_study.py --out there first",
+                       BridgeConfigError)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from argnn_sim.figures import FolderFigures
 from argnn_sim.outputs import write_atomic
 from argnn_sim.series import load_road_series, road_layout
 
@@ -360,30 +361,23 @@ def plot_road(rows: Sequence[Mapping[str, Any]], folder: Path, cfg: RoadConfig,
     return paths
 
 
-def redraw(folder: str | os.PathLike[str]) -> list[Path]:
-    """Redraw the tables and figures of a road comparison from its ``rows.json``
-    (``argnn plot``).
-
-    Parameters
-    ----------
-    folder : a folder written by :func:`run_road_compare`.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
+def _draw(f: Path) -> list[Path]:
+    """Redraw the tables and figures of a road comparison (written by
+    :func:`~prunegcrn_bridge.road.run.run_road_compare`) from its ``rows.json``
+    (``argnn plot``)."""
     from argnn_sim.outputs import load_json
 
-    f = Path(folder)
-    if not (f / "rows.json").is_file() or not (f / "config.json").is_file():
-        raise BridgeConfigError(f"{str(f)!r} holds no finished road comparison (rows.json); "
-                                "run `argnn compare --network sz_taxi --out` there first")
     rows = load_json(f / "rows.json", "road comparison rows")
     cfg = config_from({**load_json(f / "config.json", "road comparison settings"),
-                        "selections": ()})
+                       "selections": ()})
     series = load_road_series(cfg.data, data_root=cfg.data_root or None,
                               adjacency=cfg.adjacency or None)
     return write_road_outputs(rows, f, cfg, series)
+
+
+redraw = FolderFigures(_draw, ("rows.json", "config.json"), "finished road comparison",
+                       "run `argnn compare --network sz_taxi --out` there first",
+                       BridgeConfigError)
 
 
 def _interval(q: Mapping[str, Any]) -> str:

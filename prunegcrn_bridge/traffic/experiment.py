@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from argnn_sim.figures import FolderFigures
 from argnn_sim.outputs import write_atomic
 from argnn_sim.store import Store
 
@@ -195,23 +196,11 @@ def _save_graph(series: Series, folder: Path) -> None:
         write_atomic(folder / "truth.json", json.dumps(series.meta["truth"], indent=1))
 
 
-def redraw(folder: str | os.PathLike[str]) -> list[Path]:
-    """Redraw the tables and figures of a comparison folder from its records (``argnn plot``).
-
-    Parameters
-    ----------
-    folder : a folder written by :func:`compare`.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
+def _draw(f: Path) -> list[Path]:
+    """Redraw the tables and figures of a comparison folder (written by :func:`compare`) from
+    its records (``argnn plot``)."""
     from argnn_sim.outputs import load_json
 
-    f = Path(folder)
-    if not (f / "graph.npz").is_file() or not (f / "references.json").is_file():
-        raise BridgeConfigError(f"{str(f)!r} holds no comparison yet (graph.npz and "
-                                "references.json are written when it starts); run it")
     settings = load_json(f / "compare.json", "comparison settings")
     records = [load_json(p, "run record") for p in sorted((f / "runs").glob("*.json"))]
     planned = planned_models(settings)
@@ -230,6 +219,11 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
                 (settings.get("train") or {}).get("patience"))
     return [p for p in (f / "mae_vs_kept.png", f / "kept_nodes.png",
                         f / "training_curves.png") if p.is_file()]
+
+
+redraw = FolderFigures(_draw, ("graph.npz", "references.json", "compare.json"),
+                       "comparison yet (graph.npz and references.json are written when it "
+                       "starts)", "run it", BridgeConfigError)
 
 
 def redraw_selection(folder: str | os.PathLike[str]) -> list[Path]:
