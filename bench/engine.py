@@ -66,8 +66,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from argnn_sim.config import Scenario  # noqa: E402
-from argnn_sim.engines import simulate  # noqa: E402
-from argnn_sim.engines.batch import simulate_batch  # noqa: E402
+from argnn_sim.engines import (
+    run_many,  # noqa: E402
+    simulate,  # noqa: E402
+)
 
 
 def sweep_scenario(h: int, inputs: int) -> Scenario:
@@ -87,7 +89,7 @@ def sweep_part(inputs: int, hs: list[int], batch: int) -> list[dict[str, Any]]:
         ref = reference_run("XOR", h, "D", 0, inputs=inputs)
         t_ref = time.perf_counter() - t0
         t0 = time.perf_counter()
-        fast = simulate_batch([sc] * batch, list(range(batch)))
+        fast = run_many("batch", [sc] * batch, list(range(batch)))
         t_batch = time.perf_counter() - t0
         acts = r.counters["activations"]
         same = ([list(e["edge"]) for e in r.prune_events]
