@@ -66,10 +66,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from argnn_sim.config import Scenario  # noqa: E402
-from argnn_sim.engines import (
-    run_many,  # noqa: E402
-    simulate,  # noqa: E402
-)
+from argnn_sim.engines import run_many, simulate  # noqa: E402
 
 
 def sweep_scenario(h: int, inputs: int) -> Scenario:

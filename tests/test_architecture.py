@@ -78,7 +78,7 @@ def test_only_the_engines_package_imports_an_engine_module():
     for name, p in MODULES.items():
         if name.startswith("argnn_sim.engines"):
             continue
-        for mod, names, typing in _imports(name, p):
+        for mod, _names, typing in _imports(name, p):
             if mod.startswith("argnn_sim.engines.") and not typing:
                 found.append(f"{_rel(p)}: {mod}")
     assert found == []
