@@ -47,9 +47,9 @@ def majority():
     TASK_KINDS.remove("majority")
 
 
-def _scenario(**schedule) -> Scenario:
+def _scenario(traces: str = "prunes", **schedule) -> Scenario:
     return Scenario.from_dict({"name": "maj", "task": {"kind": "majority", "bits": 3},
-                               "network": {"hidden": 2},
+                               "network": {"hidden": 2}, "record": {"traces": traces},
                                "schedule": {"inputs": 30, **schedule}})
 
 
@@ -75,7 +75,7 @@ def test_a_task_kind_from_a_test_file_runs_through_simulate_sweep_and_plot(major
     assert res.failed == 0 and len(res.cells) == 2
     assert {r["summary"]["engine"] for r in load_records(tmp_path / "sweep").values()} == {"batch"}
     # argnn run and argnn plot: the run's figures, titled by the kind
-    (tmp_path / "maj.toml").write_text(to_toml(sc))
+    (tmp_path / "maj.toml").write_text(to_toml(_scenario(traces="full")))
     assert main(["run", str(tmp_path / "maj.toml"), "--out", str(tmp_path / "run"),
                  "--no-plots"]) == 0
     assert main(["plot", str(tmp_path / "run")]) == 0
