@@ -103,8 +103,11 @@ def register_sweep(sub: Any) -> None:
         Where to add it.
     """
     sw = sub.add_parser("sweep", help="run a grid of scenarios x parameters x seeds")
-    sw.add_argument("grid", help="grid TOML file (see the README: Sweeps)")
-    sw.add_argument("--out", required=True, help="results folder of the sweep")
+    sw.add_argument("grid", nargs="?", help="grid TOML file (see the README: Sweeps)")
+    sw.add_argument("--out", help="results folder of the sweep")
+    sw.add_argument("--status", metavar="DIR",
+                    help="print which runs of the sweep in DIR are done, failed or pending, "
+                         "per cell (also while it runs), and run nothing")
     sw.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     sw.add_argument("--scheduler", default=None,
                     help="inline, processes (default), local-dask, or a Dask address "
@@ -306,6 +309,11 @@ def run_command(args: argparse.Namespace) -> int:
 def sweep_command(args: argparse.Namespace) -> int:
     from .sweep import Grid, make_executor, run_sweep
 
+    if args.status is not None:
+        return _sweep_status(args.status)
+    if args.grid is None or args.out is None:
+        raise ConfigError("argnn sweep needs a grid file and --out (or --status DIR to see a "
+                          "sweep's progress)")
     grid = Grid.load(args.grid)
     if args.retry_failed and not args.resume:
         raise ConfigError("--retry-failed needs --resume (it re-runs failed runs of a sweep)")
@@ -330,6 +338,26 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"argnn: {res.failed} run(s) failed; their errors are in {args.out}/runs.csv",
               file=sys.stderr)
         return 1
+    return 0
+
+
+def _sweep_status(folder: str) -> int:
+    """``argnn sweep --status DIR``: a table of done, failed and pending runs per cell."""
+    from .sweep import sweep_status
+
+    try:
+        cells = sweep_status(folder)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    axes = [k for k in cells[0] if k not in ("done", "failed", "pending")] if cells else []
+    head = [*axes, "done", "failed", "pending"]
+    rows = [[str(c[k]) for k in head] for c in cells]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for r in [head, *rows]:
+        print("  ".join(v.rjust(w) for v, w in zip(r, widths)))
+    total = {k: sum(c[k] for c in cells) for k in ("done", "failed", "pending")}
+    print(f"\n{sum(total.values())} runs: {total['done']} done, {total['failed']} failed, "
+          f"{total['pending']} pending")
     return 0
 
 

@@ -70,7 +70,7 @@ from .outputs import check_output, write_atomic
 from .rng import state_digest
 from .store import Store
 
-__all__ = [
+__all__ = ["sweep_status",
     "Grid",
     "RunSpec",
     "SweepSummary",
@@ -533,6 +533,55 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     if not isinstance(rec, dict) or rec.get("status") not in ("ok", "error"):
         return None
     return rec
+
+
+def sweep_status(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Which runs of a sweep folder are done, failed or pending, per cell (``argnn sweep
+    --status``): read from its ``grid.json`` and its run records, also while it runs.
+
+    Parameters
+    ----------
+    out : path-like
+        A sweep folder.
+
+    Returns
+    -------
+    list of dict
+        One per cell, in grid order: the axis labels, then ``done``, ``failed``, ``pending``.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a folder without ``grid.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> g = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 5}},
+    ...                     "axes": {"network.hidden": [1, 2]}})
+    >>> folder = tempfile.mkdtemp() + "/s"
+    >>> _ = run_sweep(g, folder, select=lambda s: s.seed == 0)
+    >>> [(c["network.hidden"], c["done"], c["pending"]) for c in sweep_status(folder)]
+    [(1, 1, 1), (2, 1, 1)]
+    """
+    folder = Path(out)
+    if not (folder / GRID_FILE).is_file():
+        raise FileNotFoundError(f"{str(folder)!r} is not a sweep folder (it holds no "
+                                f"{GRID_FILE}); give the --out of an argnn sweep")
+    from .outputs import load_json
+
+    d = load_json(folder / GRID_FILE, "sweep grid")
+    grid = Grid(base=Scenario.from_dict(d["base"]), seeds=list(d["seeds"]), name=d["name"],
+                axes={k: [(lab, dict(ch)) for lab, ch in v] for k, v in d["axes"].items()},
+                keep=tuple(d["keep"]), stream=d["stream"], stream_seed=d["stream_seed"])
+    records = load_records(folder)
+    cells: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    for spec in grid.runs():
+        c = cells.setdefault(spec.cell, {**dict(spec.cell), "done": 0, "failed": 0,
+                                         "pending": 0})
+        rec = records.get(spec.key)
+        c["pending" if rec is None else ("done" if rec.get("status") == "ok" else "failed")] += 1
+    return list(cells.values())
 
 
 def load_records(out: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

@@ -284,3 +284,29 @@ def test_cli_sweep_engine_batch(tmp_path, capsys):
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["sweep", str(g), "--out", str(tmp_path / "c"), "--engine", "gpu"])
+
+
+def test_status_shows_done_failed_and_pending_runs_per_cell(tmp_path, monkeypatch, capsys):
+    import argnn_sim.engines as engine
+    from argnn_sim.cli import main
+    from argnn_sim.sweep import sweep_status
+
+    real = engine.simulate
+
+    def flaky(scenario, seed=None, **kw):
+        if scenario.network.hidden == 2:
+            raise FloatingPointError("boom")
+        return real(scenario, seed, **kw)
+
+    grid = Grid.from_dict({"name": "st", "seeds": 3, "base": {"schedule": {"inputs": 5}},
+                           "axes": {"network.hidden": [1, 2]}})
+    monkeypatch.setattr(engine, "simulate", flaky)
+    run_sweep(grid, tmp_path / "s", engine="simpy", select=lambda s: s.seed < 2)
+    cells = sweep_status(tmp_path / "s")
+    assert [(c["network.hidden"], c["done"], c["failed"], c["pending"]) for c in cells] == [
+        (1, 2, 0, 1), (2, 0, 2, 1)]
+    assert main(["sweep", "--status", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "6 runs: 2 done, 2 failed, 2 pending" in out
+    assert main(["sweep", "--status", str(tmp_path)]) == 2  # not a sweep folder: one line
+    assert "not a sweep folder" in capsys.readouterr().err
