@@ -32,7 +32,7 @@ from .errors import ArgnnError
 from .outputs import check_output, load_json, mark_output
 from .rule import resolve_arithmetic
 
-__all__ = ["RunResult", "save", "load", "atomic_dir", "summary_table"]
+__all__ = ["RunResult", "save", "load", "atomic_dir", "summary_table", "load_table"]
 
 SUMMARY = "summary.json"
 
@@ -410,3 +410,115 @@ def _cost_rows(result: RunResult, out: Path | None) -> list[tuple[str, str]]:
 def _aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
     width = max(len(k) for k, _ in rows)
     return [f"{k:<{width}}  {v}" for k, v in rows]
+
+
+def load_table(folder: str | os.PathLike[str]) -> Any:
+    """The results of a folder argnn wrote as one tidy :class:`pandas.DataFrame` (the
+    ``tables`` extra: ``pip install 'argnn-sim[tables]'``), whatever wrote it.
+
+    What a row is depends on the folder, read in this order:
+
+    * a sweep (``runs.csv``): one row per run, its axes, seed and results;
+    * a run (``summary.json``): one row per evaluation step (``step``, ``row``, ``error``)
+      beside the run's own numbers (scenario, seed, engine, edges, mean error);
+    * a road comparison (``rows.json``): one row per simulated or reference run;
+    * a planted-driver study (``study.json``): its road comparisons' rows, with the
+      ``horizon`` and the planted series ``p``;
+    * a study that keeps its results as units (``units/*.json``, each a list of rows: the
+      compression study, the logic-circuit comparison): their rows;
+    * a scenario whose results are a sweep (``sweep/runs.csv``): that sweep's runs;
+    * otherwise the folder's one results table (``results.csv``, else ``summary.csv``).
+
+    Parameters
+    ----------
+    folder : path-like
+        A results folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    FileNotFoundError
+        For a folder that holds none of these (the message says what it looked for).
+    ArgnnError
+        When pandas is not installed (with the command that installs it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from argnn_sim import Scenario, simulate
+    >>> folder = Path(tempfile.mkdtemp()) / "run"
+    >>> _ = save(simulate(Scenario.from_dict({"schedule": {"inputs": 10}}), 0), folder)
+    >>> load_table(folder)[["step", "row", "seed"]].shape
+    (4, 3)
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ArgnnError("load_table needs pandas: pip install 'argnn-sim[tables]'") from None
+    f = Path(folder)
+    for reader in _TABLE_READERS:
+        rows = reader(f)
+        if rows is not None:
+            return pd.DataFrame(rows) if not isinstance(rows, Path) else pd.read_csv(rows)
+    raise FileNotFoundError(
+        f"{str(f)!r} holds no results table argnn knows: runs.csv (a sweep), summary.json (a "
+        "run), rows.json (a road comparison), study.json (the planted study), units/*.json (a "
+        "study), sweep/runs.csv, results.csv or summary.csv")
+
+
+def _table_of_sweep(f: Path) -> Path | None:
+    return f / "runs.csv" if (f / "runs.csv").is_file() and (f / "grid.json").is_file() \
+        else None
+
+
+def _table_of_run(f: Path) -> list[dict[str, Any]] | None:
+    if not (f / SUMMARY).is_file():
+        return None
+    s = load_json(f / SUMMARY, "run summary")
+    own = {"scenario": s["scenario"]["name"], "seed": s["seed"], "engine": s.get("engine"),
+           "edges_before": s["edges_before"], "edges_after": s["edges_after"],
+           "mean_error": s["error"]}
+    return [{**own, "step": i, "row": r, "error": e}
+            for i, (r, e) in enumerate(zip(s["eval_rows"], s["per_row_errors"]))]
+
+
+def _table_of_rows(f: Path) -> list[dict[str, Any]] | None:
+    return load_json(f / "rows.json", "comparison rows") if (f / "rows.json").is_file() \
+        else None
+
+
+def _table_of_planted(f: Path) -> list[dict[str, Any]] | None:
+    if not (f / "study.json").is_file():
+        return None
+    rows = []
+    for rj in sorted(f.glob("h*/p*/rows.json")):
+        h, p = int(rj.parent.parent.name[1:]), int(rj.parent.name[1:])
+        rows += [{"horizon": h, "p": p, **r} for r in load_json(rj, "comparison rows")]
+    return rows
+
+
+def _table_of_units(f: Path) -> list[dict[str, Any]] | None:
+    from .store import unit_value
+
+    units = sorted((f / "units").glob("*.json"))
+    if not units:
+        return None
+    rows: list[dict[str, Any]] = []
+    for p in units:
+        value = unit_value(load_json(p, "study unit"))
+        rows += value if isinstance(value, list) else [value]
+    return rows
+
+
+def _table_of_scenario(f: Path) -> Path | None:
+    for name in ("sweep/runs.csv", "results.csv", "summary.csv"):
+        if (f / name).is_file():
+            return f / name
+    return None
+
+
+_TABLE_READERS = (_table_of_sweep, _table_of_run, _table_of_rows, _table_of_planted,
+                  _table_of_units, _table_of_scenario)

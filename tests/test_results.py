@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from argnn_sim import load, save, simulate
 from argnn_sim.plots import eigenvalue_traces, graph_before_after
@@ -61,3 +62,39 @@ def test_figures(tmp_path, tiny_circuit):
     graph_before_after(r, tmp_path / "g.png")
     assert (tmp_path / "e.png").stat().st_size > 10_000
     assert (tmp_path / "g.png").stat().st_size > 10_000
+
+
+def test_load_table_reads_every_kind_of_results_folder(tmp_path):
+    pytest.importorskip("pandas")
+    import json
+
+    from argnn_sim import Scenario, simulate
+    from argnn_sim.results import load_table, save
+    from argnn_sim.sweep import Grid, run_sweep
+
+    r = simulate(Scenario.from_dict({"schedule": {"inputs": 10}}), 3)
+    save(r, tmp_path / "run")
+    t = load_table(tmp_path / "run")
+    assert list(t["row"]) == r.eval_rows and list(t["error"]) == r.per_row_errors
+    assert set(t["seed"]) == {3} and t["mean_error"].iloc[0] == r.error
+    grid = Grid.from_dict({"seeds": 2, "base": {"schedule": {"inputs": 5}},
+                           "axes": {"network.hidden": [1, 2]}})
+    run_sweep(grid, tmp_path / "sweep")
+    t = load_table(tmp_path / "sweep")
+    assert len(t) == 4 and sorted(t["network.hidden"]) == [1, 1, 2, 2]
+    # a study's units (each a list of rows), a road comparison's rows, the planted study
+    (tmp_path / "study" / "units").mkdir(parents=True)
+    for i in range(2):
+        (tmp_path / "study" / "units" / f"u{i}.json").write_text(
+            json.dumps([{"unit": i, "k": k} for k in range(3)]))
+    assert len(load_table(tmp_path / "study")) == 6
+    for h, p in ((1, 0), (1, 1), (4, 0)):
+        d = tmp_path / "planted" / f"h{h}" / f"p{p}"
+        d.mkdir(parents=True)
+        (d / "rows.json").write_text(json.dumps([{"method": "a", "mae": h + p}]))
+    (tmp_path / "planted" / "study.json").write_text("{}")
+    t = load_table(tmp_path / "planted")
+    assert sorted(zip(t["horizon"], t["p"], t["mae"])) == [(1, 0, 1), (1, 1, 2), (4, 0, 4)]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no results table"):
+        load_table(tmp_path / "empty")
