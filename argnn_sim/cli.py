@@ -160,6 +160,103 @@ def _show_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_scenario(sub: Any) -> None:
+    """``argnn scenario``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
+    q = sub.add_parser("scenario", help="run a scenario script of scenarios/ (a paper's "
+                                        "figure or table): argnn scenario NAME [--quick] ...",
+                       add_help=False)
+    q.add_argument("name", nargs="?", help="the script's name (without .py); none: list them")
+    q.add_argument("rest", nargs=argparse.REMAINDER,
+                   help="the script's own options (--quick, --out, ...; NAME --help lists them)")
+    q.add_argument("-h", "--help", action="store_true", help="this help, or NAME's")
+    q.set_defaults(handler=scenario_command, parser=q)
+
+
+def scenario_folder() -> Path:
+    """Where the scenario scripts are: ``$ARGNN_SCENARIOS``, else the ``scenarios/`` folder of
+    the checkout this package runs from.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ConfigError
+        When neither exists (a package installed without its checkout).
+    """
+    import os
+
+    given = os.environ.get("ARGNN_SCENARIOS")
+    folder = Path(given) if given else Path(__file__).resolve().parents[1] / "scenarios"
+    if not folder.is_dir():
+        raise ConfigError(f"no scenario scripts at {str(folder)!r}: run argnn from a checkout "
+                          "of argnn-sim, or set ARGNN_SCENARIOS to its scenarios/ folder")
+    return folder
+
+
+def scenario_command(args: argparse.Namespace) -> int:
+    """``argnn scenario NAME [options]``: run ``scenarios/NAME.py`` with its options, as
+    ``python scenarios/NAME.py`` would; without NAME, list the scripts.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        The script's exit status.
+    """
+    import runpy
+
+    folder = scenario_folder()
+    scripts = {p.stem: p for p in sorted(folder.glob("*.py"))}
+    if args.name is None:
+        if args.help:
+            args.parser.print_help()
+            return 0
+        for name, p in scripts.items():
+            print(f"{name:<32} {_first_line(p)}")
+        return 0
+    if args.name not in scripts:
+        import difflib
+
+        guess = difflib.get_close_matches(args.name, list(scripts), n=1)
+        raise ConfigError(f"no scenario {args.name!r}" + (f" (did you mean {guess[0]!r}?)"
+                                                          if guess else "")
+                          + f"; choose one of {', '.join(scripts)}")
+    argv = [str(scripts[args.name]), *(["--help"] if args.help else []), *args.rest]
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        runpy.run_path(argv[0], run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return int(code or 0)
+        print(code, file=sys.stderr)
+        return 1
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _first_line(path: Path) -> str:
+    """A script's docstring's first line (read, not imported)."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
 def plot_command(args: argparse.Namespace) -> int:
     """``argnn plot DIR``: redraw the figures of a results folder.
 
@@ -184,7 +281,7 @@ def plot_command(args: argparse.Namespace) -> int:
 #: plug-ins' are (a plug-in adds its own through the entry point group ``argnn.commands``)
 COMMANDS: dict[str, Callable[[Any], None]] = {
     "run": register_run, "sweep": register_sweep, "plot": register_plot,
-    "show-default": register_show_default,
+    "scenario": register_scenario, "show-default": register_show_default,
 }
 
 

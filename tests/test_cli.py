@@ -250,3 +250,18 @@ def test_a_run_that_learned_nothing_says_so(capsys):
     code, out, _ = _run(["run", "--no-save"], capsys)
     line = next(x for x in out.splitlines() if x.startswith("rows right"))
     assert line.split()[2:5] == ["4", "of", "4"] and "not learned" not in line
+
+
+def test_argnn_scenario_lists_runs_and_refuses_scripts(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["scenario"]) == 0
+    listed = capsys.readouterr().out
+    assert "paper_fig3" in listed and "eigen_trace" in listed and "Fig. 3" in listed
+    assert main(["scenario", "paper_fig"]) == 2
+    assert "did you mean 'paper_fig4'" in capsys.readouterr().err
+    assert main(["scenario", "eigen_trace", "--quick", "--out", "et"]) == 0
+    assert (tmp_path / "et" / "eigenvalues.png").is_file()
+    assert main(["scenario", "eigen_trace", "--bogus"]) == 2  # the script's own bad input
+    monkeypatch.setenv("ARGNN_SCENARIOS", str(tmp_path / "none"))
+    assert main(["scenario"]) == 2
+    assert "ARGNN_SCENARIOS" in capsys.readouterr().err
