@@ -10,7 +10,7 @@ the spread (min to max) across runs.
 D, DW x h = 2, 5, 10 x 5 runs of 1000 inputs, every run drawn from one ``RandomState(0)``
 in the loop order gate > mode > h > run, with no evaluation (argnn-reference.md, "The
 published Fig. 4 stream"). It compares every run of every cell the published data holds
-(``--published-data``, default ``../shared/reference/published_fig4_and.json``, which holds
+(``--published-data``, default ``reference/published_fig4_and.json``, which holds
 the AND cells; keys ``GATE_D_h`` and ``GATE_Dw_h``) with the published run: a run
 equals it when its edge count after every input is the published one and its training
 error after every input is within 1e-9 of it. It prints, per cell, how many runs equal
@@ -34,7 +34,6 @@ from argnn_sim.errors import install_signals
 install_signals()  # Ctrl-C while the modules below load: one line, exit 130
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,8 +48,7 @@ NAME = "paper_fig4"
 GATES = ("AND", "OR", "XOR")
 HS = (2, 5, 10)
 TOL = 1e-9  # training errors: exp and ddot differ in the last bit between machines
-DEFAULT_DATA = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2]
-                                   / "shared")) / "reference" / "published_fig4_and.json"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "reference" / "published_fig4_and.json"
 
 
 def make_grid(quick: bool, published: bool) -> Grid:

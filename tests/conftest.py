@@ -24,7 +24,9 @@ settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-GOLDEN = SHARED / "reference" / "golden_runs.json"
+#: the reference implementation's golden runs and published rows (in the repository)
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+GOLDEN = REFERENCE / "golden_runs.json"
 #: the real data sets; the one setting tests read them through (never downloaded)
 DATA = Path(os.environ.get("ARGNN_DATA", SHARED / "data"))
 

@@ -1,7 +1,7 @@
 """The published spectral-pruning program, restated once, in plain NumPy, for the tests.
 
 This is the centralized program the simulator's reference mode must equal bit for bit on
-the machine at hand (``../shared/reference/argnn-reference.md``): global ``n x n``
+the machine at hand (``reference/argnn-reference.md``): global ``n x n``
 matrices ``A`` and ``W``, one legacy ``RandomState`` drawn in the published order, and the
 published code's own primitives for every number:
 

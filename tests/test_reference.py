@@ -6,7 +6,7 @@ for bit, whatever this CPU's NumPy ``exp`` kernel and BLAS ``ddot`` kernel are, 
 eight golden runs, on a run of every h of the Fig. 3 grid in both degree modes, and on
 cells of the Fig. 4 stream.
 
-The stored golden numbers (``../shared/reference/golden_runs.json``) were made on another
+The stored golden numbers (``reference/golden_runs.json``) were made on another
 machine. Errors and weights are compared with them within 1e-9 (one-bit differences of
 ``exp`` and ``ddot`` between machines move the last digits), and their prune events
 exactly, wherever the restated program reproduces them on this machine. Where it does not

@@ -100,9 +100,9 @@ def _fig4(tmp_path, *extra):
 def test_fig4_published_stream_reproduces_the_published_dw_runs(tmp_path):
     """AND, h = 2 of the published timing experiment: every D_W run equals the published
     data (every machine tried); a D_W run that differs makes the script exit 1."""
-    from .conftest import SHARED
+    from .conftest import REFERENCE
 
-    data = SHARED / "reference" / "published_fig4_and.json"
+    data = REFERENCE / "published_fig4_and.json"
     out = tmp_path / "f4"
     r = _fig4(tmp_path, "--out", str(out))
     assert r.returncode == 0, r.stderr

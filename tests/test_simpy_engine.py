@@ -129,5 +129,5 @@ def test_local_rule_prunes_only_own_inputs():
 
 
 def test_golden_file_present():
-    assert GOLDEN.is_file(), f"golden runs not found at {GOLDEN}; set ARGNN_SHARED to ../shared"
+    assert GOLDEN.is_file(), f"golden runs not found at {GOLDEN}; they are part of the repository (reference/)"
     assert len(golden_runs()) == 8
