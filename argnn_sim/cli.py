@@ -257,6 +257,55 @@ def _first_line(path: Path) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def register_data(sub: Any) -> None:
+    """``argnn data``: its parser and handler.
+
+    Parameters
+    ----------
+    sub : argparse subparsers
+        Where to add it.
+    """
+    q = sub.add_parser("data", help="list the public data sets, or fetch one with its "
+                                    "checksums: argnn data get NAME [--root DIR]")
+    q.add_argument("action", choices=("list", "get"), help="list the data sets, or get one")
+    q.add_argument("name", nargs="?", help="the data set to get (argnn data list names them)")
+    q.add_argument("--root", help="the data folder (default: $ARGNN_DATA, else "
+                                  "~/.cache/argnn-sim/data)")
+    q.set_defaults(handler=data_command)
+
+
+def data_command(args: argparse.Namespace) -> int:
+    """``argnn data list`` / ``argnn data get NAME [--root DIR]``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from .datasets import DATASETS, data_root, fetch, status
+
+    root = data_root(args.root)
+    if args.action == "list":
+        print(f"data root: {root}")
+        for name, ds in DATASETS.items():
+            states = set(status(name, root).values())
+            here = "present" if states == {"ok"} else ("missing" if states == {"missing"}
+                                                       else "incomplete")
+            print(f"  {name:<9} {here:<10} {ds.about}")
+        return 0
+    if args.name is None:
+        raise ConfigError("argnn data get needs a data set's name (argnn data list names them)")
+    got = fetch(args.name, root)
+    print(f"{args.name}: {len(got)} file(s) fetched and checked, "
+          f"{len(DATASETS[args.name].files) - len(got)} already there; in {root}")
+    return 0
+
+
 def plot_command(args: argparse.Namespace) -> int:
     """``argnn plot DIR``: redraw the figures of a results folder.
 
@@ -281,7 +330,8 @@ def plot_command(args: argparse.Namespace) -> int:
 #: plug-ins' are (a plug-in adds its own through the entry point group ``argnn.commands``)
 COMMANDS: dict[str, Callable[[Any], None]] = {
     "run": register_run, "sweep": register_sweep, "plot": register_plot,
-    "scenario": register_scenario, "show-default": register_show_default,
+    "scenario": register_scenario, "data": register_data,
+    "show-default": register_show_default,
 }
 
 
