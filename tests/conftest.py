@@ -31,6 +31,18 @@ GOLDEN = REFERENCE / "golden_runs.json"
 DATA = Path(os.environ.get("ARGNN_DATA", SHARED / "data"))
 
 
+def needs_data(*names: str) -> pytest.MarkDecorator:
+    """Skip a test, with one line naming the command that fetches them, when the data sets
+    ``names`` (of :data:`argnn_sim.datasets.DATASETS`) are not all in :data:`DATA`."""
+    from argnn_sim.datasets import DATASETS
+
+    missing = [n for n in names if not all((DATA / f.path).is_file()
+                                           for f in DATASETS[n].files)]
+    return pytest.mark.skipif(bool(missing), reason=(
+        f"data set(s) {', '.join(missing)} not in {DATA}: "
+        + "; ".join(f"argnn data get {n} --root {DATA}" for n in missing)))
+
+
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory):
     """A processed-data cache shared by the tests of one session (never the raw folder)."""

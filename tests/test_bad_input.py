@@ -25,6 +25,8 @@ from argnn_sim.outputs import MARKER, check_output, output_kind
 from argnn_sim.results import save
 from argnn_sim.sweep import Grid, run_sweep
 
+from .conftest import DATA
+
 FAST = ["--set", "schedule.inputs=5", "--no-plots"]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -488,7 +490,7 @@ def test_fuzz_bridge_command_arguments(data, monkeypatch, capsys, tmp_path):
     which = data.draw(st.sampled_from(["compare", "compress", "compress-run"]))
     if which == "compress-run":
         argv = data.draw(_argv(["compress", "run", "--out", "c", "--data-root",
-                                str(ROOT.parent / "shared" / "data"), "--task",
+                                str(DATA), "--task",
                                 data.draw(st.sampled_from(["cora-node", "bbbp"])), "--method",
                                 data.draw(st.sampled_from(["dense", "global", "l2", "qat",
                                                            "a2q", "dq", "fine"]))],
@@ -500,7 +502,7 @@ def test_fuzz_bridge_command_arguments(data, monkeypatch, capsys, tmp_path):
             "--quick!"]))
     else:
         argv = data.draw(_argv(["compress", "study", "--out", "c", "--data-root",
-                                str(ROOT.parent / "shared" / "data")],
+                                str(DATA)],
                                ["--tasks", "--seeds", "--jobs", "--quick!"]))
     try:
         _call(argv, capsys)
@@ -630,7 +632,7 @@ def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tm
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("k")
-    env = {**os.environ, "ARGNN_DATA": str(ROOT.parent / "shared" / "data"),
+    env = {**os.environ, "ARGNN_DATA": str(DATA),
            "MPLBACKEND": "Agg"}
     for extra, words in ((["--out", str(mine)], "did not write (keep.txt)"),
                          (["--out", str(tmp_path / "new"), "--jobs", "0"], "--jobs")):
@@ -663,7 +665,7 @@ def test_bridge_commands_refuse_the_issues_examples(argv, words, tmp_path, monke
                                                      capsys):
     pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ARGNN_DATA", str(ROOT.parent / "shared" / "data"))
+    monkeypatch.setenv("ARGNN_DATA", str(DATA))
     assert main(argv) == 2
     _one_line_2(capsys, words)
     assert _files(tmp_path) == []

@@ -26,7 +26,7 @@ from argnn_sim.series import (
     split_lengths,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from .conftest import DATA as SHARED  # noqa: E402 - the real data sets' folder
 
 
 def _write(tmp: Path, values: np.ndarray, adj: np.ndarray, name: str = "road") -> dict:
