@@ -336,7 +336,7 @@ def missed_engine(name: str, sc: Scenario, *, alone: bool = True) -> str | None:
     --------
     >>> from argnn_sim.config import Scenario
     >>> missed_engine("simpy", Scenario.from_dict({"pruning": {"rule": "local"}}), alone=False)
-    "batch: pruning policy 'spectral' rule 'local' (the batched engine runs the reference rule)"
+    "batch: pruning policy 'spectral' rule 'local' (the batched engine runs the spectral reference rule or no pruning)"
     """
     fastest = _fastest(sc, alone)
     why = None if fastest == name else ENGINES[fastest].reason(sc)
@@ -427,7 +427,7 @@ def plan(scenarios: Sequence[Scenario], engine: str = "auto") -> list[tuple[str,
     Examples
     --------
     >>> from argnn_sim.config import Scenario
-    >>> a = Scenario.from_dict({"schedule": {"inputs": 5}})
+    >>> a = Scenario.from_dict({"schedule": {"inputs": 5}, "record": {"traces": "prunes"}})
     >>> plan([a, a, a.replace(**{"network.hidden": 3})])
     [('batch', [0, 1]), ('simpy', [2])]
     """
