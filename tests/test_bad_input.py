@@ -25,7 +25,7 @@ from argnn_sim.outputs import MARKER, check_output, output_kind
 from argnn_sim.results import save
 from argnn_sim.sweep import Grid, run_sweep
 
-from .conftest import DATA
+from .conftest import DATA, needs_data
 
 FAST = ["--set", "schedule.inputs=5", "--no-plots"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -624,7 +624,9 @@ def test_plot_draws_only_into_argnn_folders_and_a_damaged_one_is_one_line(tmp_pa
 SCRIPTS = sorted(p.name for p in (ROOT / "scenarios").glob("*.py"))
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", [
+    pytest.param(s, marks=needs_data("cora", "proteins", "bbbp")) if s == "gnn_compression.py"
+    else s for s in SCRIPTS])
 def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tmp_path):
     if script in ("centralized_vs_decentralized.py", "gnn_compression.py",
                   "prunegcrn_selection.py"):
@@ -658,8 +660,10 @@ def test_every_scenario_script_refuses_a_users_folder_and_bad_options(script, tm
     (["compare", "--seeds", "0", "--out", "t"], "seeds = 0"),
     (["compare", "--tasks", "FOO", "--out", "t"], "unknown task"),
     (["compare", "--hidden", "-1", "--out", "t"], "hidden = [-1]"),
-    (["compress", "study", "--seeds", "0", "--out", "t"], "--seeds 0"),
-    (["compress", "study", "--jobs", "0", "--out", "t"], "--jobs 0"),
+    pytest.param(["compress", "study", "--seeds", "0", "--out", "t"], "--seeds 0",
+                 marks=needs_data("cora", "proteins", "bbbp")),
+    pytest.param(["compress", "study", "--jobs", "0", "--out", "t"], "--jobs 0",
+                 marks=needs_data("cora", "proteins", "bbbp")),
 ])
 def test_bridge_commands_refuse_the_issues_examples(argv, words, tmp_path, monkeypatch,
                                                      capsys):

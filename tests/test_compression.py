@@ -14,14 +14,13 @@ from prunegcrn_bridge.compression import measure, pruning, quant  # noqa: E402
 from prunegcrn_bridge.compression.models import GCNConv, GINConv, Graph, GraphGCN  # noqa: E402
 from prunegcrn_bridge.errors import BridgeConfigError, DataError  # noqa: E402
 
-from .conftest import DATA  # noqa: E402
+from .conftest import DATA, needs_data  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- data
 def _listing(folder):
     return sorted((p.name, p.stat().st_size) for p in folder.rglob("*"))
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_datasets_load_from_raw_and_never_write_there(data_cache):
     before = {n: _listing(DATA / n) for n in ("Cora", "PROTEINS", "BBBP")}
     cora = D.load_cora(DATA, cache=data_cache)
@@ -37,8 +36,7 @@ def test_datasets_load_from_raw_and_never_write_there(data_cache):
     assert {n: _listing(DATA / n) for n in before} == before
     assert any(data_cache.glob("proteins-*/PROTEINS/processed"))
     assert not any(data_cache.glob("cora-*"))  # Cora is read from raw each time (< 1 s)
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_missing_raw_file_names_path_and_content(tmp_path, data_cache, monkeypatch):
     shutil.copytree(DATA / "PROTEINS", tmp_path / "PROTEINS")
     (tmp_path / "PROTEINS" / "raw" / "PROTEINS_A.txt").unlink()
@@ -51,8 +49,7 @@ def test_missing_raw_file_names_path_and_content(tmp_path, data_cache, monkeypat
         D.data_root(None)
     with pytest.raises(DataError, match="not a folder"):
         D.load_cora(tmp_path / "nope", cache=data_cache)
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_damaged_raw_file_is_a_clear_error_and_a_fixed_file_is_not_served_stale(
         tmp_path, data_cache):
     shutil.copytree(DATA / "PROTEINS", tmp_path / "PROTEINS")
@@ -63,8 +60,7 @@ def test_damaged_raw_file_is_a_clear_error_and_a_fixed_file_is_not_served_stale(
         D.load_proteins(tmp_path, cache=data_cache)
     a.write_bytes(good)  # repaired: a fresh cache entry (keyed by content) is used
     assert len(D.load_proteins(tmp_path, cache=data_cache)) == 1113
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_splits_are_disjoint_stratified_and_scaffold_pure(data_cache):
     y = np.r_[np.zeros(70), np.ones(30)].astype(int)
     folds = D.kfold_indices(y, 10, seed=3)
@@ -142,8 +138,7 @@ def test_global_pruning_uses_one_threshold_and_the_total_is_exact():
     kept = torch.cat([orig[id(mod)][mod.weight != 0] for mod in pruning.weight_modules(m)])
     gone = torch.cat([orig[id(mod)][mod.weight == 0] for mod in pruning.weight_modules(m)])
     assert gone.max() <= kept.min()  # one magnitude threshold across all tensors
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_pruned_weights_stay_zero_through_fine_tuning(data_cache):
     from prunegcrn_bridge.compression.tasks import TrainSettings, make_task
 
@@ -320,8 +315,7 @@ def _tiny_cfg(data_cache, **kw):
                 cache=str(data_cache))
     base.update(kw)
     return StudyConfig(**base)
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_study_writes_tables_resumes_and_refuses_other_settings(tmp_path, data_cache):
     from prunegcrn_bridge.compression.study import run_study
 
@@ -344,8 +338,7 @@ def test_study_writes_tables_resumes_and_refuses_other_settings(tmp_path, data_c
     with pytest.raises(BridgeConfigError, match="other settings"):
         run_study(_tiny_cfg(data_cache, sparsities=(0.9,)), tmp_path / "s", resume=True,
                   progress=False)
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_same_seed_same_numbers(data_cache):
     from prunegcrn_bridge.compression.study import Variant, run_single
 
@@ -365,8 +358,7 @@ def test_study_records_a_failing_unit_and_goes_on(tmp_path, data_cache):
     assert len(res["failed"]) == 1 and "ind.cora.x" in res["failed"][0]["error"]
     rec = json.loads((tmp_path / "s" / "units" / "cora-node-s0.json").read_text())
     assert rec["status"] == "error"
-
-
+@needs_data("cora", "proteins", "bbbp")
 def test_cli_compress_run_and_bad_input(tmp_path, data_cache, capsys):
     from argnn_sim.cli import main
 
@@ -389,6 +381,7 @@ def test_cli_compress_run_and_bad_input(tmp_path, data_cache, capsys):
         assert len(err) == 1 and msg in err[0]
 
 
+@needs_data("cora", "proteins", "bbbp")
 @pytest.mark.slow
 def test_gnn_compression_scenario_quick(tmp_path, data_cache):
     import subprocess
@@ -420,6 +413,7 @@ def test_gnn_compression_scenario_quick(tmp_path, data_cache):
 
 
 # ------------------------------------------------------------------- safety, reproducibility
+@needs_data("cora", "proteins", "bbbp")
 def test_cora_reader_equals_pygs_and_a_hostile_file_runs_nothing(tmp_path):
     import contextlib
     import io
@@ -475,6 +469,7 @@ def test_every_study_unit_runs_on_one_torch_thread(monkeypatch, data_cache):
     assert seen == [1, 1, 1] and torch.get_num_threads() == 2
 
 
+@needs_data("cora", "proteins", "bbbp")
 @pytest.mark.slow
 def test_a_study_gives_the_same_numbers_whatever_jobs(tmp_path, data_cache):
     from prunegcrn_bridge.compression.study import run_study

@@ -21,7 +21,7 @@ from argnn_sim.planted import (
 )
 from argnn_sim.series import SeriesTask, _neighbourhoods, load_road_series
 
-from .conftest import DATA
+from .conftest import DATA, needs_data
 
 
 def _ring(n: int) -> np.ndarray:
@@ -56,8 +56,7 @@ def test_missing_readings_and_the_truth() -> None:
     assert set(truth["parents"]) == {str(i) for i in range(15)} - {str(d) for d in p.drivers}
     assert p.parent_edges() == {(e["driver"], int(i)) for i, es in truth["parents"].items()
                                 for e in es}
-
-
+@needs_data("sz_taxi")
 def test_one_seed_gives_identical_files_another_seed_other_ones(tmp_path: Path) -> None:
     spec = PlantedSpec(steps=300, missing=0.05, seed=7)
 
@@ -73,8 +72,7 @@ def test_one_seed_gives_identical_files_another_seed_other_ones(tmp_path: Path) 
         assert z["data"].shape == (300, 156)
     truth = json.loads((tmp_path / "a" / "truth.json").read_text())
     assert truth["spec"] == "planted:sz_taxi:missing=0.05,steps=300,seed=7"
-
-
+@needs_data("sz_taxi")
 def test_a_spec_names_the_series_as_task_data(tmp_path: Path) -> None:
     name = "planted:sz_taxi:steps=400,seed=3"
     s = load_road_series(name, data_root=DATA)

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA
+from .conftest import DATA, needs_data
 
 pytest.importorskip("torch")
-SZ = DATA / "SZ_TAXI" / "SZ_taxi.csv"
-pytestmark = pytest.mark.skipif(not SZ.is_file(), reason=f"SZ-taxi's road graph not at {SZ}")
+pytestmark = needs_data("sz_taxi")
 SCRIPT = Path(__file__).resolve().parents[1] / "scenarios" / "planted_road_study.py"
 
 

@@ -25,6 +25,8 @@ from prunegcrn_bridge.road import (
     series_facts,
 )
 
+from .conftest import needs_data
+
 
 def _series(tmp: Path, n: int = 8, steps: int = 200) -> tuple[str, str]:
     rng = np.random.default_rng(1)
@@ -217,8 +219,7 @@ def test_agcrn_rows_come_from_checkpoints_on_the_comparisons_own_targets(tmp_pat
     with pytest.raises(BridgeConfigError, match="trained under --protocol default"):
         run_road_compare(_cfg(tmp_path, seeds=1, selections=(str(tmp_path / "sel"),),
                               protocol="tgcn"), tmp_path / "out3")
-
-
+@needs_data("sz_taxi")
 def test_planted_series_truth_scores_and_horizon(tmp_path: Path) -> None:
     """On a planted series the comparison imposes the true drivers, scores every method's
     kept sensors against them, and scores edge pruning against the true parent edges."""

@@ -27,6 +27,7 @@ from argnn_sim.series import (
 )
 
 from .conftest import DATA as SHARED  # noqa: E402 - the real data sets' folder
+from .conftest import needs_data  # noqa: E402
 
 
 def _write(tmp: Path, values: np.ndarray, adj: np.ndarray, name: str = "road") -> dict:
@@ -246,7 +247,7 @@ def test_cli_refuses_a_missing_data_file_with_status_2(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-@pytest.mark.skipif(not (SHARED / "SZ_TAXI" / "SZ_taxi.npz").is_file(), reason="no SZ-taxi")
+@needs_data("sz_taxi")
 def test_sz_taxi_loads_without_torch() -> None:
     s = load_road_series("sz_taxi", data_root=SHARED)
     assert s.values.shape == (2976, 156) and s.mape_threshold == 1.0

@@ -6,9 +6,10 @@ import pytest
 from prunegcrn_bridge.errors import DataError
 from prunegcrn_bridge.traffic import data as T
 
-from .conftest import DATA
+from .conftest import DATA, needs_data
 
 
+@needs_data("sz_taxi")
 def test_sz_taxi_windows_match_the_published_counts():
     s = T.load_sz_taxi(DATA)
     assert s.values.shape == (2976, 156) and s.steps_per_day == 96

@@ -17,11 +17,10 @@ from prunegcrn_bridge.traffic import data as T
 from prunegcrn_bridge.traffic.protocol import PROTOCOLS, TGCN_PUBLISHED, get_protocol
 from prunegcrn_bridge.traffic.train import config_for, evaluate, window_mean
 
-from .conftest import DATA
+from .conftest import DATA, needs_data
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
+@needs_data("sz_taxi")
 def test_tgcn_split_windows_and_scaling_on_sz_taxi() -> None:
     s = T.load_sz_taxi(DATA)
     w = T.prepare(s, protocol="tgcn")
@@ -38,8 +37,7 @@ def test_tgcn_split_windows_and_scaling_on_sz_taxi() -> None:
     # the last window's targets run one step past the series' end at its third step
     assert np.isnan(y[-1, 2:]).all() and not np.isnan(y[-1, :2]).any()
     assert not np.isnan(y[:588]).any()
-
-
+@needs_data("sz_taxi")
 def test_tgcn_ha_reproduces_the_published_15_minute_row_exactly() -> None:
     """T-GCN's HA (the mean of the 4-step input window) on SZ-taxi: MAE 2.7815, RMSE 4.2951,
     accuracy 0.7008 (Zhao et al. 2019, Table 1)."""

@@ -138,6 +138,21 @@ def _table(cmd: dict[str, object], out: Path) -> list[dict[str, str]]:
             for r in rows]
 
 
+def _started(p: subprocess.Popen[str], out: Path, limit: float = 60.0) -> None:
+    """Wait until the command has claimed its folder (its ``.lock``: the interpreter is up
+    and argnn's Ctrl-C handling installed), or has ended. A SIGINT sent while a loaded
+    machine is still starting the interpreter kills it by the signal's default, before any
+    program could handle it; that is not what the drill tests."""
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < limit:
+        try:
+            if json.loads((out / ".lock").read_text()).get("pid") == p.pid:
+                return
+        except (OSError, ValueError, AttributeError):
+            pass
+        time.sleep(0.02)
+
+
 def drill_interrupts(name: str, cmd: dict[str, object], work: Path, tries: int,
                      rng: random.Random, ref_seconds: float, ref: list[dict[str, str]]
                      ) -> tuple[int, list[str]]:
@@ -146,6 +161,7 @@ def drill_interrupts(name: str, cmd: dict[str, object], work: Path, tries: int,
     done = 0
     for i in range(tries):
         p = _start(list(cmd["argv"]) + (list(cmd.get("resume", [])) if i else []), out)  # type: ignore
+        _started(p, out)
         time.sleep(rng.uniform(0.5, max(1.0, 0.8 * ref_seconds)))
         if p.poll() is not None:  # finished before the signal: nothing to interrupt
             p.communicate()
