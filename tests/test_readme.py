@@ -1,6 +1,7 @@
-"""Every Python code block of the README runs as written, pasted into a script of its own
-(a process-pool sweep needs its ``if __name__ == "__main__":`` guard), with nothing on
-stderr; every ``argnn`` command line in its shell blocks names options the parser knows."""
+"""Every Python code block of the README and of the documentation pages (``docs/*.md``) runs
+as written, pasted into a script of its own (a process-pool sweep needs its
+``if __name__ == "__main__":`` guard), with nothing on stderr; every ``argnn`` command line
+in their shell blocks names options the parser knows; every page they link to exists."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+README = "\n".join(p.read_text(encoding="utf-8") for p in PAGES)
 
 
 def _blocks(lang: str) -> list[str]:
@@ -65,3 +67,17 @@ def test_every_argnn_command_line_parses():
             parser.parse_args([a.strip("[]") for a in argv if a.strip("[]")])
         except SystemExit as exc:  # pragma: no cover - shows which line
             raise AssertionError(f"README: argnn {' '.join(argv)}") from exc
+
+
+def test_the_readme_is_a_landing_page_and_every_link_resolves():
+    import re as _re
+
+    text = PAGES[0].read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    for arxiv in ("2502.17522", "2510.10803", "2510.22058"):
+        assert f"arXiv:{arxiv}" in text
+    for page in PAGES:
+        body = page.read_text(encoding="utf-8")
+        for target in _re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", body):
+            if not target.startswith(("http://", "https://")):
+                assert (page.parent / target).exists(), f"{page.name}: {target}"
