@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 CORE   := $(VENV)/.core
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint clean
+.PHONY: run test test-fast lint docs clean
 
 # the simulator alone: its pinned core dependencies (no torch, no numba, no test tools)
 $(CORE): setup.cfg pyproject.toml constraints.txt
@@ -37,10 +37,18 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# the documentation site (docs/_build/html): the pages, the API from the docstrings and the
+# notebooks executed; a warning is an error
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[docs]'
+	rm -rf docs/_build docs/api
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "the site: docs/_build/html/index.html"
+
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check argnn_sim prunegcrn_bridge tests scenarios bench
 	$(BIN)/mypy argnn_sim prunegcrn_bridge
 
 clean:
-	rm -rf $(VENV) results build *.egg-info
+	rm -rf $(VENV) results build *.egg-info docs/_build docs/api

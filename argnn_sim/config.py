@@ -195,25 +195,42 @@ def _check_name(name: Any) -> None:
 class TaskConfig:
     """``[task]``: what the network learns.
 
-    kind : ``truth`` (a truth table: ``gate`` and ``bits``) or ``series`` (a road-sensor
+    Attributes
+    ----------
+    kind
+        ``truth`` (a truth table: ``gate`` and ``bits``) or ``series`` (a road-sensor
         network forecasting its own readings, :mod:`argnn_sim.series`; the network is built
-        from the road graph, so ``[network]`` keys other than ``weight_scale`` do not apply).
-    gate : one of AND, OR, XOR, NAND, NOR, XNOR (two inputs) or PARITY (``bits`` inputs).
-    data : (series) ``"sz_taxi"`` or an ``.npz`` of readings (key ``data``, (T, N[, F])).
-    data_root : (series) the folder holding ``SZ_TAXI/`` (default: ``$ARGNN_DATA``); relative
+        from the road graph, so ``[network]`` keys other than ``weight_scale`` do not
+        apply).
+    gate
+        One of AND, OR, XOR, NAND, NOR, XNOR (two inputs) or PARITY (``bits`` inputs).
+    data
+        (series) ``"sz_taxi"`` or an ``.npz`` of readings (key ``data``, (T, N[, F])).
+    data_root
+        (series) the folder holding ``SZ_TAXI/`` (default: ``$ARGNN_DATA``); relative
         ``data`` and ``adjacency`` paths are read under it.
-    adjacency : (series) the road graph: an N x N matrix (``.npy`` or comma-separated) or a
+    adjacency
+        (series) the road graph: an N x N matrix (``.npy`` or comma-separated) or a
         ``from,to[,cost]`` CSV; optional for ``sz_taxi``.
-    horizon : (series) the target is the reading ``horizon`` steps ahead (1: 15 minutes on
+    horizon
+        (series) the target is the reading ``horizon`` steps ahead (1: 15 minutes on
         SZ-taxi).
-    hops : (series) a predictor hears the input nodes of the sensors within ``hops`` road
-        hops (0: only its own sensor).
-    hidden : (series) hidden nodes per sensor (0: inputs feed the predictors directly).
-    passes : (series) passes over the training split (0: no training, evaluation only).
-    sensors : (series) the sensors that have an input node (empty: all); the others are
-        forecast without their own reading.
-    train_steps, test_steps : (series) use only the first that many steps of the training
-        and test splits (0: all of them); for quick runs.
+    hops
+        (series) a predictor hears the input nodes of the sensors within ``hops`` road hops
+        (0: only its own sensor).
+    hidden
+        (series) hidden nodes per sensor (0: inputs feed the predictors directly).
+    passes
+        (series) passes over the training split (0: no training, evaluation only).
+    sensors
+        (series) the sensors that have an input node (empty: all); the others are forecast
+        without their own reading.
+    train_steps
+        (series) use only the first that many steps of the training and test splits (0: all
+        of them); for quick runs.
+    test_steps
+        (series) use only the first that many steps of the training and test splits (0: all
+        of them); for quick runs.
     """
 
     SECTION: ClassVar[str] = "task"
@@ -266,11 +283,15 @@ class TaskConfig:
 class NetworkConfig:
     """``[network]``: the initial directed weighted graph.
 
-    kind : ``logic`` (the reference circuit: inputs, ``hidden`` hidden nodes, one output,
-        every ordered pair except into inputs), ``random`` (``nodes`` nodes with mean
-        in-degree ``mean_degree``) or ``edges`` (an explicit edge list with named
-        ``inputs`` and ``outputs``).
-    weight_scale : initial weights are drawn from U(-weight_scale, weight_scale).
+    Attributes
+    ----------
+    kind
+        ``logic`` (the reference circuit: inputs, ``hidden`` hidden nodes, one output, every
+        ordered pair except into inputs), ``random`` (``nodes`` nodes with mean in-degree
+        ``mean_degree``) or ``edges`` (an explicit edge list with named ``inputs`` and
+        ``outputs``).
+    weight_scale
+        Initial weights are drawn from U(-weight_scale, weight_scale).
     """
 
     SECTION: ClassVar[str] = "network"
@@ -360,13 +381,18 @@ class NetworkConfig:
 class ScheduleConfig:
     """``[schedule]``: when nodes wake.
 
-    kind : ``sweep`` (per input, ``sweeps`` passes, each a fresh random order, zero delay)
-        or ``async`` (each node on its own Poisson clock of rate ``wake_rate``; inputs
-        change every ``input_period`` time units).
-    inputs : number of training inputs presented.
-    evaluate : after training, present every truth-table row (in a random order) with
-        learning off and report the error (the default). ``false`` ends the run after
-        training, drawing nothing more: the published Fig. 4 timing runs.
+    Attributes
+    ----------
+    kind
+        ``sweep`` (per input, ``sweeps`` passes, each a fresh random order, zero delay) or
+        ``async`` (each node on its own Poisson clock of rate ``wake_rate``; inputs change
+        every ``input_period`` time units).
+    inputs
+        Number of training inputs presented.
+    evaluate
+        After training, present every truth-table row (in a random order) with learning off
+        and report the error (the default). ``false`` ends the run after training, drawing
+        nothing more: the published Fig. 4 timing runs.
     """
 
     SECTION: ClassVar[str] = "schedule"
@@ -392,10 +418,14 @@ class ScheduleConfig:
 class ChannelConfig:
     """``[channel]``: link delay and loss.
 
-    model : delay distribution: ``constant`` (always ``delay``), ``uniform``
-        (``delay`` ± ``spread``), ``exponential`` (mean ``delay``) or ``lognormal``
-        (mean ``delay``, log-standard-deviation ``spread``).
-    loss : probability that a value or error message is dropped, in [0, 1).
+    Attributes
+    ----------
+    model
+        Delay distribution: ``constant`` (always ``delay``), ``uniform`` (``delay`` ±
+        ``spread``), ``exponential`` (mean ``delay``) or ``lognormal`` (mean ``delay``,
+        log-standard-deviation ``spread``).
+    loss
+        Probability that a value or error message is dropped, in [0, 1).
     """
 
     SECTION: ClassVar[str] = "channel"
@@ -424,12 +454,14 @@ class ChannelConfig:
 class NodeConfig:
     """``[node]``: the local rule's constants (defaults are the reference's).
 
-    arithmetic : which primitives compute Eq. 1-2 (:mod:`argnn_sim.rule`):
-        ``reference`` (NumPy's ``exp`` ufunc and BLAS ``ddot``, as the published program:
-        equal to it on the machine at hand; SimPy and batched engines), ``portable`` (ours:
-        IEEE basic operations only, the same bits in every engine and on every CPU) or
-        ``auto`` (the default: ``reference`` when ``rng.mode = "reference"``, else
-        ``portable``).
+    Attributes
+    ----------
+    arithmetic
+        Which primitives compute Eq. 1-2 (:mod:`argnn_sim.rule`): ``reference`` (NumPy's
+        ``exp`` ufunc and BLAS ``ddot``, as the published program: equal to it on the
+        machine at hand; SimPy and batched engines), ``portable`` (ours: IEEE basic
+        operations only, the same bits in every engine and on every CPU) or ``auto`` (the
+        default: ``reference`` when ``rng.mode = "reference"``, else ``portable``).
     """
 
     SECTION: ClassVar[str] = "node"
@@ -449,22 +481,31 @@ class NodeConfig:
 class PruningConfig:
     """``[pruning]``: which edges a node removes, and when.
 
-    policy : ``spectral``, ``magnitude`` (drop the smallest input weight below
-        ``threshold``), ``random`` (with probability ``rate`` per activation drop a random
-        input edge) or ``none``.
-    mode : degree matrix of the local Laplacian, ``D`` (edge counts) or ``DW`` (weights).
-    rule : ``reference`` (the published implementation, exactly) or ``local`` (ours:
-        only the node's own input edges, imaginary parts below ``tol`` ignored).
-    min_in_degree : the local, magnitude and random policies never take a node below this.
-    budget : at most this many prunes in the whole run (0: no cap). An experimenter's
-        control for comparing rules at equal numbers of removed edges, not a decentralized
-        mechanism: the count is shared by all nodes.
-    eligible : (local rule) which own input edges a genuine conjugate pair may remove:
-        ``cycles`` (the default: only the weaker half of a 2-cycle) or ``all`` (any input
-        edge; the in-neighbour with the largest share of the pair's eigenvector goes). Edges
-        from input nodes never lie on a cycle, so only ``all`` can drop a sensor's edge.
-    outputs : (local rule) whether output nodes prune their own input edges too (default
-        false: the output keeps its read-out). A series task's predictors are all outputs.
+    Attributes
+    ----------
+    policy
+        ``spectral``, ``magnitude`` (drop the smallest input weight below ``threshold``),
+        ``random`` (with probability ``rate`` per activation drop a random input edge) or
+        ``none``.
+    mode
+        Degree matrix of the local Laplacian, ``D`` (edge counts) or ``DW`` (weights).
+    rule
+        ``reference`` (the published implementation, exactly) or ``local`` (ours: only the
+        node's own input edges, imaginary parts below ``tol`` ignored).
+    min_in_degree
+        The local, magnitude and random policies never take a node below this.
+    budget
+        At most this many prunes in the whole run (0: no cap). An experimenter's control for
+        comparing rules at equal numbers of removed edges, not a decentralized mechanism:
+        the count is shared by all nodes.
+    eligible
+        (local rule) which own input edges a genuine conjugate pair may remove: ``cycles``
+        (the default: only the weaker half of a 2-cycle) or ``all`` (any input edge; the
+        in-neighbour with the largest share of the pair's eigenvector goes). Edges from
+        input nodes never lie on a cycle, so only ``all`` can drop a sensor's edge.
+    outputs
+        (local rule) whether output nodes prune their own input edges too (default false:
+        the output keeps its read-out). A series task's predictors are all outputs.
     """
 
     SECTION: ClassVar[str] = "pruning"
@@ -516,12 +557,15 @@ class RecordConfig:
     spectral check and (async) the age of the news every activation used; ``prunes``:
     only prune events and curves; ``none``: summary numbers only.
 
-    watch : at level ``full``, whose traces are kept. A network with at most
-        ``watch`` non-input nodes has all of them watched (every logic circuit of the
-        papers); a larger one has the output node and ``watch - 1`` others, spread evenly
-        over the node numbers (the same nodes in every run). 0 watches every node. Checks
-        are counted for every node either way. Traces of 10^5 nodes would not fit in
-        memory, nor a figure; and computing spectra nobody keeps costs LAPACK time.
+    Attributes
+    ----------
+    watch
+        At level ``full``, whose traces are kept. A network with at most ``watch`` non-input
+        nodes has all of them watched (every logic circuit of the papers); a larger one has
+        the output node and ``watch - 1`` others, spread evenly over the node numbers (the
+        same nodes in every run). 0 watches every node. Checks are counted for every node
+        either way. Traces of 10^5 nodes would not fit in memory, nor a figure; and
+        computing spectra nobody keeps costs LAPACK time.
     """
 
     SECTION: ClassVar[str] = "record"

@@ -42,6 +42,20 @@ class InlineExecutor(cf.Executor):
     """Runs each call at submit time in this process (tests, debugging, notebooks)."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        """Call ``fn`` with the arguments now, in this process; its result (or its exception)
+        in a finished future.
+
+        Parameters
+        ----------
+        fn : callable
+            The function.
+        args, kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+        """
         fut: cf.Future[Any] = cf.Future()
         try:
             fut.set_result(fn(*args, **kwargs))

@@ -179,7 +179,7 @@ def _layout(result: RunResult, g: nx.DiGraph) -> dict[int, tuple[float, float]]:
 
 
 def graph_before_after(result: RunResult, path: str | os.PathLike[str] | None = None) -> Any:
-    """The initial graph and the final one, removed edges dashed red, width ∝ |weight|.
+    """The initial graph and the final one, removed edges dashed red, width ∝ ``|weight|``.
 
     Parameters
     ----------

@@ -50,7 +50,7 @@ from .teacher import prepare, reference_draws, version
 
 __all__ = ["Engine", "ENGINES", "ENGINE_CHOICES", "simulate", "engine_reason",
            "choose_engine", "run_many", "engine_note", "register_engine", "unregister_engine", "plan",
-           "initial_network", "evaluation_schedule", "missed_engine", "reference_draws", "version", "TooLarge"]
+           "initial_network", "evaluation_schedule", "missed_engine", "reference_draws", "version"]
 
 
 def _compiled_reason(sc: Scenario) -> str | None:
@@ -497,8 +497,9 @@ def evaluation_schedule(sc: Scenario, seed: SeedLike) -> tuple[Any, list[int], A
 
     Returns
     -------
-    (rows, order, passes)
-        Float array (n_rows, n_inputs + 1), list of int, int array.
+    tuple
+        The rows (a float array of shape ``(n_rows, n_inputs + 1)``), their order (a list
+        of int) and the node order of each evaluation pass (an int array).
     """
     from .batch import eval_schedule
 
