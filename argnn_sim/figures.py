@@ -354,11 +354,20 @@ def async_robustness(folder: Path) -> list[Path]:
             axes[2 * gi, fj].set_title(f"{g}: error", fontsize=10)
             axes[2 * gi + 1, fj].set_title(f"{g}: edges pruned", fontsize=10)
             axes[2 * gi + 1, fj].set_xlabel(xlabels.get(str(f), str(f)))
+        axes[2 * gi, 0].set_ylabel("test error\n(mean |output - target|)")
+        axes[2 * gi + 1, 0].set_ylabel("edges pruned\n(mean per run)")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=6, ncol=2)
+        ax.margins(y=0.08)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3 * len(variants)),
+               fontsize=9, frameon=False, title="hidden nodes h, rule (colour: h; line: rule)",
+               title_fontsize=9)
     fig.suptitle("Asynchronous ARGNN: stale, delayed and lost information (mean over seeds)")
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    rows_of_legend = math.ceil(len(labels) / max(1, min(len(labels), 3 * len(variants))))
+    fig.tight_layout(rect=(0, 0.03 + 0.022 * rows_of_legend, 1, 0.98))
     out = folder / "async_robustness.png"
     P.save_figure(fig, out)
     return [out]

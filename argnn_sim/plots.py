@@ -24,7 +24,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from .config import task_kind  # noqa: E402
 from .results import RunResult  # noqa: E402
 
-__all__ = ["eigenvalue_traces", "graph_before_after", "training_curves", "save_figure"]
+__all__ = ["eigenvalue_traces", "graph_before_after", "training_curves", "save_figure",
+           "panel_grid"]
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str] | None) -> Any:
@@ -145,6 +146,45 @@ def _mark_prunes(axes: Any, result: RunResult, node: int, idx: np.ndarray, sweep
             axes[1].annotate(f"{ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
                              xytext=(3, 3), textcoords="offset points",
                              color="red", fontsize=8)
+
+
+def panel_grid(n: int, *, width: float = 4.6, height: float = 3.8, max_cols: int = 3,
+               **subplots: Any) -> tuple[Any, list[Any]]:
+    """A figure of ``n`` panels in a near-square grid (2 x 2 for four, at most ``max_cols``
+    columns), readable at a page's width; panels left over are hidden.
+
+    Parameters
+    ----------
+    n : int
+        How many panels.
+    width : float
+        A panel's width in inches.
+    height : float
+        A panel's height in inches.
+    max_cols : int
+        The most columns.
+    **subplots
+        Passed to :func:`matplotlib.pyplot.subplots` (``sharey``, ...).
+
+    Returns
+    -------
+    (Figure, list of Axes)
+        The figure and its first ``n`` panels, row by row.
+
+    Examples
+    --------
+    >>> fig, axes = panel_grid(4)
+    >>> len(axes), fig.get_size_inches().tolist()
+    (4, [9.2, 7.6])
+    """
+    cols = 2 if n == 4 else max(1, min(max_cols, n))
+    rows = -(-n // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                             **subplots)
+    flat = list(grid.flat)
+    for ax in flat[n:]:
+        ax.set_axis_off()
+    return fig, flat[:n]
 
 
 def _task_name(sc: Any) -> str:

@@ -70,17 +70,13 @@ def _by(rows: Sequence[Mapping[str, Any]], **match: Any) -> list[Mapping[str, An
 
 
 def plot(rows: Sequence[Mapping[str, Any]], out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from argnn_sim.plots import panel_grid, plt
 
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     colors = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False,
-                             sharey=True)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         for m in methods:
             for ft, ls in ((False, "-"), (True, "--")):
                 sel = _by(rows, task=task, method=m, finetune=ft, budget="sweep")
@@ -92,20 +88,20 @@ def plot(rows: Sequence[Mapping[str, Any]], out: Path) -> list[Path]:
                 ax.plot(xs, ys, ls, marker="o", ms=3, color=colors[m],
                         label=m if not ft else None)
         dense = np.mean([r["dense_error"] for r in _by(rows, task=task)])
-        ax.axhline(dense, color="k", lw=0.8, ls=":")
+        ax.axhline(dense, color="k", lw=0.8, ls=":",
+                   label="dense circuit (no pruning)" if ax is axes[0] else None)
         ax.set_title(f"{task} (mean over h, seeds)")
         ax.set_xlabel("edges removed k (real)")
-    axes[0][0].set_ylabel("evaluation error (simulator)")
-    axes[0][0].legend(fontsize=7, title="solid: no fine-tuning\ndashed: fine-tuned",
-                      title_fontsize=7)
+        ax.set_ylabel("evaluation error (simulator)")
+    axes[0].legend(fontsize=8, title="solid: no fine-tuning\ndashed: fine-tuned",
+                   title_fontsize=8)
     fig.tight_layout()
     p1 = out / "error_vs_k.png"
     fig.savefig(p1, dpi=130)
     plt.close(fig)
     # at the spectral rules' own k, by h
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False,
-                             sharey=True)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         for m in methods:
             sel = _by(rows, task=task, method=m, finetune=False, budget="spectral-reference")
             hs = sorted({r["h"] for r in sel})
@@ -114,8 +110,8 @@ def plot(rows: Sequence[Mapping[str, Any]], out: Path) -> list[Path]:
                         marker="o", ms=3, color=colors[m], label=m)
         ax.set_title(f"{task}: k of the reference rule")
         ax.set_xlabel("hidden nodes h")
-    axes[0][0].set_ylabel("evaluation error, no fine-tuning")
-    axes[0][0].legend(fontsize=7)
+        ax.set_ylabel("evaluation error, no fine-tuning")
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     p2 = out / "spectral_budget.png"
     fig.savefig(p2, dpi=130)

@@ -498,14 +498,14 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
 def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """``pruning.png`` (metric vs sparsity per method, one panel per task) and
     ``quantization.png`` (metric vs weight bits per method)."""
-    from argnn_sim.plots import plt, save_figure
+    from argnn_sim.plots import panel_grid, save_figure
 
     folder = Path(folder)
     summ = summarize(rows)
     tasks = list(dict.fromkeys(s["task"] for s in summ))
     paths = []
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         ss = [s for s in summ if s["task"] == task]
         dense = [s for s in ss if s["method"] == "dense"]
         for method, marker in (("fine", "o"), ("global", "s")):
@@ -525,15 +525,15 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
         ax.set_title(task)
         ax.set_xlabel("sparsity (share of weights removed)")
         ax.set_ylabel(f"test {ss[0]['metric_name']}")
-    axes[0][0].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
-    paths.append(save_figure(fig, folder / "pruning.png"))
+    save_figure(fig, folder / "pruning.png")
+    paths.append(folder / "pruning.png")
     qtasks = [t for t in tasks if any(s["task"] == t and s["method"] in
                                       ("qat", "dq", "a2q", "ptq-int8") for s in summ)]
     if qtasks:
-        fig, axes = plt.subplots(1, len(qtasks), figsize=(4.2 * len(qtasks), 3.6),
-                                 squeeze=False)
-        for ax, task in zip(axes[0], qtasks):
+        fig, axes = panel_grid(len(qtasks))
+        for ax, task in zip(axes, qtasks):
             ss = [s for s in summ if s["task"] == task]
             for method, marker in (("qat", "o"), ("dq", "s"), ("a2q", "^"), ("ptq-int8", "D")):
                 qpts = sorted((s["bits"], s["metric_mean"], s["metric_sd"])
@@ -549,7 +549,8 @@ def plot_study(rows: list[dict[str, Any]], folder: str | os.PathLike[str]) -> li
             ax.set_xlabel("weight bits")
             ax.set_xticks([4, 8])
             ax.set_ylabel(f"test {ss[0]['metric_name']}")
-        axes[0][0].legend(fontsize=7)
+        axes[0].legend(fontsize=8)
         fig.tight_layout()
-        paths.append(save_figure(fig, folder / "quantization.png"))
+        save_figure(fig, folder / "quantization.png")
+        paths.append(folder / "quantization.png")
     return paths
