@@ -111,12 +111,16 @@ def eigenvalue_traces(result: RunResult, path: str | os.PathLike[str] | None = N
         step = max(1, idx.size // max_points)
         x = np.arange(idx.size)[::step]
         for p in range(m):
-            label = f"pos {p} (n{members[p]})" if members[p] >= 0 else f"pos {p}"
+            label = f"λ{p}: node {members[p]}" if members[p] >= 0 else f"λ{p}"
             axes[row, 0].plot(x, re[::step, p], lw=0.8, color=cmap(p % 10), label=label)
             axes[row, 1].plot(x, im[::step, p], lw=0.8, color=cmap(p % 10))
         _mark_prunes(axes[row], result, node, idx, sweep)
         axes[row, 0].set_ylabel(f"node {node}")
-        axes[row, 0].legend(fontsize=6, loc="upper right", ncol=2)
+        axes[row, 0].legend(fontsize=6, loc="upper right", ncol=2, title_fontsize=6,
+                            title=None if row else "eigenvalue k of the star: the member\nat "
+                                                   "place k, which the reference pairs it with")
+        for ax in axes[row]:
+            ax.margins(x=0.03)
     axes[0, 0].set_title("Re λ")
     axes[0, 1].set_title("Im λ")
     axes[-1, 0].set_xlabel("check (activation) of the node")
@@ -143,9 +147,10 @@ def _mark_prunes(axes: Any, result: RunResult, node: int, idx: np.ndarray, sweep
         for h in hit[:1].tolist():
             for ax in axes:
                 ax.axvline(h, color="red", ls="--", lw=1)
-            axes[1].annotate(f"{ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
-                             xytext=(3, 3), textcoords="offset points",
-                             color="red", fontsize=8)
+            axes[1].annotate(f"pruned {ev['edge'][0]}→{ev['edge'][1]}", (h, 0),
+                             xytext=(4, 4), textcoords="offset points", color="red",
+                             fontsize=8, bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                               "ec": "none", "alpha": 0.8})
 
 
 def panel_grid(n: int, *, width: float = 4.6, height: float = 3.8, max_cols: int = 3,
@@ -352,8 +357,10 @@ def training_curves(result: RunResult, path: str | os.PathLike[str] | None = Non
                            label=f"prunes ({len(at)})")
         handles.append(h_pr)
     ax2.plot([0], [result.edges_before], marker="o", color="C3", ms=4)
-    ax2.annotate(f"{result.edges_before} at the start", (0, result.edges_before),
-                 xytext=(6, 4), textcoords="offset points", fontsize=8, color="C3")
+    ax2.annotate(f"{result.edges_before} edges at the start", (0, result.edges_before),
+                 xytext=(8, -16), textcoords="offset points", fontsize=8, color="C3",
+                 zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "C3",
+                                 "lw": 0.5, "alpha": 0.9})
     ax2.set_ylabel("edges in the network", color="C3")
     ax2.set_ylim(0, result.edges_before * 1.08 + 1)
     ax2.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -634,7 +634,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
     from argnn_sim.plots import plt, save_figure
 
     summ = summarize(records, series)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(7.6, 4))
     for method, marker in (("prunegcrn", "o"), ("prunegcrn-soft", "v"), ("random", "s"),
                            ("correlation", "^")):
         pts = sorted((s["fraction"], s["mae_mean"], s["mae_sd"]) for s in summ
@@ -663,7 +663,7 @@ def plot_compare(records: Sequence[dict[str, Any]], folder: Path, series: Series
                  == "all" else f"{series.name}: metric `masked` (targets ≠ 0 only)",
                  fontsize=9)
     ax.invert_xaxis()
-    ax.legend(fontsize=7, loc="best", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.tight_layout()
     save_figure(fig, folder / "mae_vs_kept.png")
     if series.adjacency is None:
