@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from argnn_sim.datasets import DATASETS
+from argnn_sim.datasets import DATASETS, data_root
 
 SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-DATA = Path(os.environ.get("ARGNN_DATA", SHARED / "data"))
+DATA = Path(os.environ["ARGNN_DATA"]) if os.environ.get("ARGNN_DATA") else (
+    SHARED / "data" if (SHARED / "data").is_dir() else data_root())
 #: the data sets each notebook reads
 NEEDS = {"03_gnn_compression.ipynb": ("cora", "proteins", "bbbp")}
 

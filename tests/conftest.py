@@ -27,8 +27,20 @@ SHARED = Path(os.environ.get("ARGNN_SHARED", Path(__file__).resolve().parents[2]
 #: the reference implementation's golden runs and published rows (in the repository)
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 GOLDEN = REFERENCE / "golden_runs.json"
+def _data_root() -> Path:
+    """$ARGNN_DATA, else the shared folder beside the checkout, else where ``argnn data get``
+    puts the data sets by default (the user cache)."""
+    if os.environ.get("ARGNN_DATA"):
+        return Path(os.environ["ARGNN_DATA"])
+    if (SHARED / "data").is_dir():
+        return SHARED / "data"
+    from argnn_sim.datasets import data_root
+
+    return data_root()
+
+
 #: the real data sets; the one setting tests read them through (never downloaded)
-DATA = Path(os.environ.get("ARGNN_DATA", SHARED / "data"))
+DATA = _data_root()
 
 
 def needs_data(*names: str) -> pytest.MarkDecorator:
