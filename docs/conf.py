@@ -8,7 +8,9 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 sys.path.insert(0, os.path.abspath(".."))
-os.environ.setdefault("MPLBACKEND", "Agg")
+# the notebooks' kernels draw inline (their figures are images on the site), whatever the
+# shell set; this process draws nothing (argnn_sim.plots picks Agg itself here)
+os.environ.pop("MPLBACKEND", None)
 
 project = "argnn-sim"
 author = "the argnn-sim developers"
