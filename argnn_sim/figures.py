@@ -365,11 +365,11 @@ def async_robustness(folder: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3 * len(variants)),
-               fontsize=9, frameon=False, title="hidden nodes h, rule (colour: h; line: rule)",
-               title_fontsize=9)
+    ncol = max(1, len(hs))  # one column per h, a row per rule (the legend fills by column)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, frameon=False,
+               title="hidden nodes h, rule (colour: h; line: rule)", title_fontsize=9)
     fig.suptitle("Asynchronous ARGNN: stale, delayed and lost information (mean over seeds)")
-    rows_of_legend = math.ceil(len(labels) / max(1, min(len(labels), 3 * len(variants))))
+    rows_of_legend = math.ceil(len(labels) / ncol)
     fig.tight_layout(rect=(0, 0.03 + 0.022 * rows_of_legend, 1, 0.98))
     out = folder / "async_robustness.png"
     P.save_figure(fig, out)
