@@ -38,8 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, Scenario, TaskConfig, check_choice
-from .config import task_kind as _lookup
+from .config import (
+    ConfigError,
+    Scenario,
+    TaskConfig,
+    check_choice,
+    task_kind,  # the one lookup of a kind, re-exported here
+)
 from .limits import Estimate, network_estimate
 from .registry import TASK_KINDS
 from .topology import build
@@ -518,25 +523,6 @@ class TruthKind(TableKind):
 TRUTH = TruthKind()
 
 
-def task_kind(name: str) -> TaskKind:
-    """The registered task kind ``name``.
-
-    Parameters
-    ----------
-    name : a ``task.kind``.
-
-    Returns
-    -------
-    TaskKind
-
-    Examples
-    --------
-    >>> task_kind("truth") is TRUTH
-    True
-    """
-    return _lookup(name)
-
-
 def missing_features(sc: Scenario, has: frozenset[str], engine: str) -> str | None:
     """Why ``engine``, which has the features ``has``, cannot run the task of ``sc``
     (``None``: it has all its kind needs).
@@ -560,7 +546,7 @@ def missing_features(sc: Scenario, has: frozenset[str], engine: str) -> str | No
     >>> missing_features(Scenario(), frozenset(), "the compiled engine") is None
     True
     """
-    kind = _lookup(sc.task.kind)
+    kind = task_kind(sc.task.kind)
     lacking = sorted(kind.needs - has)
     if not lacking:
         return None
