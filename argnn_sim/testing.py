@@ -67,6 +67,11 @@ def result_differences(a: RunResult, b: RunResult, *,
         x, y = getattr(a, f), getattr(b, f)
         if not _same_float(x, y):
             out.append(f"{f}: {_short(x)} != {_short(y)}")
+    if "metrics" not in skip:
+        for k in sorted(set(a.metrics) | set(b.metrics)):
+            x, y = a.metrics.get(k), b.metrics.get(k)
+            if not _same_value(x, y):
+                out.append(f"metrics.{k}: {_short(x)} != {_short(y)}")
     for f in ARRAY_FIELDS:
         if f in skip:
             continue
@@ -82,6 +87,17 @@ def result_differences(a: RunResult, b: RunResult, *,
     return out
 
 
+def _same_value(x: Any, y: Any) -> bool:
+    """Equal bit for bit, NaN equal to NaN, through lists, tuples, dicts and arrays (a
+    task's metrics)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return set(x) == set(y) and all(_same_value(x[k], y[k]) for k in x)
+    if isinstance(x, (list, tuple, np.ndarray)) or isinstance(y, (list, tuple, np.ndarray)):
+        u, v = np.asarray(x), np.asarray(y)
+        return u.shape == v.shape and np.array_equal(u, v, equal_nan=_nan_ok(u) and _nan_ok(v))
+    return _same_float(x, y)
+
+
 def _nan_ok(u: np.ndarray) -> bool:
     return u.dtype.kind in "fc"
 
@@ -95,8 +111,8 @@ def assert_same_result(a: RunResult, b: RunResult, *, ignore: Iterable[str] = ()
     """Assert that two runs agree bit for bit on everything but timings and engine.
 
     Compares the scenario, seed, errors, evaluation order, prune events, edge counts and
-    labels, counters (activations, checks, messages, faults), and every array: initial
-    and final edges, curves and traces.
+    labels, counters (activations, checks, messages, faults), the task's metrics (NaN
+    equal to NaN), and every array: initial and final edges, curves and traces.
 
     Parameters
     ----------

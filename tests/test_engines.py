@@ -38,6 +38,48 @@ def network(n=120, traces="prunes", inputs=25, **extra):
     return Scenario.from_dict(d)
 
 
+def _road_files() -> dict:
+    """A small road series (12 sensors on a ring with two chords, 160 steps), written once
+    per test process to a temporary folder (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="argnn-road-"))
+    atexit.register(shutil.rmtree, folder, True)
+    n, steps = 12, 160
+    rng = np.random.default_rng(5)
+    t = np.arange(steps)[:, None]
+    values = 40 + 15 * np.sin(t / 6 + np.arange(n)) + rng.normal(0, 2, (steps, n))
+    adj = np.roll(np.eye(n), 1, 1) + np.roll(np.eye(n), -1, 1)
+    adj[0, 6] = adj[6, 0] = adj[3, 9] = adj[9, 3] = 1
+    np.savez(folder / "road.npz", data=values)
+    np.savetxt(folder / "road_adj.csv", adj, delimiter=",", fmt="%g")
+    return {"kind": "series", "data": str(folder / "road.npz"),
+            "adjacency": str(folder / "road_adj.csv")}
+
+
+ROAD = _road_files()
+
+
+def series(hops=0, hidden=0, mode="DW", schedule="sweep", traces="prunes", sweeps=1, **extra):
+    """A series task as the road comparison runs it: every input edge eligible, outputs
+    pruning, bias; the sweep schedule (one pass) or the async one."""
+    d = {"task": {**ROAD, "hops": hops, "hidden": hidden, "passes": 2},
+         "node": {"bias": True}, "record": {"traces": traces},
+         "pruning": {"policy": "spectral", "rule": "local", "mode": mode, "eligible": "all",
+                     "outputs": True}}
+    if schedule == "sweep":
+        d["schedule"] = {"sweeps": sweeps, "eval_sweeps": sweeps}
+    else:
+        d["schedule"] = {"kind": "async", "input_period": 1.0, "wake_rate": 1.0}
+        d["channel"] = {"model": "exponential", "delay": 0.1, "loss": 0.05}
+    for k, v in extra.items():
+        d[k] = {**d.get(k, {}), **v}
+    return Scenario.from_dict(d)
+
+
 # name -> (scenario, seed). h = 5..7 gives rows of 8..10 entries: NumPy's pairwise sums
 # and BLAS's blocks; reference-rule runs at h >= 3 prune remotely.
 MATRIX = {
@@ -121,6 +163,21 @@ MATRIX = {
                                           channel={"model": "lognormal", "spread": 0.5},
                                           pruning={"rule": "reference"}), 32),
     "async-reference-arith": (network(node={"arithmetic": "reference"}), 18),
+    # series tasks (the road comparison's runs): several outputs, streamed inputs
+    "series-sweep-hops0-DW": (series(), 40),
+    "series-sweep-hops1-hidden1-D": (series(1, 1, "D"), 41),
+    "series-sweep-hops1-sweeps2": (series(1, sweeps=2), 42),
+    "series-sweep-budget": (series(1, pruning={"budget": 7}), 43),
+    "series-sweep-cycles-hidden1": (series(0, 1, pruning={"eligible": "cycles"}), 44),
+    "series-sweep-none": (series(1, 1, pruning={"policy": "none"}), 45),
+    "series-sweep-full": (series(1, traces="full"), 46),
+    "series-async-lossy-hops0-DW": (series(schedule="async"), 47),
+    "series-async-lossy-hops1-hidden1": (series(1, 1, schedule="async"), 48),
+    "series-async-instant-hops1": (series(1, 0, schedule="async",
+                                          channel={"delay": 0.0, "loss": 0.0}), 49),
+    "series-async-budget-hidden1": (series(0, 1, schedule="async", pruning={"budget": 5}), 50),
+    "series-async-faults-full": (series(1, schedule="async", traces="full",
+                                        faults={"crash_rate": 0.02, "downtime": 2.0}), 51),
 }
 PAIRS = [(case, e) for case, (sc, _s) in MATRIX.items() for e in ENGINES
          if e != "simpy" and engine_reason(e, sc) is None]
@@ -143,6 +200,62 @@ def test_engine_equals_simpy(case, engine):
     assert_same_result(fast, slow)
 
 
+@needs_numba
+@pytest.mark.parametrize("case", [c for c in MATRIX if c.startswith("series")])
+def test_series_predictions_equal_bit_for_bit(case, monkeypatch):
+    """The compiled engine's series runs: every scored prediction (each output node's value
+    at each scored test step) equals the SimPy engine's, and so does the whole result; the
+    series cases prune, spend their budgets and run on the compiled engine under auto."""
+    import argnn_sim.series_kind as SK
+
+    real = SK.series_task_metrics
+
+    def with_predictions(prepared, driver, final):
+        out = real(prepared, driver, final)
+        out["predictions"] = np.asarray(driver.predictions)
+        out["scored_steps"] = list(driver.scored)
+        return out
+
+    monkeypatch.setattr(SK, "series_task_metrics", with_predictions)
+    sc, seed = MATRIX[case]
+    assert choose_engine(sc) == "compiled"
+    fast = simulate(sc, seed)
+    slow = simulate(sc, seed, engine="simpy")
+    assert fast.engine == "compiled"
+    assert fast.metrics["predictions"].shape == (20, 12)  # scored test steps, sensors
+    assert np.array_equal(fast.metrics["predictions"], slow.metrics["predictions"])
+    assert_same_result(fast, slow)
+    budget = sc.pruning.budget
+    if budget:
+        assert len(slow.prune_events) == budget
+    elif sc.pruning.policy != "none" and sc.pruning.mode == "DW":
+        assert len(slow.prune_events) >= 5
+
+
+@needs_numba
+@pytest.mark.parametrize("case,kind,amount", [("series-sweep-hops1-hidden1-D", "sensors", 4),
+                                              ("series-async-lossy-hops0-DW", "edges", 9)])
+def test_after_training_interventions_on_the_compiled_engine(case, kind, amount):
+    """The road comparison's centralized pruning of the trained network (an
+    ``after_training`` hook) gives the SimPy engine's result on the compiled engine."""
+    from prunegcrn_bridge.road.run import _prune_trained
+
+    sc, seed = MATRIX[case]
+    hook = _prune_trained(kind, amount)
+    fast = simulate(sc, seed, after_training=hook)
+    slow = simulate(sc, seed, engine="simpy", after_training=hook)
+    assert fast.engine == "compiled"
+    assert_same_result(fast, slow)
+    cut = [ev["edge"] for ev in slow.prune_events if ev["input"] == -1]
+    if kind == "edges":
+        assert len(cut) == amount
+    else:  # every input edge of the sensors not kept
+        labels = slow.labels
+        assert len({labels[a] for a, _b in cut}) == 12 - amount
+        assert all(str(labels[a]).startswith("x") for a, _b in cut)
+    assert simulate(sc, seed, after_training=None).engine == "compiled"
+
+
 def test_the_matrix_is_not_vacuous():
     """Every fast engine is compared on many scenarios, with prunes and remote prunes."""
     by_engine = {e: [c for c, x in PAIRS if x == e] for e in ENGINES if e != "simpy"}
@@ -156,9 +269,14 @@ def test_the_matrix_is_not_vacuous():
         return
     # every scenario runs on some engine besides SimPy, or is one only SimPy covers
     only_simpy = {c for c in MATRIX} - {c for c, _e in PAIRS}
-    assert only_simpy == {"sweep-traces-full", "sweep-local-rule", "sweep-magnitude",
-                          "sweep-bias", "async-lossy-lognormal", "async-reference-lognormal",
-                          "async-reference-arith"}
+    assert only_simpy == {"sweep-traces-full", "sweep-magnitude", "async-lossy-lognormal",
+                          "async-reference-lognormal", "async-reference-arith"}
+    # the sweep schedule on the compiled engine, the reference rule's remote prunes included
+    assert {"sweep-local-rule", "sweep-bias", "sweep-ref-rng-portable-arith",
+            "sweep-portable-DW-h5-AND"} <= set(by_engine["compiled"])
+    assert any(ev["remote"] for ev in _simpy("sweep-ref-rng-portable-arith").prune_events)
+    # every series case, sweep and async
+    assert len([c for c in by_engine["compiled"] if c.startswith("series")]) == 12
     # lossy links and faults are compared on the compiled engine, at every trace level
     assert {"async-lossy", "async-lossy-full", "async-lossy-none-traces", "async-faults",
             "async-faults-reset-full", "async-faults-lossy-logic"} <= set(by_engine["compiled"])
@@ -208,7 +326,7 @@ def test_every_run_says_why_a_faster_engine_did_not_run_it(tmp_path):
     # in a sweep, runs of the sweep schedule the batched engine cannot take say why
     grid = Grid(base=MATRIX["sweep-local-rule"][0], seeds=[0, 1])
     recs = run_sweep(grid, tmp_path / "s").records
-    assert {x["summary"]["engine"] for x in recs} == {"simpy"}
+    assert {x["summary"]["engine"] for x in recs} == {"compiled" if available() else "simpy"}
     assert all(x["summary"]["engine_note"].startswith("batch: pruning policy") for x in recs)
 
 

@@ -46,12 +46,12 @@ DONE, NEED_DRAWS, NEED_SCHED, NEED_POOL, NEED_BUF, CHECK, NEED_FLOG, NEED_INBOX 
  I_CHECKS, I_NAGE, I_NCK, I_NSNAP, I_INPUT, I_NFREE, I_SENT_V, I_SENT_E,
  I_SENT_H, I_SENT_U, I_BIAS, I_LOCAL, I_KDRAW, I_DMODEL, I_LOST_V, I_LOST_E, I_MISSED,
  I_N, I_FACTIVE, I_RESET, I_NLOG, I_REF, I_CKLIMIT, I_NPR, I_SENT_P, I_NL,
- I_DW, I_SPEC, I_HINTS) = range(39)
-N_I = 39
+ I_DW, I_SPEC, I_HINTS, I_EVERY, I_OUTPRUNE, I_SWEEP, I_AGES) = range(43)
+N_I = 43
 # F: float64 scalars
-(F_NOW, F_Y, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
- F_HOLD) = range(12)
-N_F = 12
+(F_NOW, F_EF, F_CLIP, F_LOSS, F_DELAY, F_ULO, F_URANGE, F_UP, F_DOWN, F_START,
+ F_HOLD) = range(11)
+N_F = 11
 # I[I_DMODEL]: how the kernel draws a delay (F_DELAY itself; exponential; uniform)
 D_FIXED, D_EXP, D_UNIFORM = range(3)
 # fault process of a node: its next event ends the start wait, the up-time, the down-time
@@ -87,7 +87,7 @@ class State(NamedTuple):
 
     Per node (length ``n``): ``role``, ``in_ptr``/``in_len`` and ``out_ptr``/``out_len``
     (each node's segment of the edge arrays and how much of it is in use), ``V``,
-    ``b_arr`` (bias), ``acts`` (activations), ``dpos``/``dend`` (the node's channel: next
+    ``b_arr`` (bias), ``y`` (an output node's target, set by the host), ``acts`` (activations), ``dpos``/``dend`` (the node's channel: next
     and end place in ``dbuf``), ``ib`` (its inbox: ``IB_*`` columns), ``watch`` (traces
     kept). Per edge
     slot: ``in_src``, ``in_w``, ``in_v``, ``in_stamp`` (registers of the input edges),
@@ -131,6 +131,7 @@ class State(NamedTuple):
     out_stamp: np.ndarray
     V: np.ndarray
     b_arr: np.ndarray
+    y: np.ndarray
     acts: np.ndarray
     dbuf: np.ndarray
     dpos: np.ndarray
@@ -602,6 +603,26 @@ def schedule_wake(S, k):
 
 
 @_inline
+def _wake_again(S, k):
+    """After a wake: the node's next one (the async schedule's Poisson clock). In the sweep
+    schedule the host pushes every pass's wakes (:func:`push_wakes`), so nothing is drawn.
+    False, changing nothing, when the buffer of intervals is empty."""
+    if S.I[I_SWEEP] != 0:
+        return True
+    return schedule_wake(S, k)
+
+
+@_jit
+def push_wakes(S, order, t, s0):
+    """One pass of the sweep schedule: node ``order[i]`` wakes at ``t`` with event number
+    ``s0 + i`` (the teacher fires the pass's wake events in its shuffled order). The heap
+    holds at most one wake per node, and the previous pass's are all done."""
+    I = S.I
+    for i in range(order.size):
+        _heap_push(S.h_t, S.h_s, S.h_k, I, t, s0 + i, order[i])
+
+
+@_inline
 def _input_sum(S, k):
     """Eq. 1's sum (Node._in_portable): the products placed by star position (the merge
     of in_src, out_dst and k, all ascending, duplicates once), then rule.blocked_sum."""
@@ -954,7 +975,7 @@ def _activate(S, k, now, learn):
     for q in range(b0, b0 + nb):
         _post(S, k, S.out_dst[q], VALUE, v, 0.0, now)
     if S.role[k] == OUTPUT:
-        E = _output_error(F[F_EF], v, F[F_Y])
+        E = _output_error(F[F_EF], v, S.y[k])
     else:
         nb = S.out_len[k]
         E = _hidden_error(_running_dot(S.out_e[b0:b0 + nb], S.out_w[b0:b0 + nb], nb), v)
@@ -970,12 +991,20 @@ def _activate(S, k, now, learn):
 @_inline
 def _has_eligible(S, k):
     """SpectralLocal.check's first test: an edge the rule may remove (the weaker half of a
-    2-cycle, on a node that may lose an input). Only then does the spectrum matter."""
+    2-cycle, on a node that may lose an input; with ``pruning.eligible = "all"`` every input
+    edge, and with ``pruning.outputs`` on output nodes too). Only then does the spectrum
+    matter. The eligible edges are marked in ``S.flags`` (in_src order)."""
     a0, b0 = S.in_ptr[k], S.out_ptr[k]
     na, nb = S.in_len[k], S.out_len[k]
-    return (_may_prune_inputs(S.role[k] == OUTPUT, na, S.I[I_MINDEG])
-            and _mark_eligible(S.in_src[a0:a0 + na], S.in_w[a0:a0 + na], na,
-                               S.out_dst[b0:b0 + nb], S.out_w[b0:b0 + nb], nb, S.flags) > 0)
+    I = S.I
+    if not _may_prune_inputs(S.role[k] == OUTPUT and I[I_OUTPRUNE] == 0, na, I[I_MINDEG]):
+        return False
+    if I[I_EVERY] != 0:  # pruning.eligible = "all": every input edge (na > min_in_degree)
+        for i in range(na):
+            S.flags[i] = 1
+        return True
+    return _mark_eligible(S.in_src[a0:a0 + na], S.in_w[a0:a0 + na], na,
+                          S.out_dst[b0:b0 + nb], S.out_w[b0:b0 + nb], nb, S.flags) > 0
 
 
 @_inline
@@ -1077,13 +1106,14 @@ def run(S, t_stop, s_stop):
     """
     I = S.I
     if I[I_PENDING] >= 0:
-        if not schedule_wake(S, I[I_PENDING]):
+        if not _wake_again(S, I[I_PENDING]):
             I[I_NODE] = I[I_PENDING]
             return NEED_SCHED
         I[I_PENDING] = -1
     learn = I[I_LEARN] != 0
     checking = learn and I[I_PRUNE] != 0
     full = I[I_FULL] != 0
+    ages = I[I_AGES] != 0  # the news' ages of watched nodes (level full, async schedule)
     local = I[I_LOCAL] != 0
     ref = I[I_REF] != 0
     spec = ref or I[I_SPEC] != 0  # checks kept and decided after the fact
@@ -1134,7 +1164,7 @@ def run(S, t_stop, s_stop):
             return NEED_DRAWS
         if I[I_NFREE] < need:
             return NEED_POOL
-        if (full and I[I_NAGE] >= S.a_node.size) or ((full or spec) and (
+        if (ages and I[I_NAGE] >= S.a_node.size) or ((full or spec) and (
                 I[I_NCK] >= S.c_node.size or I[I_NSNAP] + na + nb >= S.s_ids.size)) or (
                 spec and I[I_NL] + (need * need) >= S.l_buf.size):
             return NEED_BUF
@@ -1149,13 +1179,13 @@ def run(S, t_stop, s_stop):
         now = t
         S.F[F_NOW] = now
         if S.down[k] != 0:  # a crashed node sleeps through its wake, and waits for the next
-            if not schedule_wake(S, k):
+            if not _wake_again(S, k):
                 I[I_PENDING] = k
                 return NEED_SCHED
             continue
         _collect(S, k, now)
         S.acts[k] += 1
-        if full and S.watch[k] != 0:
+        if ages and S.watch[k] != 0:
             _report_age(S, k, now)
         _activate(S, k, now, learn)
         if hints:
@@ -1180,7 +1210,7 @@ def run(S, t_stop, s_stop):
                 I[I_CHECKS] += 1
                 if full and S.watch[k] != 0:
                     _keep_check(S, k, now)
-        if not schedule_wake(S, k):
+        if not _wake_again(S, k):
             I[I_PENDING] = k
             return NEED_SCHED
     return DONE

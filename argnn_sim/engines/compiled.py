@@ -46,7 +46,7 @@ the compiled engine runs the async schedule (schedule.kind = "async"); for sweep
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,7 @@ from ..channel import KIND_NAMES, Channel
 from ..config import ConfigError, Scenario
 from ..limits import TooLarge
 from ..node import INPUT, OUTPUT, Phase
-from ..pruning import make_policy
+from ..pruning import Budgeted, make_policy
 from ..recorder import Recorder
 from ..results import RunResult
 from ..rng import SeedLike
@@ -67,6 +67,8 @@ from .teacher import InputDriver, Prepared, fault_counters, prepare, run_result
 
 __all__ = ["simulate_compiled", "compiled_reason", "available", "TooLarge"]
 
+#: what the kernel has beyond a table with one output (:attr:`argnn_sim.tasks.TaskKind.needs`)
+FEATURES = frozenset({"several outputs", "streamed inputs"})
 #: The local rule's eligible checks run ahead too on networks of at most this many edges.
 #: A stop per eligible check costs a Python round trip (about 30 µs), and eligible checks
 #: are frequent in small recurrent networks (logic circuits: 40 % of activations). Running
@@ -117,15 +119,14 @@ def compiled_reason(sc: Scenario) -> str | None:
     ...                                     "pruning": {"rule": "local"}})) is None
     True
     """
-    why = missing_features(sc, frozenset(), "the compiled engine")
+    why = missing_features(sc, FEATURES, "the compiled engine")
     if why is not None:
         return why
-    if sc.schedule.kind != "async":
-        return ('the compiled engine runs the async schedule (schedule.kind = "async"); '
-                "for sweeps use engine 'batch'")
     if rule.resolve_arithmetic(sc.node.arithmetic, sc.rng.mode) == "reference":
         return ("node.arithmetic = 'reference' uses NumPy's exp ufunc and BLAS, which "
                 "compiled code cannot call (use 'portable')")
+    if sc.schedule.kind == "sweep" and sc.faults.crash_rate > 0:
+        return "node faults in the sweep schedule run on the SimPy engine only"
     c = sc.channel
     p = sc.pruning
     if p.policy not in ("spectral", "none"):
@@ -134,10 +135,9 @@ def compiled_reason(sc: Scenario) -> str | None:
     if c.model == "lognormal" and c.delay > 0 and _kernel_draws(sc):
         return ("lognormal delays with lossy links or the reference rule run on the SimPy "
                 "engine only (the kernel draws exponential, uniform and constant delays)")
-    if p.budget > 0 and p.policy != "none":
-        return "a pruning budget runs on the SimPy engine only"
-    if p.eligible != "cycles" or p.outputs:
-        return "pruning.eligible = 'all' and pruning.outputs = true run on the SimPy engine only"
+    if p.budget > 0 and p.policy != "none" and p.rule == "reference":
+        return ("a pruning budget with the reference rule runs on the SimPy engine only "
+                "(its prune requests are predicted ahead of the budget's count)")
     return None
 
 
@@ -467,6 +467,9 @@ class _Run(_Decisions):
         self.channels: dict[int, Channel] = {}
         self.stars: dict[int, tuple[Any, Star]] = {}  # the last star checked, per node
         self.policy = make_policy(scenario.pruning, prep.streams.pruning)
+        # a pruning budget (the local rule): the kernel stops checking once it is spent, as
+        # Budgeted stops asking its rule
+        self.budgeted = isinstance(self.policy, Budgeted)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         self.sched = prep.streams.schedule
         self.scale = 1.0 / scenario.schedule.wake_rate
@@ -597,6 +600,9 @@ class _Run(_Decisions):
                 self.a.inbox_room(frm, 1)
                 if K.drop_input(self.S, k, frm):
                     self.recorder.on_prune(k, frm, k, False)
+                if self.budgeted:
+                    self.policy.left -= 1  # Budgeted.check's count of what it proposed
+                    self._budget_check()
             elif to >= 0:
                 self.make_room(k, 2)
                 S = self.S
@@ -656,11 +662,34 @@ class _Run(_Decisions):
         if edge is None:
             return
         frm, to = edge
+        if self.budgeted:
+            self._budget_check()
         if to != k:
             return
         self.a.inbox_room(frm, 1)  # the unsubscribe
         if self.K.drop_input(self.S, k, frm):
             self.recorder.on_prune(k, frm, k, False)
+
+    def _budget_check(self) -> None:
+        """A spent budget: the kernel checks no more (Budgeted no longer asks its rule, so
+        no check is made, counted or traced)."""
+        if self.policy.left <= 0:
+            self.S.I[self.K.I_PRUNE] = 0
+
+    def remove_edges(self, edges: list[tuple[int, int]]) -> None:
+        """:meth:`~argnn_sim.engines.simpy_engine.Network.remove_edges` on the kernel's
+        state: each receiver drops its input edge and tells the sender (an unsubscribe),
+        and the recorder sees a prune by the receiver. Edges no longer standing are ignored.
+
+        Parameters
+        ----------
+        edges : list of (from, to)
+        """
+        for frm, to in edges:
+            self.make_room(to, 1)
+            self.a.inbox_room(frm, 1)
+            if self.K.drop_input(self.S, to, frm):
+                self.recorder.on_prune(to, frm, to, False)
 
     # ----- driving ----------------------------------------------------------------------
     def run_until(self, t: float, s: int) -> None:
@@ -776,8 +805,9 @@ def _start(R: _Run, K: Any, n: int, input_set: set[int]) -> None:
     if R.faulty:
         for k in active:
             K.fault_start(R.S, k)
-    for k in active:
-        R.schedule_wake(k)
+    if R.sc.schedule.kind == "async":  # (sweeps: the teacher fires each pass's wakes)
+        for k in active:
+            R.schedule_wake(k)
 
 
 def _finish(R: _Run, K: Any, n: int, train_end: float) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -802,13 +832,56 @@ def _finish(R: _Run, K: Any, n: int, train_end: float) -> tuple[dict[str, Any], 
     return final, counters
 
 
-def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
+class _NodeState:
+    """One node of :class:`_Network` as an ``after_training`` hook reads it."""
+
+    __slots__ = ("id", "in_src", "in_w")
+
+    def __init__(self, k: int, in_src: list[int], in_w: list[float]) -> None:
+        self.id = k
+        self.in_src = in_src
+        self.in_w = in_w
+
+
+class _Network:
+    """What an ``after_training`` hook is given on the compiled engine: the parts of the
+    SimPy engine's :class:`~argnn_sim.engines.simpy_engine.Network` such an experimenter's
+    intervention reads (``topo``; ``nodes``, each with ``id``, ``in_src``, ``in_w``, as
+    they stand at the end of training) and :meth:`remove_edges`."""
+
+    def __init__(self, R: _Run, topo: Any) -> None:
+        self.topo = topo
+        self._R = R
+        S = R.S
+        self.nodes = [_NodeState(k, S.in_src[p:p + m].tolist(), S.in_w[p:p + m].tolist())
+                      for k, (p, m) in enumerate(zip(S.in_ptr[:-1].tolist(),
+                                                     S.in_len.tolist()))]
+
+    def edge_count(self) -> int:
+        """The edges standing."""
+        return int(self._R.S.in_len.sum())
+
+    def remove_edges(self, edges: list[tuple[int, int]]) -> None:
+        """Remove edges ``(from, to)`` as the SimPy engine's ``Network.remove_edges`` does.
+
+        Parameters
+        ----------
+        edges : the edges; ones that no longer stand are ignored.
+        """
+        self._R.remove_edges(edges)
+
+
+def simulate_compiled(scenario: Scenario, seed: SeedLike = None, *,
+                      after_training: Callable[[Any], None] | None = None) -> RunResult:
     """Run one scenario on the compiled engine: the SimPy engine's result, faster.
 
     Parameters
     ----------
     scenario : a scenario the engine covers (:func:`compiled_reason`).
     seed : as for :func:`argnn_sim.simulate`.
+    after_training : called once training ends, before the evaluation, with a view of the
+        trained network (``topo``, ``nodes``, ``remove_edges``: what the SimPy engine's
+        hook reads of its :class:`~argnn_sim.engines.simpy_engine.Network`).
 
     Returns
     -------
@@ -836,10 +909,9 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     t0 = time.perf_counter()
     prep = prepare(scenario, seed)
     topo, recorder = prep.topo, prep.recorder
-    sched = scenario.schedule
     R = _Run(prep, K)
     inputs = list(topo.inputs)
-    out = topo.output
+    outputs = list(topo.output_ids)
     _start(R, K, topo.n, set(inputs))
     driver = InputDriver(prep)
 
@@ -851,24 +923,23 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
         train_end[0] = float(R.S.F[K.F_NOW])
         if R.faulty and not scenario.faults.during_eval:
             K.stop_faults(R.S)
+        if after_training is not None:
+            after_training(_Network(R, topo))
         R.rewind_sched()  # the evaluation order is drawn next, from the schedule stream
 
+    hold = _sweep_holder(R, K, prep, driver) if scenario.schedule.kind == "sweep" else \
+        _async_holder(R, K, prep)
     t1 = time.perf_counter()
-    now = 0.0
+    clock = [0.0]
     for step in driver.steps(end_training):
-        R.S.I[K.I_INPUT] = recorder.input
-        # the teacher's _present, its next timeout, and the input nodes' presents
-        R.S.F[K.F_Y] = step.target
-        first = R.seq(len(inputs))  # the triggers
-        s_next = R.seq()  # the teacher's next timeout
-        R.run_until(now, first - 1)  # a wake that was due before the triggers
-        for k, x in zip(inputs, step.row_values[:-1]):
-            R.present(k, float(x))
-        now = now + sched.input_period
-        R.run_until(now, s_next)
-        R.S.F[K.F_NOW] = now
+        S = R.S
+        S.I[K.I_INPUT] = recorder.input
+        for k, y in zip(outputs, step.targets):  # the teacher's _present: the targets
+            S.y[k] = y
+        hold(step, clock, inputs)
         R.flush_prunes()
-        driver.record(step, (float(R.S.V[out]),), now, len(recorder.prunes))
+        V = R.S.V
+        driver.record(step, [float(V[k]) for k in outputs], clock[0], len(recorder.prunes))
     K.collect_all(R.S)
     R.flush_ages()
     R.flush_checks()
@@ -876,3 +947,53 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None) -> RunResult:
     t2 = time.perf_counter()
     final, counters = _finish(R, K, topo.n, train_end[0])
     return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")
+
+
+def _async_holder(R: _Run, K: Any, prep: Prepared) -> Callable[..., None]:
+    """A step of the async schedule: the input triggers, then one input period of wakes
+    on the nodes' own clocks (the SimPy engine's ``hold_period``)."""
+    period = prep.scenario.schedule.input_period
+
+    def hold(step: Any, clock: list[float], inputs: list[int]) -> None:
+        now = clock[0]
+        first = R.seq(len(inputs))  # the triggers
+        s_next = R.seq()  # the teacher's next timeout
+        R.run_until(now, first - 1)  # a wake that was due before the triggers
+        for k, x in zip(inputs, step.inputs):
+            R.present(k, float(x))
+        now = now + period
+        R.run_until(now, s_next)
+        R.S.F[K.F_NOW] = now
+        clock[0] = now
+    return hold
+
+
+def _sweep_holder(R: _Run, K: Any, prep: Prepared, driver: InputDriver
+                  ) -> Callable[..., None]:
+    """A step of the sweep schedule (the SimPy engine's ``hold``): the input triggers, then
+    each pass's wakes, every active node once in an order drawn from the schedule stream,
+    fired by the teacher at the pass's time; the pass lasts one time unit."""
+    recorder, shuffle = prep.recorder, prep.streams.schedule.shuffle
+    input_set = set(prep.topo.inputs)
+    active = np.asarray([k for k in range(prep.topo.n) if k not in input_set], dtype=np.int64)
+
+    def hold(step: Any, clock: list[float], inputs: list[int]) -> None:
+        now = clock[0]
+        first = R.seq(len(inputs))  # the triggers
+        R.run_until(now, first - 1)
+        for k, x in zip(inputs, step.inputs):
+            R.present(k, float(x))
+        for p in range(driver.passes(step)):
+            if step.learn:
+                recorder.sweep = p
+            order = active.copy()
+            shuffle(order)
+            s0 = R.seq(order.size)  # the wake events, fired in that order
+            s_next = R.seq()  # the teacher's timeout(1)
+            K.push_wakes(R.S, order, now, s0)
+            now = now + 1
+            R.run_until(now, s_next)
+            R.S.F[K.F_NOW] = now
+            R.flush_prunes()  # made in pass p
+        clock[0] = now
+    return hold

@@ -95,7 +95,7 @@ class RunArrays:
         E = src.size
         role = np.full(n, K.HIDDEN, dtype=np.int8)
         role[list(topo.inputs)] = K.INPUT
-        role[topo.output] = K.OUTPUT
+        role[list(topo.output_ids)] = K.OUTPUT
         deg = in_len + out_len + 1
         cap = np.maximum(32, 8 * deg)  # each channel's buffer of delays
         dptr = np.zeros(n + 1, dtype=np.int64)
@@ -127,7 +127,7 @@ class RunArrays:
             in_v=np.zeros(E), in_stamp=np.full(E, -np.inf),
             out_ptr=out_ptr, out_len=out_len, out_dst=dst[order].copy(),
             out_e=np.zeros(E), out_w=np.zeros(E), out_stamp=np.full(E, -np.inf),
-            V=np.zeros(n), b_arr=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
+            V=np.zeros(n), b_arr=np.zeros(n), y=np.zeros(n), acts=np.zeros(n, dtype=np.int64),
             dbuf=np.zeros(1 if kdraw else int(dptr[-1])), dpos=dptr[:-1].copy(), dend=dptr[:-1].copy(),
             ib=ib, ib_buf=np.zeros(ib_size, dtype=np.int32), msg=np.zeros((pool, K.M_COLS)),
             free=np.arange(pool, dtype=np.int64),
@@ -177,7 +177,12 @@ class RunArrays:
         I[K.I_LEARN] = 1
         I[K.I_PRUNE] = int(scenario.pruning.policy != "none")
         I[K.I_LOCAL] = int(scenario.pruning.policy == "spectral")
+        I[K.I_EVERY] = int(scenario.pruning.eligible == "all")
+        I[K.I_OUTPRUNE] = int(scenario.pruning.outputs)
         I[K.I_FULL] = int(full)
+        sweep = scenario.schedule.kind == "sweep"
+        I[K.I_SWEEP] = int(sweep)
+        I[K.I_AGES] = int(full and not sweep)  # the SimPy engine's recorder.tracks_age
         I[K.I_MINDEG] = scenario.pruning.min_in_degree
         I[K.I_INPUT] = -1
         I[K.I_NFREE] = self.pool
@@ -206,7 +211,7 @@ class RunArrays:
             # training when the faults stop there, else the end of the run (the teacher's
             # clock: one input period per step, summed as the run sums it).
             sched = scenario.schedule
-            steps = sched.inputs
+            steps = prep.kind.training_steps(prep.task, scenario)
             if faults.during_eval:
                 steps += prep.kind.evaluation_steps(prep.task, scenario)
             hold = 0.0
