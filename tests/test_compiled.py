@@ -180,8 +180,8 @@ def test_simulate_engine_option_and_errors():
     assert_same(simulate(sc, 0, engine="compiled"), simulate(sc, 0, engine="simpy"))
     with pytest.raises(ConfigError, match="engine 'turbo' is not known"):
         simulate(sc, 0, engine="turbo")
-    with pytest.raises(ConfigError, match="async schedule"):
-        C.simulate_compiled(Scenario(), 0)  # the default is the sweep schedule
+    # the default scenario: the sweep schedule, full traces (watched nodes' eigenvalues)
+    assert_same(C.simulate_compiled(Scenario(), 0), simulate(Scenario(), 0, engine="simpy"))
     lossy = _sc(channel={"loss": 0.1, "model": "lognormal", "spread": 0.5})
     with pytest.raises(ConfigError, match="lognormal delays.*use engine 'auto' or 'simpy'"):
         simulate(lossy, 0, engine="compiled")
@@ -194,7 +194,9 @@ def test_simulate_engine_option_and_errors():
     ({"channel": {"model": "lognormal", "spread": 0.4}, "pruning": {"rule": "reference"}},
      "reference rule"),
     ({"pruning": {"policy": "magnitude"}}, "policy"),
-    ({"pruning": {"budget": 3}}, "budget"),
+    ({"pruning": {"budget": 3, "rule": "reference"}}, "budget"),
+    ({"schedule": {"kind": "sweep"}, "channel": {"delay": 0.0},
+      "faults": {"crash_rate": 0.1}}, "sweep schedule"),
     ({"node": {"arithmetic": "reference"}}, "arithmetic"),
 ])
 def test_reasons(extra, words):

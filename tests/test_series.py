@@ -26,6 +26,8 @@ from argnn_sim.series import (
     split_lengths,
 )
 
+from argnn_sim.engines.compiled import available  # noqa: E402
+
 from .conftest import DATA as SHARED  # noqa: E402 - the real data sets' folder
 from .conftest import needs_data  # noqa: E402
 
@@ -164,7 +166,8 @@ def test_sensor_accounting_and_metrics(tmp_path: Path) -> None:
     sc = _scenario(dict(_write(tmp_path, v, _ring(4)), sensors=[0, 2]),
                    pruning={"policy": "none"})
     r = simulate(sc, 0)
-    assert r.engine == "simpy" and r.metrics["sensors_given"] == 2
+    assert r.engine == ("compiled" if available() else "simpy")
+    assert r.metrics["sensors_given"] == 2
     assert r.metrics["sensors_used"] == [0, 2] and r.metrics["edges"] == r.edges_after
     assert r.metrics["scored"] == len(r.per_row_errors) * 4
     assert r.error == pytest.approx(np.mean(r.per_row_errors))
@@ -186,10 +189,13 @@ def test_spectral_rule_can_drop_a_sensor_only_when_allowed(tmp_path: Path) -> No
         if str(widened.labels[e["edge"][0]]).startswith("x"))
 
 
-def test_series_runs_on_simpy_and_says_why(tmp_path: Path) -> None:
+def test_series_runs_on_the_compiled_engine_and_the_batched_one_says_why(tmp_path: Path
+                                                                          ) -> None:
     sc = _scenario(_write(tmp_path, _values(), _ring(4)))
-    assert "series" in engine_reason("compiled", sc)
+    assert engine_reason("compiled", sc) in (None, "numba is not installed (pip install "
+                                             "'argnn-sim[fast]')")
     assert "series" in engine_reason("batch", sc)
+    assert "several outputs" in engine_reason("batch", sc)
     a, b = simulate(sc, 3), simulate(sc, 3)
     assert a.summary() == {**b.summary(), "seconds": a.seconds, "timings": a.timings}
 

@@ -6,8 +6,11 @@ differ in speed and in what they cover; each entry of :data:`ENGINES` says wheth
 run a scenario and, if not, why (networkx's ``can_run`` idea):
 
 ``compiled``
-    the async schedule on a numba kernel (:mod:`argnn_sim.engines.compiled`; the ``fast``
-    extra). Fastest where it runs.
+    the async schedule, and the sweep schedule, on a numba kernel
+    (:mod:`argnn_sim.engines.compiled`; the ``fast`` extra). Fastest where it runs; in the
+    sweep schedule ``auto`` takes it for tasks that stream their inputs (the series task's
+    long runs), not for the logic circuit's short ones (a run takes less than the kernel's
+    start).
 ``simpy``
     the executable specification, one SimPy process per node
     (:mod:`argnn_sim.engines.simpy_engine`). Runs every scenario.
@@ -24,15 +27,16 @@ on a batched engine where it prefers itself among many. An
 engine asked for by name that cannot run a scenario raises one :class:`ConfigError`
 naming the reason, everywhere. The result records which engine ran it
 (``RunResult.engine``) and, when a faster engine exists for its setting (``compiled``
-for the async schedule, ``batch`` for sweeps of the sweep schedule) but did not run it,
+for the async schedule and a series task's sweeps, ``batch`` for sweeps of the logic
+circuit in the sweep schedule) but did not run it,
 why not (``RunResult.engine_note``, :func:`engine_note`): no run falls back silently.
 
 >>> from argnn_sim.config import Scenario
 >>> sc = Scenario.from_dict({"schedule": {"inputs": 20}, "record": {"traces": "prunes"}})
 >>> simulate(sc, 1).engine, simulate(sc, 1, engine="batch").error == simulate(sc, 1).error
 ('simpy', True)
->>> print(engine_reason("compiled", sc))
-the compiled engine runs the async schedule (schedule.kind = "async"); for sweeps use engine 'batch'
+>>> print(engine_reason("compiled", sc.replace(**{"pruning.policy": "magnitude"})))
+the compiled engine covers pruning.policy = "spectral" (rules "local" and "reference") and "none"
 """
 
 from __future__ import annotations
@@ -96,15 +100,19 @@ def _run_batch(scenarios: Sequence[Scenario], seeds: Sequence[SeedLike],
 
 
 def _compiled_first(sc: Scenario, alone: bool) -> float:
-    """The compiled engine first for the async schedule; for a sweep in the portable
-    arithmetic, before the SimPy engine and after the batched one (many runs of one shape).
-    (The reference arithmetic, the papers' setting, is NumPy's and BLAS's: never the
-    kernel's, so no sweep in it counts the compiled engine as its fastest.)"""
+    """The compiled engine first for the async schedule. In the sweep schedule, first for
+    a task that streams its inputs (a series: thousands of steps on hundreds of nodes) in
+    the portable arithmetic; the logic circuit's short sweeps go to the SimPy engine alone
+    (a run takes less than the kernel's start) and to the batched one among many."""
     from ..rule import resolve_arithmetic
+    from ..tasks import task_kind
 
     if sc.schedule.kind == "async":
         return 3.0
-    return 1.5 if resolve_arithmetic(sc.node.arithmetic, sc.rng.mode) == "portable" else 0.0
+    needs = task_kind(sc.task.kind).needs
+    long_runs = "streamed inputs" in needs
+    portable = resolve_arithmetic(sc.node.arithmetic, sc.rng.mode) == "portable"
+    return 1.5 if long_runs and portable else 0.0
 
 
 def _many_first(sc: Scenario, alone: bool) -> float:

@@ -30,17 +30,21 @@ before the kernel ran, runs it again to just before that check's action, and act
 true outcome. At trace level ``full`` the eigenvalues of the watched nodes' other checks
 are computed afterwards too, from snapshots of the stars.
 
-Covered (:func:`compiled_reason` says why a scenario is not): the async schedule, lazy
-delivery, delays of every model, loss, crashes (with or without reset, from a start time,
-during evaluation), the ``local`` and ``reference`` spectral rules or no pruning, the
-``portable`` arithmetic. Not: budgets, the magnitude and random policies, the
-``reference`` arithmetic (NumPy's ``exp`` and BLAS), and lognormal delays where the kernel
-draws (with loss or the reference rule). numba is an optional dependency
-(``pip install 'argnn-sim[fast]'``).
+Covered (:func:`compiled_reason` says why a scenario is not): the async schedule and the
+sweep schedule (the host fires each pass's wakes in the order it draws, as the SimPy
+engine's teacher does; no faults there), lazy delivery, delays of every model, loss,
+crashes (with or without reset, from a start time, during evaluation), the ``local`` and
+``reference`` spectral rules or no pruning (the local rule with ``pruning.eligible = "all"``,
+``pruning.outputs`` and a budget), the ``portable`` arithmetic, tasks with several outputs
+(each with its own target) and streamed inputs (the series task), and ``after_training``
+interventions (:class:`_Network`). Not: a budget with the reference rule, the magnitude and
+random policies, the ``reference`` arithmetic (NumPy's ``exp`` and BLAS), and lognormal
+delays where the kernel draws (with loss or the reference rule). numba is an optional
+dependency (``pip install 'argnn-sim[fast]'``).
 
 >>> from argnn_sim.config import Scenario
->>> print(compiled_reason(Scenario()))
-the compiled engine runs the async schedule (schedule.kind = "async"); for sweeps use engine 'batch'
+>>> print(compiled_reason(Scenario.from_dict({"pruning": {"policy": "magnitude"}})))
+the compiled engine covers pruning.policy = "spectral" (rules "local" and "reference") and "none"
 """
 
 from __future__ import annotations
@@ -415,7 +419,7 @@ class _Decisions:
             for c in range(m):
                 k = nodes[c]
                 if rec.watches(k):
-                    rec.add_check(k, times[c], inputs[c], -1,
+                    rec.add_check(k, times[c], inputs[c], rec.sweep,
                                   S.s_ids[off[c]:off[c + 1]].tolist(), lams[c])
         S.I[K.I_NCK] = 0
         S.I[K.I_NSNAP] = 0
@@ -638,7 +642,7 @@ class _Run(_Decisions):
             if st is None:
                 st = stars[key] = make_star(k, ids[:n_in], [-1 - x for x in ids[n_in:]])
             lam = eigenvalues(plan_laplacian(st.plan, ws[:n_in], ws[n_in:], mode))
-            rec.add_check(k, times[c], inputs[c], -1, st.ids, lam)
+            rec.add_check(k, times[c], inputs[c], rec.sweep, st.ids, lam)
         S.I[K.I_NCK] = 0
         S.I[K.I_NSNAP] = 0
 
@@ -994,6 +998,7 @@ def _sweep_holder(R: _Run, K: Any, prep: Prepared, driver: InputDriver
             now = now + 1
             R.run_until(now, s_next)
             R.S.F[K.F_NOW] = now
-            R.flush_prunes()  # made in pass p
+            R.flush_checks()  # made in pass p (their traces name it)
+            R.flush_prunes()
         clock[0] = now
     return hold
