@@ -8,6 +8,8 @@ of trace recording; the full Fig. 3 grid. Prints tables and writes JSON.
     python bench/engine.py --only single,fig3 --baseline ../old   # before and after, one run
     python bench/engine.py --only reference                  # reference rule, async
     python bench/engine.py --only study --baseline ../old    # async_robustness, both trees
+    python bench/engine.py --only road --repeat 1            # SZ-taxi road runs, SimPy vs auto
+    python bench/engine.py --only road-study --jobs 2 --baseline ../old   # the road comparison
 
 Parts:
 
@@ -39,6 +41,13 @@ Parts:
 * ``study``: ``scenarios/async_robustness.py --seeds N --jobs J`` (672 runs at 2 seeds):
   wall seconds, the engines that ran the runs; with ``--baseline`` that checkout too, the
   ratio, and whether every run's row is identical.
+* ``road``: one SZ-taxi road run (``--data-root``) per method (the DW rule in the sweep
+  schedule, and on delayed lossy links) and per hops of ``--road-hops``, on the SimPy
+  engine and on ``auto``, in one process: seconds of the whole call (best of
+  ``--repeat``), the ratio, whether the results are identical, memory per edge.
+* ``road-study``: ``scenarios/road_network_compare.py --jobs J`` end to end, in this
+  checkout and (``--baseline``) another, one after the other: wall seconds, the ratio, the
+  engines, and whether every run's numbers are the same.
 * ``traces``: the cost of each trace level against ``none``: one sweep run (SimPy) and
   one async run of 1,000 nodes per engine, best of three.
 * ``fig3``: ``scenarios/paper_fig3.py --published-stream`` (540 runs) with
@@ -260,6 +269,99 @@ def study_part(jobs: int, seeds: int, baseline: str | None) -> list[dict[str, An
     return rows
 
 
+ROAD_METHODS = ("spectral-DW", "spectral-DW-async")
+
+
+def _road_sc(data_root: str, hops: int, method: str, **short: int) -> Scenario:
+    """One run of the road comparison (``prunegcrn_bridge.road``): SZ-taxi, the local rule
+    with every input edge eligible and outputs pruning, DW; the sweep schedule, or (a
+    method ending in ``-async``) delayed lossy links."""
+    from prunegcrn_bridge.road.config import RoadConfig, road_scenario
+
+    return road_scenario(RoadConfig(data_root=data_root, hops=hops, **short), method, 0)
+
+
+def road_part(data_root: str, hops_list: list[int], repeat: int = 1) -> list[dict[str, Any]]:
+    """One SZ-taxi road run per method and hops, on the SimPy engine and on ``auto``, in
+    this process: wall seconds of the whole ``simulate`` call (data, network, run,
+    metrics), the ratio, whether the results are identical (every field, metrics
+    included), and memory per edge (tracemalloc peak of a run with the splits cut to 300
+    and 80 steps, divided by the edges)."""
+    from argnn_sim.testing import result_differences
+
+    simulate(_road_sc(data_root, 1, ROAD_METHODS[1], train_steps=40, test_steps=20), 0)
+    simulate(_road_sc(data_root, 1, ROAD_METHODS[0], train_steps=40, test_steps=20), 0)
+    rows = []
+    for method in ROAD_METHODS:
+        for hops in hops_list:
+            sc = _road_sc(data_root, hops, method)
+            res, secs = {}, {}
+            for engine in ("simpy", "auto"):
+                best = float("inf")
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    r = simulate(sc, 0, engine=engine)
+                    best = min(best, time.perf_counter() - t0)
+                res[engine], secs[engine] = r, best
+            same = result_differences(res["auto"], res["simpy"]) == []
+            short = _road_sc(data_root, hops, method, train_steps=300, test_steps=80)
+            for engine in ("simpy", "auto"):
+                r = res[engine]
+                tracemalloc.start()
+                simulate(short, 0, engine=engine)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                rows.append({"part": "road", "method": method, "hops": hops,
+                             "engine": r.engine, "nodes": len(r.labels),
+                             "edges": r.edges_before, "activations": r.counters["activations"],
+                             "seconds": secs[engine], "simulate_s": r.timings["simulate"],
+                             "activations_per_s": r.counters["activations"] /
+                             r.timings["simulate"],
+                             "peak_bytes_per_edge": peak / r.edges_before,
+                             "mae": r.metrics["mae"], "prunes": len(r.prune_events)})
+            rows[-1]["simpy_over_auto"] = secs["simpy"] / secs["auto"]
+            rows[-1]["identical"] = same
+    return rows
+
+
+def road_study_part(jobs: int, data_root: str, baseline: str | None,
+                    seeds: int | None = None) -> list[dict[str, Any]]:
+    """``scenarios/road_network_compare.py --jobs J``: the road comparison end to end (its
+    simulator runs, tables and figures), wall seconds in this checkout and the baseline's,
+    the ratio, the engines that ran its runs, and whether every run's numbers are the same
+    (each run's metrics, edges and removals; not its seconds or engine)."""
+    rows = []
+    got: dict[str, Any] = {}
+    keep = ("method", "seed", "fraction", "mae", "rmse", "mape", "sensors_used", "edges",
+            "removed")
+    for m in ROAD_METHODS:  # numba's cache for this checkout, outside the timing
+        simulate(_road_sc(data_root, 0, m, train_steps=40, test_steps=20), 0)
+    for label, root in _trees(baseline):
+        with tempfile.TemporaryDirectory() as tmp:
+            argv = [sys.executable, str(root / "scenarios" / "road_network_compare.py"),
+                    "--jobs", str(jobs), "--data-root", data_root, "--out", tmp,
+                    "--no-progress"]
+            if seeds is not None:
+                argv += ["--seeds", str(seeds)]
+            t0 = time.perf_counter()
+            proc = _in_tree(root, argv)
+            secs = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
+            recs = json.loads((Path(tmp) / "rows.json").read_text())
+            runs = sorted(json.dumps({k: r.get(k) for k in keep}, sort_keys=True) for r in recs)
+            engines: dict[str, int] = {}
+            for r in recs:
+                engines[r.get("engine", "?")] = engines.get(r.get("engine", "?"), 0) + 1
+        got[label] = (secs, runs)
+        rows.append({"part": "road-study", "tree": label, "runs": len(runs), "jobs": jobs,
+                     "seconds": secs, "engines": json.dumps(engines, sort_keys=True)})
+    if "baseline" in got:
+        rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
+        rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
+    return rows
+
+
 def traces_part(inputs: int, engines: list[str]) -> list[dict[str, Any]]:
     rows = []
     kinds = [("sweep", "simpy")] + [("async", e) for e in engines]
@@ -380,6 +482,11 @@ def main() -> None:
     ap.add_argument("--reference-inputs", type=int, default=2000,
                     help="inputs per run of the reference part")
     ap.add_argument("--study-seeds", type=int, default=2, help="seeds of the study part")
+    ap.add_argument("--data-root", default=os.environ.get("ARGNN_DATA", str(HERE.parent.parent /
+                                                                           "shared" / "data")),
+                    help="parts road and road-study: the folder holding SZ_TAXI/")
+    ap.add_argument("--road-hops", default="0,1", help="hops of the road part's runs")
+    ap.add_argument("--road-seeds", type=int, help="road-study: seeds (default: the script's)")
     ap.add_argument("--out", default=str(HERE / "engine.json"))
     args = ap.parse_args()
     parts = args.only.split(",")
@@ -394,6 +501,11 @@ def main() -> None:
         rows += reference_part(args.reference_inputs, [2, 3, 4, 5])
     if "study" in parts:
         rows += study_part(args.jobs, args.study_seeds, args.baseline)
+    if "road" in parts:
+        rows += road_part(args.data_root, [int(x) for x in args.road_hops.split(",")],
+                          args.repeat)
+    if "road-study" in parts:
+        rows += road_study_part(args.jobs, args.data_root, args.baseline, args.road_seeds)
     if "traces" in parts:
         rows += traces_part(args.inputs, args.engines.split(","))
     if "single" in parts:

@@ -72,7 +72,8 @@ def test_plan_chunks_groups_by_shape_and_balances():
     with pytest.raises(ConfigError, match=r"engine 'batch' cannot run run \(h=1, rule=local, "
                                           r"seed 0\): pruning policy 'spectral' rule 'local'"):
         plan_chunks(specs, "batch")
-    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*async schedule"):
+    with pytest.raises(ConfigError, match="engine 'compiled' cannot run .*arithmetic = "
+                                          "'reference'"):
         plan_chunks(specs, "compiled")
 
 

@@ -197,8 +197,9 @@ def test_run_engine_compiled_gives_the_simpy_summary(capsys):
         for d in (a, b, c):
             d.pop(k, None)
     assert a == b == c
-    code, _, err = _run(["run", "--no-save", "--engine", "compiled", *FAST], capsys)
-    assert code == 2 and "async schedule" in err and "engine 'auto' or 'simpy'" in err
+    code, _, err = _run(["run", "--no-save", "--engine", "compiled", *FAST, "--set",
+                         "pruning.policy=magnitude"], capsys)
+    assert code == 2 and "pruning.policy" in err and "engine 'auto' or 'simpy'" in err
     assert err.count("\n") == 1  # one line
 
 

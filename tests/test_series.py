@@ -13,6 +13,7 @@ import pytest
 from argnn_sim import Scenario, simulate
 from argnn_sim.config import ConfigError
 from argnn_sim.engines import engine_reason
+from argnn_sim.engines.compiled import available  # noqa: E402
 from argnn_sim.engines.teacher import InputDriver, prepare
 from argnn_sim.rng import Streams
 from argnn_sim.series import (
@@ -25,8 +26,6 @@ from argnn_sim.series import (
     series_metrics,
     split_lengths,
 )
-
-from argnn_sim.engines.compiled import available  # noqa: E402
 
 from .conftest import DATA as SHARED  # noqa: E402 - the real data sets' folder
 from .conftest import needs_data  # noqa: E402
