@@ -234,6 +234,13 @@ class Streams:
             self.weights = Stream(np.random.default_rng(weights))
             self.schedule = Stream(np.random.default_rng(schedule))
 
+    @property
+    def channel_parent(self) -> np.random.SeedSequence:
+        """The ``SeedSequence`` whose child ``k`` (``spawn_key + (k,)``) seeds channel ``k``'s
+        ``PCG64`` stream (:meth:`channel`): what computes many channels' states at once
+        (the compiled engine's :func:`~argnn_sim.engines._draws.load_children`)."""
+        return self._channel_root
+
     def channel(self, index: int) -> Stream:
         """The stream of channel ``index`` (children are spawned on demand, in order, so a channel's
         stream does not depend on when it is first asked for).

@@ -359,6 +359,7 @@ def road_study_part(jobs: int, data_root: str, baseline: str | None,
     if "baseline" in got:
         rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
         rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
+        rows[0]["rows_only_in_one"] = len(set(got["baseline"][1]) ^ set(got["this"][1]))
     return rows
 
 

@@ -76,3 +76,30 @@ def test_state_round_trip():
     assert h.random() == g.random(11)[-1]
     with pytest.raises(ValueError, match="PCG64"):
         D.load(np.random.Generator(np.random.MT19937(1)), R, 0)
+
+
+@pytest.mark.parametrize("seed", [0, 12345, np.random.SeedSequence(2**100 + 7),
+                                  np.random.SeedSequence(3, spawn_key=(9, 2**40)),
+                                  np.random.SeedSequence(5, pool_size=8)])
+def test_many_channels_seeded_at_once_equal_numpy_seeding_each(seed):
+    """load_children computes the PCG64 states of channels 0..n-1 from their parent
+    SeedSequence in one go; each equals the state of that channel's own Generator."""
+    from argnn_sim.rng import Streams
+
+    st = Streams(seed)
+    ks = np.concatenate([np.arange(600), [70_000, 2**32 - 1]])
+    rows = np.zeros((2**12, 4), dtype=np.uint64)
+    small = ks[ks < rows.shape[0]]
+    D.load_children(st.channel_parent, small, rows)
+    ref = np.zeros_like(rows)
+    for k in small.tolist():
+        D.load(st.channel(k)._g, ref, k)
+    assert np.array_equal(rows, ref)
+    words = D.child_words(st.channel_parent, ks[-2:])
+    for k, w in zip(ks[-2:].tolist(), words):
+        child = np.random.SeedSequence(st.channel_parent.entropy,
+                                       spawn_key=(*st.channel_parent.spawn_key, k),
+                                       pool_size=st.channel_parent.pool_size)
+        assert np.array_equal(w, child.generate_state(4, np.uint64))
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        D.child_words(st.channel_parent, np.array([2**32]))

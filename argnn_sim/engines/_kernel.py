@@ -690,6 +690,37 @@ def announce(S, k):
 
 
 @_jit
+def announce_from(S, k0):
+    """:func:`announce` for every node from ``k0`` on, in node order (the hellos of
+    ``Network.__init__``), when the kernel draws the delays itself. Returns ``n`` when
+    done, or the node to resume at, changing nothing for it: its hellos need more pool
+    places (``I[I_NODE] = -1``) or an in-neighbour's inbox has no room (``I[I_NODE]``)."""
+    n = S.I[I_N]
+    for k in range(k0, n):
+        m = S.in_len[k]
+        if m == 0:
+            continue
+        if S.I[I_NFREE] < m:
+            S.I[I_NODE] = -1
+            return k
+        d = announce(S, k)
+        if d >= 0:
+            S.I[I_NODE] = d
+            return k
+    return n
+
+
+@_jit
+def wakes_from(S, nodes, i0):
+    """:func:`schedule_wake` for ``nodes[i0:]`` in order (each active node's first wake).
+    Returns -1 when done, or the place to resume at when the buffer of intervals is empty."""
+    for i in range(i0, nodes.size):
+        if not schedule_wake(S, nodes[i]):
+            return i
+    return -1
+
+
+@_jit
 def drop_input(S, k, frm):
     """Node.drop_input now, for the host: remove ``frm -> k`` and unsubscribe from ``frm``."""
     return _drop_input(S, k, frm, S.F[F_NOW])
@@ -1048,6 +1079,13 @@ def fault_start(S, k):
     else:
         S.fphase[k] = FP_UP
         _fault_push(S, k, S.F[F_NOW] + _fault_draw(S, S.F[F_UP]))
+
+
+@_jit
+def fault_start_all(S, nodes):
+    """:func:`fault_start` for each of ``nodes``, in order."""
+    for i in range(nodes.size):
+        fault_start(S, nodes[i])
 
 
 @_inline

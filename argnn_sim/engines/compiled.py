@@ -798,20 +798,31 @@ def _start(R: _Run, K: Any, n: int, input_set: set[int]) -> None:
         for k in np.flatnonzero(S.in_len + S.out_len).tolist():
             R.refill(k)
     # Network.__init__: every node says hello to its in-neighbours, in node order.
-    for k in range(n):
-        if R.S.in_len[k]:
-            R.announce(k)
+    if R.kdraw:
+        k = 0
+        while (k := int(K.announce_from(R.S, k))) < n:
+            d = int(R.S.I[K.I_NODE])
+            if d < 0:
+                R.a.grow_pool()
+            else:
+                R.a.grow_inbox(d)
+    else:
+        for k in range(n):
+            if R.S.in_len[k]:
+                R.announce(k)
     # t = 0: the processes start in the order they were made: the fault processes (each
     # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
     # first wake), the driver.
-    active = [k for k in range(n) if k not in input_set]
-    R.seq((len(active) if R.faulty else 0) + n + 1)  # their start events
+    is_input = np.zeros(n, dtype=bool)
+    is_input[list(input_set)] = True
+    active = np.flatnonzero(~is_input).astype(np.int64)
+    R.seq((active.size if R.faulty else 0) + n + 1)  # their start events
     if R.faulty:
-        for k in active:
-            K.fault_start(R.S, k)
+        K.fault_start_all(R.S, active)
     if R.sc.schedule.kind == "async":  # (sweeps: the teacher fires each pass's wakes)
-        for k in active:
-            R.schedule_wake(k)
+        i = 0
+        while (i := int(K.wakes_from(R.S, active, i))) >= 0:
+            R.refill_sched()
 
 
 def _finish(R: _Run, K: Any, n: int, train_end: float) -> tuple[dict[str, Any], dict[str, Any]]:

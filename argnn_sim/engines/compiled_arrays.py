@@ -113,8 +113,8 @@ class RunArrays:
             watch[sorted(recorder.watch)] = 1
         rng = np.zeros((n + 1, 4), dtype=np.uint64)
         if kdraw:  # the kernel draws, in send order, from each channel's stream
-            for k in np.flatnonzero(in_len + out_len).tolist():
-                draws.load(prep.streams.channel(k)._g, rng, k)
+            draws.load_children(prep.streams.channel_parent, np.flatnonzero(in_len + out_len),
+                                rng)
         if faulty:
             draws.load(prep.streams.faults._g, rng, n)
         n_log = FAULT_LOG if faulty else 0
