@@ -108,7 +108,7 @@ def _hashmix(value: np.ndarray, hc: list[int]) -> np.ndarray:
 
 
 def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+    r: np.ndarray = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
     return r ^ (r >> np.uint32(16))
 
 
@@ -129,7 +129,9 @@ def child_words(parent: np.random.SeedSequence, ks: np.ndarray) -> np.ndarray:
     -------
     ndarray of uint64, shape ``(len(ks), 4)``
     """
-    from numpy.random.bit_generator import _coerce_to_uint32_array
+    from numpy.random.bit_generator import (  # type: ignore[attr-defined]
+        _coerce_to_uint32_array,
+    )
 
     ks = np.asarray(ks, dtype=np.int64)
     if ks.size and (ks.min() < 0 or ks.max() >= 2**32):

@@ -473,7 +473,8 @@ class _Run(_Decisions):
         self.policy = make_policy(scenario.pruning, prep.streams.pruning)
         # a pruning budget (the local rule): the kernel stops checking once it is spent, as
         # Budgeted stops asking its rule
-        self.budgeted = isinstance(self.policy, Budgeted)
+        self.budgeted: Budgeted | None = (self.policy if isinstance(self.policy, Budgeted)
+                                          else None)
         self.phase = Phase(learning=True, pruning=scenario.pruning.policy != "none")
         self.sched = prep.streams.schedule
         self.scale = 1.0 / scenario.schedule.wake_rate
@@ -604,8 +605,8 @@ class _Run(_Decisions):
                 self.a.inbox_room(frm, 1)
                 if K.drop_input(self.S, k, frm):
                     self.recorder.on_prune(k, frm, k, False)
-                if self.budgeted:
-                    self.policy.left -= 1  # Budgeted.check's count of what it proposed
+                if self.budgeted is not None:
+                    self.budgeted.left -= 1  # Budgeted.check's count of what it proposed
                     self._budget_check()
             elif to >= 0:
                 self.make_room(k, 2)
@@ -666,7 +667,7 @@ class _Run(_Decisions):
         if edge is None:
             return
         frm, to = edge
-        if self.budgeted:
+        if self.budgeted is not None:
             self._budget_check()
         if to != k:
             return
@@ -677,7 +678,7 @@ class _Run(_Decisions):
     def _budget_check(self) -> None:
         """A spent budget: the kernel checks no more (Budgeted no longer asks its rule, so
         no check is made, counted or traced)."""
-        if self.policy.left <= 0:
+        if self.budgeted is not None and self.budgeted.left <= 0:
             self.S.I[self.K.I_PRUNE] = 0
 
     def remove_edges(self, edges: list[tuple[int, int]]) -> None:
