@@ -67,6 +67,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -232,41 +233,68 @@ def reference_part(inputs: int, hs: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+def _script_in_trees(part: str, baseline: str | None, jobs: int,
+                     argv: Callable[[Path, str], list[str]],
+                     read: Callable[[Path], tuple[list[Any], dict[str, int]]],
+                     warm: str | None = None) -> list[dict[str, Any]]:
+    """Run a study script in this checkout and (``baseline``) another, one after the other:
+    ``argv(root, folder)`` is its command, ``read(folder)`` its runs (sorted, comparable)
+    and the engines that ran them; ``warm`` is Python run in the tree first (numba's
+    cache), outside the timing. One row per tree: wall seconds and engines; on the first,
+    the ratio, whether the runs are identical, and how many are in one tree only."""
+    rows = []
+    got: dict[str, Any] = {}
+    for label, root in _trees(baseline):
+        if warm:
+            _in_tree(root, [sys.executable, "-c", warm])
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            proc = _in_tree(root, argv(root, tmp))
+            secs = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
+            runs, engines = read(Path(tmp))
+        got[label] = (secs, runs)
+        rows.append({"part": part, "tree": label, "runs": len(runs), "jobs": jobs,
+                     "seconds": secs, "engines": json.dumps(engines, sort_keys=True)})
+    if "baseline" in got:
+        rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
+        rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
+        rows[0]["rows_only_in_one"] = len(set(got["baseline"][1]) ^ set(got["this"][1]))
+    return rows
+
+
+def _count(engines: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in engines:
+        out[e] = out.get(e, 0) + 1
+    return out
+
+
 def study_part(jobs: int, seeds: int, baseline: str | None) -> list[dict[str, Any]]:
     """``scenarios/async_robustness.py --seeds N --jobs J``: wall time of this checkout (and
     of the baseline's), whether every run was identical, and which engines ran them."""
     import csv
 
-    rows = []
-    got: dict[str, Any] = {}
     warm = ("from argnn_sim import Scenario, simulate\n"
             "for rule in ('local', 'reference'):\n"
             "    for loss, crash in ((0.0, 0.0), (0.1, 0.01)):\n"
             "        simulate(Scenario.from_dict({'schedule': {'kind': 'async', 'inputs': 3},"
             " 'pruning': {'rule': rule}, 'channel': {'delay': 0.5, 'loss': loss},"
             " 'faults': {'crash_rate': crash}}), 0)")
-    for label, root in _trees(baseline):
-        _in_tree(root, [sys.executable, "-c", warm])  # numba's cache, outside the timing
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            proc = _in_tree(root, [sys.executable, str(root / "scenarios" / "async_robustness.py"),
-                                   "--seeds", str(seeds), "--jobs", str(jobs), "--out", tmp])
-            secs = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
-            with open(Path(tmp) / "async_runs.csv", encoding="utf-8") as fh:
-                runs = sorted(tuple(sorted(r.items())) for r in csv.DictReader(fh))
-            engines: dict[str, int] = {}
-            for rec in Path(tmp, "sweep", "runs").rglob("*.json"):
-                e = json.loads(rec.read_text()).get("summary", {}).get("engine", "?")
-                engines[e] = engines.get(e, 0) + 1
-        got[label] = (secs, runs)
-        rows.append({"part": "study", "tree": label, "runs": len(runs), "jobs": jobs,
-                     "seconds": secs, "engines": json.dumps(engines, sort_keys=True)})
-    if "baseline" in got:
-        rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
-        rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
-    return rows
+
+    def argv(root: Path, out: str) -> list[str]:
+        return [sys.executable, str(root / "scenarios" / "async_robustness.py"),
+                "--seeds", str(seeds), "--jobs", str(jobs), "--out", out]
+
+    def read(folder: Path) -> tuple[list[Any], dict[str, int]]:
+        with open(folder / "async_runs.csv", encoding="utf-8") as fh:
+            runs = sorted(tuple(sorted(r.items())) for r in csv.DictReader(fh))
+        engines = [json.loads(rec.read_text()).get("summary", {}).get("engine", "?")
+                   for rec in Path(folder, "sweep", "runs").rglob("*.json")]
+        return runs, _count(engines)
+
+    return _script_in_trees("study", baseline, jobs, argv, read, warm)
 
 
 ROAD_METHODS = ("spectral-DW", "spectral-DW-async")
@@ -330,37 +358,22 @@ def road_study_part(jobs: int, data_root: str, baseline: str | None,
     simulator runs, tables and figures), wall seconds in this checkout and the baseline's,
     the ratio, the engines that ran its runs, and whether every run's numbers are the same
     (each run's metrics, edges and removals; not its seconds or engine)."""
-    rows = []
-    got: dict[str, Any] = {}
     keep = ("method", "seed", "fraction", "mae", "rmse", "mape", "sensors_used", "edges",
             "removed")
     for m in ROAD_METHODS:  # numba's cache for this checkout, outside the timing
         simulate(_road_sc(data_root, 0, m, train_steps=40, test_steps=20), 0)
-    for label, root in _trees(baseline):
-        with tempfile.TemporaryDirectory() as tmp:
-            argv = [sys.executable, str(root / "scenarios" / "road_network_compare.py"),
-                    "--jobs", str(jobs), "--data-root", data_root, "--out", tmp,
-                    "--no-progress"]
-            if seeds is not None:
-                argv += ["--seeds", str(seeds)]
-            t0 = time.perf_counter()
-            proc = _in_tree(root, argv)
-            secs = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise RuntimeError(f"{label}: {proc.stderr[-2000:]}")
-            recs = json.loads((Path(tmp) / "rows.json").read_text())
-            runs = sorted(json.dumps({k: r.get(k) for k in keep}, sort_keys=True) for r in recs)
-            engines: dict[str, int] = {}
-            for r in recs:
-                engines[r.get("engine", "?")] = engines.get(r.get("engine", "?"), 0) + 1
-        got[label] = (secs, runs)
-        rows.append({"part": "road-study", "tree": label, "runs": len(runs), "jobs": jobs,
-                     "seconds": secs, "engines": json.dumps(engines, sort_keys=True)})
-    if "baseline" in got:
-        rows[0]["baseline_over_this"] = got["baseline"][0] / got["this"][0]
-        rows[0]["identical_results"] = got["baseline"][1] == got["this"][1]
-        rows[0]["rows_only_in_one"] = len(set(got["baseline"][1]) ^ set(got["this"][1]))
-    return rows
+
+    def argv(root: Path, out: str) -> list[str]:
+        return [sys.executable, str(root / "scenarios" / "road_network_compare.py"),
+                "--jobs", str(jobs), "--data-root", data_root, "--out", out,
+                "--no-progress"] + ([] if seeds is None else ["--seeds", str(seeds)])
+
+    def read(folder: Path) -> tuple[list[Any], dict[str, int]]:
+        recs = json.loads((folder / "rows.json").read_text())
+        runs = sorted(json.dumps({k: r.get(k) for k in keep}, sort_keys=True) for r in recs)
+        return runs, _count([r.get("engine", "?") for r in recs])
+
+    return _script_in_trees("road-study", baseline, jobs, argv, read)
 
 
 def traces_part(inputs: int, engines: list[str]) -> list[dict[str, Any]]:

@@ -185,15 +185,19 @@ def load_children(parent: np.random.SeedSequence, ks: np.ndarray, rows: np.ndarr
     _seed_rows(child_words(parent, ks), ks, rows)
     probe = np.zeros((1, 4), dtype=np.uint64)
     for k in {int(ks[0]), int(ks[-1])}:
-        child = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, k),
-                                       pool_size=parent.pool_size)
-        load(np.random.Generator(np.random.PCG64(child)), probe, 0)
+        load(_child_generator(parent, k), probe, 0)
         if not np.array_equal(probe[0], rows[k]):  # pragma: no cover - another NumPy
             for j in ks.tolist():
-                c = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, j),
-                                           pool_size=parent.pool_size)
-                load(np.random.Generator(np.random.PCG64(c)), rows, j)
+                load(_child_generator(parent, j), rows, j)
             return
+
+
+def _child_generator(parent: np.random.SeedSequence, k: int) -> np.random.Generator:
+    """NumPy's own generator of child ``k`` of ``parent`` (what ``parent.spawn`` makes as
+    its ``k``-th child), made without spawning."""
+    child = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, k),
+                                   pool_size=parent.pool_size)
+    return np.random.Generator(np.random.PCG64(child))
 
 
 @njit(cache=True)

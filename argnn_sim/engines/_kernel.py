@@ -87,7 +87,8 @@ class State(NamedTuple):
 
     Per node (length ``n``): ``role``, ``in_ptr``/``in_len`` and ``out_ptr``/``out_len``
     (each node's segment of the edge arrays and how much of it is in use), ``V``,
-    ``b_arr`` (bias), ``y`` (an output node's target, set by the host), ``acts`` (activations), ``dpos``/``dend`` (the node's channel: next
+    ``b_arr`` (bias), ``y`` (an output node's target, set by the host), ``acts``
+    (activations), ``dpos``/``dend`` (the node's channel: next
     and end place in ``dbuf``), ``ib`` (its inbox: ``IB_*`` columns), ``watch`` (traces
     kept). Per edge
     slot: ``in_src``, ``in_w``, ``in_v``, ``in_stamp`` (registers of the input edges),

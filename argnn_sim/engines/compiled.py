@@ -602,9 +602,7 @@ class _Run(_Decisions):
         if last >= 0:
             if to == k:
                 self.flush_prunes()
-                self.a.inbox_room(frm, 1)
-                if K.drop_input(self.S, k, frm):
-                    self.recorder.on_prune(k, frm, k, False)
+                self.drop_input(k, frm)
                 if self.budgeted is not None:
                     self.budgeted.left -= 1  # Budgeted.check's count of what it proposed
                     self._budget_check()
@@ -669,11 +667,8 @@ class _Run(_Decisions):
         frm, to = edge
         if self.budgeted is not None:
             self._budget_check()
-        if to != k:
-            return
-        self.a.inbox_room(frm, 1)  # the unsubscribe
-        if self.K.drop_input(self.S, k, frm):
-            self.recorder.on_prune(k, frm, k, False)
+        if to == k:
+            self.drop_input(k, frm)
 
     def _budget_check(self) -> None:
         """A spent budget: the kernel checks no more (Budgeted no longer asks its rule, so
@@ -691,10 +686,16 @@ class _Run(_Decisions):
         edges : list of (from, to)
         """
         for frm, to in edges:
-            self.make_room(to, 1)
-            self.a.inbox_room(frm, 1)
-            if self.K.drop_input(self.S, to, frm):
-                self.recorder.on_prune(to, frm, to, False)
+            self.drop_input(to, frm)
+
+    def drop_input(self, k: int, frm: int) -> None:
+        """Node ``k`` drops its input edge from ``frm``, if it stands (Node.drop_input with
+        ``k`` deciding): room for the unsubscribe, then the kernel's drop, then the
+        recorder's prune."""
+        self.make_room(k, 1)
+        self.a.inbox_room(frm, 1)
+        if self.K.drop_input(self.S, k, frm):
+            self.recorder.on_prune(k, frm, k, False)
 
     # ----- driving ----------------------------------------------------------------------
     def run_until(self, t: float, s: int) -> None:
@@ -788,7 +789,14 @@ class _NodeView:
         return self._star
 
 
-def _start(R: _Run, K: Any, n: int, input_set: set[int]) -> None:
+def _active(topo: Any) -> np.ndarray:
+    """The nodes that wake (all but the inputs), ascending: ``Network.active_ids``."""
+    is_input = np.zeros(topo.n, dtype=bool)
+    is_input[list(topo.inputs)] = True
+    return np.flatnonzero(~is_input).astype(np.int64)
+
+
+def _start(R: _Run, K: Any, n: int, active: np.ndarray) -> None:
     """The run's start, in the SimPy engine's order: every channel's first block of delays,
     the hellos, and the start events of the fault processes and the nodes."""
     # Every channel's first block of delays, now rather than at its node's first wake: a
@@ -814,9 +822,6 @@ def _start(R: _Run, K: Any, n: int, input_set: set[int]) -> None:
     # t = 0: the processes start in the order they were made: the fault processes (each
     # waits for faults.start or draws its first up-time), the nodes (active nodes draw a
     # first wake), the driver.
-    is_input = np.zeros(n, dtype=bool)
-    is_input[list(input_set)] = True
-    active = np.flatnonzero(~is_input).astype(np.int64)
     R.seq((active.size if R.faulty else 0) + n + 1)  # their start events
     if R.faulty:
         K.fault_start_all(R.S, active)
@@ -928,7 +933,7 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None, *,
     R = _Run(prep, K)
     inputs = list(topo.inputs)
     outputs = list(topo.output_ids)
-    _start(R, K, topo.n, set(inputs))
+    _start(R, K, topo.n, _active(topo))
     driver = InputDriver(prep)
 
     train_end = [float("inf")]
@@ -943,19 +948,19 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None, *,
             after_training(_Network(R, topo))
         R.rewind_sched()  # the evaluation order is drawn next, from the schedule stream
 
-    hold = _sweep_holder(R, K, prep, driver) if scenario.schedule.kind == "sweep" else \
-        _async_holder(R, K, prep)
+    hold = _sweep_holder(R, K, prep, driver, inputs) if scenario.schedule.kind == "sweep" \
+        else _async_holder(R, K, prep, inputs)
     t1 = time.perf_counter()
-    clock = [0.0]
+    now = 0.0
     for step in driver.steps(end_training):
         S = R.S
         S.I[K.I_INPUT] = recorder.input
         for k, y in zip(outputs, step.targets):  # the teacher's _present: the targets
             S.y[k] = y
-        hold(step, clock, inputs)
+        now = hold(step, now)
         R.flush_prunes()
         V = R.S.V
-        driver.record(step, [float(V[k]) for k in outputs], clock[0], len(recorder.prunes))
+        driver.record(step, [float(V[k]) for k in outputs], now, len(recorder.prunes))
     K.collect_all(R.S)
     R.flush_ages()
     R.flush_checks()
@@ -965,13 +970,13 @@ def simulate_compiled(scenario: Scenario, seed: SeedLike = None, *,
     return run_result(prep, driver, final, counters, (t0, t1, t2), "compiled")
 
 
-def _async_holder(R: _Run, K: Any, prep: Prepared) -> Callable[..., None]:
+def _async_holder(R: _Run, K: Any, prep: Prepared, inputs: list[int]
+                  ) -> Callable[[Any, float], float]:
     """A step of the async schedule: the input triggers, then one input period of wakes
-    on the nodes' own clocks (the SimPy engine's ``hold_period``)."""
+    on the nodes' own clocks (the SimPy engine's ``hold_period``). Returns the step's end."""
     period = prep.scenario.schedule.input_period
 
-    def hold(step: Any, clock: list[float], inputs: list[int]) -> None:
-        now = clock[0]
+    def hold(step: Any, now: float) -> float:
         first = R.seq(len(inputs))  # the triggers
         s_next = R.seq()  # the teacher's next timeout
         R.run_until(now, first - 1)  # a wake that was due before the triggers
@@ -980,21 +985,19 @@ def _async_holder(R: _Run, K: Any, prep: Prepared) -> Callable[..., None]:
         now = now + period
         R.run_until(now, s_next)
         R.S.F[K.F_NOW] = now
-        clock[0] = now
+        return now
     return hold
 
-
-def _sweep_holder(R: _Run, K: Any, prep: Prepared, driver: InputDriver
-                  ) -> Callable[..., None]:
+def _sweep_holder(R: _Run, K: Any, prep: Prepared, driver: InputDriver, inputs: list[int]
+                  ) -> Callable[[Any, float], float]:
     """A step of the sweep schedule (the SimPy engine's ``hold``): the input triggers, then
     each pass's wakes, every active node once in an order drawn from the schedule stream,
-    fired by the teacher at the pass's time; the pass lasts one time unit."""
+    fired by the teacher at the pass's time; the pass lasts one time unit. Returns the
+    step's end."""
     recorder, shuffle = prep.recorder, prep.streams.schedule.shuffle
-    input_set = set(prep.topo.inputs)
-    active = np.asarray([k for k in range(prep.topo.n) if k not in input_set], dtype=np.int64)
+    active = _active(prep.topo)
 
-    def hold(step: Any, clock: list[float], inputs: list[int]) -> None:
-        now = clock[0]
+    def hold(step: Any, now: float) -> float:
         first = R.seq(len(inputs))  # the triggers
         R.run_until(now, first - 1)
         for k, x in zip(inputs, step.inputs):
@@ -1012,5 +1015,5 @@ def _sweep_holder(R: _Run, K: Any, prep: Prepared, driver: InputDriver
             R.S.F[K.F_NOW] = now
             R.flush_checks()  # made in pass p (their traces name it)
             R.flush_prunes()
-        clock[0] = now
+        return now
     return hold
